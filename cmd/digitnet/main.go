@@ -1,0 +1,128 @@
+// Command digitnet trains and runs neural networks that recognise handwritten digits.
+//
+//	digitnet train [flags]          train a network on MNIST or Fashion-MNIST
+//	digitnet data fetch|verify|info fetch, check and describe the data sets
+//	digitnet version                print the version and math backend
+//
+// Run `digitnet <command> -h` for a command's flags.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/digitnet/digitnet/internal/tensor"
+)
+
+// version is set at build time with -ldflags "-X main.version=..."; otherwise it comes
+// from the module's build info.
+var version = ""
+
+type command struct {
+	name, summary string
+	run           func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+var commands = []command{
+	{"train", "train a network and report per-epoch cost and accuracy", runTrain},
+	{"data", "fetch, verify or describe a data set (fetch|verify|info)", runData},
+	{"version", "print the version and the math backend", runVersion},
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// errUsage marks errors whose message is a usage problem; run prints it and exits 2.
+var errUsage = errors.New("usage")
+
+// exitError carries a non-zero exit status without a message of its own.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stderr)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop() // a second Ctrl-C kills the process the usual way
+	}()
+	for _, c := range commands {
+		if c.name != args[0] {
+			continue
+		}
+		err := c.run(ctx, args[1:], stdout, stderr)
+		var ee exitError
+		switch {
+		case err == nil:
+			return 0
+		case errors.Is(err, flag.ErrHelp):
+			return 0
+		case errors.As(err, &ee):
+			return ee.code
+		case errors.Is(err, errUsage):
+			fmt.Fprintf(stderr, "digitnet %s: %v\n", c.name, err)
+			return 2
+		default:
+			fmt.Fprintf(stderr, "digitnet %s: %v\n", c.name, err)
+			return 1
+		}
+	}
+	fmt.Fprintf(stderr, "digitnet: unknown command %q\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: digitnet <command> [flags]")
+	fmt.Fprintln(w, "\ncommands:")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nrun 'digitnet <command> -h' for a command's flags")
+}
+
+func usageErr(format string, a ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{errUsage}, a...)...)
+}
+
+func runVersion(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		return usageErr("version takes no arguments, got %q", args)
+	}
+	fmt.Fprintf(stdout, "digitnet %s (math backend %s, %d threads)\n", versionString(), tensor.Backend, tensor.Threads())
+	return nil
+}
+
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		v := bi.Main.Version
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				v += " " + s.Value[:12]
+			}
+		}
+		if v != "" {
+			return v
+		}
+	}
+	return "devel"
+}

@@ -1,0 +1,187 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/digitnet/digitnet/internal/dataset"
+	"github.com/digitnet/digitnet/internal/optim"
+	"github.com/digitnet/digitnet/internal/tensor"
+	"github.com/digitnet/digitnet/internal/train"
+)
+
+func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("digitnet train", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c trainConfig
+	trainFlags(fs, &c)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: digitnet train [flags]\n\nTrains a network and reports cost, train and test accuracy per epoch.\n\nflags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return err
+		}
+		return exitError{2}
+	}
+	if fs.NArg() > 0 {
+		return usageErr("unexpected argument %q (flags start with -)", fs.Arg(0))
+	}
+	if err := resolve(fs, &c); err != nil {
+		return err
+	}
+	tensor.SetThreads(c.Threads)
+
+	// Human-readable lines go to stdout, unless stdout carries JSON.
+	human := stdout
+	var jw *jsonWriter
+	if c.JSON {
+		human = stderr
+		jw = &jsonWriter{w: stdout}
+	}
+
+	loadStart := time.Now()
+	trainRaw, testRaw, err := dataset.Load(ctx, dataset.Options{Dataset: c.Dataset, Dir: c.Data, Log: stderr})
+	if err != nil {
+		return err
+	}
+	loadSecs := time.Since(loadStart).Seconds()
+	trainSet, testSet := c.dataFor(trainRaw), c.dataFor(testRaw)
+	trainData := train.Subset(trainSet, c.TrainLimit)
+	testData := train.Subset(testSet, c.TestLimit)
+
+	rng := rand.New(rand.NewPCG(c.Seed, 0x9e3779b97f4a7c15))
+	net, err := c.mlp().Build(rng)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	opt, err := optim.New(c.Optimizer, c.LR)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	fmt.Fprintf(human, "data: %s, %d train / %d test images, loaded in %.2fs\n", c.Dataset, trainData.Len(), testData.Len(), loadSecs)
+	fmt.Fprintf(human, "network (preset %s): %s\n", c.Preset, net)
+	fmt.Fprintf(human, "training: %s, batch %d, %d epochs, %s schedule, input %s, shuffle %v, seed %d, %s backend with %d threads\n",
+		opt, c.Batch, c.Epochs, c.Schedule, c.Input, c.Shuffle, c.Seed, tensor.Backend, c.Threads)
+
+	rec := &reporter{mode: progressMode(c.Progress, stderr), errw: stderr, lines: human, json: jw}
+	cfg := train.Config{Epochs: c.Epochs, BatchSize: c.Batch, Shuffle: c.Shuffle, Schedule: c.schedule()}
+	res, err := train.Run(ctx, net, opt, trainData, testData, cfg, rng, rec)
+	if err != nil {
+		return err
+	}
+	if res.Interrupted {
+		fmt.Fprintf(human, "interrupted after %d complete epochs; final report for the weights reached\n", res.EpochsDone)
+	}
+	if jw != nil {
+		jw.done(res)
+		if jw.err != nil {
+			return fmt.Errorf("writing JSON: %w", jw.err)
+		}
+	}
+	fmt.Fprintf(human, "test accuracy: %.2f%% (%d/%d), train accuracy %.2f%%, %.1fs training\n",
+		100*res.Test.Accuracy, correct(res.Test.Confusion), testData.Len(), 100*res.Train.Accuracy, res.Seconds)
+	printConfusion(human, res.Test.Confusion, trainRaw.Classes)
+	if c.History != "" {
+		if err := writeHistory(c.History, res.History); err != nil {
+			return err
+		}
+		fmt.Fprintf(human, "history written to %s\n", c.History)
+	}
+	if res.Interrupted {
+		return exitError{130}
+	}
+	return nil
+}
+
+// dataFor maps a decoded set to training data with the configured pixel scaling.
+func (c *trainConfig) dataFor(s *dataset.Set) *train.Bytes {
+	scale, offset := c.scaling()
+	return &train.Bytes{Pixels: s.Images, Labels: s.Labels, ExampleShape: []int{s.Rows * s.Cols}, Scale: scale, Offset: offset}
+}
+
+// schedule returns the per-epoch learning rate, or nil for a constant one.
+func (c *trainConfig) schedule() func(int) float64 {
+	if c.Schedule != "cosine" {
+		return nil
+	}
+	lr, n := c.LR, float64(c.Epochs)
+	// Cosine decay from lr, evaluated at the start of each epoch.
+	return func(epoch int) float64 { return lr * 0.5 * (1 + math.Cos(math.Pi*float64(epoch-1)/n)) }
+}
+
+func correct(conf [][]int) int {
+	n := 0
+	for k := range conf {
+		n += conf[k][k]
+	}
+	return n
+}
+
+func printConfusion(w io.Writer, conf [][]int, classes []string) {
+	if len(conf) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "confusion matrix (rows: true class, columns: predicted)")
+	var b strings.Builder
+	b.WriteString("      ")
+	for k := range conf {
+		fmt.Fprintf(&b, "%6d", k)
+	}
+	fmt.Fprintln(w, b.String())
+	for t, row := range conf {
+		b.Reset()
+		fmt.Fprintf(&b, "%5d ", t)
+		for _, v := range row {
+			fmt.Fprintf(&b, "%6d", v)
+		}
+		if len(classes) == len(conf) && classes[t] != fmt.Sprint(t) {
+			fmt.Fprintf(&b, "  %s", classes[t])
+		}
+		fmt.Fprintln(w, b.String())
+	}
+}
+
+// jsonWriter writes the machine-readable stream of `train --json`: one object per line.
+type jsonWriter struct {
+	w   io.Writer
+	err error
+}
+
+type jsonEvent struct {
+	Event string `json:"event"`
+	train.Epoch
+	Interrupted *bool   `json:"interrupted,omitempty"`
+	Confusion   [][]int `json:"confusion,omitempty"`
+}
+
+func (j *jsonWriter) write(v any) {
+	if j.err != nil {
+		return
+	}
+	b, err := json.Marshal(v)
+	if err == nil {
+		_, err = j.w.Write(append(b, '\n'))
+	}
+	j.err = err
+}
+
+func (j *jsonWriter) epoch(e train.Epoch) { j.write(jsonEvent{Event: "epoch", Epoch: e}) }
+
+func (j *jsonWriter) done(res train.Result) {
+	interrupted := res.Interrupted
+	e := train.Epoch{Epoch: res.EpochsDone, Loss: res.LastLoss, TrainAccuracy: res.Train.Accuracy,
+		TestAccuracy: res.Test.Accuracy, TestLoss: res.Test.Loss, Seconds: res.Seconds}
+	if n := len(res.History); n > 0 {
+		e.LR = res.History[n-1].LR
+	}
+	j.write(jsonEvent{Event: "done", Epoch: e, Interrupted: &interrupted, Confusion: res.Test.Confusion})
+}

@@ -1,0 +1,181 @@
+package nn
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+
+	"github.com/digitnet/digitnet/internal/tensor"
+)
+
+// Network is a stack of layers trained against a loss.
+type Network struct {
+	InShape []int // per-example input shape, e.g. [784]
+	Layers  []Layer
+	Loss    Loss
+	// Head is the output function applied after Layers at inference when Loss is fused
+	// (it takes logits): Softmax for softmax+ce, Sigmoid for sigmoid+bce. Nil otherwise.
+	Head Layer
+}
+
+// Forward runs the layers on a batch [N InShape...] and returns what the loss consumes.
+func (net *Network) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
+	checkInput(net.Layers[0], x, net.InShape)
+	for _, l := range net.Layers {
+		x = l.Forward(x, training)
+	}
+	return x
+}
+
+// Backward propagates dL/dout through the layers, accumulating parameter gradients.
+func (net *Network) Backward(dout *tensor.Tensor) {
+	for i := len(net.Layers) - 1; i >= 0 && dout != nil; i-- {
+		dout = net.Layers[i].Backward(dout)
+	}
+}
+
+// TrainBatch runs forward, loss and backward on one batch and returns the batch's mean
+// loss. Gradients accumulate into the parameters; the optimizer applies and clears them.
+func (net *Network) TrainBatch(x *tensor.Tensor, labels []int) float64 {
+	out := net.Forward(x, true)
+	loss := net.Loss.Forward(out, labels)
+	net.Backward(net.Loss.Backward())
+	return loss
+}
+
+// Predict returns the network's outputs for a batch in inference mode: class
+// probabilities for softmax outputs.
+func (net *Network) Predict(x *tensor.Tensor) *tensor.Tensor {
+	out := net.Forward(x, false)
+	if net.Head != nil {
+		out = net.Head.Forward(out, false)
+	}
+	return out
+}
+
+// Params lists every trainable parameter, first layer first.
+func (net *Network) Params() []*Param {
+	var ps []*Param
+	for _, l := range net.Layers {
+		ps = append(ps, l.Params()...)
+	}
+	return ps
+}
+
+// ZeroGrad clears every parameter gradient.
+func (net *Network) ZeroGrad() {
+	for _, p := range net.Params() {
+		p.ZeroGrad()
+	}
+}
+
+func (net *Network) String() string {
+	parts := make([]string, 0, len(net.Layers)+1)
+	for _, l := range net.Layers {
+		parts = append(parts, l.String())
+	}
+	s := strings.Join(parts, " → ")
+	if net.Head != nil {
+		s += " → [" + net.Head.String() + "]"
+	}
+	return s + " ; loss " + net.Loss.String()
+}
+
+// Activation and output-function names accepted by MLP.
+var (
+	Activations = []string{"sigmoid", "tanh", "relu"}
+	Outputs     = []string{"softmax", "sigmoid", "linear"}
+	Losses      = []string{"ce", "bce", "mse"}
+)
+
+// MLP describes a multilayer perceptron.
+type MLP struct {
+	Sizes      []int  // layer widths, input first: 784,300,10
+	Activation string // hidden units: sigmoid, tanh, relu
+	Output     string // output units: softmax, sigmoid, linear
+	Loss       string // ce (categorical cross-entropy), bce (binary cross-entropy), mse
+	Init       Init
+}
+
+// Validate reports the first thing wrong with the description, naming the allowed values.
+func (m MLP) Validate() error {
+	if len(m.Sizes) < 2 {
+		return fmt.Errorf("nn: layers %v: want at least an input and an output size", m.Sizes)
+	}
+	for _, s := range m.Sizes {
+		if s <= 0 {
+			return fmt.Errorf("nn: layers %v: sizes must be positive", m.Sizes)
+		}
+	}
+	if !slices.Contains(Activations, m.Activation) {
+		return fmt.Errorf("nn: unknown activation %q, want one of %v", m.Activation, Activations)
+	}
+	if !slices.Contains(Outputs, m.Output) {
+		return fmt.Errorf("nn: unknown output %q, want one of %v", m.Output, Outputs)
+	}
+	if !slices.Contains(Losses, m.Loss) {
+		return fmt.Errorf("nn: unknown loss %q, want one of %v", m.Loss, Losses)
+	}
+	if m.Output == "linear" && m.Loss != "mse" {
+		return fmt.Errorf("nn: loss %s needs probabilities: use --output softmax or sigmoid, or --loss mse", m.Loss)
+	}
+	if _, err := ParseInit(string(m.Init)); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Build creates the network with parameters drawn from rng. Softmax with ce and sigmoid
+// with bce become fused losses on the logits, numerically stable; other pairs keep the
+// output activation as a layer and the loss on its output.
+func (m MLP) Build(rng *rand.Rand) (*Network, error) {
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	init, _ := ParseInit(string(m.Init))
+	net := &Network{InShape: []int{m.Sizes[0]}}
+	last := len(m.Sizes) - 2
+	for i := 0; i <= last; i++ {
+		d := NewDense(fmt.Sprintf("dense%d", i), m.Sizes[i], m.Sizes[i+1])
+		d.NoInputGrad = i == 0
+		d.Initialize(init, rng)
+		net.Layers = append(net.Layers, d)
+		if i < last {
+			net.Layers = append(net.Layers, newNamedActivation(m.Activation))
+		}
+	}
+	switch {
+	case m.Output == "softmax" && m.Loss == "ce":
+		net.Loss, net.Head = &SoftmaxCrossEntropy{}, NewSoftmax()
+	case m.Output == "sigmoid" && m.Loss == "bce":
+		net.Loss, net.Head = &SigmoidBCE{}, NewSigmoid()
+	default:
+		if m.Output != "linear" {
+			net.Layers = append(net.Layers, newNamedActivation(m.Output))
+		}
+		switch m.Loss {
+		case "mse":
+			net.Loss = &MSE{}
+		case "bce":
+			net.Loss = &BCE{}
+		case "ce":
+			net.Loss = &CrossEntropy{}
+		}
+	}
+	return net, nil
+}
+
+func newNamedActivation(name string) Layer {
+	switch name {
+	case "sigmoid":
+		return NewSigmoid()
+	case "tanh":
+		return NewTanh()
+	case "relu":
+		return NewReLU()
+	case "softmax":
+		return NewSoftmax()
+	}
+	panic("nn: unknown activation " + name)
+}

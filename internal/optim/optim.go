@@ -1,0 +1,150 @@
+// Package optim updates parameters from their gradients: SGD (with momentum) and Adam.
+//
+// Step applies the accumulated gradients and clears them, so a training step is
+// forward, backward, Step.
+package optim
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/digitnet/digitnet/internal/nn"
+)
+
+// Optimizer applies and clears the gradients of params.
+type Optimizer interface {
+	Step(params []*nn.Param)
+	// SetLR changes the learning rate, for schedules.
+	SetLR(lr float64)
+	LR() float64
+	String() string
+}
+
+// Names lists the optimizers New accepts.
+var Names = []string{"sgd", "momentum", "adam"}
+
+// New returns the named optimizer with the learning rate lr and the usual defaults
+// (momentum 0.9; Adam β1 0.9, β2 0.999, ε 1e-8).
+func New(name string, lr float64) (Optimizer, error) {
+	if !(lr > 0) || math.IsInf(lr, 0) {
+		return nil, fmt.Errorf("optim: learning rate %g: want a positive number", lr)
+	}
+	switch name {
+	case "sgd":
+		return &SGD{Rate: lr}, nil
+	case "momentum":
+		return &SGD{Rate: lr, Momentum: 0.9}, nil
+	case "adam":
+		return NewAdam(lr), nil
+	}
+	return nil, fmt.Errorf("optim: unknown optimizer %q, want one of %v", name, Names)
+}
+
+// SGD is stochastic gradient descent, with optional momentum:
+// v = μ·v + g; w -= lr·v (PyTorch's formulation). With μ = 0 it is w -= lr·g, and on a
+// row-sparse gradient (Dense's batch-1 path) only the touched rows are visited.
+type SGD struct {
+	Rate     float64
+	Momentum float64
+	velocity map[*nn.Param][]float32
+}
+
+func (s *SGD) SetLR(lr float64) { s.Rate = lr }
+func (s *SGD) LR() float64      { return s.Rate }
+
+func (s *SGD) String() string {
+	if s.Momentum != 0 {
+		return fmt.Sprintf("sgd(lr=%g, momentum=%g)", s.Rate, s.Momentum)
+	}
+	return fmt.Sprintf("sgd(lr=%g)", s.Rate)
+}
+
+func (s *SGD) Step(params []*nn.Param) {
+	lr := float32(s.Rate)
+	for _, p := range params {
+		w, g := p.Value.Data, p.Grad.Data
+		if s.Momentum == 0 {
+			if rows, ok := p.TouchedRows(); ok {
+				cols := p.Value.Cols()
+				for _, r := range rows {
+					axpy(-lr, g[r*cols:(r+1)*cols], w[r*cols:(r+1)*cols])
+				}
+			} else {
+				axpy(-lr, g, w)
+			}
+			p.ZeroGrad()
+			continue
+		}
+		if s.velocity == nil {
+			s.velocity = make(map[*nn.Param][]float32)
+		}
+		v, ok := s.velocity[p]
+		if !ok {
+			v = make([]float32, len(w))
+			s.velocity[p] = v
+		}
+		mu := float32(s.Momentum)
+		for i := range w {
+			v[i] = mu*v[i] + g[i]
+			w[i] -= lr * v[i]
+		}
+		p.ZeroGrad()
+	}
+}
+
+// Adam is Kingma & Ba's method as PyTorch computes it:
+// m = β1·m + (1-β1)·g; v = β2·v + (1-β2)·g²;
+// w -= lr/(1-β1ᵗ) · m / (√v/√(1-β2ᵗ) + ε).
+type Adam struct {
+	Rate, Beta1, Beta2, Eps float64
+	t                       int
+	m, v                    map[*nn.Param][]float32
+}
+
+// NewAdam returns Adam with the usual defaults.
+func NewAdam(lr float64) *Adam {
+	return &Adam{Rate: lr, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}
+}
+
+func (a *Adam) SetLR(lr float64) { a.Rate = lr }
+func (a *Adam) LR() float64      { return a.Rate }
+func (a *Adam) String() string {
+	return fmt.Sprintf("adam(lr=%g, β1=%g, β2=%g, ε=%g)", a.Rate, a.Beta1, a.Beta2, a.Eps)
+}
+
+func (a *Adam) Step(params []*nn.Param) {
+	if a.m == nil {
+		a.m, a.v = make(map[*nn.Param][]float32), make(map[*nn.Param][]float32)
+	}
+	a.t++
+	bc1 := 1 - math.Pow(a.Beta1, float64(a.t))
+	bc2 := 1 - math.Pow(a.Beta2, float64(a.t))
+	step := float32(a.Rate / bc1)
+	invSqrtBC2 := float32(1 / math.Sqrt(bc2))
+	b1, b2, eps := float32(a.Beta1), float32(a.Beta2), float32(a.Eps)
+	for _, p := range params {
+		w, g := p.Value.Data, p.Grad.Data
+		m, ok := a.m[p]
+		if !ok {
+			m = make([]float32, len(w))
+			a.m[p] = m
+			a.v[p] = make([]float32, len(w))
+		}
+		v := a.v[p]
+		for i, gi := range g {
+			m[i] = b1*m[i] + (1-b1)*gi
+			v[i] = b2*v[i] + (1-b2)*gi*gi
+			w[i] -= step * m[i] / (float32(math.Sqrt(float64(v[i])))*invSqrtBC2 + eps)
+		}
+		p.ZeroGrad()
+	}
+}
+
+// axpy sets y += a·x.
+func axpy(a float32, x, y []float32) {
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] += a * v
+	}
+}
+

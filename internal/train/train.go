@@ -1,0 +1,139 @@
+package train
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/digitnet/digitnet/internal/nn"
+	"github.com/digitnet/digitnet/internal/optim"
+	"github.com/digitnet/digitnet/internal/tensor"
+)
+
+// Config sets how a network is trained.
+type Config struct {
+	Epochs    int
+	BatchSize int
+	// Shuffle draws a new example order every epoch; off, examples come in file order
+	// (as the seed network did).
+	Shuffle bool
+	// EvalBatch is the batch size for evaluation passes (default 1000).
+	EvalBatch int
+	// Schedule, when set, gives the learning rate for an epoch (1-based) before it starts.
+	Schedule func(epoch int) float64
+}
+
+// Epoch is one epoch's report.
+type Epoch struct {
+	Epoch         int     `json:"epoch"`
+	Loss          float64 `json:"loss"`           // mean training loss over the epoch's batches
+	TrainAccuracy float64 `json:"train_accuracy"` // on the whole training set after the epoch
+	TestAccuracy  float64 `json:"test_accuracy"`
+	TestLoss      float64 `json:"test_loss"`
+	Seconds       float64 `json:"seconds"` // training wall time, evaluation excluded
+	LR            float64 `json:"lr"`
+}
+
+// Recorder receives progress. Calls come from the training goroutine.
+type Recorder interface {
+	// StartEpoch is called before an epoch of examples examples.
+	StartEpoch(epoch, epochs, examples int)
+	// Progress reports examples done so far in the epoch and the running mean loss.
+	Progress(done int, loss float64)
+	// EndEpoch reports a finished epoch.
+	EndEpoch(e Epoch)
+}
+
+// Result is what a run leaves.
+type Result struct {
+	History []Epoch
+	// Interrupted is set when the context ended the run early; the final metrics are
+	// then those of the weights at that moment.
+	Interrupted bool
+	// Seconds is the total training wall time, evaluation excluded.
+	Seconds float64
+	// LastLoss is the mean training loss of the last (possibly partial) epoch.
+	LastLoss   float64
+	Train      Metrics
+	Test       Metrics
+	EpochsDone int
+}
+
+// Run trains net on trainSet, evaluating on both sets after every epoch. It stops early,
+// without error, when ctx is done: the result then says Interrupted and holds metrics for
+// the weights reached. rng drives the shuffling.
+func Run(ctx context.Context, net *nn.Network, opt optim.Optimizer, trainSet, testSet Data, cfg Config, rng *rand.Rand, rec Recorder) (Result, error) {
+	if cfg.Epochs <= 0 || cfg.BatchSize <= 0 {
+		return Result{}, fmt.Errorf("train: epochs %d and batch %d must be positive", cfg.Epochs, cfg.BatchSize)
+	}
+	if trainSet.Len() == 0 {
+		return Result{}, fmt.Errorf("train: no training examples")
+	}
+	shape := trainSet.Shape()
+	dim := tensor.Size(shape)
+	n := trainSet.Len()
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	params := net.Params()
+	net.ZeroGrad()
+	x := tensor.New(append([]int{min(cfg.BatchSize, n)}, shape...)...)
+	labels := make([]int, cfg.BatchSize)
+
+	var res Result
+	stale := false // weights changed since res.Train and res.Test were measured
+	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
+		if cfg.Schedule != nil {
+			opt.SetLR(cfg.Schedule(epoch))
+		}
+		if cfg.Shuffle {
+			rng.Shuffle(n, func(i, j int) { order[i], order[j] = order[j], order[i] })
+		}
+		if rec != nil {
+			rec.StartEpoch(epoch, cfg.Epochs, n)
+		}
+		start := time.Now()
+		var lossSum float64
+		done := 0
+		for done < n && ctx.Err() == nil {
+			b := min(cfg.BatchSize, n-done)
+			x.Resize(append([]int{b}, shape...)...)
+			trainSet.Batch(order[done:done+b], x.Data[:b*dim], labels[:b])
+			lossSum += net.TrainBatch(x, labels[:b]) * float64(b)
+			opt.Step(params)
+			done += b
+			if rec != nil {
+				rec.Progress(done, lossSum/float64(done))
+			}
+		}
+		secs := time.Since(start).Seconds()
+		res.Seconds += secs
+		if done > 0 {
+			res.LastLoss = lossSum / float64(done)
+		}
+		if done < n { // interrupted mid-epoch: the weights moved since the last evaluation
+			res.Interrupted, stale = true, true
+			break
+		}
+		e := Epoch{Epoch: epoch, Loss: res.LastLoss, Seconds: secs, LR: opt.LR()}
+		res.Train = Evaluate(net, trainSet, cfg.EvalBatch)
+		res.Test = Evaluate(net, testSet, cfg.EvalBatch)
+		e.TrainAccuracy, e.TestAccuracy, e.TestLoss = res.Train.Accuracy, res.Test.Accuracy, res.Test.Loss
+		res.History = append(res.History, e)
+		res.EpochsDone = epoch
+		if rec != nil {
+			rec.EndEpoch(e)
+		}
+		if ctx.Err() != nil {
+			res.Interrupted = epoch < cfg.Epochs
+			break
+		}
+	}
+	if stale {
+		res.Train = Evaluate(net, trainSet, cfg.EvalBatch)
+		res.Test = Evaluate(net, testSet, cfg.EvalBatch)
+	}
+	return res, nil
+}

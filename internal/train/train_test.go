@@ -1,0 +1,179 @@
+package train
+
+import (
+	"context"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+
+	"github.com/digitnet/digitnet/internal/nn"
+	"github.com/digitnet/digitnet/internal/optim"
+)
+
+// floats is in-memory Data for tests.
+type floats struct {
+	x      []float32
+	labels []int
+	dim    int
+}
+
+func (f *floats) Len() int     { return len(f.labels) }
+func (f *floats) Shape() []int { return []int{f.dim} }
+func (f *floats) Batch(idx []int, x []float32, labels []int) {
+	for j, i := range idx {
+		copy(x[j*f.dim:(j+1)*f.dim], f.x[i*f.dim:(i+1)*f.dim])
+		labels[j] = f.labels[i]
+	}
+}
+
+var xor = &floats{x: []float32{0, 0, 0, 1, 1, 0, 1, 1}, labels: []int{0, 1, 1, 0}, dim: 2}
+
+func TestLearnsXOR(t *testing.T) {
+	cases := []struct {
+		name string
+		mlp  nn.MLP
+		opt  string
+		lr   float64
+	}{
+		{"2-4-2 sigmoid, softmax+ce, sgd", nn.MLP{Sizes: []int{2, 4, 2}, Activation: "sigmoid", Output: "softmax", Loss: "ce", Init: nn.InitGlorotUniform}, "sgd", 2},
+		{"2-4-2 tanh, sigmoid+bce, adam", nn.MLP{Sizes: []int{2, 4, 2}, Activation: "tanh", Output: "sigmoid", Loss: "bce", Init: nn.InitGlorotUniform}, "adam", 0.05},
+		{"2-8-2 relu, softmax+mse, momentum", nn.MLP{Sizes: []int{2, 8, 2}, Activation: "relu", Output: "softmax", Loss: "mse", Init: nn.InitHeNormal}, "momentum", 0.1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(3, 4))
+			net, err := c.mlp.Build(rng)
+			if err != nil {
+				t.Fatal(err)
+			}
+			opt, _ := optim.New(c.opt, c.lr)
+			res, err := Run(context.Background(), net, opt, xor, xor, Config{Epochs: 2000, BatchSize: 4, Shuffle: true}, rng, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Test.Accuracy != 1 {
+				t.Errorf("XOR accuracy %g after 2000 epochs (loss %.3g), want 1; confusion %v", res.Test.Accuracy, res.LastLoss, res.Test.Confusion)
+			}
+			if first, last := res.History[0].Loss, res.LastLoss; !(last < first/4) {
+				t.Errorf("loss went from %.3g to %.3g, want it to fall below a quarter", first, last)
+			}
+		})
+	}
+}
+
+// blobs is a linearly separable 3-class problem, big enough for several batches.
+func blobs(n int, seed uint64) *floats {
+	rng := rand.New(rand.NewPCG(seed, 0))
+	f := &floats{dim: 4}
+	for i := range n {
+		k := i % 3
+		for d := range 4 {
+			v := 0.3 * rng.NormFloat64()
+			if d == k {
+				v += 2
+			}
+			f.x = append(f.x, float32(v))
+		}
+		f.labels = append(f.labels, k)
+	}
+	return f
+}
+
+func runBlobs(t *testing.T, ctx context.Context, seed uint64, rec Recorder) Result {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(seed, 0))
+	net, err := nn.MLP{Sizes: []int{4, 8, 3}, Activation: "relu", Output: "softmax", Loss: "ce", Init: nn.InitHeNormal}.Build(rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(ctx, net, optim.NewAdam(0.01), blobs(300, 1), blobs(90, 2), Config{Epochs: 5, BatchSize: 16, Shuffle: true}, rng, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func TestSameSeedSameRun(t *testing.T) {
+	strip := func(h []Epoch) []Epoch {
+		for i := range h {
+			h[i].Seconds = 0
+		}
+		return h
+	}
+	a, b := runBlobs(t, context.Background(), 7, nil), runBlobs(t, context.Background(), 7, nil)
+	if !reflect.DeepEqual(strip(a.History), strip(b.History)) {
+		t.Errorf("seed 7 twice gave different histories:\n%+v\n%+v", a.History, b.History)
+	}
+	c := runBlobs(t, context.Background(), 8, nil)
+	if reflect.DeepEqual(strip(a.History), strip(c.History)) {
+		t.Error("seeds 7 and 8 gave identical histories")
+	}
+	if a.Test.Accuracy < 0.95 {
+		t.Errorf("separable blobs: test accuracy %g, want ≥ 0.95", a.Test.Accuracy)
+	}
+}
+
+// cancelAfter cancels the run after some progress reports, as Ctrl-C would.
+type cancelAfter struct {
+	n      int
+	cancel context.CancelFunc
+	epochs []Epoch
+}
+
+func (c *cancelAfter) StartEpoch(epoch, epochs, examples int) {}
+func (c *cancelAfter) Progress(done int, loss float64) {
+	if c.n--; c.n == 0 {
+		c.cancel()
+	}
+}
+func (c *cancelAfter) EndEpoch(e Epoch) { c.epochs = append(c.epochs, e) }
+
+func TestInterruptStopsWithFinalReport(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rec := &cancelAfter{n: 19 + 5, cancel: cancel} // 19 batches an epoch: cancel in epoch 2
+	res := runBlobs(t, ctx, 7, rec)
+	if !res.Interrupted || res.EpochsDone != 1 || len(res.History) != 1 || len(rec.epochs) != 1 {
+		t.Fatalf("interrupted=%v epochs done %d history %d; want true, 1, 1", res.Interrupted, res.EpochsDone, len(res.History))
+	}
+	if res.Test.Confusion == nil || res.Test.Accuracy == 0 {
+		t.Errorf("no final metrics after the interrupt: %+v", res.Test)
+	}
+}
+
+func TestBytesBatchScales(t *testing.T) {
+	b := &Bytes{Pixels: []uint8{0, 255, 51, 102}, Labels: []uint8{3, 9}, ExampleShape: []int{2}, Scale: 1.0 / 255, Offset: -1}
+	x, l := make([]float32, 4), make([]int, 2)
+	b.Batch([]int{1, 0}, x, l)
+	want := []float32{0.2 - 1, 0.4 - 1, -1, 0}
+	for i := range x {
+		if d := x[i] - want[i]; d > 1e-6 || d < -1e-6 {
+			t.Errorf("x = %v, want %v", x, want)
+			break
+		}
+	}
+	if l[0] != 9 || l[1] != 3 {
+		t.Errorf("labels = %v, want [9 3]", l)
+	}
+	if s := Subset(b, 1); s.Len() != 1 {
+		t.Errorf("Subset(b, 1).Len() = %d", s.Len())
+	}
+}
+
+func TestEvaluateConfusion(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	net, _ := nn.MLP{Sizes: []int{2, 3, 2}, Activation: "tanh", Output: "softmax", Loss: "ce", Init: nn.InitGlorotUniform}.Build(rng)
+	m := Evaluate(net, xor, 3) // batch 3 over 4 examples: a short last batch
+	total, correct := 0, 0
+	for i, row := range m.Confusion {
+		for j, v := range row {
+			total += v
+			if i == j {
+				correct += v
+			}
+		}
+	}
+	if total != 4 || float64(correct)/4 != m.Accuracy {
+		t.Errorf("confusion %v sums to %d (want 4) with %d correct; accuracy %g", m.Confusion, total, correct, m.Accuracy)
+	}
+}
