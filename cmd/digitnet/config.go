@@ -37,6 +37,7 @@ type trainConfig struct {
 	JSON       bool
 	History    string
 	Progress   string // auto, bar, plain, none
+	CPUProfile string
 }
 
 // Input scalings, byte value v to network input.
@@ -115,6 +116,7 @@ func trainFlags(fs *flag.FlagSet, c *trainConfig) {
 	fs.StringVar(&c.Schedule, "schedule", d.Schedule, "learning-rate schedule: constant, cosine (decay to 0 over the run)")
 	fs.BoolVar(&c.JSON, "json", false, "write one JSON object per epoch and a final one to stdout")
 	fs.StringVar(&c.History, "history", "", "write the per-epoch curve to FILE (.csv or .json)")
+	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of the training loop to FILE (go tool pprof)")
 	fs.StringVar(&c.Progress, "progress", "auto", "progress within an epoch: auto (a bar on a terminal, else plain lines), bar, plain, none")
 }
 

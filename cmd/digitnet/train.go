@@ -8,6 +8,8 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"os"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -74,6 +76,13 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	rec := &reporter{mode: progressMode(c.Progress, stderr), errw: stderr, lines: human, json: jw}
 	cfg := train.Config{Epochs: c.Epochs, BatchSize: c.Batch, Shuffle: c.Shuffle, Schedule: c.schedule()}
+	if c.CPUProfile != "" {
+		stopProfile, err := startProfile(c.CPUProfile)
+		if err != nil {
+			return err
+		}
+		defer stopProfile()
+	}
 	res, err := train.Run(ctx, net, opt, trainData, testData, cfg, rng, rec)
 	if err != nil {
 		return err
@@ -116,6 +125,19 @@ func (c *trainConfig) schedule() func(int) float64 {
 	lr, n := c.LR, float64(c.Epochs)
 	// Cosine decay from lr, evaluated at the start of each epoch.
 	return func(epoch int) float64 { return lr * 0.5 * (1 + math.Cos(math.Pi*float64(epoch-1)/n)) }
+}
+
+// startProfile starts a CPU profile written to path; the returned func stops it.
+func startProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func correct(conf [][]int) int {

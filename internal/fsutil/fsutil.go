@@ -3,10 +3,11 @@
 package fsutil
 
 import (
-	"fmt"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // WriteFile writes data to path atomically with the given permissions.
@@ -19,12 +20,13 @@ func WriteFile(path string, data []byte, perm os.FileMode) error {
 
 // WriteFrom writes what write produces to path atomically: into a temporary file in the
 // same directory, synced, then renamed over path, and the directory synced. On any error
-// the temporary file is removed and path is left as it was.
+// the temporary file is removed and path is left as it was. Errors are returned as they
+// come (the os errors name the file); callers add their own context.
 func WriteFrom(path string, perm os.FileMode, write func(io.Writer) error) (err error) {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
-		return fmt.Errorf("fsutil: %w", err)
+		return err
 	}
 	defer func() {
 		if err != nil {
@@ -33,24 +35,36 @@ func WriteFrom(path string, perm os.FileMode, write func(io.Writer) error) (err 
 		}
 	}()
 	if err = write(tmp); err != nil {
-		return fmt.Errorf("fsutil: writing %s: %w", path, err)
+		return err
 	}
 	if err = tmp.Chmod(perm); err != nil {
-		return fmt.Errorf("fsutil: %w", err)
+		return err
 	}
 	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("fsutil: %w", err)
+		return err
 	}
 	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("fsutil: %w", err)
+		return err
 	}
 	if err = os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("fsutil: %w", err)
+		return err
 	}
-	// Make the rename itself durable.
-	if d, derr := os.Open(dir); derr == nil {
-		_ = d.Sync()
-		d.Close()
+	return syncDir(dir)
+}
+
+// syncDir makes a rename in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
 	}
-	return nil
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	// Some file systems cannot sync directories; the rename itself succeeded.
+	if errors.Is(err, syscall.EINVAL) {
+		return nil
+	}
+	return err
 }

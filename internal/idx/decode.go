@@ -67,8 +67,10 @@ func (d *decoder) decode(r io.Reader) (*Array, error) {
 		maxBytes = DefaultLimits.MaxBytes
 	}
 	maxBytes = min(maxBytes, 1<<62) // so that header+payload cannot overflow
-	size := d.lim.Size // exact stream length, 0 when unknown
-	bound := int64(-1) // upper bound on the stream length, -1 when unknown
+	// size is the exact length of the (decompressed) stream, 0 when unknown;
+	// bound an upper bound on it, -1 when unknown.
+	size := d.lim.Size
+	bound := int64(-1)
 
 	var h [4 + 4*MaxRank]byte
 	n, err := fill(r, h[:4])

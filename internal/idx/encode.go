@@ -4,12 +4,10 @@ import (
 	"bufio"
 	"compress/gzip"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"syscall"
+
+	"github.com/digitnet/digitnet/internal/fsutil"
 )
 
 // Validate reports whether a can be encoded: a known element type, rank 1..MaxRank,
@@ -58,68 +56,27 @@ func encode(w io.Writer, a *Array) error {
 // the data goes to a temporary file in the same directory, which is synced and
 // then renamed over path, so path holds either its old content or all of the new.
 // The file gets mode 0644.
-func WriteFile(path string, a *Array, gz bool) (err error) {
+func WriteFile(path string, a *Array, gz bool) error {
 	if err := a.Validate(); err != nil {
 		return err
 	}
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	err := fsutil.WriteFrom(path, 0o644, func(w io.Writer) error {
+		bw := bufio.NewWriterSize(w, 1<<16)
+		if gz {
+			zw := gzip.NewWriter(bw)
+			if err := encode(zw, a); err != nil {
+				return err
+			}
+			if err := zw.Close(); err != nil {
+				return err
+			}
+		} else if err := encode(bw, a); err != nil {
+			return err
+		}
+		return bw.Flush()
+	})
 	if err != nil {
 		return fmt.Errorf("idx: write %s: %w", path, err)
 	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-			err = fmt.Errorf("idx: write %s: %w", path, err)
-		}
-	}()
-	bw := bufio.NewWriterSize(tmp, 1<<16)
-	if gz {
-		zw := gzip.NewWriter(bw)
-		if err := encode(zw, a); err != nil {
-			return err
-		}
-		if err := zw.Close(); err != nil {
-			return err
-		}
-	} else if err := encode(bw, a); err != nil {
-		return err
-	}
-	if err := bw.Flush(); err != nil {
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	// Some file systems cannot sync directories; the rename itself succeeded.
-	if errors.Is(err, syscall.EINVAL) {
-		return nil
-	}
-	return err
+	return nil
 }

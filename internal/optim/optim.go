@@ -147,4 +147,3 @@ func axpy(a float32, x, y []float32) {
 		y[i] += a * v
 	}
 }
-

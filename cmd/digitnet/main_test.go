@@ -1,0 +1,316 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/digitnet/digitnet/internal/dataset"
+	"github.com/digitnet/digitnet/internal/diag"
+	"github.com/digitnet/digitnet/internal/optim"
+	"github.com/digitnet/digitnet/internal/tensor"
+	"github.com/digitnet/digitnet/internal/train"
+)
+
+// digitnet runs the command in-process and returns its exit status and outputs.
+func digitnet(args ...string) (code int, stdout, stderr string) {
+	var o, e bytes.Buffer
+	code = run(args, &o, &e)
+	return code, o.String(), e.String()
+}
+
+// needMNIST loads MNIST (fetching it through the Go module proxy when it is not cached,
+// as a user's first run does) or fails: the data is part of what the tests check.
+func needMNIST(t *testing.T) (trainSet, testSet *dataset.Set) {
+	t.Helper()
+	tr, te, err := dataset.Load(context.Background(), dataset.Options{Dataset: "mnist"})
+	if err != nil {
+		t.Fatalf("loading MNIST: %v", err)
+	}
+	return tr, te
+}
+
+type event struct {
+	Event         string   `json:"event"`
+	Epoch         int      `json:"epoch"`
+	Loss          *float64 `json:"loss"`
+	TrainAccuracy *float64 `json:"train_accuracy"`
+	TestAccuracy  *float64 `json:"test_accuracy"`
+	Seconds       *float64 `json:"seconds"`
+	Interrupted   bool     `json:"interrupted"`
+	Confusion     [][]int  `json:"confusion"`
+}
+
+// parseEvents decodes the --json stream, failing on any line that is not an event with
+// every contract key present.
+func parseEvents(t *testing.T, out string) []event {
+	t.Helper()
+	var evs []event
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		var e event
+		dec := json.NewDecoder(strings.NewReader(sc.Text()))
+		if err := dec.Decode(&e); err != nil {
+			t.Fatalf("stdout line %q is not JSON: %v", sc.Text(), err)
+		}
+		if e.Loss == nil || e.TrainAccuracy == nil || e.TestAccuracy == nil || e.Seconds == nil || (e.Event != "epoch" && e.Event != "done") {
+			t.Fatalf("line %q lacks a contract key (event, epoch, loss, train_accuracy, test_accuracy, seconds)", sc.Text())
+		}
+		for _, a := range []float64{*e.TrainAccuracy, *e.TestAccuracy} {
+			if a < 0 || a > 1 {
+				t.Fatalf("line %q: accuracy %g outside [0,1]", sc.Text(), a)
+			}
+		}
+		evs = append(evs, e)
+	}
+	if len(evs) == 0 || evs[len(evs)-1].Event != "done" {
+		t.Fatalf("JSON stream does not end with a done event:\n%s", out)
+	}
+	return evs
+}
+
+func TestTrainJSONStreamAndHistory(t *testing.T) {
+	needMNIST(t)
+	dir := t.TempDir()
+	hist := filepath.Join(dir, "h.csv")
+	histJSON := filepath.Join(dir, "h.json")
+	code, out, errOut := digitnet("train", "--train-limit", "3000", "--test-limit", "1000", "--epochs", "3", "--json", "--progress", "none", "--history", hist)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	evs := parseEvents(t, out)
+	if len(evs) != 4 {
+		t.Fatalf("%d events, want 3 epoch events and a done event:\n%s", len(evs), out)
+	}
+	var sum float64
+	for i, e := range evs[:3] {
+		if e.Event != "epoch" || e.Epoch != i+1 {
+			t.Errorf("event %d = %s epoch %d, want epoch %d", i, e.Event, e.Epoch, i+1)
+		}
+		sum += *e.Seconds
+	}
+	done := evs[3]
+	if done.Epoch != 3 || *done.TestAccuracy != *evs[2].TestAccuracy || *done.TrainAccuracy != *evs[2].TrainAccuracy {
+		t.Errorf("done %+v does not repeat the last epoch's state %+v", done, evs[2])
+	}
+	if d := *done.Seconds - sum; d > 1e-9 || d < -1e-9 {
+		t.Errorf("done seconds %g, want the sum of epoch seconds %g", *done.Seconds, sum)
+	}
+	if len(done.Confusion) != 10 {
+		t.Errorf("done confusion has %d rows, want 10", len(done.Confusion))
+	}
+	if *done.TestAccuracy < 0.85 {
+		t.Errorf("3000 images, 3 epochs: test accuracy %g, want ≥ 0.85", *done.TestAccuracy)
+	}
+	b, err := os.ReadFile(hist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Split(strings.TrimSpace(string(b)), "\n"); len(lines) != 4 || lines[0] != "epoch,loss,train_accuracy,test_accuracy,seconds,lr" {
+		t.Errorf("history CSV:\n%s\nwant a header and 3 rows", b)
+	}
+	// The same seed gives the same run, and a JSON history too.
+	code, out2, _ := digitnet("train", "--train-limit", "3000", "--test-limit", "1000", "--epochs", "3", "--json", "--progress", "none", "--history", histJSON)
+	evs2 := parseEvents(t, out2)
+	if code != 0 || *evs2[3].TestAccuracy != *done.TestAccuracy || *evs2[3].Loss != *done.Loss {
+		t.Errorf("same seed, second run ended with test %v loss %v; first %v %v", *evs2[3].TestAccuracy, *evs2[3].Loss, *done.TestAccuracy, *done.Loss)
+	}
+	var h []train.Epoch
+	if b, err := os.ReadFile(histJSON); err != nil || json.Unmarshal(b, &h) != nil || len(h) != 3 {
+		t.Errorf("history JSON: %v, %d epochs; want 3", err, len(h))
+	}
+}
+
+// TestFixedPresetReaches98 runs `train --preset fixed` exactly as a user would, on the
+// full training and test sets: the issue's bar is 98.0 % test accuracy, and the preset
+// measured 98.22 % with seed 1 (deterministic, so a drop is a real regression).
+func TestFixedPresetReaches98(t *testing.T) {
+	if testing.Short() {
+		t.Skip("full MNIST training run (~20 s)")
+	}
+	needMNIST(t)
+	code, out, errOut := digitnet("train", "--preset", "fixed", "--json", "--progress", "none")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	evs := parseEvents(t, out)
+	done := evs[len(evs)-1]
+	if done.Epoch != 20 || *done.TestAccuracy < 0.98 {
+		t.Errorf("fixed preset: %d epochs, test accuracy %.4f; want 20 epochs and ≥ 0.98", done.Epoch, *done.TestAccuracy)
+	}
+	t.Logf("fixed preset: test %.4f, train %.4f, %.1fs training", *done.TestAccuracy, *done.TrainAccuracy, *done.Seconds)
+}
+
+// TestSeedPresetFailsLikeTheSeed: the seed's network on a short run shows its
+// characteristic failure: nearly every hidden sigmoid saturated, before and after
+// training, and accuracy far below what the same network reaches when fixed.
+func TestSeedPresetFailsLikeTheSeed(t *testing.T) {
+	trainRaw, testRaw := needMNIST(t)
+	c := presets["seed"]
+	c.Seed, c.Epochs = 1, 1
+	trainSet := train.Subset(c.dataFor(trainRaw), 10000)
+	testSet := train.Subset(c.dataFor(testRaw), 2000)
+	rng := rand.New(rand.NewPCG(c.Seed, 0x9e3779b97f4a7c15))
+	net, err := c.mlp().Build(rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	probe := tensor.New(500, 784)
+	labels := make([]int, 500)
+	idx := make([]int, 500)
+	for i := range idx {
+		idx[i] = i
+	}
+	testSet.Batch(idx, probe.Data, labels)
+	saturated := func() float64 { return diag.Activities(net, probe)[0].Saturated }
+	if s := saturated(); s < 0.9 {
+		t.Errorf("seed network at init: %.1f%% of hidden pre-activations beyond |z| > 5, want ≥ 90%%", 100*s)
+	}
+	opt, _ := optim.New(c.Optimizer, c.LR)
+	res, err := train.Run(context.Background(), net, opt, trainSet, testSet, train.Config{Epochs: 1, BatchSize: c.Batch}, rng, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := saturated(); s < 0.9 {
+		t.Errorf("seed network after an epoch: %.1f%% saturated, want ≥ 90%%", 100*s)
+	}
+	if a := res.Train.Accuracy; a > 0.85 {
+		t.Errorf("seed network: train accuracy %.3f after an epoch on 10000 images, want ≤ 0.85 (it should fail)", a)
+	}
+	t.Logf("seed preset, 1 epoch on 10000 images: train %.3f, test %.3f", res.Train.Accuracy, res.Test.Accuracy)
+}
+
+func TestSeedPresetSettings(t *testing.T) {
+	code, _, errOut := digitnet("train", "--preset", "seed", "--epochs", "0")
+	if code != 2 || !strings.Contains(errOut, "--epochs 0: want at least 1") {
+		t.Errorf("--epochs 0 with a preset: exit %d, %q", code, errOut)
+	}
+	s := presets["seed"]
+	if s.Input != "raw" || s.Init != "normal" || s.Batch != 1 || s.Shuffle || s.LR != 0.01 || s.Epochs != 20 ||
+		s.Activation != "sigmoid" || s.Output != "sigmoid" || s.Loss != "bce" || s.Optimizer != "sgd" {
+		t.Errorf("seed preset %+v differs from the seed network", s)
+	}
+}
+
+func TestTrainRejectsBadFlags(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--activation", "swish"}, `unknown activation "swish", want one of [sigmoid tanh relu]`},
+		{[]string{"--optimizer", "rmsprop"}, `unknown optimizer "rmsprop", want one of [sgd momentum adam]`},
+		{[]string{"--layers", "100,10"}, "starts with 100, but the images have 28×28 = 784 pixels"},
+		{[]string{"--layers", "784,300,7"}, "ends with 7, but there are 10 classes"},
+		{[]string{"--layers", "784,x,10"}, "not a list of positive integers"},
+		{[]string{"--output", "linear", "--loss", "ce"}, "loss ce needs probabilities"},
+		{[]string{"--preset", "best"}, `unknown preset "best", want one of default, seed, fixed`},
+		{[]string{"--lr", "0"}, "learning rate 0: want a positive number"},
+		{[]string{"--batch", "0"}, "--batch 0: want at least 1"},
+		{[]string{"--dataset", "cifar"}, `unknown dataset "cifar"`},
+		{[]string{"--input", "log"}, `unknown --input "log"`},
+		{[]string{"--history", "h.txt"}, "want a file name ending in .csv or .json"},
+		{[]string{"--no-such-flag"}, "flag provided but not defined: -no-such-flag"},
+		{[]string{"extra"}, `unexpected argument "extra"`},
+	}
+	for _, c := range cases {
+		code, _, errOut := digitnet(append([]string{"train"}, c.args...)...)
+		if code != 2 || !strings.Contains(errOut, c.want) {
+			t.Errorf("train %v: exit %d, stderr %q; want exit 2 and %q", c.args, code, errOut, c.want)
+		}
+	}
+}
+
+func TestDataCommands(t *testing.T) {
+	needMNIST(t)
+	code, out, errOut := digitnet("data", "verify", "--dataset", "mnist")
+	if code != 0 || !strings.Contains(out, "match their recorded SHA-256") {
+		t.Errorf("data verify: exit %d, %q %q", code, out, errOut)
+	}
+	code, out, _ = digitnet("data", "info")
+	if code != 0 || !strings.Contains(out, "train-images-idx3-ubyte") || !strings.Contains(out, "60000 train, 10000 test") {
+		t.Errorf("data info: exit %d\n%s", code, out)
+	}
+	code, _, errOut = digitnet("data", "frobnicate")
+	if code != 2 || !strings.Contains(errOut, "want fetch, verify or info") {
+		t.Errorf("data frobnicate: exit %d, %q", code, errOut)
+	}
+	code, _, errOut = digitnet("data", "verify", "--dataset", "emnist")
+	if code != 1 || !strings.Contains(errOut, "emnist") {
+		t.Errorf("data verify --dataset emnist: exit %d, %q", code, errOut)
+	}
+}
+
+func TestBadIDXGivesOneLineError(t *testing.T) {
+	needMNIST(t)
+	info, err := dataset.Stat(dataset.Options{Dataset: "mnist"})
+	if err != nil || info.Dir == "" {
+		t.Fatalf("stat: %v", err)
+	}
+	dir := t.TempDir()
+	for _, f := range info.Files {
+		b, err := os.ReadFile(f.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(f.Name, "train-images") {
+			b = b[:len(b)/2] // a download cut in the middle
+		}
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f.Path)), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, out, errOut := digitnet("train", "--data", dir, "--epochs", "1", "--json")
+	lines := strings.Split(strings.TrimSpace(errOut), "\n")
+	last := lines[len(lines)-1]
+	if code != 1 || out != "" || !strings.HasPrefix(last, "digitnet train: ") || !strings.Contains(last, "train-images-idx3-ubyte") || strings.Contains(errOut, "panic") {
+		t.Errorf("truncated train images: exit %d, stdout %q, stderr:\n%s\nwant exit 1 and a one-line error naming the file", code, out, errOut)
+	}
+}
+
+// TestInterruptPrintsFinalReport sends SIGINT to a real digitnet process mid-run: it
+// must stop, print the done event with interrupted=true, and exit 130.
+func TestInterruptPrintsFinalReport(t *testing.T) {
+	needMNIST(t)
+	bin := filepath.Join(t.TempDir(), "digitnet")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, "train", "--epochs", "50", "--train-limit", "20000", "--json", "--progress", "none")
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	pipe, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(pipe)
+	for sc.Scan() {
+		if f := strings.Fields(sc.Text()); len(f) > 1 && f[0] == "epoch" && f[1] == "1/50" {
+			break
+		}
+	}
+	time.Sleep(100 * time.Millisecond) // into epoch 2
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	err := cmd.Wait()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != 130 {
+		t.Fatalf("after SIGINT: %v, want exit status 130", err)
+	}
+	evs := parseEvents(t, stdout.String())
+	done := evs[len(evs)-1]
+	if !done.Interrupted || done.Epoch >= 50 || *done.TestAccuracy < 0.5 {
+		t.Errorf("done after SIGINT: %+v, want interrupted with a real test accuracy", done)
+	}
+}
