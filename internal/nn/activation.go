@@ -93,21 +93,9 @@ type ReLU struct{ *activation }
 // NewReLU returns a ReLU layer.
 func NewReLU() *ReLU {
 	return &ReLU{newActivation("ReLU",
-		func(y, x []float32) {
-			for i, v := range x {
-				y[i] = max(v, 0)
-			}
-		},
+		tensor.ReLU,
 		// dx = dy where x > 0, else 0 (the subgradient 0 at x = 0)
-		func(dx, y, dy []float32) {
-			for i, v := range y {
-				if v > 0 {
-					dx[i] = dy[i]
-				} else {
-					dx[i] = 0
-				}
-			}
-		})}
+		tensor.ReLUBackward)}
 }
 
 // Softmax normalizes each example's K values into probabilities.

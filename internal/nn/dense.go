@@ -16,7 +16,8 @@ type Dense struct {
 
 	x      *tensor.Tensor // input of the last Forward (not owned)
 	y, dx  *tensor.Tensor
-	nz     []int // indices of the nonzero inputs on the sparse batch-1 path, else nil
+	nz     []int     // indices of the nonzero inputs on the sparse batch-1 path
+	nzVal  []float32 // their values
 	sparse bool
 }
 
@@ -57,19 +58,17 @@ func (d *Dense) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 	y, b, W := d.y.Data, d.B.Value.Data, d.W.Value.Data
 	d.sparse = false
 	if N == 1 {
-		d.nz = d.nz[:0]
+		d.nz, d.nzVal = d.nz[:0], d.nzVal[:0]
 		for i, v := range x.Data {
 			if v != 0 {
-				d.nz = append(d.nz, i)
+				d.nz, d.nzVal = append(d.nz, i), append(d.nzVal, v)
 			}
 		}
 		d.sparse = float64(len(d.nz)) <= sparseDensity*float64(d.In)
 	}
 	if d.sparse {
 		copy(y, b)
-		for _, i := range d.nz {
-			axpy(x.Data[i], W[i*d.Out:(i+1)*d.Out], y)
-		}
+		tensor.AxpyRows(y, W, d.Out, d.nz, d.nzVal)
 		return d.y
 	}
 	for n := 0; n < N; n++ {
@@ -89,9 +88,7 @@ func (d *Dense) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	}
 	d.B.accumulatedDense()
 	if d.sparse {
-		for _, i := range d.nz {
-			axpy(d.x.Data[i], dy.Data, dW[i*d.Out:(i+1)*d.Out])
-		}
+		tensor.AddOuterRows(dW, d.Out, d.nz, d.nzVal, dy.Data)
 		d.W.accumulatedRows(d.nz)
 	} else {
 		tensor.Gemm(true, false, d.In, d.Out, N, 1, d.x.Data, d.In, dy.Data, d.Out, 1, dW, d.Out)

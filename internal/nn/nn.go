@@ -69,6 +69,15 @@ func (p *Param) ZeroGrad() {
 	p.clean = true
 }
 
+// ClearedBy records that the caller has set every element of Grad to zero itself (an
+// optimizer kernel that clears as it applies), so the bookkeeping starts afresh without
+// another pass over the memory.
+func (p *Param) ClearedBy() {
+	p.touched = p.touched[:0]
+	p.rowsOnly = false
+	p.clean = true
+}
+
 // accumulatedDense records a gradient accumulation that may touch every element.
 func (p *Param) accumulatedDense() {
 	p.rowsOnly = false

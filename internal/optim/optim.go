@@ -9,6 +9,7 @@ import (
 	"math"
 
 	"github.com/digitnet/digitnet/internal/nn"
+	"github.com/digitnet/digitnet/internal/tensor"
 )
 
 // Optimizer applies and clears the gradients of params.
@@ -65,14 +66,12 @@ func (s *SGD) Step(params []*nn.Param) {
 		w, g := p.Value.Data, p.Grad.Data
 		if s.Momentum == 0 {
 			if rows, ok := p.TouchedRows(); ok {
-				cols := p.Value.Cols()
-				for _, r := range rows {
-					axpy(-lr, g[r*cols:(r+1)*cols], w[r*cols:(r+1)*cols])
-				}
+				tensor.SGDRows(w, g, p.Value.Cols(), rows, lr) // clears the rows it applies
+				p.ClearedBy()
 			} else {
 				axpy(-lr, g, w)
+				p.ZeroGrad()
 			}
-			p.ZeroGrad()
 			continue
 		}
 		if s.velocity == nil {
@@ -119,9 +118,8 @@ func (a *Adam) Step(params []*nn.Param) {
 	a.t++
 	bc1 := 1 - math.Pow(a.Beta1, float64(a.t))
 	bc2 := 1 - math.Pow(a.Beta2, float64(a.t))
-	step := float32(a.Rate / bc1)
-	invSqrtBC2 := float32(1 / math.Sqrt(bc2))
-	b1, b2, eps := float32(a.Beta1), float32(a.Beta2), float32(a.Eps)
+	k := tensor.AdamParams{Beta1: float32(a.Beta1), Beta2: float32(a.Beta2), Step: float32(a.Rate / bc1),
+		InvSqrtBC2: float32(1 / math.Sqrt(bc2)), Eps: float32(a.Eps)}
 	for _, p := range params {
 		w, g := p.Value.Data, p.Grad.Data
 		m, ok := a.m[p]
@@ -130,13 +128,8 @@ func (a *Adam) Step(params []*nn.Param) {
 			a.m[p] = m
 			a.v[p] = make([]float32, len(w))
 		}
-		v := a.v[p]
-		for i, gi := range g {
-			m[i] = b1*m[i] + (1-b1)*gi
-			v[i] = b2*v[i] + (1-b2)*gi*gi
-			w[i] -= step * m[i] / (float32(math.Sqrt(float64(v[i])))*invSqrtBC2 + eps)
-		}
-		p.ZeroGrad()
+		tensor.AdamUpdate(w, g, m, a.v[p], k) // clears g as it goes
+		p.ClearedBy()
 	}
 }
 

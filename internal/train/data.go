@@ -42,10 +42,7 @@ func (b *Bytes) Batch(idx []int, x []float32, labels []int) {
 		panic(fmt.Sprintf("train: Bytes.Batch: %d indices into %d values and %d labels, want %d and %d", len(idx), len(x), len(labels), len(idx)*d, len(idx)))
 	}
 	for j, i := range idx {
-		src, dst := b.Pixels[i*d:(i+1)*d], x[j*d:(j+1)*d]
-		for k, v := range src {
-			dst[k] = float32(v)*b.Scale + b.Offset
-		}
+		tensor.BytesToFloat(x[j*d:(j+1)*d], b.Pixels[i*d:(i+1)*d], b.Scale, b.Offset)
 		labels[j] = int(b.Labels[i])
 	}
 }

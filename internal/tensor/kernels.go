@@ -1,0 +1,84 @@
+package tensor
+
+import "fmt"
+
+// Vector kernels for the work around the matrix products: the sparse rows of a batch-1
+// step, and the optimizer's elementwise update. They run in C (vectorized, through cgo)
+// on the OpenBLAS build and in Go on the purego build; both follow these definitions.
+
+// AxpyRows adds to y the rows of the row-major matrix w (stride ld) selected by rows,
+// each scaled by its coefficient: y += Σ_r coef[r]·w[rows[r], 0:len(y)]. It is x·W for
+// an input x whose nonzero entries are coef at positions rows.
+func AxpyRows(y, w []float32, ld int, rows []int, coef []float32) {
+	checkRows("AxpyRows", len(w), ld, len(y), rows, len(coef))
+	axpyRows(y, w, ld, rows, coef)
+}
+
+// AddOuterRows adds coef[r]·v to row rows[r] of w (stride ld): the rank-1 update
+// W += x·vᵀ restricted to x's nonzero entries.
+func AddOuterRows(w []float32, ld int, rows []int, coef, v []float32) {
+	checkRows("AddOuterRows", len(w), ld, len(v), rows, len(coef))
+	addOuterRows(w, ld, rows, coef, v)
+}
+
+// SGDRows sets w[r] -= lr·g[r] and clears g[r] for each listed row r of the two
+// row-major matrices of row length ld.
+func SGDRows(w, g []float32, ld int, rows []int, lr float32) {
+	if len(w) != len(g) {
+		panic(fmt.Sprintf("tensor: SGDRows: %d weights, %d gradients", len(w), len(g)))
+	}
+	checkRows("SGDRows", len(w), ld, ld, rows, len(rows))
+	sgdRows(w, g, ld, rows, lr)
+}
+
+// ReLU sets y = max(x, 0) elementwise.
+func ReLU(y, x []float32) {
+	if len(y) != len(x) {
+		panic(fmt.Sprintf("tensor: ReLU: %d outputs for %d inputs", len(y), len(x)))
+	}
+	relu(y, x)
+}
+
+// ReLUBackward sets dx = dy where y > 0 and 0 elsewhere, y being ReLU's output.
+func ReLUBackward(dx, y, dy []float32) {
+	if len(dx) != len(y) || len(dy) != len(y) {
+		panic(fmt.Sprintf("tensor: ReLUBackward: lengths dx %d y %d dy %d", len(dx), len(y), len(dy)))
+	}
+	reluBackward(dx, y, dy)
+}
+
+// BytesToFloat sets dst[i] = scale·src[i] + offset: pixels to network inputs.
+func BytesToFloat(dst []float32, src []uint8, scale, offset float32) {
+	if len(dst) != len(src) {
+		panic(fmt.Sprintf("tensor: BytesToFloat: %d outputs for %d bytes", len(dst), len(src)))
+	}
+	bytesToFloat(dst, src, scale, offset)
+}
+
+// AdamParams are the per-step constants of an Adam update.
+type AdamParams struct {
+	Beta1, Beta2 float32
+	Step         float32 // lr/(1-β1ᵗ)
+	InvSqrtBC2   float32 // 1/√(1-β2ᵗ)
+	Eps          float32
+}
+
+// AdamUpdate applies one Adam step to w from gradient g with moments m and v, and
+// clears g: m = β1·m + (1-β1)·g; v = β2·v + (1-β2)·g²; w -= Step·m/(√v·InvSqrtBC2 + ε).
+func AdamUpdate(w, g, m, v []float32, p AdamParams) {
+	if len(g) != len(w) || len(m) != len(w) || len(v) != len(w) {
+		panic(fmt.Sprintf("tensor: AdamUpdate: lengths w %d g %d m %d v %d", len(w), len(g), len(m), len(v)))
+	}
+	adamUpdate(w, g, m, v, p)
+}
+
+func checkRows(name string, lw, ld, n int, rows []int, ncoef int) {
+	if n > ld || ncoef != len(rows) {
+		panic(fmt.Sprintf("tensor: %s: row length %d with stride %d, %d rows and %d coefficients", name, n, ld, len(rows), ncoef))
+	}
+	for _, r := range rows {
+		if r < 0 || (r+1)*ld > lw+ld-n || r*ld+n > lw {
+			panic(fmt.Sprintf("tensor: %s: row %d outside a %d-value matrix of stride %d", name, r, lw, ld))
+		}
+	}
+}

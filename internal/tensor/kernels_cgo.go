@@ -1,0 +1,162 @@
+//go:build cgo && !purego
+
+package tensor
+
+/*
+#cgo CFLAGS: -O3
+#cgo LDFLAGS: -lm
+#include <stdint.h>
+#include <math.h>
+#include <string.h>
+
+// Compiled for AVX2+FMA and for baseline x86-64; the loader picks the clone the CPU
+// runs (GCC function multiversioning). Elsewhere the plain build.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define KERNEL __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define KERNEL
+#endif
+
+KERNEL static void dn_axpy_rows(float *restrict y, const float *restrict w, int64_t ld,
+		const int64_t *rows, const float *coef, int64_t nrows, int64_t n) {
+	for (int64_t k = 0; k < nrows; k++) {
+		const float a = coef[k];
+		const float *restrict row = w + rows[k] * ld;
+		for (int64_t j = 0; j < n; j++) y[j] += a * row[j];
+	}
+}
+
+KERNEL static void dn_add_outer_rows(float *restrict w, int64_t ld, const int64_t *rows,
+		const float *coef, int64_t nrows, const float *restrict v, int64_t n) {
+	for (int64_t k = 0; k < nrows; k++) {
+		const float a = coef[k];
+		float *restrict row = w + rows[k] * ld;
+		for (int64_t j = 0; j < n; j++) row[j] += a * v[j];
+	}
+}
+
+KERNEL static void dn_sgd_rows(float *restrict w, float *restrict g, int64_t ld,
+		const int64_t *rows, int64_t nrows, float lr) {
+	for (int64_t k = 0; k < nrows; k++) {
+		float *restrict wr = w + rows[k] * ld;
+		float *restrict gr = g + rows[k] * ld;
+		for (int64_t j = 0; j < ld; j++) wr[j] -= lr * gr[j];
+		memset(gr, 0, ld * sizeof(float));
+	}
+}
+
+KERNEL static void dn_relu(float *restrict y, const float *restrict x, int64_t n) {
+	for (int64_t i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0;
+}
+
+KERNEL static void dn_relu_backward(float *restrict dx, const float *restrict y,
+		const float *restrict dy, int64_t n) {
+	for (int64_t i = 0; i < n; i++) dx[i] = y[i] > 0 ? dy[i] : 0;
+}
+
+KERNEL static void dn_bytes_to_float(float *restrict dst, const uint8_t *restrict src, int64_t n,
+		float scale, float offset) {
+	for (int64_t i = 0; i < n; i++) dst[i] = (float)src[i] * scale + offset;
+}
+
+static void dn_adam_scalar(float *w, float *g, float *m, float *v, int64_t i, int64_t n,
+		float b1, float b2, float step, float ibc2, float eps) {
+	for (; i < n; i++) {
+		const float gi = g[i];
+		const float mi = b1 * m[i] + (1 - b1) * gi;
+		const float vi = b2 * v[i] + (1 - b2) * gi * gi;
+		m[i] = mi;
+		v[i] = vi;
+		w[i] -= step * mi / (sqrtf(vi) * ibc2 + eps);
+		g[i] = 0;
+	}
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+// Written with intrinsics: the compiler will not vectorize sqrtf while it may set errno,
+// and cgo does not allow -fno-math-errno.
+__attribute__((target("avx2,fma"))) static int64_t dn_adam_avx2(float *w, float *g, float *m,
+		float *v, int64_t n, float b1, float b2, float step, float ibc2, float eps) {
+	const __m256 B1 = _mm256_set1_ps(b1), C1 = _mm256_set1_ps(1 - b1);
+	const __m256 B2 = _mm256_set1_ps(b2), C2 = _mm256_set1_ps(1 - b2);
+	const __m256 S = _mm256_set1_ps(step), I = _mm256_set1_ps(ibc2), E = _mm256_set1_ps(eps);
+	const __m256 Z = _mm256_setzero_ps();
+	int64_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		__m256 gi = _mm256_loadu_ps(g + i);
+		__m256 mi = _mm256_fmadd_ps(B1, _mm256_loadu_ps(m + i), _mm256_mul_ps(C1, gi));
+		__m256 vi = _mm256_fmadd_ps(B2, _mm256_loadu_ps(v + i), _mm256_mul_ps(C2, _mm256_mul_ps(gi, gi)));
+		_mm256_storeu_ps(m + i, mi);
+		_mm256_storeu_ps(v + i, vi);
+		__m256 den = _mm256_fmadd_ps(_mm256_sqrt_ps(vi), I, E);
+		_mm256_storeu_ps(w + i, _mm256_sub_ps(_mm256_loadu_ps(w + i), _mm256_div_ps(_mm256_mul_ps(S, mi), den)));
+		_mm256_storeu_ps(g + i, Z);
+	}
+	return i;
+}
+#endif
+
+static void dn_adam(float *w, float *g, float *m, float *v, int64_t n,
+		float b1, float b2, float step, float ibc2, float eps) {
+	int64_t i = 0;
+#if defined(__x86_64__) && defined(__GNUC__)
+	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+		i = dn_adam_avx2(w, g, m, v, n, b1, b2, step, ibc2, eps);
+#endif
+	dn_adam_scalar(w, g, m, v, i, n, b1, b2, step, ibc2, eps);
+}
+*/
+import "C"
+
+import "unsafe"
+
+func fp(s []float32) *C.float { return (*C.float)(unsafe.Pointer(unsafe.SliceData(s))) }
+func ip(s []int) *C.int64_t   { return (*C.int64_t)(unsafe.Pointer(unsafe.SliceData(s))) }
+
+func axpyRows(y, w []float32, ld int, rows []int, coef []float32) {
+	if len(rows) == 0 {
+		return
+	}
+	C.dn_axpy_rows(fp(y), fp(w), C.int64_t(ld), ip(rows), fp(coef), C.int64_t(len(rows)), C.int64_t(len(y)))
+}
+
+func addOuterRows(w []float32, ld int, rows []int, coef, v []float32) {
+	if len(rows) == 0 {
+		return
+	}
+	C.dn_add_outer_rows(fp(w), C.int64_t(ld), ip(rows), fp(coef), C.int64_t(len(rows)), fp(v), C.int64_t(len(v)))
+}
+
+func sgdRows(w, g []float32, ld int, rows []int, lr float32) {
+	if len(rows) == 0 {
+		return
+	}
+	C.dn_sgd_rows(fp(w), fp(g), C.int64_t(ld), ip(rows), C.int64_t(len(rows)), C.float(lr))
+}
+
+func relu(y, x []float32) {
+	if len(x) > 0 {
+		C.dn_relu(fp(y), fp(x), C.int64_t(len(x)))
+	}
+}
+
+func reluBackward(dx, y, dy []float32) {
+	if len(y) > 0 {
+		C.dn_relu_backward(fp(dx), fp(y), fp(dy), C.int64_t(len(y)))
+	}
+}
+
+func bytesToFloat(dst []float32, src []uint8, scale, offset float32) {
+	if len(src) > 0 {
+		C.dn_bytes_to_float(fp(dst), (*C.uint8_t)(unsafe.SliceData(src)), C.int64_t(len(src)), C.float(scale), C.float(offset))
+	}
+}
+
+func adamUpdate(w, g, m, v []float32, p AdamParams) {
+	if len(w) == 0 {
+		return
+	}
+	C.dn_adam(fp(w), fp(g), fp(m), fp(v), C.int64_t(len(w)), C.float(p.Beta1), C.float(p.Beta2),
+		C.float(p.Step), C.float(p.InvSqrtBC2), C.float(p.Eps))
+}

@@ -1,0 +1,124 @@
+package tensor
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+func closeTo(t *testing.T, what string, got, want []float32, tol float64) {
+	t.Helper()
+	for i := range want {
+		if math.Abs(float64(got[i]-want[i])) > tol*(1+math.Abs(float64(want[i]))) {
+			t.Fatalf("%s[%d] = %g, want %g (backend %s)", what, i, got[i], want[i], Backend)
+		}
+	}
+}
+
+func TestRowKernels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	const rowsN, ld = 20, 37
+	for _, n := range []int{1, 8, 30, 37} { // row lengths around the vector width
+		w := randSlice(rng, rowsN*ld)
+		rows := []int{0, 3, 19, 7}
+		coef := randSlice(rng, len(rows))
+		y, want := randSlice(rng, n), make([]float32, n)
+		copy(want, y)
+		for k, r := range rows {
+			for j := 0; j < n; j++ {
+				want[j] += coef[k] * w[r*ld+j]
+			}
+		}
+		AxpyRows(y, w, ld, rows, coef)
+		closeTo(t, "AxpyRows", y, want, 1e-6)
+
+		v := randSlice(rng, n)
+		wantW := append([]float32(nil), w...)
+		for k, r := range rows {
+			for j := 0; j < n; j++ {
+				wantW[r*ld+j] += coef[k] * v[j]
+			}
+		}
+		AddOuterRows(w, ld, rows, coef, v)
+		closeTo(t, "AddOuterRows", w, wantW, 1e-6)
+	}
+}
+
+func TestSGDRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 6))
+	w, g := randSlice(rng, 4*5), randSlice(rng, 4*5)
+	want := append([]float32(nil), w...)
+	for _, r := range []int{1, 3} {
+		for j := 0; j < 5; j++ {
+			want[r*5+j] -= 0.1 * g[r*5+j]
+		}
+	}
+	untouched := g[0]
+	SGDRows(w, g, 5, []int{1, 3}, 0.1)
+	closeTo(t, "w", w, want, 1e-6)
+	for _, r := range []int{1, 3} {
+		for j := 0; j < 5; j++ {
+			if g[r*5+j] != 0 {
+				t.Fatalf("g[%d,%d] = %g after SGDRows, want 0", r, j, g[r*5+j])
+			}
+		}
+	}
+	if g[0] != untouched {
+		t.Error("SGDRows cleared a row it was not given")
+	}
+}
+
+func TestAdamUpdate(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	n := 1003
+	w, g, m, v := randSlice(rng, n), randSlice(rng, n), randSlice(rng, n), randSlice(rng, n)
+	for i := range v {
+		v[i] = v[i] * v[i]
+	}
+	p := AdamParams{Beta1: 0.9, Beta2: 0.999, Step: 0.01, InvSqrtBC2: 3, Eps: 1e-8}
+	ww, wm, wv := append([]float32(nil), w...), append([]float32(nil), m...), append([]float32(nil), v...)
+	for i := range ww {
+		gi := float64(g[i])
+		mi := 0.9*float64(wm[i]) + 0.1*gi
+		vi := 0.999*float64(wv[i]) + 0.001*gi*gi
+		wm[i], wv[i] = float32(mi), float32(vi)
+		ww[i] = float32(float64(ww[i]) - 0.01*mi/(math.Sqrt(vi)*3+1e-8))
+	}
+	AdamUpdate(w, g, m, v, p)
+	closeTo(t, "m", m, wm, 1e-5)
+	closeTo(t, "v", v, wv, 1e-5)
+	closeTo(t, "w", w, ww, 1e-5)
+	for i, x := range g {
+		if x != 0 {
+			t.Fatalf("g[%d] = %g after AdamUpdate, want 0", i, x)
+		}
+	}
+}
+
+func TestRowKernelsRejectOutOfRange(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Error("AxpyRows with row 5 of a 5-row matrix did not panic")
+		}
+	}()
+	AxpyRows(make([]float32, 3), make([]float32, 15), 3, []int{5}, []float32{1})
+}
+
+func TestElementwiseKernels(t *testing.T) {
+	x := []float32{-2, -0.5, 0, 0.25, 3, -1, 7, 0.5, -3}
+	y := make([]float32, len(x))
+	ReLU(y, x)
+	closeTo(t, "ReLU", y, []float32{0, 0, 0, 0.25, 3, 0, 7, 0.5, 0}, 0)
+	dy := []float32{1, 2, 3, 4, 5, 6, 7, 8, 9}
+	dx := make([]float32, len(x))
+	ReLUBackward(dx, y, dy)
+	closeTo(t, "ReLUBackward", dx, []float32{0, 0, 0, 4, 5, 0, 7, 8, 0}, 0)
+	src := []uint8{0, 1, 128, 255, 17, 200, 3, 99, 254}
+	dst := make([]float32, len(src))
+	BytesToFloat(dst, src, 0.5, -1)
+	want := make([]float32, len(src))
+	for i, v := range src {
+		want[i] = float32(v)*0.5 - 1
+	}
+	closeTo(t, "BytesToFloat", dst, want, 1e-7)
+}
