@@ -33,6 +33,7 @@ type command struct {
 var commands = []command{
 	{"train", "train a network and report per-epoch cost and accuracy", runTrain},
 	{"data", "fetch, verify or describe a data set (fetch|verify|info)", runData},
+	{"bench", "measure speed next to PyTorch on this machine (table for BENCHMARKS.md)", runBench},
 	{"version", "print the version and the math backend", runVersion},
 }
 

@@ -31,7 +31,7 @@ func sourceDir(tb testing.TB, src Source) string {
 	case *DirSource:
 		return s.Dir
 	case *GoModuleSource:
-		dir, err := s.resolve(context.Background())
+		dir, err := s.Dir(context.Background())
 		if err != nil {
 			tb.Fatal(err)
 		}

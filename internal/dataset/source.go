@@ -110,7 +110,7 @@ type GoModuleSource struct {
 
 // Open implements Source.
 func (s *GoModuleSource) Open(ctx context.Context, name string) (io.ReadCloser, string, error) {
-	dir, err := s.resolve(ctx)
+	dir, err := s.Dir(ctx)
 	if err != nil {
 		return nil, "", err
 	}
@@ -119,8 +119,8 @@ func (s *GoModuleSource) Open(ctx context.Context, name string) (io.ReadCloser, 
 
 func (s *GoModuleSource) String() string { return "Go module " + s.Module + "@" + s.Version }
 
-// resolve runs `go mod download -json` once and returns the module's directory.
-func (s *GoModuleSource) resolve(ctx context.Context) (string, error) {
+// Dir runs `go mod download -json` once and returns the module's directory.
+func (s *GoModuleSource) Dir(ctx context.Context) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.dir != "" {

@@ -44,19 +44,13 @@ type Sigmoid struct{ *activation }
 
 // NewSigmoid returns a Sigmoid layer.
 func NewSigmoid() *Sigmoid {
-	return &Sigmoid{newActivation("Sigmoid", sigmoidSlice,
+	return &Sigmoid{newActivation("Sigmoid", tensor.Sigmoid,
 		// dx = dy·σ(x)·(1-σ(x))
 		func(dx, y, dy []float32) {
 			for i, v := range y {
 				dx[i] = dy[i] * v * (1 - v)
 			}
 		})}
-}
-
-func sigmoidSlice(y, x []float32) {
-	for i, v := range x {
-		y[i] = sigmoid(v)
-	}
 }
 
 // sigmoid is computed from e^-|x| so neither branch overflows.
@@ -73,12 +67,7 @@ type Tanh struct{ *activation }
 
 // NewTanh returns a Tanh layer.
 func NewTanh() *Tanh {
-	return &Tanh{newActivation("Tanh",
-		func(y, x []float32) {
-			for i, v := range x {
-				y[i] = float32(math.Tanh(float64(v)))
-			}
-		},
+	return &Tanh{newActivation("Tanh", tensor.Tanh,
 		// dx = dy·(1-tanh²(x))
 		func(dx, y, dy []float32) {
 			for i, v := range y {

@@ -31,6 +31,22 @@ func SGDRows(w, g []float32, ld int, rows []int, lr float32) {
 	sgdRows(w, g, ld, rows, lr)
 }
 
+// Sigmoid sets y = 1/(1+e^-x) elementwise, to within a few float32 ulps.
+func Sigmoid(y, x []float32) {
+	if len(y) != len(x) {
+		panic(fmt.Sprintf("tensor: Sigmoid: %d outputs for %d inputs", len(y), len(x)))
+	}
+	sigmoid(y, x)
+}
+
+// Tanh sets y = tanh(x) elementwise, to within a few float32 ulps.
+func Tanh(y, x []float32) {
+	if len(y) != len(x) {
+		panic(fmt.Sprintf("tensor: Tanh: %d outputs for %d inputs", len(y), len(x)))
+	}
+	tanh(y, x)
+}
+
 // ReLU sets y = max(x, 0) elementwise.
 func ReLU(y, x []float32) {
 	if len(y) != len(x) {

@@ -68,3 +68,22 @@ func bytesToFloat(dst []float32, src []uint8, scale, offset float32) {
 		dst[i] = float32(v)*scale + offset
 	}
 }
+
+func sigmoid(y, x []float32) {
+	y = y[:len(x)]
+	for i, v := range x {
+		if v >= 0 {
+			y[i] = float32(1 / (1 + math.Exp(-float64(v))))
+		} else {
+			e := math.Exp(float64(v))
+			y[i] = float32(e / (1 + e))
+		}
+	}
+}
+
+func tanh(y, x []float32) {
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] = float32(math.Tanh(float64(v)))
+	}
+}

@@ -122,3 +122,39 @@ func TestElementwiseKernels(t *testing.T) {
 	}
 	closeTo(t, "BytesToFloat", dst, want, 1e-7)
 }
+
+func TestSigmoidTanhAccuracy(t *testing.T) {
+	var xs []float32
+	for x := -100.0; x <= 100; x += 0.0137 {
+		xs = append(xs, float32(x))
+	}
+	xs = append(xs, 0, -0, 1e-8, -1e-8, 88.7, -88.7, 1e4, -1e4)
+	sig, th := make([]float32, len(xs)), make([]float32, len(xs))
+	Sigmoid(sig, xs)
+	Tanh(th, xs)
+	for i, x := range xs {
+		ws := 1 / (1 + math.Exp(-float64(x)))
+		if d := math.Abs(float64(sig[i]) - ws); d > 1e-6*ws+1e-37 && d > 2e-7 {
+			t.Fatalf("Sigmoid(%g) = %g, want %g (backend %s)", x, sig[i], ws, Backend)
+		}
+		wt := math.Tanh(float64(x))
+		if d := math.Abs(float64(th[i]) - wt); d > 1e-6 {
+			t.Fatalf("Tanh(%g) = %g, want %g (backend %s)", x, th[i], wt, Backend)
+		}
+	}
+}
+
+func BenchmarkAxpyRows150x300(b *testing.B) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	w := randSlice(rng, 784*300)
+	rows := make([]int, 0, 150)
+	for i := 0; i < 784 && len(rows) < 150; i += 5 {
+		rows = append(rows, i)
+	}
+	coef := randSlice(rng, len(rows))
+	y := make([]float32, 300)
+	for b.Loop() {
+		AxpyRows(y, w, 300, rows, coef)
+	}
+	b.ReportMetric(2*150*300*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
