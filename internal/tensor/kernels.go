@@ -88,6 +88,20 @@ func AdamUpdate(w, g, m, v []float32, p AdamParams) {
 	adamUpdate(w, g, m, v, p)
 }
 
+// GatherBytes writes the examples idx of src (rows of d bytes) into dst as floats,
+// dst[j·d+k] = scale·src[idx[j]·d+k] + offset: one call for a whole batch.
+func GatherBytes(dst []float32, src []uint8, d int, idx []int, scale, offset float32) {
+	if len(dst) != len(idx)*d {
+		panic(fmt.Sprintf("tensor: GatherBytes: %d outputs for %d rows of %d", len(dst), len(idx), d))
+	}
+	for _, i := range idx {
+		if i < 0 || (i+1)*d > len(src) {
+			panic(fmt.Sprintf("tensor: GatherBytes: row %d outside %d bytes of rows of %d", i, len(src), d))
+		}
+	}
+	gatherBytes(dst, src, d, idx, scale, offset)
+}
+
 func checkRows(name string, lw, ld, n int, rows []int, ncoef int) {
 	if n > ld || ncoef != len(rows) {
 		panic(fmt.Sprintf("tensor: %s: row length %d with stride %d, %d rows and %d coefficients", name, n, ld, len(rows), ncoef))

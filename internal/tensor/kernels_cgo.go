@@ -104,6 +104,11 @@ KERNEL static void dn_bytes_to_float(float *restrict dst, const uint8_t *restric
 	for (int64_t i = 0; i < n; i++) dst[i] = (float)src[i] * scale + offset;
 }
 
+static void dn_gather_bytes(float *dst, const uint8_t *src, int64_t d, const int64_t *idx,
+		int64_t n, float scale, float offset) {
+	for (int64_t j = 0; j < n; j++) dn_bytes_to_float(dst + j * d, src + idx[j] * d, d, scale, offset);
+}
+
 static void dn_adam_scalar(float *w, float *g, float *m, float *v, int64_t i, int64_t n,
 		float b1, float b2, float step, float ibc2, float eps) {
 	for (; i < n; i++) {
@@ -207,6 +212,12 @@ func reluBackward(dx, y, dy []float32) {
 func bytesToFloat(dst []float32, src []uint8, scale, offset float32) {
 	if len(src) > 0 {
 		C.dn_bytes_to_float(fp(dst), (*C.uint8_t)(unsafe.SliceData(src)), C.int64_t(len(src)), C.float(scale), C.float(offset))
+	}
+}
+
+func gatherBytes(dst []float32, src []uint8, d int, idx []int, scale, offset float32) {
+	if len(idx) > 0 {
+		C.dn_gather_bytes(fp(dst), (*C.uint8_t)(unsafe.SliceData(src)), C.int64_t(d), ip(idx), C.int64_t(len(idx)), C.float(scale), C.float(offset))
 	}
 }
 

@@ -87,3 +87,9 @@ func tanh(y, x []float32) {
 		y[i] = float32(math.Tanh(float64(v)))
 	}
 }
+
+func gatherBytes(dst []float32, src []uint8, d int, idx []int, scale, offset float32) {
+	for j, i := range idx {
+		bytesToFloat(dst[j*d:(j+1)*d], src[i*d:(i+1)*d], scale, offset)
+	}
+}

@@ -158,3 +158,10 @@ func BenchmarkAxpyRows150x300(b *testing.B) {
 	}
 	b.ReportMetric(2*150*300*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
+
+func TestGatherBytes(t *testing.T) {
+	src := []uint8{1, 2, 3, 4, 5, 6, 7, 8, 9}
+	dst := make([]float32, 6)
+	GatherBytes(dst, src, 3, []int{2, 0}, 2, 1)
+	closeTo(t, "GatherBytes", dst, []float32{15, 17, 19, 3, 5, 7}, 0)
+}

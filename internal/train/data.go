@@ -41,8 +41,8 @@ func (b *Bytes) Batch(idx []int, x []float32, labels []int) {
 	if len(x) != len(idx)*d || len(labels) != len(idx) {
 		panic(fmt.Sprintf("train: Bytes.Batch: %d indices into %d values and %d labels, want %d and %d", len(idx), len(x), len(labels), len(idx)*d, len(idx)))
 	}
+	tensor.GatherBytes(x, b.Pixels, d, idx, b.Scale, b.Offset)
 	for j, i := range idx {
-		tensor.BytesToFloat(x[j*d:(j+1)*d], b.Pixels[i*d:(i+1)*d], b.Scale, b.Offset)
 		labels[j] = int(b.Labels[i])
 	}
 }
