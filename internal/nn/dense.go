@@ -19,6 +19,7 @@ type Dense struct {
 	nz     []int     // indices of the nonzero inputs on the sparse batch-1 path
 	nzVal  []float32 // their values
 	sparse bool
+	outer  Outer // storage for W's deferred gradient on the sparse path
 }
 
 // sparseDensity is the largest fraction of nonzero inputs for which the batch-1 path
@@ -88,9 +89,9 @@ func (d *Dense) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	}
 	d.B.accumulatedDense()
 	if d.sparse {
-		tensor.AddOuterRows(dW, d.Out, d.nz, d.nzVal, dy.Data)
-		d.W.accumulatedRows(d.nz)
+		d.W.deferOuter(d.nz, d.nzVal, dy.Data, &d.outer) // dW += x·dyᵀ, nonzero rows of x only
 	} else {
+		d.W.Materialize()
 		tensor.Gemm(true, false, d.In, d.Out, N, 1, d.x.Data, d.In, dy.Data, d.Out, 1, dW, d.Out)
 		d.W.accumulatedDense()
 	}

@@ -67,6 +67,7 @@ func CheckNetwork(net *Network, x *tensor.Tensor, labels []int, eps float32) []G
 	loss := func() float64 { return net.Loss.Forward(net.Forward(x, true), labels) }
 	var res []GradCheck
 	for _, p := range net.Params() {
+		p.Materialize()
 		analytic := append([]float32(nil), p.Grad.Data...)
 		res = append(res, GradCheck{p.Name, RelError(analytic, NumericGrad(loss, p.Value.Data, eps))})
 	}

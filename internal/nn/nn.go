@@ -33,67 +33,76 @@ type Layer interface {
 }
 
 // Param is a trainable tensor with its gradient.
+//
+// The gradient can carry a deferred part: Dense's batch-1 path on a sparse input (MNIST
+// is ~81 % zeros) produces dW = x·dyᵀ, which is nonzero only in the rows of nonzero
+// inputs. Instead of writing those rows into Grad it records the outer product (rows,
+// their x values, dy), so plain SGD can apply it to the weights in one pass and the next
+// ZeroGrad has nothing to clear. Anything that reads Grad calls Materialize first.
 type Param struct {
 	Name  string // e.g. "dense0.weight"
 	Value *tensor.Tensor
 	Grad  *tensor.Tensor
 
-	// Row-sparse gradient bookkeeping. Dense's batch-1 path on a sparse input (MNIST is
-	// ~81 % zeros) touches only the weight rows of nonzero inputs; recording them lets
-	// plain SGD update and clear those rows instead of the whole matrix.
-	clean    bool  // no gradient accumulated since the last ZeroGrad
-	rowsOnly bool  // only the rows in touched can be nonzero
-	touched  []int // valid when rowsOnly
+	clean bool // Grad is all zeros
+	outer *Outer
+}
+
+// Outer is a deferred gradient term Σ_k Coef[k]·e(Rows[k]) ⊗ Vec: row Rows[k] of the
+// gradient gets Coef[k]·Vec added.
+type Outer struct {
+	Rows []int
+	Coef []float32
+	Vec  []float32
 }
 
 func newParam(name string, shape ...int) *Param {
 	return &Param{Name: name, Value: tensor.New(shape...), Grad: tensor.New(shape...), clean: true}
 }
 
-// TouchedRows reports, when ok, that only these rows (of the first dimension) of Grad
-// can be nonzero. When !ok the whole gradient must be treated as dense.
-func (p *Param) TouchedRows() (rows []int, ok bool) { return p.touched, p.rowsOnly }
+// DeferredOuter returns the deferred outer-product gradient when it is the whole
+// gradient (Grad itself is zero); ok is false otherwise.
+func (p *Param) DeferredOuter() (o *Outer, ok bool) {
+	return p.outer, p.outer != nil && p.clean
+}
 
-// ZeroGrad clears the gradient, only the touched rows when that is all there is.
+// Materialize adds any deferred gradient term into Grad, so Grad is the whole gradient.
+func (p *Param) Materialize() {
+	if p.outer == nil {
+		return
+	}
+	tensor.AddOuterRows(p.Grad.Data, p.Grad.Cols(), p.outer.Rows, p.outer.Coef, p.outer.Vec)
+	p.outer, p.clean = nil, false
+}
+
+// ZeroGrad clears the gradient. A gradient that was only a deferred term costs nothing.
 func (p *Param) ZeroGrad() {
-	if p.rowsOnly {
-		cols := p.Grad.Cols()
-		for _, r := range p.touched {
-			clear(p.Grad.Data[r*cols : (r+1)*cols])
-		}
-	} else {
+	if !p.clean {
 		p.Grad.Zero()
 	}
-	p.touched = p.touched[:0]
-	p.rowsOnly = false
-	p.clean = true
+	p.outer, p.clean = nil, true
 }
 
 // ClearedBy records that the caller has set every element of Grad to zero itself (an
-// optimizer kernel that clears as it applies), so the bookkeeping starts afresh without
-// another pass over the memory.
-func (p *Param) ClearedBy() {
-	p.touched = p.touched[:0]
-	p.rowsOnly = false
-	p.clean = true
-}
+// optimizer kernel that clears as it applies) and consumed any deferred term.
+func (p *Param) ClearedBy() { p.outer, p.clean = nil, true }
 
-// accumulatedDense records a gradient accumulation that may touch every element.
-func (p *Param) accumulatedDense() {
-	p.rowsOnly = false
-	p.clean = false
-}
+// accumulatedDense records an accumulation into Grad itself.
+func (p *Param) accumulatedDense() { p.clean = false }
 
-// accumulatedRows records an accumulation into the given distinct rows only.
-func (p *Param) accumulatedRows(rows []int) {
-	if p.clean {
-		p.rowsOnly = true
-		p.touched = append(p.touched[:0], rows...)
-	} else {
-		// A second accumulation could repeat rows; fall back to dense bookkeeping.
-		p.rowsOnly = false
+// deferOuter adds the term Σ_k coef[k]·e(rows[k]) ⊗ vec to the gradient, keeping it
+// deferred when it is the only term so far; buf is reused storage for it.
+func (p *Param) deferOuter(rows []int, coef, vec []float32, buf *Outer) {
+	if p.outer != nil || !p.clean {
+		p.Materialize()
+		tensor.AddOuterRows(p.Grad.Data, p.Grad.Cols(), rows, coef, vec)
+		p.clean = false
+		return
 	}
-	p.clean = false
+	buf.Rows = append(buf.Rows[:0], rows...)
+	buf.Coef = append(buf.Coef[:0], coef...)
+	buf.Vec = append(buf.Vec[:0], vec...)
+	p.outer = buf
 }
 
 // checkInput panics with the layer's name when a batch does not have the expected

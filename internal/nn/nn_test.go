@@ -55,6 +55,7 @@ func checkLayer(t *testing.T, l Layer, x *tensor.Tensor) {
 		t.Errorf("%s: input gradient RelError %.2g, want ≤ %g", l, e, gradTol)
 	}
 	for _, p := range l.Params() {
+		p.Materialize()
 		analytic := append([]float32(nil), p.Grad.Data...)
 		if e := RelError(analytic, NumericGrad(L, p.Value.Data, gradEps)); e > gradTol {
 			t.Errorf("%s: %s gradient RelError %.2g, want ≤ %g", l, p.Name, e, gradTol)
@@ -110,10 +111,11 @@ func TestDenseSparsePathMatchesDense(t *testing.T) {
 		t.Fatal("batch-1 input with 2 of 8 nonzero did not take the sparse path")
 	}
 	d.Backward(dy)
-	gSparse := d.W.Grad.Clone()
-	if rows, ok := d.W.TouchedRows(); !ok || fmt.Sprint(rows) != "[1 6]" {
-		t.Errorf("TouchedRows() = %v, %v; want [1 6], true", rows, ok)
+	if o, ok := d.W.DeferredOuter(); !ok || fmt.Sprint(o.Rows) != "[1 6]" {
+		t.Errorf("DeferredOuter() = %+v, %v; want rows [1 6], true", o, ok)
 	}
+	d.W.Materialize()
+	gSparse := d.W.Grad.Clone()
 	d.W.ZeroGrad()
 	// The same product through GEMM: a batch of two identical rows, halved.
 	x2 := tensor.New(2, 8)
@@ -135,8 +137,8 @@ func TestDenseSparsePathMatchesDense(t *testing.T) {
 			t.Fatalf("dW[%d]: sparse %g, dense %g", i, gSparse.Data[i], v)
 		}
 	}
-	if _, ok := d.W.TouchedRows(); ok {
-		t.Error("dense path left the gradient marked row-sparse")
+	if _, ok := d.W.DeferredOuter(); ok {
+		t.Error("dense path left a deferred gradient")
 	}
 }
 
@@ -382,4 +384,39 @@ func TestShapeMismatchPanicsNamingLayer(t *testing.T) {
 		}
 	}()
 	d.Forward(tensor.New(32, 100), false)
+}
+
+// TestDeferredGradientAccumulates: two sparse batch-1 backward passes without a step in
+// between add up like dense ones (the second materializes the first).
+func TestDeferredGradientAccumulates(t *testing.T) {
+	rng := testRNG()
+	d := NewDense("d", 6, 3)
+	d.Initialize(InitGlorotUniform, rng)
+	xs := []*tensor.Tensor{
+		tensor.FromSlice([]float32{0, 1, 0, 0, 2, 0}, 1, 6),
+		tensor.FromSlice([]float32{3, 0, 0, 0, -1, 0}, 1, 6),
+	}
+	dys := []*tensor.Tensor{randTensor(rng, 1, 1, 3), randTensor(rng, 1, 1, 3)}
+	want := make([]float32, 18)
+	for k := range xs {
+		for i := 0; i < 6; i++ {
+			for j := 0; j < 3; j++ {
+				want[i*3+j] += xs[k].Data[i] * dys[k].Data[j]
+			}
+		}
+		d.Forward(xs[k], true)
+		d.Backward(dys[k])
+	}
+	d.W.Materialize()
+	for i, v := range d.W.Grad.Data {
+		if math.Abs(float64(v-want[i])) > 1e-6 {
+			t.Fatalf("dW[%d] = %g, want %g", i, v, want[i])
+		}
+	}
+	d.W.ZeroGrad()
+	for i, v := range d.W.Grad.Data {
+		if v != 0 {
+			t.Fatalf("dW[%d] = %g after ZeroGrad", i, v)
+		}
+	}
 }

@@ -48,6 +48,7 @@ type SGD struct {
 	Rate     float64
 	Momentum float64
 	velocity map[*nn.Param][]float32
+	coef     []float32 // scratch for a deferred gradient's scaled coefficients
 }
 
 func (s *SGD) SetLR(lr float64) { s.Rate = lr }
@@ -65,15 +66,21 @@ func (s *SGD) Step(params []*nn.Param) {
 	for _, p := range params {
 		w, g := p.Value.Data, p.Grad.Data
 		if s.Momentum == 0 {
-			if rows, ok := p.TouchedRows(); ok {
-				tensor.SGDRows(w, g, p.Value.Cols(), rows, lr) // clears the rows it applies
-				p.ClearedBy()
+			if o, ok := p.DeferredOuter(); ok {
+				// w -= lr·Σ coef·e(row)⊗vec: the rows of the nonzero inputs, in one pass.
+				s.coef = s.coef[:0]
+				for _, c := range o.Coef {
+					s.coef = append(s.coef, -lr*c)
+				}
+				tensor.AddOuterRows(w, p.Value.Cols(), o.Rows, s.coef, o.Vec)
 			} else {
+				p.Materialize()
 				axpy(-lr, g, w)
-				p.ZeroGrad()
 			}
+			p.ZeroGrad()
 			continue
 		}
+		p.Materialize()
 		if s.velocity == nil {
 			s.velocity = make(map[*nn.Param][]float32)
 		}
@@ -121,6 +128,7 @@ func (a *Adam) Step(params []*nn.Param) {
 	k := tensor.AdamParams{Beta1: float32(a.Beta1), Beta2: float32(a.Beta2), Step: float32(a.Rate / bc1),
 		InvSqrtBC2: float32(1 / math.Sqrt(bc2)), Eps: float32(a.Eps)}
 	for _, p := range params {
+		p.Materialize()
 		w, g := p.Value.Data, p.Grad.Data
 		m, ok := a.m[p]
 		if !ok {

@@ -83,8 +83,8 @@ func TestOptimizersMinimizeQuadratic(t *testing.T) {
 	}
 }
 
-// TestSGDRowSparseEqualsDense: the sparse batch-1 path of Dense and plain SGD's row
-// update give the weights a dense step gives.
+// TestSGDRowSparseEqualsDense: the sparse batch-1 path of Dense (a deferred outer-product
+// gradient) and plain SGD's direct row update give the weights a dense step gives.
 func TestSGDRowSparseEqualsDense(t *testing.T) {
 	x := tensor.FromSlice([]float32{0, 2, 0, 0, -1, 0}, 1, 6)
 	dy := tensor.FromSlice([]float32{0.5, -1, 0.25}, 1, 3)
@@ -103,8 +103,8 @@ func TestSGDRowSparseEqualsDense(t *testing.T) {
 			dy = tensor.FromSlice([]float32{0.25, -0.5, 0.125, 0.25, -0.5, 0.125}, 2, 3)
 		}
 		d.Backward(dy)
-		if _, ok := d.W.TouchedRows(); ok != sparse {
-			t.Fatalf("sparse=%v: gradient row-sparse = %v", sparse, ok)
+		if _, ok := d.W.DeferredOuter(); ok != sparse {
+			t.Fatalf("sparse=%v: gradient deferred = %v", sparse, ok)
 		}
 		(&SGD{Rate: 0.1}).Step(d.Params())
 		for i, g := range d.W.Grad.Data {

@@ -21,16 +21,6 @@ func AddOuterRows(w []float32, ld int, rows []int, coef, v []float32) {
 	addOuterRows(w, ld, rows, coef, v)
 }
 
-// SGDRows sets w[r] -= lr·g[r] and clears g[r] for each listed row r of the two
-// row-major matrices of row length ld.
-func SGDRows(w, g []float32, ld int, rows []int, lr float32) {
-	if len(w) != len(g) {
-		panic(fmt.Sprintf("tensor: SGDRows: %d weights, %d gradients", len(w), len(g)))
-	}
-	checkRows("SGDRows", len(w), ld, ld, rows, len(rows))
-	sgdRows(w, g, ld, rows, lr)
-}
-
 // Sigmoid sets y = 1/(1+e^-x) elementwise, to within a few float32 ulps.
 func Sigmoid(y, x []float32) {
 	if len(y) != len(x) {

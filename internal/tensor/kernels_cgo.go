@@ -48,24 +48,9 @@ KERNEL static void dn_add_outer_rows(float *restrict w, int64_t ld, const int64_
 	}
 }
 
-KERNEL static void dn_sgd_rows(float *restrict w, float *restrict g, int64_t ld,
-		const int64_t *rows, int64_t nrows, float lr) {
-	for (int64_t k = 0; k < nrows; k++) {
-		if (k + 4 < nrows)
-			for (int64_t j = 0; j < ld; j += 16) {
-				__builtin_prefetch(w + rows[k + 4] * ld + j, 1);
-				__builtin_prefetch(g + rows[k + 4] * ld + j, 1);
-			}
-		float *restrict wr = w + rows[k] * ld;
-		float *restrict gr = g + rows[k] * ld;
-		for (int64_t j = 0; j < ld; j++) wr[j] -= lr * gr[j];
-		memset(gr, 0, ld * sizeof(float));
-	}
-}
-
-// expf without a libm call, so loops using it vectorize: 2^n·p(r) with x = n·ln2 + r,
-// |r| ≤ ln2/2, p a degree-6 polynomial (Cephes' coefficients); relative error ~2e-7.
-// Inputs are clamped to [-87, 88], where expf stays finite and normal.
+// expf without a libm call: 2^n·p(r) with x = n·ln2 + r, |r| ≤ ln2/2, p a degree-6
+// polynomial (Cephes' coefficients); relative error ~2e-7. Inputs are clamped to
+// [-87, 88], where expf stays finite and normal.
 static inline float dn_expf(float x) {
 	x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
 	const float fn = __builtin_floorf(x * 1.44269504088896341f + 0.5f);
@@ -81,14 +66,54 @@ static inline float dn_expf(float x) {
 	return p * scale.f;
 }
 
-KERNEL static void dn_sigmoid(float *restrict y, const float *restrict x, int64_t n) {
-	for (int64_t i = 0; i < n; i++) y[i] = 1.0f / (1.0f + dn_expf(-x[i]));
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define DN_X86 1
+// dn_expf on 8 lanes. Written with intrinsics: the compiler does not vectorize the
+// scalar form (its clamps and floor become control flow without -ffast-math, which cgo
+// does not allow).
+__attribute__((target("avx2,fma"))) static inline __m256 dn_exp8(__m256 x) {
+	x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(88.0f));
+	const __m256 fn = _mm256_floor_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f)));
+	const __m256 r = _mm256_fmadd_ps(fn, _mm256_set1_ps(2.12194440e-4f), _mm256_fnmadd_ps(fn, _mm256_set1_ps(0.693359375f), x));
+	__m256 p = _mm256_set1_ps(1.9875691500e-4f);
+	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+	p = _mm256_add_ps(_mm256_fmadd_ps(_mm256_mul_ps(p, r), r, r), _mm256_set1_ps(1.0f));
+	const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(fn), _mm256_set1_epi32(127)), 23);
+	return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
 }
 
-KERNEL static void dn_tanh(float *restrict y, const float *restrict x, int64_t n) {
-	// tanh x = 2σ(2x) - 1, exact in the limits and within a few ulps elsewhere.
-	for (int64_t i = 0; i < n; i++) y[i] = 2.0f / (1.0f + dn_expf(-2.0f * x[i])) - 1.0f;
+// y = a/(1+e^(k·x)) + c over 8 lanes at a time: sigmoid is (k,a,c) = (-1,1,0),
+// tanh x = 2σ(2x) - 1 is (-2,2,-1). Returns how many elements it did.
+__attribute__((target("avx2,fma"))) static int64_t dn_logistic_avx2(float *y, const float *x,
+		int64_t n, float k, float a, float c) {
+	const __m256 K = _mm256_set1_ps(k), A = _mm256_set1_ps(a), Cc = _mm256_set1_ps(c), one = _mm256_set1_ps(1.0f);
+	int64_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		const __m256 e = dn_exp8(_mm256_mul_ps(K, _mm256_loadu_ps(x + i)));
+		_mm256_storeu_ps(y + i, _mm256_fmadd_ps(A, _mm256_div_ps(one, _mm256_add_ps(one, e)), Cc));
+	}
+	return i;
 }
+#endif
+
+static void dn_logistic(float *y, const float *x, int64_t n, float k, float a, float c) {
+	int64_t i = 0;
+#ifdef DN_X86
+	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+		i = dn_logistic_avx2(y, x, n, k, a, c);
+#endif
+	for (; i < n; i++) y[i] = a / (1.0f + dn_expf(k * x[i])) + c;
+}
+
+static void dn_sigmoid(float *y, const float *x, int64_t n) { dn_logistic(y, x, n, -1.0f, 1.0f, 0.0f); }
+
+// tanh x = 2σ(2x) - 1: exact in the limits and within a few ulps elsewhere.
+static void dn_tanh(float *y, const float *x, int64_t n) { dn_logistic(y, x, n, -2.0f, 2.0f, -1.0f); }
 
 KERNEL static void dn_relu(float *restrict y, const float *restrict x, int64_t n) {
 	for (int64_t i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0;
@@ -122,8 +147,7 @@ static void dn_adam_scalar(float *w, float *g, float *m, float *v, int64_t i, in
 	}
 }
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
+#ifdef DN_X86
 // Written with intrinsics: the compiler will not vectorize sqrtf while it may set errno,
 // and cgo does not allow -fno-math-errno.
 __attribute__((target("avx2,fma"))) static int64_t dn_adam_avx2(float *w, float *g, float *m,
@@ -150,7 +174,7 @@ __attribute__((target("avx2,fma"))) static int64_t dn_adam_avx2(float *w, float 
 static void dn_adam(float *w, float *g, float *m, float *v, int64_t n,
 		float b1, float b2, float step, float ibc2, float eps) {
 	int64_t i = 0;
-#if defined(__x86_64__) && defined(__GNUC__)
+#ifdef DN_X86
 	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
 		i = dn_adam_avx2(w, g, m, v, n, b1, b2, step, ibc2, eps);
 #endif
@@ -176,13 +200,6 @@ func addOuterRows(w []float32, ld int, rows []int, coef, v []float32) {
 		return
 	}
 	C.dn_add_outer_rows(fp(w), C.int64_t(ld), ip(rows), fp(coef), C.int64_t(len(rows)), fp(v), C.int64_t(len(v)))
-}
-
-func sgdRows(w, g []float32, ld int, rows []int, lr float32) {
-	if len(rows) == 0 {
-		return
-	}
-	C.dn_sgd_rows(fp(w), fp(g), C.int64_t(ld), ip(rows), C.int64_t(len(rows)), C.float(lr))
 }
 
 func sigmoid(y, x []float32) {

@@ -24,16 +24,6 @@ func addOuterRows(w []float32, ld int, rows []int, coef, v []float32) {
 	}
 }
 
-func sgdRows(w, g []float32, ld int, rows []int, lr float32) {
-	for _, r := range rows {
-		wr, gr := w[r*ld:(r+1)*ld], g[r*ld:(r+1)*ld]
-		for j, x := range gr {
-			wr[j] -= lr * x
-		}
-		clear(gr)
-	}
-}
-
 func adamUpdate(w, g, m, v []float32, p AdamParams) {
 	m, v, g = m[:len(w)], v[:len(w)], g[:len(w)]
 	for i, gi := range g {

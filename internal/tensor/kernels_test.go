@@ -44,30 +44,6 @@ func TestRowKernels(t *testing.T) {
 	}
 }
 
-func TestSGDRows(t *testing.T) {
-	rng := rand.New(rand.NewPCG(6, 6))
-	w, g := randSlice(rng, 4*5), randSlice(rng, 4*5)
-	want := append([]float32(nil), w...)
-	for _, r := range []int{1, 3} {
-		for j := 0; j < 5; j++ {
-			want[r*5+j] -= 0.1 * g[r*5+j]
-		}
-	}
-	untouched := g[0]
-	SGDRows(w, g, 5, []int{1, 3}, 0.1)
-	closeTo(t, "w", w, want, 1e-6)
-	for _, r := range []int{1, 3} {
-		for j := 0; j < 5; j++ {
-			if g[r*5+j] != 0 {
-				t.Fatalf("g[%d,%d] = %g after SGDRows, want 0", r, j, g[r*5+j])
-			}
-		}
-	}
-	if g[0] != untouched {
-		t.Error("SGDRows cleared a row it was not given")
-	}
-}
-
 func TestAdamUpdate(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 7))
 	n := 1003
