@@ -38,6 +38,7 @@ type trainConfig struct {
 	History    string
 	Progress   string // auto, bar, plain, none
 	CPUProfile string
+	TrainEval  string // full, running
 }
 
 // Input scalings, byte value v to network input.
@@ -116,6 +117,7 @@ func trainFlags(fs *flag.FlagSet, c *trainConfig) {
 	fs.StringVar(&c.Schedule, "schedule", d.Schedule, "learning-rate schedule: constant, cosine (decay to 0 over the run)")
 	fs.BoolVar(&c.JSON, "json", false, "write one JSON object per epoch and a final one to stdout")
 	fs.StringVar(&c.History, "history", "", "write the per-epoch curve to FILE (.csv or .json)")
+	fs.StringVar(&c.TrainEval, "train-eval", "full", "train accuracy per epoch: full (a pass over the training set after the epoch) or running (as trained, free; Keras' way)")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of the training loop to FILE (go tool pprof)")
 	fs.StringVar(&c.Progress, "progress", "auto", "progress within an epoch: auto (a bar on a terminal, else plain lines), bar, plain, none")
 }
@@ -190,6 +192,8 @@ func (c *trainConfig) validate() error {
 		return usageErr("unknown --input %q, want raw, unit or standard", c.Input)
 	case !slices.Contains(schedules, c.Schedule):
 		return usageErr("unknown --schedule %q, want one of %s", c.Schedule, strings.Join(schedules, ", "))
+	case c.TrainEval != "full" && c.TrainEval != "running":
+		return usageErr("unknown --train-eval %q, want full or running", c.TrainEval)
 	case !slices.Contains([]string{"auto", "bar", "plain", "none"}, c.Progress):
 		return usageErr("unknown --progress %q, want auto, bar, plain or none", c.Progress)
 	case c.Layers[0] != 784:

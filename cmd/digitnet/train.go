@@ -75,7 +75,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		opt, c.Batch, c.Epochs, c.Schedule, c.Input, c.Shuffle, c.Seed, tensor.Backend, c.Threads)
 
 	rec := &reporter{mode: progressMode(c.Progress, stderr), errw: stderr, lines: human, json: jw}
-	cfg := train.Config{Epochs: c.Epochs, BatchSize: c.Batch, Shuffle: c.Shuffle, Schedule: c.schedule()}
+	cfg := train.Config{Epochs: c.Epochs, BatchSize: c.Batch, Shuffle: c.Shuffle, Schedule: c.schedule(), RunningTrainAccuracy: c.TrainEval == "running"}
 	if c.CPUProfile != "" {
 		stopProfile, err := startProfile(c.CPUProfile)
 		if err != nil {

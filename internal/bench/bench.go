@@ -79,6 +79,10 @@ type Training struct {
 	Scale     float32 // pixel scaling: 1/255 or 1 (raw)
 	Schedule  func(int) float64
 	Seed      uint64
+	// RunningTrainAccuracy skips the per-epoch pass over the training set (train
+	// --train-eval running), the protocol of the PyTorch peer, which evaluates the
+	// test set only.
+	RunningTrainAccuracy bool
 }
 
 // Run trains and returns what each epoch took.
@@ -93,7 +97,7 @@ func (t Training) Run(ctx context.Context, m MNIST) (*Epochs, error) {
 		return nil, err
 	}
 	rec := &Epochs{}
-	cfg := train.Config{Epochs: t.Epochs, BatchSize: t.Batch, Shuffle: t.Shuffle, Schedule: t.Schedule}
+	cfg := train.Config{Epochs: t.Epochs, BatchSize: t.Batch, Shuffle: t.Shuffle, Schedule: t.Schedule, RunningTrainAccuracy: t.RunningTrainAccuracy}
 	if _, err := train.Run(ctx, net, opt, m.data(m.Train, t.Scale), m.data(m.Test, t.Scale), cfg, rng, rec); err != nil {
 		return nil, err
 	}

@@ -36,12 +36,31 @@ func (net *Network) Backward(dout *tensor.Tensor) {
 }
 
 // TrainBatch runs forward, loss and backward on one batch and returns the batch's mean
-// loss. Gradients accumulate into the parameters; the optimizer applies and clears them.
-func (net *Network) TrainBatch(x *tensor.Tensor, labels []int) float64 {
+// loss and how many of its examples the network classified right (before the update).
+// Gradients accumulate into the parameters; the optimizer applies and clears them.
+func (net *Network) TrainBatch(x *tensor.Tensor, labels []int) (loss float64, correct int) {
 	out := net.Forward(x, true)
-	loss := net.Loss.Forward(out, labels)
+	loss = net.Loss.Forward(out, labels)
+	K := out.Cols()
+	for n, l := range labels {
+		if Argmax(out.Data[n*K:(n+1)*K]) == l {
+			correct++
+		}
+	}
 	net.Backward(net.Loss.Backward())
-	return loss
+	return loss, correct
+}
+
+// Argmax is the index of the largest value. The output functions (softmax, sigmoid) are
+// monotonic, so the argmax of logits is the argmax of probabilities.
+func Argmax(v []float32) int {
+	best := 0
+	for i, x := range v {
+		if x > v[best] {
+			best = i
+		}
+	}
+	return best
 }
 
 // Predict returns the network's outputs for a batch in inference mode: class

@@ -43,7 +43,7 @@ func Evaluate(net *nn.Network, d Data, batchSize int) Metrics {
 			}
 		}
 		for j := range b {
-			p := argmax(out.Data[j*K : (j+1)*K])
+			p := nn.Argmax(out.Data[j*K : (j+1)*K])
 			m.Confusion[labels[j]][p]++
 			if p == labels[j] {
 				correct++
@@ -55,16 +55,4 @@ func Evaluate(net *nn.Network, d Data, batchSize int) Metrics {
 		m.Accuracy = float64(correct) / float64(n)
 	}
 	return m
-}
-
-// argmax is the index of the largest value; the output function (softmax, sigmoid) is
-// monotonic, so the argmax of logits is the argmax of probabilities.
-func argmax(v []float32) int {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
-	}
-	return best
 }
