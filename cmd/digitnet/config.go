@@ -39,6 +39,7 @@ type trainConfig struct {
 	Progress   string // auto, bar, plain, none
 	CPUProfile string
 	TrainEval  string // full, running
+	Out        string // model file to write
 }
 
 // Input scalings, byte value v to network input.
@@ -117,6 +118,7 @@ func trainFlags(fs *flag.FlagSet, c *trainConfig) {
 	fs.StringVar(&c.Schedule, "schedule", d.Schedule, "learning-rate schedule: constant, cosine (decay to 0 over the run)")
 	fs.BoolVar(&c.JSON, "json", false, "write one JSON object per epoch and a final one to stdout")
 	fs.StringVar(&c.History, "history", "", "write the per-epoch curve to FILE (.csv or .json)")
+	fs.StringVar(&c.Out, "out", "", "save the trained model to FILE (safetensors; see internal/model)")
 	fs.StringVar(&c.TrainEval, "train-eval", "full", "train accuracy per epoch: full (a pass over the training set after the epoch) or running (as trained, free; Keras' way)")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of the training loop to FILE (go tool pprof)")
 	fs.StringVar(&c.Progress, "progress", "auto", "progress within an epoch: auto (a bar on a terminal, else plain lines), bar, plain, none")

@@ -1,6 +1,7 @@
 // Command digitnet trains and runs neural networks that recognise handwritten digits.
 //
 //	digitnet train [flags]          train a network on MNIST or Fashion-MNIST
+//	digitnet eval --model M         evaluate a saved model
 //	digitnet data fetch|verify|info fetch, check and describe the data sets
 //	digitnet version                print the version and math backend
 //
@@ -32,6 +33,7 @@ type command struct {
 
 var commands = []command{
 	{"train", "train a network and report per-epoch cost and accuracy", runTrain},
+	{"eval", "evaluate a saved model: accuracy, per-class precision/recall/F1, confusion", runEval},
 	{"data", "fetch, verify or describe a data set (fetch|verify|info)", runData},
 	{"bench", "measure speed next to PyTorch on this machine (table for BENCHMARKS.md)", runBench},
 	{"version", "print the version and the math backend", runVersion},

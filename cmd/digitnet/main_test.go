@@ -314,3 +314,33 @@ func TestInterruptPrintsFinalReport(t *testing.T) {
 		t.Errorf("done after SIGINT: %+v, want interrupted with a real test accuracy", done)
 	}
 }
+
+// TestTrainSaveEvalReproduces: the accuracy `eval` reports for a saved model is the test
+// accuracy `train` printed at the end.
+func TestTrainSaveEvalReproduces(t *testing.T) {
+	needMNIST(t)
+	path := filepath.Join(t.TempDir(), "m.safetensors")
+	code, out, errOut := digitnet("train", "--train-limit", "5000", "--epochs", "2", "--json", "--progress", "none", "--out", path)
+	if code != 0 {
+		t.Fatalf("train: exit %d\n%s", code, errOut)
+	}
+	evs := parseEvents(t, out)
+	code, out, errOut = digitnet("eval", "--model", path, "--json")
+	if code != 0 {
+		t.Fatalf("eval: exit %d\n%s", code, errOut)
+	}
+	var rep evalReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("eval --json: %v\n%s", err, out)
+	}
+	if want := *evs[len(evs)-1].TestAccuracy; rep.Accuracy != want {
+		t.Errorf("eval accuracy %v, train ended with %v", rep.Accuracy, want)
+	}
+	if len(rep.PerClass) != 10 || len(rep.Confusion) != 10 || rep.PerClass[3].Class != 3 || rep.PerClass[3].F1 <= 0 {
+		t.Errorf("eval report per_class %+v confusion rows %d", rep.PerClass, len(rep.Confusion))
+	}
+	code, _, errOut = digitnet("eval", "--model", "main.go")
+	if code != 1 || !strings.Contains(errOut, "main.go: not a valid digitnet model") || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+		t.Errorf("eval of a Go file: exit %d, %q; want one line naming the file", code, errOut)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/digitnet/digitnet/internal/dataset"
+	"github.com/digitnet/digitnet/internal/model"
 	"github.com/digitnet/digitnet/internal/optim"
 	"github.com/digitnet/digitnet/internal/tensor"
 	"github.com/digitnet/digitnet/internal/train"
@@ -104,6 +105,17 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		fmt.Fprintf(human, "history written to %s\n", c.History)
+	}
+	if c.Out != "" {
+		scale, offset := c.scaling()
+		m := &model.Model{Arch: c.mlp(), Net: net, Input: model.Input{Scale: scale, Offset: offset},
+			Dataset: c.Dataset, Classes: trainRaw.Classes,
+			Training: model.Summary{Preset: c.Preset, Epochs: res.EpochsDone, Seed: c.Seed, TrainAccuracy: res.Train.Accuracy,
+				TestAccuracy: res.Test.Accuracy, Date: time.Now().UTC().Format(time.RFC3339), Optimizer: opt.String()}}
+		if err := model.Save(c.Out, m); err != nil {
+			return err
+		}
+		fmt.Fprintf(human, "model saved to %s\n", c.Out)
 	}
 	if res.Interrupted {
 		return exitError{130}

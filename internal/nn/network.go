@@ -110,11 +110,11 @@ var (
 
 // MLP describes a multilayer perceptron.
 type MLP struct {
-	Sizes      []int  // layer widths, input first: 784,300,10
-	Activation string // hidden units: sigmoid, tanh, relu
-	Output     string // output units: softmax, sigmoid, linear
-	Loss       string // ce (categorical cross-entropy), bce (binary cross-entropy), mse
-	Init       Init
+	Sizes      []int  `json:"layers"`     // layer widths, input first: 784,300,10
+	Activation string `json:"activation"` // hidden units: sigmoid, tanh, relu
+	Output     string `json:"output"`     // output units: softmax, sigmoid, linear
+	Loss       string `json:"loss"`       // ce (categorical cross-entropy), bce (binary cross-entropy), mse
+	Init       Init   `json:"init"`
 }
 
 // Validate reports the first thing wrong with the description, naming the allowed values.

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/digitnet/digitnet/internal/dataset"
+	"github.com/digitnet/digitnet/internal/model"
+	"github.com/digitnet/digitnet/internal/train"
+)
+
+// classMetrics is one class's row of `eval --json`.
+type classMetrics struct {
+	Class     int     `json:"class"`
+	Name      string  `json:"name,omitempty"`
+	Precision float64 `json:"precision"`
+	Recall    float64 `json:"recall"`
+	F1        float64 `json:"f1"`
+	Support   int     `json:"support"`
+}
+
+type evalReport struct {
+	Model     string         `json:"model"`
+	Dataset   string         `json:"dataset"`
+	Examples  int            `json:"examples"`
+	Accuracy  float64        `json:"accuracy"`
+	Loss      float64        `json:"loss"`
+	PerClass  []classMetrics `json:"per_class"`
+	Confusion [][]int        `json:"confusion"`
+}
+
+func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("digitnet eval", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("model", "", "model file written by `train --out` (required)")
+	name := fs.String("dataset", "", "data set to evaluate on (default: the one the model was trained on)")
+	dir := fs.String("data", "", "directory holding the IDX files")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return err
+		}
+		return exitError{2}
+	}
+	if fs.NArg() > 0 {
+		return usageErr("unexpected argument %q", fs.Arg(0))
+	}
+	if *path == "" {
+		return usageErr("--model FILE is required")
+	}
+	m, err := model.Load(*path)
+	if err != nil {
+		return err
+	}
+	if *name == "" {
+		*name = m.Dataset
+	}
+	_, test, err := dataset.Load(ctx, dataset.Options{Dataset: *name, Dir: *dir, Log: stderr})
+	if err != nil {
+		return err
+	}
+	if test.Rows*test.Cols != m.Arch.Sizes[0] || len(test.Classes) != len(m.Classes) {
+		return fmt.Errorf("model %s takes %d inputs and %d classes; %s has %d pixels and %d classes",
+			*path, m.Arch.Sizes[0], len(m.Classes), *name, test.Rows*test.Cols, len(test.Classes))
+	}
+	data := &train.Bytes{Pixels: test.Images, Labels: test.Labels, ExampleShape: []int{test.Rows * test.Cols}, Scale: m.Input.Scale, Offset: m.Input.Offset}
+	met := train.Evaluate(m.Net, data, 1000)
+	rep := evalReport{Model: *path, Dataset: *name, Examples: test.N, Accuracy: met.Accuracy, Loss: met.Loss, Confusion: met.Confusion}
+	for k := range met.Confusion {
+		tp, predicted, actual := met.Confusion[k][k], 0, 0
+		for j := range met.Confusion {
+			predicted += met.Confusion[j][k]
+			actual += met.Confusion[k][j]
+		}
+		c := classMetrics{Class: k, Name: m.Classes[k], Support: actual}
+		if predicted > 0 {
+			c.Precision = float64(tp) / float64(predicted)
+		}
+		if actual > 0 {
+			c.Recall = float64(tp) / float64(actual)
+		}
+		if c.Precision+c.Recall > 0 {
+			c.F1 = 2 * c.Precision * c.Recall / (c.Precision + c.Recall)
+		}
+		rep.PerClass = append(rep.PerClass, c)
+	}
+	if *asJSON {
+		b, err := json.Marshal(rep)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, string(b))
+		return nil
+	}
+	fmt.Fprintf(stdout, "model %s (%s, trained on %s): %s test set, %d images\n", *path, m.Net, m.Dataset, *name, test.N)
+	fmt.Fprintf(stdout, "accuracy %.2f%% (%d/%d), mean loss %.4f\n\n", 100*met.Accuracy, correct(met.Confusion), test.N, met.Loss)
+	fmt.Fprintln(stdout, "class            precision  recall     f1  support")
+	for _, c := range rep.PerClass {
+		fmt.Fprintf(stdout, "%-2d %-12s %9.4f %7.4f %6.4f %8d\n", c.Class, c.Name, c.Precision, c.Recall, c.F1, c.Support)
+	}
+	fmt.Fprintln(stdout)
+	printConfusion(stdout, met.Confusion, m.Classes)
+	return nil
+}

@@ -1,0 +1,314 @@
+// Package model stores trained networks as files.
+//
+// A model file is a safetensors container (the ecosystem's weight format, readable by
+// PyTorch's and numpy's safetensors loaders):
+//
+//	bytes 0-7   little-endian uint64 N, the length of the JSON header
+//	bytes 8-N+7 JSON header: every tensor's dtype, shape and byte range, plus
+//	            "__metadata__", a string-to-string map (below)
+//	rest        the tensors' bytes, little-endian float32, back to back
+//
+// Tensors follow PyTorch's nn.Linear layout, so a state dict loads directly:
+// "dense<i>.weight" is F32 [out in] and "dense<i>.bias" F32 [out], i = 0 for the layer
+// next to the input. (digitnet keeps weights [in out] in memory; they are transposed on
+// the way in and out.)
+//
+// Metadata keys, each value a string (JSON where structured):
+//
+//	digitnet.format    format version, "1"
+//	digitnet.arch      the architecture, nn.MLP as JSON
+//	digitnet.input     input normalization {"scale":s,"offset":o}: x = s·byte + o
+//	digitnet.dataset   the data set trained on, e.g. "mnist"
+//	digitnet.classes   class names, a JSON array
+//	digitnet.training  training summary (Summary as JSON)
+//	digitnet.sha256    hex SHA-256 of the tensor bytes in file order
+package model
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"strconv"
+
+	"github.com/nlpodyssey/safetensors"
+
+	"github.com/digitnet/digitnet/internal/fsutil"
+	"github.com/digitnet/digitnet/internal/nn"
+	"github.com/digitnet/digitnet/internal/tensor"
+)
+
+// FormatVersion is the version this package writes and reads.
+const FormatVersion = 1
+
+// MaxFileSize bounds what Load reads: a model larger than this is not one of ours.
+const MaxFileSize = 1 << 30
+
+// ErrFormat is wrapped by every error about a file's contents.
+var ErrFormat = errors.New("not a valid digitnet model")
+
+// Input is the affine map from a pixel byte to a network input.
+type Input struct {
+	Scale  float32 `json:"scale"`
+	Offset float32 `json:"offset"`
+}
+
+// Summary records how a model was trained.
+type Summary struct {
+	Preset        string  `json:"preset,omitempty"`
+	Epochs        int     `json:"epochs"`
+	Seed          uint64  `json:"seed"`
+	TrainAccuracy float64 `json:"train_accuracy"`
+	TestAccuracy  float64 `json:"test_accuracy"`
+	Date          string  `json:"date"` // RFC 3339
+	Optimizer     string  `json:"optimizer,omitempty"`
+}
+
+// Model is a trained network with what is needed to use it.
+type Model struct {
+	Arch     nn.MLP
+	Net      *nn.Network
+	Input    Input
+	Dataset  string
+	Classes  []string
+	Training Summary
+}
+
+// layerTensor is one tensor of the file and where it lives in the network.
+type layerTensor struct {
+	name  string
+	param *nn.Param
+	dense *nn.Dense // transposed [in out] ↔ [out in] when this is a weight
+}
+
+func tensorsOf(net *nn.Network) []layerTensor {
+	var out []layerTensor
+	i := 0
+	for _, l := range net.Layers {
+		d, ok := l.(*nn.Dense)
+		if !ok {
+			continue
+		}
+		out = append(out,
+			layerTensor{fmt.Sprintf("dense%d.weight", i), d.W, d},
+			layerTensor{fmt.Sprintf("dense%d.bias", i), d.B, nil})
+		i++
+	}
+	return out
+}
+
+// fileShape is a tensor's shape in the file.
+func (t layerTensor) fileShape() []uint64 {
+	if t.dense != nil {
+		return []uint64{uint64(t.dense.Out), uint64(t.dense.In)}
+	}
+	return []uint64{uint64(t.param.Value.Len())}
+}
+
+// bytes encodes the tensor in file layout.
+func (t layerTensor) bytes() []byte {
+	v := t.param.Value.Data
+	b := make([]byte, 4*len(v))
+	if t.dense == nil {
+		for i, x := range v {
+			binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
+		}
+		return b
+	}
+	I, O := t.dense.In, t.dense.Out
+	for o := 0; o < O; o++ {
+		for i := 0; i < I; i++ {
+			binary.LittleEndian.PutUint32(b[4*(o*I+i):], math.Float32bits(v[i*O+o]))
+		}
+	}
+	return b
+}
+
+// set decodes file-layout bytes into the tensor.
+func (t layerTensor) set(b []byte) {
+	v := t.param.Value.Data
+	if t.dense == nil {
+		for i := range v {
+			v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+		}
+		return
+	}
+	I, O := t.dense.In, t.dense.Out
+	for o := 0; o < O; o++ {
+		for i := 0; i < I; i++ {
+			v[i*O+o] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*(o*I+i):]))
+		}
+	}
+}
+
+// Save writes m to path atomically: a crash mid-save leaves the old file or none.
+func Save(path string, m *Model) error {
+	views := map[string]safetensors.TensorView{}
+	ts := tensorsOf(m.Net)
+	for _, t := range ts {
+		v, err := safetensors.NewTensorView(safetensors.F32, t.fileShape(), t.bytes())
+		if err != nil {
+			return fmt.Errorf("model: %s: %w", t.name, err)
+		}
+		views[t.name] = v
+	}
+	arch, _ := json.Marshal(m.Arch)
+	input, _ := json.Marshal(m.Input)
+	classes, _ := json.Marshal(m.Classes)
+	training, _ := json.Marshal(m.Training)
+	meta := map[string]string{
+		"digitnet.format":   strconv.Itoa(FormatVersion),
+		"digitnet.arch":     string(arch),
+		"digitnet.input":    string(input),
+		"digitnet.dataset":  m.Dataset,
+		"digitnet.classes":  string(classes),
+		"digitnet.training": string(training),
+	}
+	// The checksum covers the tensor bytes in file order, which Serialize fixes (all
+	// F32, then by name); computed on a first serialization and stored in the second.
+	first, err := safetensors.Serialize(views, meta)
+	if err != nil {
+		return fmt.Errorf("model: %w", err)
+	}
+	sum, err := tensorChecksum(first)
+	if err != nil {
+		return fmt.Errorf("model: %w", err)
+	}
+	meta["digitnet.sha256"] = sum
+	err = fsutil.WriteFrom(path, 0o644, func(w io.Writer) error {
+		return safetensors.SerializeToWriter(views, meta, w)
+	})
+	if err != nil {
+		return fmt.Errorf("model: saving %s: %w", path, err)
+	}
+	return nil
+}
+
+// tensorChecksum hashes the data section of a serialized file.
+func tensorChecksum(file []byte) (string, error) {
+	n, _, err := safetensors.ReadMetadata(file)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.Sum256(file[8+n:])
+	return hex.EncodeToString(h[:]), nil
+}
+
+// Load reads and validates a model file: size, header, format version, architecture,
+// every tensor's dtype and shape against the architecture, and the checksum. Every
+// problem is one error naming the file; a bad file never panics.
+func Load(path string) (*Model, error) {
+	fail := func(format string, a ...any) error {
+		return fmt.Errorf("model: %s: %w: %s", path, ErrFormat, fmt.Sprintf(format, a...))
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("model: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("model: %w", err)
+	}
+	if fi.Size() > MaxFileSize {
+		return nil, fail("%d bytes, larger than any digitnet model (%d)", fi.Size(), MaxFileSize)
+	}
+	buf, err := io.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("model: reading %s: %w", path, err)
+	}
+	m, err := Decode(buf)
+	if err != nil {
+		return nil, fail("%v", err)
+	}
+	return m, nil
+}
+
+// Decode parses a whole model file held in memory; errors do not name a file.
+func Decode(buf []byte) (*Model, error) {
+	st, err := safetensors.Deserialize(buf)
+	if err != nil {
+		return nil, fmt.Errorf("safetensors container: %v", err)
+	}
+	n, meta, _ := safetensors.ReadMetadata(buf)
+	md := meta.Metadata()
+	if md["digitnet.format"] != strconv.Itoa(FormatVersion) {
+		if md["digitnet.format"] == "" {
+			return nil, errors.New("a safetensors file without digitnet metadata")
+		}
+		return nil, fmt.Errorf("format version %q, this digitnet reads %d", md["digitnet.format"], FormatVersion)
+	}
+	m := &Model{Dataset: md["digitnet.dataset"]}
+	if err := unmarshalKey(md, "digitnet.arch", &m.Arch); err != nil {
+		return nil, err
+	}
+	if err := unmarshalKey(md, "digitnet.input", &m.Input); err != nil {
+		return nil, err
+	}
+	if err := unmarshalKey(md, "digitnet.classes", &m.Classes); err != nil {
+		return nil, err
+	}
+	if err := unmarshalKey(md, "digitnet.training", &m.Training); err != nil {
+		return nil, err
+	}
+	if err := m.Arch.Validate(); err != nil {
+		return nil, fmt.Errorf("digitnet.arch: %v", err)
+	}
+	if out := m.Arch.Sizes[len(m.Arch.Sizes)-1]; len(m.Classes) != out {
+		return nil, fmt.Errorf("%d class names for %d outputs", len(m.Classes), out)
+	}
+	for _, s := range m.Arch.Sizes {
+		if s > 1<<16 {
+			return nil, fmt.Errorf("digitnet.arch: layer size %d is beyond what digitnet builds", s)
+		}
+	}
+	sum := sha256.Sum256(buf[8+n:])
+	if got := hex.EncodeToString(sum[:]); got != md["digitnet.sha256"] {
+		return nil, fmt.Errorf("tensor checksum %s, header says %q: the file is corrupt", got, md["digitnet.sha256"])
+	}
+	net, err := m.Arch.Build(rand.New(rand.NewPCG(0, 0)))
+	if err != nil {
+		return nil, err
+	}
+	ts := tensorsOf(net)
+	if st.Len() != len(ts) {
+		return nil, fmt.Errorf("%d tensors, the architecture has %d", st.Len(), len(ts))
+	}
+	for _, t := range ts {
+		v, ok := st.Tensor(t.name)
+		if !ok {
+			return nil, fmt.Errorf("tensor %s missing", t.name)
+		}
+		if v.DType() != safetensors.F32 {
+			return nil, fmt.Errorf("tensor %s is %s, want F32", t.name, v.DType())
+		}
+		if want := t.fileShape(); fmt.Sprint(v.Shape()) != fmt.Sprint(want) {
+			return nil, fmt.Errorf("tensor %s has shape %v, the architecture needs %v", t.name, v.Shape(), want)
+		}
+		t.set(v.Data())
+	}
+	m.Net = net
+	return m, nil
+}
+
+func unmarshalKey(md map[string]string, key string, v any) error {
+	s, ok := md[key]
+	if !ok {
+		return fmt.Errorf("metadata %s missing", key)
+	}
+	if err := json.Unmarshal([]byte(s), v); err != nil {
+		return fmt.Errorf("metadata %s: %v", key, err)
+	}
+	return nil
+}
+
+// Batch converts pixel bytes to the network's input with the model's normalization.
+func (m *Model) Batch(dst []float32, pixels []uint8) {
+	tensor.BytesToFloat(dst, pixels, m.Input.Scale, m.Input.Offset)
+}

@@ -1,0 +1,192 @@
+package model
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nlpodyssey/safetensors"
+
+	"github.com/digitnet/digitnet/internal/nn"
+	"github.com/digitnet/digitnet/internal/tensor"
+)
+
+func testModel(t testing.TB) *Model {
+	t.Helper()
+	arch := nn.MLP{Sizes: []int{784, 30, 10}, Activation: "relu", Output: "softmax", Loss: "ce", Init: nn.InitHeNormal}
+	net, err := arch.Build(rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Model{Arch: arch, Net: net, Input: Input{Scale: 1.0 / 255}, Dataset: "mnist",
+		Classes:  []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"},
+		Training: Summary{Preset: "default", Epochs: 4, Seed: 1, TestAccuracy: 0.98, Date: "2026-11-27T12:00:00Z"}}
+}
+
+func saved(t testing.TB) []byte {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "m.safetensors")
+	if err := Save(path, testModel(t)); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestSaveLoadRoundTrip(t *testing.T) {
+	m := testModel(t)
+	path := filepath.Join(t.TempDir(), "m.safetensors")
+	if err := Save(path, m); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Dataset != "mnist" || got.Input != m.Input || got.Training != m.Training || len(got.Classes) != 10 || got.Arch.Activation != "relu" {
+		t.Errorf("metadata after round trip: %+v", got)
+	}
+	x := tensor.New(3, 784)
+	for i := range x.Data {
+		x.Data[i] = float32(i%7) / 7
+	}
+	want := m.Net.Predict(x).Clone()
+	have := got.Net.Predict(x)
+	for i := range want.Data {
+		if want.Data[i] != have.Data[i] {
+			t.Fatalf("prediction %d: saved model %g, loaded %g", i, want.Data[i], have.Data[i])
+		}
+	}
+}
+
+// TestPyTorchLayout: weights are stored [out in] like nn.Linear, readable by any
+// safetensors reader.
+func TestPyTorchLayout(t *testing.T) {
+	m := testModel(t)
+	b := saved(t)
+	st, err := safetensors.Deserialize(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, ok := st.Tensor("dense0.weight")
+	if !ok || v.DType() != safetensors.F32 || len(v.Shape()) != 2 || v.Shape()[0] != 30 || v.Shape()[1] != 784 {
+		t.Fatalf("dense0.weight: %v %v %v; want F32 [30 784]", ok, v.DType(), v.Shape())
+	}
+	d := m.Net.Layers[0].(*nn.Dense)
+	// element [o=2, i=5] of the file is W[i=5, o=2] in memory
+	got := binary.LittleEndian.Uint32(v.Data()[4*(2*784+5):])
+	if want := d.W.Value.Data[5*30+2]; got != mathBits(want) {
+		t.Errorf("file [2,5] = %#x, want W[5,2] = %#x", got, mathBits(want))
+	}
+}
+
+func TestLoadRejectsBadFiles(t *testing.T) {
+	good := saved(t)
+	n := binary.LittleEndian.Uint64(good)
+	flip := func(off int) []byte {
+		b := bytes.Clone(good)
+		b[off] ^= 0x40
+		return b
+	}
+	foreign := func() []byte {
+		v, _ := safetensors.NewTensorView(safetensors.F32, []uint64{2}, make([]byte, 8))
+		b, _ := safetensors.Serialize(map[string]safetensors.TensorView{"w": v}, nil)
+		return b
+	}
+	editMeta := func(old, new string) []byte {
+		// Same-length edits keep the header length and offsets valid.
+		if len(old) != len(new) {
+			t.Fatalf("edit %q -> %q changes the length", old, new)
+		}
+		return bytes.Replace(bytes.Clone(good), []byte(old), []byte(new), 1)
+	}
+	cases := []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"empty", nil, "safetensors container"},
+		{"truncated header", good[:20], "safetensors container"},
+		{"truncated tensors", good[:len(good)-100], "safetensors container"},
+		{"huge header length", append(binary.LittleEndian.AppendUint64(nil, 1<<62), good[8:]...), "safetensors container"},
+		{"not JSON", append(binary.LittleEndian.AppendUint64(nil, 4), []byte("abcd")...), "safetensors container"},
+		{"flipped tensor byte", flip(len(good) - 5), "checksum"},
+		{"foreign safetensors", foreign(), "without digitnet metadata"},
+		{"future version", editMeta(`"digitnet.format":"1"`, `"digitnet.format":"9"`), `format version "9"`},
+		{"unknown activation", editMeta(`"activation\":\"relu\"`, `"activation\":\"gelu\"`), "unknown activation"},
+		{"classes for other outputs", editMeta(`\"0\",\"1\",`, `\"01\"     ,`), "9 class names for 10 outputs"},
+	}
+	_ = n
+	dir := t.TempDir()
+	for _, c := range cases {
+		path := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "-"))
+		if err := os.WriteFile(path, c.data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Load(path)
+		if err == nil || !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), path) {
+			t.Errorf("%s: Load = %v; want ErrFormat naming the file and %q", c.name, err, c.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: error spans lines: %q", c.name, err)
+		}
+	}
+	if _, err := Load(filepath.Join(dir, "missing")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing file: %v, want ErrNotExist", err)
+	}
+}
+
+func TestSaveIsAtomic(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "m.safetensors")
+	if err := Save(path, testModel(t)); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("directory has %d entries after Save, want 1 (no temp files)", len(entries))
+	}
+	if err := Save(filepath.Join(dir, "no", "such", "dir", "m"), testModel(t)); err == nil {
+		t.Error("Save into a missing directory succeeded")
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	good := saved(f)
+	f.Add(good)
+	f.Add(good[:len(good)/2])
+	f.Add([]byte{})
+	f.Add(append(binary.LittleEndian.AppendUint64(nil, 2), '{', '}'))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := Decode(b)
+		if err != nil {
+			return
+		}
+		// Anything accepted saves and loads back to the same predictions.
+		path := filepath.Join(t.TempDir(), "m")
+		if err := Save(path, m); err != nil {
+			t.Fatalf("Save of a decoded model: %v", err)
+		}
+		m2, err := Load(path)
+		if err != nil {
+			t.Fatalf("Load after Save: %v", err)
+		}
+		x := tensor.New(1, m.Arch.Sizes[0])
+		p1, p2 := m.Net.Predict(x).Clone(), m2.Net.Predict(x)
+		for i := range p1.Data {
+			if p1.Data[i] != p2.Data[i] && !(p1.Data[i] != p1.Data[i]) {
+				t.Fatalf("prediction %d differs after re-save: %g vs %g", i, p1.Data[i], p2.Data[i])
+			}
+		}
+	})
+}
+
+func mathBits(f float32) uint32 { return math.Float32bits(f) }
