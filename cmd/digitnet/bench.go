@@ -40,14 +40,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	skipSeed := fs.Bool("skip-seed", false, "skip the batch-1 seed epoch (PyTorch takes ~30 s for it)")
 	asJSON := fs.Bool("json", false, "print the rows as JSON")
 	threads := fs.Int("threads", runtime.NumCPU(), "threads for digitnet's matrix products")
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return err
-		}
-		return exitError{2}
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	tensor.SetThreads(*threads)
 	logf := func(format string, a ...any) { fmt.Fprintf(stderr, "bench: "+format+"\n", a...) }

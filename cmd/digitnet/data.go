@@ -27,14 +27,8 @@ func runData(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	name := fs.String("dataset", "mnist", "data set: "+strings.Join(dataset.Names(), ", "))
 	dir := fs.String("data", "", "directory holding the IDX files (default: $DIGITNET_DATA, then the user cache)")
 	asJSON := fs.Bool("json", false, "info: print JSON")
-	if err := fs.Parse(args[1:]); err != nil {
-		if err == flag.ErrHelp {
-			return err
-		}
-		return exitError{2}
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
 	}
 	opt := dataset.Options{Dataset: *name, Dir: *dir, Log: stderr}
 	switch sub {

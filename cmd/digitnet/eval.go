@@ -39,14 +39,8 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	name := fs.String("dataset", "", "data set to evaluate on (default: the one the model was trained on)")
 	dir := fs.String("data", "", "directory holding the IDX files")
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return err
-		}
-		return exitError{2}
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if *path == "" {
 		return usageErr("--model FILE is required")

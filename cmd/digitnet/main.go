@@ -100,6 +100,20 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "\nrun 'digitnet <command> -h' for a command's flags")
 }
 
+// parseFlags parses a command's flags; positional arguments are a usage error.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return err
+		}
+		return exitError{2} // the flag package has printed the problem and the usage
+	}
+	if fs.NArg() > 0 {
+		return usageErr("unexpected argument %q (flags start with -)", fs.Arg(0))
+	}
+	return nil
+}
+
 func usageErr(format string, a ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{errUsage}, a...)...)
 }

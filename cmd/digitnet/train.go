@@ -29,14 +29,8 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintln(stderr, "usage: digitnet train [flags]\n\nTrains a network and reports cost, train and test accuracy per epoch.\n\nflags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return err
-		}
-		return exitError{2}
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q (flags start with -)", fs.Arg(0))
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if err := resolve(fs, &c); err != nil {
 		return err
