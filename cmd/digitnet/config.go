@@ -15,31 +15,36 @@ import (
 
 // trainConfig is everything a training run is made of; every field is a flag.
 type trainConfig struct {
-	Preset     string
-	Layers     []int
-	Activation string
-	Output     string
-	Loss       string
-	Init       string
-	Optimizer  string
-	LR         float64
-	Batch      int
-	Epochs     int
-	Seed       uint64
-	Threads    int
-	Dataset    string
-	Data       string
-	TrainLimit int
-	TestLimit  int
-	Input      string // raw, unit, standard
-	Shuffle    bool
-	Schedule   string // constant, cosine
-	JSON       bool
-	History    string
-	Progress   string // auto, bar, plain, none
-	CPUProfile string
-	TrainEval  string // full, running
-	Out        string // model file to write
+	// What defines the run: saved in checkpoints and compared on --resume.
+	Preset     string  `json:"preset"`
+	Layers     []int   `json:"layers"`
+	Activation string  `json:"activation"`
+	Output     string  `json:"output"`
+	Loss       string  `json:"loss"`
+	Init       string  `json:"init"`
+	Optimizer  string  `json:"optimizer"`
+	LR         float64 `json:"lr"`
+	Batch      int     `json:"batch"`
+	Epochs     int     `json:"epochs"`
+	Seed       uint64  `json:"seed"`
+	Dataset    string  `json:"dataset"`
+	TrainLimit int     `json:"train_limit"`
+	TestLimit  int     `json:"test_limit"`
+	Input      string  `json:"input"`    // raw, unit, standard
+	Shuffle    bool    `json:"shuffle"`  // reshuffle every epoch
+	Schedule   string  `json:"schedule"` // constant, cosine
+	TrainEval  string  `json:"train_eval"`
+
+	// How it is run and reported.
+	Threads    int    `json:"-"`
+	Data       string `json:"-"`
+	JSON       bool   `json:"-"`
+	History    string `json:"-"`
+	Progress   string `json:"-"` // auto, bar, plain, none
+	CPUProfile string `json:"-"`
+	Out        string `json:"-"` // model file to write
+	Checkpoint string `json:"-"` // directory for per-epoch checkpoints
+	Resume     string `json:"-"` // directory of a checkpoint to continue from
 }
 
 // Input scalings, byte value v to network input.
@@ -118,6 +123,8 @@ func trainFlags(fs *flag.FlagSet, c *trainConfig) {
 	fs.StringVar(&c.Schedule, "schedule", d.Schedule, "learning-rate schedule: constant, cosine (decay to 0 over the run)")
 	fs.BoolVar(&c.JSON, "json", false, "write one JSON object per epoch and a final one to stdout")
 	fs.StringVar(&c.History, "history", "", "write the per-epoch curve to FILE (.csv or .json)")
+	fs.StringVar(&c.Checkpoint, "checkpoint", "", "write a checkpoint to DIR after every epoch (weights, optimizer and random state, history)")
+	fs.StringVar(&c.Resume, "resume", "", "continue the run checkpointed in DIR (its settings are used; flags that differ are an error)")
 	fs.StringVar(&c.Out, "out", "", "save the trained model to FILE (safetensors; see internal/model)")
 	fs.StringVar(&c.TrainEval, "train-eval", "full", "train accuracy per epoch: full (a pass over the training set after the epoch) or running (as trained, free; Keras' way)")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of the training loop to FILE (go tool pprof)")

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"syscall"
 	"testing"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/digitnet/digitnet/internal/dataset"
 	"github.com/digitnet/digitnet/internal/diag"
+	"github.com/digitnet/digitnet/internal/model"
 	"github.com/digitnet/digitnet/internal/optim"
 	"github.com/digitnet/digitnet/internal/tensor"
 	"github.com/digitnet/digitnet/internal/train"
@@ -280,10 +282,7 @@ func TestBadIDXGivesOneLineError(t *testing.T) {
 // must stop, print the done event with interrupted=true, and exit 130.
 func TestInterruptPrintsFinalReport(t *testing.T) {
 	needMNIST(t)
-	bin := filepath.Join(t.TempDir(), "digitnet")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildDigitnet(t)
 	cmd := exec.Command(bin, "train", "--epochs", "50", "--train-limit", "20000", "--json", "--progress", "none")
 	var stdout bytes.Buffer
 	cmd.Stdout = &stdout
@@ -342,5 +341,132 @@ func TestTrainSaveEvalReproduces(t *testing.T) {
 	code, _, errOut = digitnet("eval", "--model", "main.go")
 	if code != 1 || !strings.Contains(errOut, "main.go: not a valid digitnet model") || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
 		t.Errorf("eval of a Go file: exit %d, %q; want one line naming the file", code, errOut)
+	}
+}
+
+// buildDigitnet compiles the command once per test binary; TestMain removes it.
+var builtBinary string
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if builtBinary != "" {
+		os.RemoveAll(filepath.Dir(builtBinary))
+	}
+	os.Exit(code)
+}
+
+func buildDigitnet(t *testing.T) string {
+	t.Helper()
+	if builtBinary != "" {
+		return builtBinary
+	}
+	dir, err := os.MkdirTemp("", "digitnet-test-bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "digitnet")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	builtBinary = bin
+	return bin
+}
+
+// TestKilledRunResumesBitIdentical: a run killed with SIGKILL in the middle of an epoch
+// and resumed from its checkpoint ends with the same weights and history (all but the
+// wall-clock seconds) as an uninterrupted run with the same seed.
+func TestKilledRunResumesBitIdentical(t *testing.T) {
+	needMNIST(t)
+	bin := buildDigitnet(t)
+	dir := t.TempDir()
+	args := []string{"train", "--train-limit", "20000", "--test-limit", "2000", "--epochs", "3", "--batch", "32", "--progress", "plain"}
+	p := func(name string) string { return filepath.Join(dir, name) }
+
+	full := exec.Command(bin, append(args, "--checkpoint", p("ckA"), "--out", p("a.safetensors"), "--history", p("a.json"))...)
+	if out, err := full.CombinedOutput(); err != nil {
+		t.Fatalf("uninterrupted run: %v\n%s", err, out)
+	}
+
+	killed := exec.Command(bin, append(args, "--checkpoint", p("ckB"))...)
+	stdout, _ := killed.StdoutPipe() // the epoch lines
+	if err := killed.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		if f := strings.Fields(sc.Text()); len(f) > 1 && f[0] == "epoch" && f[1] == "1/3" {
+			break
+		}
+	}
+	time.Sleep(80 * time.Millisecond) // into epoch 2, after epoch 1's checkpoint
+	_ = killed.Process.Kill()
+	_ = killed.Wait()
+	ck, err := model.LoadCheckpoint(filepath.Join(p("ckB"), checkpointFile))
+	if err != nil {
+		t.Fatalf("checkpoint after the kill: %v", err)
+	}
+	var st checkpointState
+	if err := json.Unmarshal(ck.State, &st); err != nil || len(st.History) == 0 || len(st.History) >= 3 {
+		t.Fatalf("the killed run's checkpoint holds %d epochs (%v); want it killed mid-run", len(st.History), err)
+	}
+
+	out, err := exec.Command(bin, "train", "--resume", p("ckB"), "--progress", "none", "--out", p("b.safetensors"), "--history", p("b.json")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("resume: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "resuming from") {
+		t.Errorf("resume did not say it resumed:\n%s", out)
+	}
+	a, errA := model.Load(p("a.safetensors"))
+	b, errB := model.Load(p("b.safetensors"))
+	if errA != nil || errB != nil {
+		t.Fatal(errA, errB)
+	}
+	pa, pb := a.Net.Params(), b.Net.Params()
+	for i := range pa {
+		for j, v := range pa[i].Value.Data {
+			if pb[i].Value.Data[j] != v {
+				t.Fatalf("%s[%d]: resumed %g, uninterrupted %g", pa[i].Name, j, pb[i].Value.Data[j], v)
+			}
+		}
+	}
+	readHist := func(name string) []train.Epoch {
+		var h []train.Epoch
+		bs, err := os.ReadFile(p(name))
+		if err != nil || json.Unmarshal(bs, &h) != nil {
+			t.Fatalf("history %s: %v", name, err)
+		}
+		for i := range h {
+			h[i].Seconds = 0
+		}
+		return h
+	}
+	if ha, hb := readHist("a.json"), readHist("b.json"); !reflect.DeepEqual(ha, hb) {
+		t.Errorf("histories differ:\nuninterrupted %+v\nresumed       %+v", ha, hb)
+	}
+}
+
+func TestResumeRejectsConflictingFlags(t *testing.T) {
+	needMNIST(t)
+	dir := t.TempDir()
+	code, _, errOut := digitnet("train", "--train-limit", "1000", "--test-limit", "500", "--epochs", "2", "--progress", "none", "--checkpoint", dir)
+	if code != 0 {
+		t.Fatalf("train: %s", errOut)
+	}
+	code, _, errOut = digitnet("train", "--resume", dir, "--lr", "0.1", "--progress", "none")
+	if code != 2 || !strings.Contains(errOut, "--lr 0.1 differs from the checkpoint's 0.004") {
+		t.Errorf("resume with another --lr: exit %d, %q", code, errOut)
+	}
+	code, _, errOut = digitnet("train", "--resume", t.TempDir(), "--progress", "none")
+	if code != 1 || !strings.Contains(errOut, checkpointFile) {
+		t.Errorf("resume from an empty directory: exit %d, %q", code, errOut)
+	}
+	// A finished run resumes to its final report without training more.
+	code, out, errOut := digitnet("train", "--resume", dir, "--progress", "none", "--json")
+	if code != 0 {
+		t.Fatalf("resume of a finished run: exit %d %s", code, errOut)
+	}
+	if evs := parseEvents(t, out); len(evs) != 1 || evs[0].Epoch != 2 {
+		t.Errorf("resume of a finished run printed %d events, want only done with epoch 2:\n%s", len(evs), out)
 	}
 }

@@ -15,7 +15,6 @@ import (
 
 	"github.com/digitnet/digitnet/internal/dataset"
 	"github.com/digitnet/digitnet/internal/model"
-	"github.com/digitnet/digitnet/internal/optim"
 	"github.com/digitnet/digitnet/internal/tensor"
 	"github.com/digitnet/digitnet/internal/train"
 )
@@ -33,6 +32,16 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if err := resolve(fs, &c); err != nil {
+		return err
+	}
+	var r *trainRun
+	var err error
+	if c.Resume != "" {
+		r, err = resumeRun(fs, &c)
+	} else {
+		r, err = newRun(&c)
+	}
+	if err != nil {
 		return err
 	}
 	tensor.SetThreads(c.Threads)
@@ -55,22 +64,23 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	trainData := train.Subset(trainSet, c.TrainLimit)
 	testData := train.Subset(testSet, c.TestLimit)
 
-	rng := rand.New(rand.NewPCG(c.Seed, 0x9e3779b97f4a7c15))
-	net, err := c.mlp().Build(rng)
-	if err != nil {
-		return usageErr("%v", err)
-	}
-	opt, err := optim.New(c.Optimizer, c.LR)
-	if err != nil {
-		return usageErr("%v", err)
-	}
+	net, opt := r.net, r.opt
 	fmt.Fprintf(human, "data: %s, %d train / %d test images, loaded in %.2fs\n", c.Dataset, trainData.Len(), testData.Len(), loadSecs)
 	fmt.Fprintf(human, "network (preset %s): %s\n", c.Preset, net)
 	fmt.Fprintf(human, "training: %s, batch %d, %d epochs, %s schedule, input %s, shuffle %v, seed %d, %s backend with %d threads\n",
 		opt, c.Batch, c.Epochs, c.Schedule, c.Input, c.Shuffle, c.Seed, tensor.Backend, c.Threads)
 
 	rec := &reporter{mode: progressMode(c.Progress, stderr), errw: stderr, lines: human, json: jw}
-	cfg := train.Config{Epochs: c.Epochs, BatchSize: c.Batch, Shuffle: c.Shuffle, Schedule: c.schedule(), RunningTrainAccuracy: c.TrainEval == "running"}
+	cfg := train.Config{Epochs: c.Epochs, BatchSize: c.Batch, Shuffle: c.Shuffle, Schedule: c.schedule(),
+		RunningTrainAccuracy: c.TrainEval == "running", Resume: r.history}
+	if len(r.history) > 0 {
+		fmt.Fprintf(human, "resuming from %s after epoch %d of %d\n", c.Resume, len(r.history), c.Epochs)
+	}
+	if c.Checkpoint != "" {
+		if cfg.AfterEpoch, err = r.checkpointer(&c, trainRaw.Classes); err != nil {
+			return err
+		}
+	}
 	if c.CPUProfile != "" {
 		stopProfile, err := startProfile(c.CPUProfile)
 		if err != nil {
@@ -78,7 +88,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		defer stopProfile()
 	}
-	res, err := train.Run(ctx, net, opt, trainData, testData, cfg, rng, rec)
+	res, err := train.Run(ctx, net, opt, trainData, testData, cfg, rand.New(r.pcg), rec)
 	if err != nil {
 		return err
 	}
@@ -101,11 +111,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(human, "history written to %s\n", c.History)
 	}
 	if c.Out != "" {
-		scale, offset := c.scaling()
-		m := &model.Model{Arch: c.mlp(), Net: net, Input: model.Input{Scale: scale, Offset: offset},
-			Dataset: c.Dataset, Classes: trainRaw.Classes,
-			Training: model.Summary{Preset: c.Preset, Epochs: res.EpochsDone, Seed: c.Seed, TrainAccuracy: res.Train.Accuracy,
-				TestAccuracy: res.Test.Accuracy, Date: time.Now().UTC().Format(time.RFC3339), Optimizer: opt.String()}}
+		m := r.model(&c, trainRaw.Classes, res.EpochsDone, res.Train.Accuracy, res.Test.Accuracy)
 		if err := model.Save(c.Out, m); err != nil {
 			return err
 		}

@@ -36,6 +36,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/nlpodyssey/safetensors"
 
@@ -148,8 +149,44 @@ func (t layerTensor) set(b []byte) {
 }
 
 // Save writes m to path atomically: a crash mid-save leaves the old file or none.
-func Save(path string, m *Model) error {
+func Save(path string, m *Model) error { return save(path, m, nil, nil) }
+
+// Checkpoint is a model in the middle of training: the model file's contents plus the
+// optimizer's buffers (F32 tensors named "optim/<buffer>") and the loop's state as JSON
+// under the metadata key "digitnet.checkpoint".
+type Checkpoint struct {
+	Model   *Model
+	Buffers map[string][]float32
+	State   json.RawMessage
+}
+
+// SaveCheckpoint writes c to path atomically.
+func SaveCheckpoint(path string, c *Checkpoint) error {
+	return save(path, c.Model, c.Buffers, map[string]string{"digitnet.checkpoint": string(c.State)})
+}
+
+// LoadCheckpoint reads and validates a checkpoint written by SaveCheckpoint.
+func LoadCheckpoint(path string) (*Checkpoint, error) {
+	c, err := load(path, true)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func save(path string, m *Model, buffers map[string][]float32, extraMeta map[string]string) error {
 	views := map[string]safetensors.TensorView{}
+	for name, b := range buffers {
+		raw := make([]byte, 4*len(b))
+		for i, x := range b {
+			binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(x))
+		}
+		v, err := safetensors.NewTensorView(safetensors.F32, []uint64{uint64(len(b))}, raw)
+		if err != nil {
+			return fmt.Errorf("model: optim/%s: %w", name, err)
+		}
+		views["optim/"+name] = v
+	}
 	ts := tensorsOf(m.Net)
 	for _, t := range ts {
 		v, err := safetensors.NewTensorView(safetensors.F32, t.fileShape(), t.bytes())
@@ -169,6 +206,9 @@ func Save(path string, m *Model) error {
 		"digitnet.dataset":  m.Dataset,
 		"digitnet.classes":  string(classes),
 		"digitnet.training": string(training),
+	}
+	for k, v := range extraMeta {
+		meta[k] = v
 	}
 	// The checksum covers the tensor bytes in file order, which Serialize fixes (all
 	// F32, then by name); computed on a first serialization and stored in the second.
@@ -204,6 +244,14 @@ func tensorChecksum(file []byte) (string, error) {
 // every tensor's dtype and shape against the architecture, and the checksum. Every
 // problem is one error naming the file; a bad file never panics.
 func Load(path string) (*Model, error) {
+	c, err := load(path, false)
+	if err != nil {
+		return nil, err
+	}
+	return c.Model, nil
+}
+
+func load(path string, checkpoint bool) (*Checkpoint, error) {
 	fail := func(format string, a ...any) error {
 		return fmt.Errorf("model: %s: %w: %s", path, ErrFormat, fmt.Sprintf(format, a...))
 	}
@@ -223,15 +271,23 @@ func Load(path string) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model: reading %s: %w", path, err)
 	}
-	m, err := Decode(buf)
+	c, err := decode(buf, checkpoint)
 	if err != nil {
 		return nil, fail("%v", err)
 	}
-	return m, nil
+	return c, nil
 }
 
 // Decode parses a whole model file held in memory; errors do not name a file.
 func Decode(buf []byte) (*Model, error) {
+	c, err := decode(buf, false)
+	if err != nil {
+		return nil, err
+	}
+	return c.Model, nil
+}
+
+func decode(buf []byte, checkpoint bool) (*Checkpoint, error) {
 	st, err := safetensors.Deserialize(buf)
 	if err != nil {
 		return nil, fmt.Errorf("safetensors container: %v", err)
@@ -277,8 +333,32 @@ func Decode(buf []byte) (*Model, error) {
 		return nil, err
 	}
 	ts := tensorsOf(net)
-	if st.Len() != len(ts) {
-		return nil, fmt.Errorf("%d tensors, the architecture has %d", st.Len(), len(ts))
+	c := &Checkpoint{Model: m}
+	if checkpoint {
+		state, ok := md["digitnet.checkpoint"]
+		if !ok || !json.Valid([]byte(state)) {
+			return nil, errors.New("not a checkpoint: metadata digitnet.checkpoint missing or not JSON")
+		}
+		c.State = json.RawMessage(state)
+		c.Buffers = map[string][]float32{}
+		for _, nv := range st.Tensors() {
+			name, ok := strings.CutPrefix(nv.Name, "optim/")
+			if !ok {
+				continue
+			}
+			v := nv.TensorView
+			if v.DType() != safetensors.F32 || len(v.Shape()) != 1 {
+				return nil, fmt.Errorf("tensor %s is %s %v, want F32 [n]", nv.Name, v.DType(), v.Shape())
+			}
+			b := make([]float32, v.Shape()[0])
+			for i := range b {
+				b[i] = math.Float32frombits(binary.LittleEndian.Uint32(v.Data()[4*i:]))
+			}
+			c.Buffers[name] = b
+		}
+	}
+	if st.Len() != len(ts)+len(c.Buffers) {
+		return nil, fmt.Errorf("%d tensors, the architecture has %d", st.Len(), len(ts)+len(c.Buffers))
 	}
 	for _, t := range ts {
 		v, ok := st.Tensor(t.name)
@@ -294,7 +374,7 @@ func Decode(buf []byte) (*Model, error) {
 		t.set(v.Data())
 	}
 	m.Net = net
-	return m, nil
+	return c, nil
 }
 
 func unmarshalKey(md map[string]string, key string, v any) error {

@@ -190,3 +190,31 @@ func FuzzDecode(f *testing.F) {
 }
 
 func mathBits(f float32) uint32 { return math.Float32bits(f) }
+
+func TestCheckpointRoundTrip(t *testing.T) {
+	m := testModel(t)
+	path := filepath.Join(t.TempDir(), "ck.safetensors")
+	bufs := map[string][]float32{"m/dense0.bias": make([]float32, 30), "v/dense0.bias": {1, 2, 3}}
+	bufs["m/dense0.bias"][7] = 0.5
+	if err := SaveCheckpoint(path, &Checkpoint{Model: m, Buffers: bufs, State: []byte(`{"epoch":3}`)}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadCheckpoint(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(c.State) != `{"epoch":3}` || len(c.Buffers) != 2 || c.Buffers["m/dense0.bias"][7] != 0.5 || len(c.Buffers["v/dense0.bias"]) != 3 {
+		t.Errorf("checkpoint round trip: state %s buffers %v", c.State, c.Buffers)
+	}
+	// A checkpoint is not a model file, and a model file is not a checkpoint.
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), "tensors, the architecture has") {
+		t.Errorf("Load(checkpoint) = %v, want an error about the extra tensors", err)
+	}
+	mpath := filepath.Join(t.TempDir(), "m.safetensors")
+	if err := Save(mpath, m); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadCheckpoint(mpath); err == nil || !strings.Contains(err.Error(), "not a checkpoint") {
+		t.Errorf("LoadCheckpoint(model) = %v, want not a checkpoint", err)
+	}
+}

@@ -19,6 +19,40 @@ type Optimizer interface {
 	SetLR(lr float64)
 	LR() float64
 	String() string
+	// State returns a copy of what the optimizer carries between steps, for checkpoints;
+	// SetState restores it (the params must be the same tensors, by name and size).
+	State(params []*nn.Param) State
+	SetState(params []*nn.Param, s State) error
+}
+
+// State is an optimizer's memory: a step count and named per-parameter buffers
+// ("m/<param>", "v/<param>" for Adam, "velocity/<param>" for momentum).
+type State struct {
+	Steps   int
+	Buffers map[string][]float32
+}
+
+func saveBuffers(s *State, prefix string, params []*nn.Param, bufs map[*nn.Param][]float32) {
+	for _, p := range params {
+		if b, ok := bufs[p]; ok {
+			s.Buffers[prefix+p.Name] = append([]float32(nil), b...)
+		}
+	}
+}
+
+func loadBuffers(s State, prefix string, params []*nn.Param) (map[*nn.Param][]float32, error) {
+	out := make(map[*nn.Param][]float32)
+	for _, p := range params {
+		b, ok := s.Buffers[prefix+p.Name]
+		if !ok {
+			continue // not stepped yet
+		}
+		if len(b) != p.Value.Len() {
+			return nil, fmt.Errorf("optim: state %s%s has %d values, the parameter %d", prefix, p.Name, len(b), p.Value.Len())
+		}
+		out[p] = append([]float32(nil), b...)
+	}
+	return out, nil
 }
 
 // Names lists the optimizers New accepts.
@@ -98,6 +132,23 @@ func (s *SGD) Step(params []*nn.Param) {
 	}
 }
 
+// State implements Optimizer.
+func (s *SGD) State(params []*nn.Param) State {
+	st := State{Buffers: map[string][]float32{}}
+	saveBuffers(&st, "velocity/", params, s.velocity)
+	return st
+}
+
+// SetState implements Optimizer.
+func (s *SGD) SetState(params []*nn.Param, st State) error {
+	v, err := loadBuffers(st, "velocity/", params)
+	if err != nil {
+		return err
+	}
+	s.velocity = v
+	return nil
+}
+
 // Adam is Kingma & Ba's method as PyTorch computes it:
 // m = β1·m + (1-β1)·g; v = β2·v + (1-β2)·g²;
 // w -= lr/(1-β1ᵗ) · m / (√v/√(1-β2ᵗ) + ε).
@@ -139,6 +190,31 @@ func (a *Adam) Step(params []*nn.Param) {
 		tensor.AdamUpdate(w, g, m, a.v[p], k) // clears g as it goes
 		p.ClearedBy()
 	}
+}
+
+// State implements Optimizer.
+func (a *Adam) State(params []*nn.Param) State {
+	st := State{Steps: a.t, Buffers: map[string][]float32{}}
+	saveBuffers(&st, "m/", params, a.m)
+	saveBuffers(&st, "v/", params, a.v)
+	return st
+}
+
+// SetState implements Optimizer.
+func (a *Adam) SetState(params []*nn.Param, st State) error {
+	m, err := loadBuffers(st, "m/", params)
+	if err != nil {
+		return err
+	}
+	v, err := loadBuffers(st, "v/", params)
+	if err != nil {
+		return err
+	}
+	if len(m) != len(v) {
+		return fmt.Errorf("optim: Adam state has %d first and %d second moments", len(m), len(v))
+	}
+	a.t, a.m, a.v = st.Steps, m, v
+	return nil
 }
 
 // axpy sets y += a·x.

@@ -139,3 +139,39 @@ func TestNewRejects(t *testing.T) {
 		}
 	}
 }
+
+// TestStateRoundTrip: an optimizer restored from State continues exactly as the original.
+func TestStateRoundTrip(t *testing.T) {
+	for _, name := range Names {
+		mk := func() (*nn.Param, Optimizer) {
+			o, _ := New(name, 0.05)
+			return param(3), o
+		}
+		p, a := mk()
+		step := func(p *nn.Param, o Optimizer) {
+			p.Grad.Data[0] = 2 * (p.Value.Data[0] - 1)
+			o.Step([]*nn.Param{p})
+		}
+		for range 5 {
+			step(p, a)
+		}
+		st := a.State([]*nn.Param{p})
+		q, b := mk()
+		q.Value.Data[0] = p.Value.Data[0]
+		if err := b.SetState([]*nn.Param{q}, st); err != nil {
+			t.Fatalf("%s: SetState: %v", name, err)
+		}
+		for range 5 {
+			step(p, a)
+			step(q, b)
+		}
+		if p.Value.Data[0] != q.Value.Data[0] {
+			t.Errorf("%s: restored optimizer gives w = %g, original %g", name, q.Value.Data[0], p.Value.Data[0])
+		}
+	}
+	o, _ := New("adam", 0.1)
+	bad := State{Buffers: map[string][]float32{"m/w": {1, 2}, "v/w": {1, 2}}}
+	if err := o.SetState([]*nn.Param{param(1)}, bad); err == nil {
+		t.Error("SetState accepted a buffer of the wrong size")
+	}
+}

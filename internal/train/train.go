@@ -27,6 +27,13 @@ type Config struct {
 	// pass over the whole training set after the epoch: free, but measured on weights
 	// that changed during the epoch. The final result still evaluates the whole set.
 	RunningTrainAccuracy bool
+	// Resume continues a run: these epochs are done (their reports are carried into the
+	// result) and training starts with epoch len(Resume)+1. The network, optimizer and
+	// random source must be in the state they had at the end of that epoch.
+	Resume []Epoch
+	// AfterEpoch, when set, runs after each epoch's report (to write a checkpoint); an
+	// error stops the run and is returned.
+	AfterEpoch func(history []Epoch) error
 }
 
 // Epoch is one epoch's report.
@@ -79,19 +86,25 @@ func Run(ctx context.Context, net *nn.Network, opt optim.Optimizer, trainSet, te
 	dim := tensor.Size(shape)
 	n := trainSet.Len()
 	order := make([]int, n)
-	for i := range order {
-		order[i] = i
-	}
 	params := net.Params()
 	net.ZeroGrad()
 	x := tensor.New(append([]int{min(cfg.BatchSize, n)}, shape...)...)
 	labels := make([]int, cfg.BatchSize)
 
-	var res Result
-	stale := false // weights changed since res.Train and res.Test were measured
-	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
+	res := Result{History: append([]Epoch(nil), cfg.Resume...), EpochsDone: len(cfg.Resume)}
+	for _, e := range cfg.Resume {
+		res.Seconds += e.Seconds
+		res.LastLoss = e.Loss
+	}
+	stale := len(cfg.Resume) > 0 // weights changed since res.Train and res.Test were measured
+	for epoch := len(cfg.Resume) + 1; epoch <= cfg.Epochs; epoch++ {
 		if cfg.Schedule != nil {
 			opt.SetLR(cfg.Schedule(epoch))
+		}
+		// Each epoch's order is drawn afresh from the identity, so the random source's
+		// state is all a resumed run needs to repeat it.
+		for i := range order {
+			order[i] = i
 		}
 		if cfg.Shuffle {
 			rng.Shuffle(n, func(i, j int) { order[i], order[j] = order[j], order[i] })
@@ -132,12 +145,18 @@ func Run(ctx context.Context, net *nn.Network, opt optim.Optimizer, trainSet, te
 		} else {
 			res.Train = Evaluate(net, trainSet, cfg.EvalBatch)
 			e.TrainAccuracy = res.Train.Accuracy
+			stale = false
 		}
 		e.TestAccuracy, e.TestLoss = res.Test.Accuracy, res.Test.Loss
 		res.History = append(res.History, e)
 		res.EpochsDone = epoch
 		if rec != nil {
 			rec.EndEpoch(e)
+		}
+		if cfg.AfterEpoch != nil {
+			if err := cfg.AfterEpoch(res.History); err != nil {
+				return res, err
+			}
 		}
 		if ctx.Err() != nil {
 			res.Interrupted = epoch < cfg.Epochs

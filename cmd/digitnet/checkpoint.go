@@ -1,0 +1,136 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/digitnet/digitnet/internal/model"
+	"github.com/digitnet/digitnet/internal/nn"
+	"github.com/digitnet/digitnet/internal/optim"
+	"github.com/digitnet/digitnet/internal/train"
+)
+
+// checkpointFile is the file a checkpoint directory holds; each epoch replaces it
+// atomically, so a run killed at any moment leaves the last complete epoch's state.
+const checkpointFile = "checkpoint.safetensors"
+
+// checkpointState is the training loop's state stored in a checkpoint.
+type checkpointState struct {
+	Config  trainConfig   `json:"config"`
+	History []train.Epoch `json:"history"`
+	RNG     []byte        `json:"rng"` // the PCG source's state, after the last epoch
+	Steps   int           `json:"optimizer_steps"`
+}
+
+// trainRun is what a training run is made of, fresh or resumed.
+type trainRun struct {
+	net     *nn.Network
+	opt     optim.Optimizer
+	pcg     *rand.PCG
+	history []train.Epoch // epochs already done (resume)
+}
+
+// newRun builds the network, optimizer and random source for a fresh run.
+func newRun(c *trainConfig) (*trainRun, error) {
+	pcg := rand.NewPCG(c.Seed, 0x9e3779b97f4a7c15)
+	net, err := c.mlp().Build(rand.New(pcg))
+	if err != nil {
+		return nil, usageErr("%v", err)
+	}
+	opt, err := optim.New(c.Optimizer, c.LR)
+	if err != nil {
+		return nil, usageErr("%v", err)
+	}
+	return &trainRun{net: net, opt: opt, pcg: pcg}, nil
+}
+
+// resumeRun restores a run from the checkpoint in c.Resume. The checkpoint's settings
+// replace c's; a run flag given on the command line that differs is an error.
+func resumeRun(fs *flag.FlagSet, c *trainConfig) (*trainRun, error) {
+	path := filepath.Join(c.Resume, checkpointFile)
+	ck, err := model.LoadCheckpoint(path)
+	if err != nil {
+		return nil, err
+	}
+	var st checkpointState
+	if err := json.Unmarshal(ck.State, &st); err != nil {
+		return nil, fmt.Errorf("checkpoint %s: state: %w", path, err)
+	}
+	saved, _ := json.Marshal(st.Config)
+	given, _ := json.Marshal(c)
+	var savedM, givenM map[string]any
+	_ = json.Unmarshal(saved, &savedM)
+	_ = json.Unmarshal(given, &givenM)
+	var conflict error
+	fs.Visit(func(f *flag.Flag) {
+		key := strings.ReplaceAll(f.Name, "-", "_")
+		sv, ok := savedM[key]
+		if ok && conflict == nil && fmt.Sprint(sv) != fmt.Sprint(givenM[key]) {
+			conflict = usageErr("--%s %v differs from the checkpoint's %v (%s); drop the flag to resume", f.Name, f.Value, sv, path)
+		}
+	})
+	if conflict != nil {
+		return nil, conflict
+	}
+	keep := *c
+	*c = st.Config
+	c.Threads, c.Data, c.JSON, c.History, c.Progress = keep.Threads, keep.Data, keep.JSON, keep.History, keep.Progress
+	c.CPUProfile, c.Out, c.Checkpoint, c.Resume = keep.CPUProfile, keep.Out, keep.Checkpoint, keep.Resume
+	if c.Checkpoint == "" {
+		c.Checkpoint = c.Resume // keep checkpointing where we resumed from
+	}
+	if err := c.validate(); err != nil {
+		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
+	}
+	if fmt.Sprint(ck.Model.Arch) != fmt.Sprint(c.mlp()) {
+		return nil, fmt.Errorf("checkpoint %s: weights for %v, settings for %v", path, ck.Model.Arch, c.mlp())
+	}
+	r := &trainRun{net: ck.Model.Net, pcg: &rand.PCG{}, history: st.History}
+	if err := r.pcg.UnmarshalBinary(st.RNG); err != nil {
+		return nil, fmt.Errorf("checkpoint %s: random state: %w", path, err)
+	}
+	if r.opt, err = optim.New(c.Optimizer, c.LR); err != nil {
+		return nil, err
+	}
+	if err := r.opt.SetState(r.net.Params(), optim.State{Steps: st.Steps, Buffers: ck.Buffers}); err != nil {
+		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
+	}
+	return r, nil
+}
+
+// checkpointer returns the AfterEpoch hook writing c.Checkpoint/checkpoint.safetensors.
+func (r *trainRun) checkpointer(c *trainConfig, classes []string) (func([]train.Epoch) error, error) {
+	if err := os.MkdirAll(c.Checkpoint, 0o755); err != nil {
+		return nil, fmt.Errorf("checkpoint: %w", err)
+	}
+	path := filepath.Join(c.Checkpoint, checkpointFile)
+	return func(hist []train.Epoch) error {
+		rngState, err := r.pcg.MarshalBinary()
+		if err != nil {
+			return err
+		}
+		ost := r.opt.State(r.net.Params())
+		state, err := json.Marshal(checkpointState{Config: *c, History: hist, RNG: rngState, Steps: ost.Steps})
+		if err != nil {
+			return err
+		}
+		last := hist[len(hist)-1]
+		m := r.model(c, classes, len(hist), last.TrainAccuracy, last.TestAccuracy)
+		return model.SaveCheckpoint(path, &model.Checkpoint{Model: m, Buffers: ost.Buffers, State: state})
+	}, nil
+}
+
+// model wraps the run's network with its metadata.
+func (r *trainRun) model(c *trainConfig, classes []string, epochs int, trainAcc, testAcc float64) *model.Model {
+	scale, offset := c.scaling()
+	return &model.Model{Arch: c.mlp(), Net: r.net, Input: model.Input{Scale: scale, Offset: offset},
+		Dataset: c.Dataset, Classes: classes,
+		Training: model.Summary{Preset: c.Preset, Epochs: epochs, Seed: c.Seed, TrainAccuracy: trainAcc,
+			TestAccuracy: testAcc, Date: time.Now().UTC().Format(time.RFC3339), Optimizer: r.opt.String()}}
+}
