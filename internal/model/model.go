@@ -333,29 +333,28 @@ func decode(buf []byte, checkpoint bool) (*Checkpoint, error) {
 		return nil, err
 	}
 	ts := tensorsOf(net)
-	c := &Checkpoint{Model: m}
-	if checkpoint {
-		state, ok := md["digitnet.checkpoint"]
-		if !ok || !json.Valid([]byte(state)) {
-			return nil, errors.New("not a checkpoint: metadata digitnet.checkpoint missing or not JSON")
-		}
+	c := &Checkpoint{Model: m, Buffers: map[string][]float32{}}
+	if state, ok := md["digitnet.checkpoint"]; ok && json.Valid([]byte(state)) {
 		c.State = json.RawMessage(state)
-		c.Buffers = map[string][]float32{}
-		for _, nv := range st.Tensors() {
-			name, ok := strings.CutPrefix(nv.Name, "optim/")
-			if !ok {
-				continue
-			}
-			v := nv.TensorView
-			if v.DType() != safetensors.F32 || len(v.Shape()) != 1 {
-				return nil, fmt.Errorf("tensor %s is %s %v, want F32 [n]", nv.Name, v.DType(), v.Shape())
-			}
-			b := make([]float32, v.Shape()[0])
-			for i := range b {
-				b[i] = math.Float32frombits(binary.LittleEndian.Uint32(v.Data()[4*i:]))
-			}
-			c.Buffers[name] = b
+	} else if checkpoint {
+		return nil, errors.New("not a checkpoint: metadata digitnet.checkpoint missing or not JSON")
+	}
+	// Optimizer buffers (checkpoints only): a model reader may ignore them, so that
+	// eval and predict take a checkpoint too.
+	for _, nv := range st.Tensors() {
+		name, ok := strings.CutPrefix(nv.Name, "optim/")
+		if !ok {
+			continue
 		}
+		v := nv.TensorView
+		if v.DType() != safetensors.F32 || len(v.Shape()) != 1 {
+			return nil, fmt.Errorf("tensor %s is %s %v, want F32 [n]", nv.Name, v.DType(), v.Shape())
+		}
+		b := make([]float32, v.Shape()[0])
+		for i := range b {
+			b[i] = math.Float32frombits(binary.LittleEndian.Uint32(v.Data()[4*i:]))
+		}
+		c.Buffers[name] = b
 	}
 	if st.Len() != len(ts)+len(c.Buffers) {
 		return nil, fmt.Errorf("%d tensors, the architecture has %d", st.Len(), len(ts)+len(c.Buffers))
