@@ -8,7 +8,8 @@ import (
 )
 
 // Loss compares a batch of network outputs [N K] with class labels. Targets are the
-// one-hot encodings of the labels: t[n,k] = 1 when k = label[n], else 0. Every loss is
+// one-hot encodings of the labels: t[n,k] = 1 when k = label[n], else 0; with a single
+// output (K = 1, a binary classifier) the target is the label itself, 0 or 1. Every loss is
 // the per-example sum over the K outputs, averaged over the N examples of the batch, so
 // gradients carry a 1/N factor and a learning rate means the same at any batch size.
 type Loss interface {
@@ -35,8 +36,8 @@ func (b *lossBase) keep(name string, out *tensor.Tensor, labels []int) (N, K int
 		panic(fmt.Sprintf("nn: %s: output %s with %d labels, want [N K] and N labels", name, tensor.ShapeString(out.Shape), len(labels)))
 	}
 	for n, l := range labels {
-		if l < 0 || l >= K {
-			panic(fmt.Sprintf("nn: %s: label %d of example %d outside [0,%d)", name, l, n, K))
+		if l < 0 || l >= max(K, 2) {
+			panic(fmt.Sprintf("nn: %s: label %d of example %d outside [0,%d)", name, l, n, max(K, 2)))
 		}
 	}
 	b.out, b.labels = out, labels
@@ -47,7 +48,11 @@ func (b *lossBase) keep(name string, out *tensor.Tensor, labels []int) (N, K int
 	return N, K
 }
 
-func onehot(k, label int) float32 {
+// target is t[n,k] for an example of class label among K outputs.
+func target(K, k, label int) float32 {
+	if K == 1 {
+		return float32(label)
+	}
 	if k == label {
 		return 1
 	}
@@ -65,7 +70,7 @@ func (l *MSE) Forward(out *tensor.Tensor, labels []int) float64 {
 	var sum float64
 	for n := 0; n < N; n++ {
 		for k := 0; k < K; k++ {
-			d := float64(out.Data[n*K+k] - onehot(k, labels[n]))
+			d := float64(out.Data[n*K+k] - target(K, k, labels[n]))
 			sum += d * d
 		}
 	}
@@ -78,7 +83,7 @@ func (l *MSE) Backward() *tensor.Tensor {
 	inv := 1 / float32(N)
 	for n := 0; n < N; n++ {
 		for k := 0; k < K; k++ {
-			l.grad.Data[n*K+k] = (l.out.Data[n*K+k] - onehot(k, l.labels[n])) * inv
+			l.grad.Data[n*K+k] = (l.out.Data[n*K+k] - target(K, k, l.labels[n])) * inv
 		}
 	}
 	return l.grad
@@ -101,7 +106,7 @@ func (l *BCE) Forward(out *tensor.Tensor, labels []int) float64 {
 	for n := 0; n < N; n++ {
 		for k := 0; k < K; k++ {
 			a := clampProb(float64(out.Data[n*K+k]))
-			if onehot(k, labels[n]) == 1 {
+			if target(K, k, labels[n]) == 1 {
 				sum -= math.Log(a)
 			} else {
 				sum -= math.Log(1 - a)
@@ -117,7 +122,7 @@ func (l *BCE) Backward() *tensor.Tensor {
 	for n := 0; n < N; n++ {
 		for k := 0; k < K; k++ {
 			a := clampProb(float64(l.out.Data[n*K+k]))
-			t := float64(onehot(k, l.labels[n]))
+			t := float64(target(K, k, l.labels[n]))
 			l.grad.Data[n*K+k] = float32((a - t) / (a * (1 - a)) / float64(N))
 		}
 	}
@@ -195,7 +200,7 @@ func (l *SoftmaxCrossEntropy) Backward() *tensor.Tensor {
 	inv := 1 / float32(N)
 	for n := 0; n < N; n++ {
 		for k := 0; k < K; k++ {
-			l.grad.Data[n*K+k] = (l.prob[n*K+k] - onehot(k, l.labels[n])) * inv
+			l.grad.Data[n*K+k] = (l.prob[n*K+k] - target(K, k, l.labels[n])) * inv
 		}
 	}
 	return l.grad
@@ -215,7 +220,7 @@ func (l *SigmoidBCE) Forward(z *tensor.Tensor, labels []int) float64 {
 	for n := 0; n < N; n++ {
 		for k := 0; k < K; k++ {
 			v := float64(z.Data[n*K+k])
-			sum += max(v, 0) - v*float64(onehot(k, labels[n])) + math.Log1p(math.Exp(-math.Abs(v)))
+			sum += max(v, 0) - v*float64(target(K, k, labels[n])) + math.Log1p(math.Exp(-math.Abs(v)))
 		}
 	}
 	return sum / float64(N)
@@ -227,7 +232,7 @@ func (l *SigmoidBCE) Backward() *tensor.Tensor {
 	inv := 1 / float32(N)
 	for n := 0; n < N; n++ {
 		for k := 0; k < K; k++ {
-			l.grad.Data[n*K+k] = (sigmoid(l.out.Data[n*K+k]) - onehot(k, l.labels[n])) * inv
+			l.grad.Data[n*K+k] = (sigmoid(l.out.Data[n*K+k]) - target(K, k, l.labels[n])) * inv
 		}
 	}
 	return l.grad

@@ -43,12 +43,29 @@ func (net *Network) TrainBatch(x *tensor.Tensor, labels []int) (loss float64, co
 	loss = net.Loss.Forward(out, labels)
 	K := out.Cols()
 	for n, l := range labels {
-		if Argmax(out.Data[n*K:(n+1)*K]) == l {
+		if net.Class(out.Data[n*K:(n+1)*K]) == l {
 			correct++
 		}
 	}
 	net.Backward(net.Loss.Backward())
 	return loss, correct
+}
+
+// Class is the class the network predicts from one example's row of Forward's output:
+// the largest output, or for a single output (a binary classifier) 1 when it is above
+// the midpoint between the targets 0 and 1 (for a fused loss, the logit 0).
+func (net *Network) Class(out []float32) int {
+	if len(out) == 1 {
+		mid := float32(0.5) // outputs trained towards targets 0 and 1
+		if net.Loss.FromLogits() {
+			mid = 0 // a logit: σ(0) = ½
+		}
+		if out[0] > mid {
+			return 1
+		}
+		return 0
+	}
+	return Argmax(out)
 }
 
 // Argmax is the index of the largest value. The output functions (softmax, sigmoid) are

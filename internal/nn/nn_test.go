@@ -218,7 +218,7 @@ func TestSigmoidBCEGradientIsSeedDelta(t *testing.T) {
 	l.Forward(z, []int{1})
 	g := l.Backward()
 	for k, zk := range z.Data {
-		want := sigmoid(zk) - onehot(k, 1)
+		want := sigmoid(zk) - target(3, k, 1)
 		if math.Abs(float64(g.Data[k]-want)) > 1e-7 {
 			t.Errorf("dz[%d] = %g, want x3-y = %g", k, g.Data[k], want)
 		}
@@ -417,6 +417,21 @@ func TestDeferredGradientAccumulates(t *testing.T) {
 	for i, v := range d.W.Grad.Data {
 		if v != 0 {
 			t.Fatalf("dW[%d] = %g after ZeroGrad", i, v)
+		}
+	}
+}
+
+func TestSingleOutputGradients(t *testing.T) {
+	for _, loss := range []string{"bce", "mse"} {
+		rng := testRNG()
+		net, err := MLP{Sizes: []int{3, 4, 1}, Activation: "tanh", Output: "sigmoid", Loss: loss, Init: InitGlorotNormal}.Build(rng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range CheckNetwork(net, randTensor(rng, 1, 4, 3), []int{0, 1, 1, 0}, gradEps) {
+			if r.RelError > gradTol {
+				t.Errorf("%s: %s RelError %.2g", loss, r.Name, r.RelError)
+			}
 		}
 	}
 }

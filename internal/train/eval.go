@@ -37,13 +37,14 @@ func Evaluate(net *nn.Network, d Data, batchSize int) Metrics {
 		lossSum += net.Loss.Forward(out, labels[:b]) * float64(b)
 		K := out.Cols()
 		if m.Confusion == nil {
-			m.Confusion = make([][]int, K)
+			C := max(K, 2) // a single output is a binary classifier
+			m.Confusion = make([][]int, C)
 			for k := range m.Confusion {
-				m.Confusion[k] = make([]int, K)
+				m.Confusion[k] = make([]int, C)
 			}
 		}
 		for j := range b {
-			p := nn.Argmax(out.Data[j*K : (j+1)*K])
+			p := net.Class(out.Data[j*K : (j+1)*K])
 			m.Confusion[labels[j]][p]++
 			if p == labels[j] {
 				correct++

@@ -177,3 +177,25 @@ func TestEvaluateConfusion(t *testing.T) {
 		t.Errorf("confusion %v sums to %d (want 4) with %d correct; accuracy %g", m.Confusion, total, correct, m.Accuracy)
 	}
 }
+
+// TestLearnsXORWithOneOutput: the classic 2-2-1 and 2-4-1 sigmoid networks, a single
+// output trained towards the label 0 or 1.
+func TestLearnsXORWithOneOutput(t *testing.T) {
+	for _, hidden := range []int{2, 4} {
+		for _, loss := range []string{"bce", "mse"} {
+			rng := rand.New(rand.NewPCG(5, 6))
+			net, err := nn.MLP{Sizes: []int{2, hidden, 1}, Activation: "sigmoid", Output: "sigmoid", Loss: loss, Init: nn.InitGlorotUniform}.Build(rng)
+			if err != nil {
+				t.Fatal(err)
+			}
+			opt, _ := optim.New("momentum", 0.5)
+			res, err := Run(context.Background(), net, opt, xor, xor, Config{Epochs: 3000, BatchSize: 4}, rng, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Test.Accuracy != 1 || len(res.Test.Confusion) != 2 {
+				t.Errorf("2-%d-1 sigmoid, %s: XOR accuracy %g (confusion %v), want 1", hidden, loss, res.Test.Accuracy, res.Test.Confusion)
+			}
+		}
+	}
+}

@@ -1,0 +1,277 @@
+package onnx_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/digitnet/digitnet/internal/dataset"
+	"github.com/digitnet/digitnet/internal/model"
+	"github.com/digitnet/digitnet/internal/nn"
+	"github.com/digitnet/digitnet/internal/onnx"
+	"github.com/digitnet/digitnet/internal/optim"
+	"github.com/digitnet/digitnet/internal/train"
+)
+
+// The runtime check: models trained briefly on MNIST, exported, run by onnxruntime
+// (npm onnxruntime-node, the CPU runtime Microsoft ships for Node) on 100 test images,
+// and compared with Predict.
+//
+// onnxruntime-node is installed with npm into $DIGITNET_ORT_DIR, by default
+// os.UserCacheDir()/digitnet/onnxruntime-node, the first time the test runs. Without
+// node, npm or MNIST the test skips, unless the CI environment variable is set (to
+// anything but a false value): CI then fails instead.
+//
+// The exported files are also given to the ONNX project's checker when a python3 with
+// the onnx module (Debian's python3-onnx) is found; that part skips otherwise.
+
+// ortVersion is the onnxruntime-node release the test installs.
+const ortVersion = "1.30"
+
+// EnvORTDir names the environment variable holding the onnxruntime-node directory.
+const envORTDir = "DIGITNET_ORT_DIR"
+
+// skipOrFail skips the test, unless running in CI where what is missing must be there.
+func skipOrFail(t *testing.T, format string, args ...any) {
+	t.Helper()
+	if ci := os.Getenv("CI"); ci != "" {
+		if b, err := strconv.ParseBool(ci); err != nil || b {
+			t.Fatalf("CI=%s: "+format, append([]any{ci}, args...)...)
+		}
+	}
+	t.Skipf(format, args...)
+}
+
+func TestOnnxruntimeMatchesPredict(t *testing.T) {
+	nodeBin, err := exec.LookPath("node")
+	if err != nil {
+		skipOrFail(t, "no node to run onnxruntime-node: %v", err)
+	}
+	ortDir, err := installORT(t)
+	if err != nil {
+		skipOrFail(t, "onnxruntime-node: %v", err)
+	}
+	ctx := t.Context()
+	trainSet, testSet, err := dataset.Load(ctx, dataset.Options{Dataset: "mnist"})
+	if err != nil {
+		skipOrFail(t, "MNIST: %v", err)
+	}
+	script, err := filepath.Abs(filepath.Join("testdata", "ort.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	python := findPythonONNX()
+
+	const N = 100
+	images := testSet.Images[:N*784]
+	inputPath := filepath.Join(t.TempDir(), "pixels.f32")
+	if err := os.WriteFile(inputPath, float32Bytes(pixels(images)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	overall := 0.0
+	for _, c := range netCases {
+		t.Run(c.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(9, 10))
+			m := newModel(t, c, rng)
+			trainBriefly(t, m.Net, trainSet, testSet, m.Input.Scale, m.Input.Offset, rng)
+			path := filepath.Join(t.TempDir(), "model.onnx")
+			writeExport(t, path, m)
+
+			cmd := exec.CommandContext(ctx, nodeBin, script, path, inputPath, fmt.Sprint(N), "784")
+			cmd.Env = append(os.Environ(), "NODE_PATH="+filepath.Join(ortDir, "node_modules"))
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("onnxruntime-node: %v\n%s", err, stderr.Bytes())
+			}
+			var res struct {
+				Inputs, Outputs []string
+				Dims            []int
+				Type            string
+				Data            []float64
+			}
+			if err := json.Unmarshal(out, &res); err != nil {
+				t.Fatalf("onnxruntime-node output: %v\n%.200s", err, out)
+			}
+			if fmt.Sprint(res.Inputs, res.Outputs) != "[pixels] [scores]" {
+				t.Errorf("session inputs %v, outputs %v, want [pixels] [scores]", res.Inputs, res.Outputs)
+			}
+			want := predict(m, images, N)
+			if fmt.Sprint(res.Dims) != fmt.Sprint(want.Shape) || res.Type != "float32" || len(res.Data) != want.Len() {
+				t.Fatalf("onnxruntime scores %s %v (%d values), Predict float32 %v", res.Type, res.Dims, len(res.Data), want.Shape)
+			}
+			d := maxAbsDiff(res.Data, want.Data)
+			overall = max(overall, d)
+			agree, correct := 0, 0
+			K := want.Cols()
+			for n := range N {
+				got := make([]float32, K)
+				for k := range got {
+					got[k] = float32(res.Data[n*K+k])
+				}
+				p := nn.Argmax(want.Data[n*K : (n+1)*K])
+				if nn.Argmax(got) == p {
+					agree++
+				}
+				if p == int(testSet.Labels[n]) {
+					correct++
+				}
+			}
+			t.Logf("max |onnxruntime - Predict| = %.3g; same class on %d/%d; Predict right on %d/%d", d, agree, N, correct, N)
+			if d > tolerance {
+				t.Errorf("max |onnxruntime - Predict| = %.3g, want ≤ %g", d, tolerance)
+			}
+
+			t.Run("onnx.checker", func(t *testing.T) {
+				if python == "" {
+					t.Skip("no python3 with the onnx module (Debian: apt-get install python3-onnx)")
+				}
+				checkModel(t, python, path)
+			})
+		})
+	}
+	t.Logf("max |onnxruntime - Predict| over all models: %.3g", overall)
+}
+
+// trainBriefly trains net for two epochs on 5000 MNIST images, so the test compares
+// weights shaped by data rather than by the initializer alone.
+func trainBriefly(t *testing.T, net *nn.Network, trainSet, testSet *dataset.Set, scale, offset float32, rng *rand.Rand) {
+	t.Helper()
+	data := func(s *dataset.Set, n int) train.Data {
+		return &train.Bytes{Pixels: s.Images[:n*784], Labels: s.Labels[:n],
+			ExampleShape: net.InShape, Scale: scale, Offset: offset}
+	}
+	opt, err := optim.New("adam", 1e-3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := train.Config{Epochs: 2, BatchSize: 32, Shuffle: true, RunningTrainAccuracy: true}
+	res, err := train.Run(t.Context(), net, opt, data(trainSet, 5000), data(testSet, 1000), cfg, rng, nil)
+	if err != nil {
+		t.Fatalf("training: %v", err)
+	}
+	t.Logf("trained %d epochs: test accuracy %.3f", res.EpochsDone, res.Test.Accuracy)
+}
+
+// writeExport exports m into a new file at path.
+func writeExport(t *testing.T, path string, m *model.Model) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := onnx.Export(f, m); err != nil {
+		f.Close()
+		t.Fatalf("Export: %v", err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// float32Bytes encodes v little-endian, as ort.js reads it.
+func float32Bytes(v []float32) []byte {
+	b := make([]byte, 4*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
+	}
+	return b
+}
+
+// installORT returns the directory holding node_modules/onnxruntime-node, installing
+// the package there with npm when it is missing. npm works in a fresh directory renamed
+// into place at the end, so an interrupted install leaves nothing half done.
+//
+// The package bundles the CPU runtime; its postinstall script only downloads extras
+// (CUDA) from a host outside the npm registry, so scripts are not run
+// (--ignore-scripts, and ONNXRUNTIME_NODE_INSTALL=skip, which the script itself
+// honours, for an npm that runs them anyway).
+func installORT(t *testing.T) (string, error) {
+	dir := os.Getenv(envORTDir)
+	if dir == "" {
+		cache, err := os.UserCacheDir()
+		if err != nil {
+			return "", fmt.Errorf("no cache directory (set %s): %w", envORTDir, err)
+		}
+		dir = filepath.Join(cache, "digitnet", "onnxruntime-node")
+	}
+	pkg := filepath.Join(dir, "node_modules", "onnxruntime-node", "package.json")
+	if _, err := os.Stat(pkg); err == nil {
+		return dir, nil
+	}
+	npm, err := exec.LookPath("npm")
+	if err != nil {
+		return "", fmt.Errorf("not in %s, and no npm to install it: %w", dir, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return "", err
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".onnxruntime-node-*")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp) // after a successful rename, nothing is left there
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	t.Logf("installing onnxruntime-node@%s into %s", ortVersion, dir)
+	cmd := exec.CommandContext(ctx, npm, "install", "--prefix", tmp, "--ignore-scripts",
+		"--no-audit", "--no-fund", "--loglevel=error", "onnxruntime-node@"+ortVersion)
+	cmd.Env = append(os.Environ(), "ONNXRUNTIME_NODE_INSTALL=skip")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("npm install: %v\n%s", err, out)
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		if _, statErr := os.Stat(pkg); statErr == nil {
+			return dir, nil // another test process installed it meanwhile
+		}
+		return "", err
+	}
+	return dir, nil
+}
+
+// findPythonONNX returns a python3 that imports onnx, or "".
+func findPythonONNX() string {
+	var candidates []string
+	if p, err := exec.LookPath("python3"); err == nil {
+		candidates = append(candidates, p)
+	}
+	candidates = append(candidates, "/usr/bin/python3") // Debian's, where python3-onnx goes
+	for _, p := range candidates {
+		if exec.Command(p, "-c", "import onnx").Run() == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// checkModel runs the ONNX checker, shape inference included, on the file at path.
+func checkModel(t *testing.T, python, path string) {
+	t.Helper()
+	const script = `import sys, onnx
+m = onnx.load(sys.argv[1])
+onnx.checker.check_model(m, full_check=True)
+print("onnx", onnx.__version__)`
+	out, err := exec.CommandContext(t.Context(), python, "-c", script, path).CombinedOutput()
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		t.Errorf("onnx.checker rejects the export:\n%s", out)
+	case err != nil:
+		t.Fatalf("running %s: %v", python, err)
+	default:
+		t.Logf("accepted by %s", strings.TrimSpace(string(out)))
+	}
+}
