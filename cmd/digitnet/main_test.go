@@ -470,3 +470,26 @@ func TestResumeRejectsConflictingFlags(t *testing.T) {
 		t.Errorf("resume of a finished run printed %d events, want only done with epoch 2:\n%s", len(evs), out)
 	}
 }
+
+func TestXORAndGradcheckCommands(t *testing.T) {
+	for _, args := range [][]string{{"xor"}, {"xor", "--hidden", "4", "--seed", "2"}} {
+		code, out, errOut := digitnet(args...)
+		if code != 0 || !strings.Contains(out, "accuracy 100%") || !strings.Contains(out, "1 xor 1 = 0") {
+			t.Errorf("%v: exit %d\n%s%s", args, code, out, errOut)
+		}
+	}
+	for _, preset := range []string{"default", "seed", "fixed"} {
+		code, out, errOut := digitnet("gradcheck", "--preset", preset, "--json")
+		var rep struct {
+			Pass    bool
+			Tensors []struct {
+				Tensor   string
+				RelError float64 `json:"rel_error"`
+				Checked  int
+			}
+		}
+		if err := json.Unmarshal([]byte(out), &rep); err != nil || code != 0 || !rep.Pass || len(rep.Tensors) != 4 || rep.Tensors[0].Checked == 0 {
+			t.Errorf("gradcheck --preset %s: exit %d, %v\n%s%s", preset, code, err, out, errOut)
+		}
+	}
+}

@@ -1,0 +1,131 @@
+package digit
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"strings"
+
+	// Register the formats Decode accepts.
+	_ "image/gif"
+	_ "image/jpeg"
+	_ "image/png"
+)
+
+// Limits bounds what Decode accepts. Both are checked before any pixel is
+// decoded: MaxBytes while reading, MaxPixels against the dimensions in the
+// image header, so a small file claiming a huge image (a decompression bomb)
+// is rejected without allocating it.
+type Limits struct {
+	// MaxBytes is the largest input accepted. Zero or negative means
+	// DefaultLimits.MaxBytes.
+	MaxBytes int64
+	// MaxPixels is the largest width×height accepted. Zero or negative means
+	// DefaultLimits.MaxPixels.
+	MaxPixels int64
+}
+
+// DefaultLimits accepts up to 32 MiB of data and 40 megapixels (8000×5000).
+// A 40-megapixel image costs Preprocess about 40 MB for its grayscale copy on
+// top of what the decoder allocates (about 4 bytes a pixel for PNG).
+var DefaultLimits = Limits{MaxBytes: 32 << 20, MaxPixels: 40_000_000}
+
+func (l Limits) orDefault() Limits {
+	if l.MaxBytes <= 0 {
+		l.MaxBytes = DefaultLimits.MaxBytes
+	}
+	if l.MaxPixels <= 0 {
+		l.MaxPixels = DefaultLimits.MaxPixels
+	}
+	return l
+}
+
+// Decode reads a PNG, JPEG or GIF image (the first frame of an animated GIF)
+// from r, enforcing lim. It reads at most lim.MaxBytes+1 bytes of r.
+//
+// The error is ErrFormat for data in no known format, io.ErrUnexpectedEOF
+// for an image cut short, ErrCorrupt for other invalid data, ErrEmpty for no
+// data or a 0×0 image, and ErrTooLarge when lim is exceeded; each is wrapped
+// in a message saying what was found.
+func Decode(r io.Reader, lim Limits) (image.Image, error) {
+	lim = lim.orDefault()
+	data, err := io.ReadAll(io.LimitReader(r, lim.MaxBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("digit: reading image: %w", err)
+	}
+	if int64(len(data)) > lim.MaxBytes {
+		return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, lim.MaxBytes)
+	}
+	if len(data) == 0 {
+		return nil, fmt.Errorf("%w: no data", ErrEmpty)
+	}
+	// image/png rejects a zero dimension as a generic format error; look at
+	// its header first so that case reads as ErrEmpty like the others.
+	if w, h, ok := pngSize(data); ok {
+		if err := checkSize("png", w, h, lim); err != nil {
+			return nil, err
+		}
+	}
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return nil, decodeError(format, err)
+	}
+	if err := checkSize(format, int64(cfg.Width), int64(cfg.Height), lim); err != nil {
+		return nil, err
+	}
+	img, format, err := image.Decode(bytes.NewReader(data))
+	if err != nil {
+		return nil, decodeError(format, err)
+	}
+	if img.Bounds().Empty() {
+		return nil, fmt.Errorf("%w: %s image has bounds %v", ErrEmpty, format, img.Bounds())
+	}
+	return img, nil
+}
+
+// checkSize reports whether a w×h image is acceptable under lim.
+func checkSize(format string, w, h int64, lim Limits) error {
+	if w <= 0 || h <= 0 {
+		return fmt.Errorf("%w: %s image is %d×%d", ErrEmpty, format, w, h)
+	}
+	// w and h come from 32-bit header fields, so w*h cannot overflow.
+	if w*h > lim.MaxPixels {
+		return fmt.Errorf("%w: %s image is %d×%d, more than %d pixels", ErrTooLarge, format, w, h, lim.MaxPixels)
+	}
+	return nil
+}
+
+// pngSize returns the dimensions in the IHDR chunk of PNG data, if data starts
+// like a PNG file.
+//
+//	offset  size  field
+//	0       8     signature 89 50 4E 47 0D 0A 1A 0A
+//	8       4     chunk length (13)
+//	12      4     chunk type "IHDR"
+//	16      4     width, big-endian
+//	20      4     height, big-endian
+func pngSize(data []byte) (w, h int64, ok bool) {
+	const sig = "\x89PNG\r\n\x1a\n"
+	if len(data) < 24 || string(data[:8]) != sig || string(data[12:16]) != "IHDR" {
+		return 0, 0, false
+	}
+	return int64(binary.BigEndian.Uint32(data[16:])), int64(binary.BigEndian.Uint32(data[20:])), true
+}
+
+// decodeError classifies an error from image.DecodeConfig or image.Decode.
+func decodeError(format string, err error) error {
+	if errors.Is(err, image.ErrFormat) {
+		return ErrFormat
+	}
+	// image/gif formats its reader's io.ErrUnexpectedEOF with %v, so the
+	// message is all that is left of it.
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		strings.HasSuffix(err.Error(), io.ErrUnexpectedEOF.Error()) {
+		return fmt.Errorf("digit: truncated %s image: %w", format, io.ErrUnexpectedEOF)
+	}
+	// The decoders' messages name the format ("png: invalid format: ...").
+	return fmt.Errorf("%w: %w", ErrCorrupt, err)
+}
