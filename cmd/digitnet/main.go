@@ -35,6 +35,7 @@ var commands = []command{
 	{"train", "train a network and report per-epoch cost and accuracy", runTrain},
 	{"eval", "evaluate a saved model: accuracy, per-class precision/recall/F1, confusion", runEval},
 	{"data", "fetch, verify or describe a data set (fetch|verify|info)", runData},
+	{"diagnose", "explain why a network does not learn, with evidence and the flags that fix it", runDiagnose},
 	{"gradcheck", "check the backward pass against numerical gradients for an architecture", runGradcheck},
 	{"xor", "train a 2-2-1 network on XOR, the classic sanity check", runXOR},
 	{"bench", "measure speed next to PyTorch on this machine (table for BENCHMARKS.md)", runBench},

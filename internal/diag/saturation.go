@@ -25,13 +25,22 @@ type Activity struct {
 	MeanAbs float64
 }
 
-// Activities runs x through net in inference mode and reports every Sigmoid, Tanh and
-// ReLU layer. Saturated is the fraction of pre-activations with |z| > SaturationLimit,
-// for sigmoid and tanh layers.
+// Activities runs x through net in inference mode and reports every hidden Sigmoid,
+// Tanh and ReLU layer (the output function is the loss's business). Saturated is the
+// fraction of pre-activations with |z| > SaturationLimit, for sigmoid and tanh layers.
 func Activities(net *nn.Network, x *tensor.Tensor) []Activity {
 	var out []Activity
+	lastDense := 0
+	for i, l := range net.Layers {
+		if _, ok := l.(*nn.Dense); ok {
+			lastDense = i
+		}
+	}
 	h := x
 	for i, l := range net.Layers {
+		if i > lastDense {
+			break
+		}
 		var kind string
 		switch l.(type) {
 		case *nn.Sigmoid:

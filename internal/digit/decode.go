@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"image"
 	"io"
-	"strings"
 
 	// Register the formats Decode accepts.
 	_ "image/gif"
@@ -69,16 +68,18 @@ func Decode(r io.Reader, lim Limits) (image.Image, error) {
 			return nil, err
 		}
 	}
-	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	rd := &eofReader{r: bytes.NewReader(data)}
+	cfg, format, err := image.DecodeConfig(rd)
 	if err != nil {
-		return nil, decodeError(format, err)
+		return nil, decodeError(format, err, rd.eof)
 	}
 	if err := checkSize(format, int64(cfg.Width), int64(cfg.Height), lim); err != nil {
 		return nil, err
 	}
-	img, format, err := image.Decode(bytes.NewReader(data))
+	rd = &eofReader{r: bytes.NewReader(data)}
+	img, format, err := image.Decode(rd)
 	if err != nil {
-		return nil, decodeError(format, err)
+		return nil, decodeError(format, err, rd.eof)
 	}
 	if img.Bounds().Empty() {
 		return nil, fmt.Errorf("%w: %s image has bounds %v", ErrEmpty, format, img.Bounds())
@@ -91,8 +92,7 @@ func checkSize(format string, w, h int64, lim Limits) error {
 	if w <= 0 || h <= 0 {
 		return fmt.Errorf("%w: %s image is %d×%d", ErrEmpty, format, w, h)
 	}
-	// w and h come from 32-bit header fields, so w*h cannot overflow.
-	if w*h > lim.MaxPixels {
+	if w > lim.MaxPixels/h {
 		return fmt.Errorf("%w: %s image is %d×%d, more than %d pixels", ErrTooLarge, format, w, h, lim.MaxPixels)
 	}
 	return nil
@@ -115,17 +115,34 @@ func pngSize(data []byte) (w, h int64, ok bool) {
 	return int64(binary.BigEndian.Uint32(data[16:])), int64(binary.BigEndian.Uint32(data[20:])), true
 }
 
-// decodeError classifies an error from image.DecodeConfig or image.Decode.
-func decodeError(format string, err error) error {
+// decodeError classifies an error from image.DecodeConfig or image.Decode,
+// given whether the decoder tried to read past the end of the data.
+func decodeError(format string, err error, eof bool) error {
 	if errors.Is(err, image.ErrFormat) {
 		return ErrFormat
 	}
-	// image/gif formats its reader's io.ErrUnexpectedEOF with %v, so the
-	// message is all that is left of it.
-	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
-		strings.HasSuffix(err.Error(), io.ErrUnexpectedEOF.Error()) {
+	// The decoders do not report truncation uniformly (image/png says "not
+	// enough pixel data", image/jpeg "short Huffman data", image/gif formats
+	// io.ErrUnexpectedEOF with %v), but each one asks for more data than
+	// there is.
+	if eof || errors.Is(err, io.ErrUnexpectedEOF) {
 		return fmt.Errorf("digit: truncated %s image: %w", format, io.ErrUnexpectedEOF)
 	}
 	// The decoders' messages name the format ("png: invalid format: ...").
 	return fmt.Errorf("%w: %w", ErrCorrupt, err)
+}
+
+// eofReader reads from r and records whether r reported io.EOF: whether
+// its reader asked for more than there was.
+type eofReader struct {
+	r   io.Reader
+	eof bool
+}
+
+func (e *eofReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err == io.EOF {
+		e.eof = true
+	}
+	return n, err
 }

@@ -14,7 +14,9 @@
 //	output "scores" float32 [N 10]: what nn.Network.Predict returns for the same
 //	       pixels, class probabilities for softmax outputs
 //
-// (784 and 10 stand for the network's input and output sizes.) The file uses the
+// (784 and 10 stand for the network's input and output sizes.) A network taking
+// shaped examples (InShape [28 28], say) gets a Reshape of the flat input first, and a
+// Dense reading such a tensor a Flatten(axis=1), as nn.Dense flattens. The file uses the
 // default ONNX operator set at version Opset (13) and IR version IRVersion (7, the IR
 // of opset 13), so any runtime from onnxruntime 1.6 on loads it.
 //
@@ -110,11 +112,11 @@ func Convert(m *model.Model) (*onnxpb.ModelProto, error) {
 	if len(b.shape) > 1 {
 		// The input is flat; the network wants [N InShape...].
 		shape := append([]int64{-1}, int64s(b.shape)...)
-		b.tensor = b.node("Reshape", []string{b.tensor, b.initializer("input.shape", shape)})
+		b.tensor = b.node("Reshape", []string{b.tensor, b.int64Initializer("input.shape", shape)})
 	}
 
-	_, firstDense := net.Layers[0].(*nn.Dense)
-	fold := firstDense
+	// The normalization is folded into a first Dense; anything else gets Mul and Add.
+	_, fold := net.Layers[0].(*nn.Dense)
 	if !fold {
 		b.tensor = b.node("Mul", []string{b.tensor, b.scalar("input.scale", 255*float64(m.Input.Scale))})
 		b.tensor = b.node("Add", []string{b.tensor, b.scalar("input.offset", float64(m.Input.Offset))})
@@ -228,29 +230,32 @@ func (b *builder) node(op string, inputs []string, attrs ...*onnxpb.AttributePro
 	return name
 }
 
-// initializer adds a float32 tensor of the given shape, or an int64 one when data is
-// []int64 (its shape is then [len(data)]), and returns its name.
-func (b *builder) initializer(name string, data any, shape ...int) string {
-	t := &onnxpb.TensorProto{Name: proto.String(name)}
-	switch v := data.(type) {
-	case []float32:
-		t.DataType = proto.Int32(int32(onnxpb.TensorProto_FLOAT))
-		t.RawData = make([]byte, 4*len(v))
-		for i, x := range v {
-			binary.LittleEndian.PutUint32(t.RawData[4*i:], math.Float32bits(x))
-		}
-	case []int64:
-		t.DataType = proto.Int32(int32(onnxpb.TensorProto_INT64))
-		t.RawData = make([]byte, 8*len(v))
-		for i, x := range v {
-			binary.LittleEndian.PutUint64(t.RawData[8*i:], uint64(x))
-		}
-		shape = []int{len(v)}
-	default:
-		panic(fmt.Sprintf("onnx: initializer %s: unexpected %T", name, data))
+// initializer adds a float32 tensor of the given shape and returns its name.
+func (b *builder) initializer(name string, data []float32, shape ...int) string {
+	raw := make([]byte, 4*len(data))
+	for i, x := range data {
+		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(x))
 	}
-	t.Dims = int64s(shape)
-	b.graph.Initializer = append(b.graph.Initializer, t)
+	return b.addInitializer(name, onnxpb.TensorProto_FLOAT, raw, shape)
+}
+
+// int64Initializer adds an int64 vector and returns its name.
+func (b *builder) int64Initializer(name string, data []int64) string {
+	raw := make([]byte, 8*len(data))
+	for i, x := range data {
+		binary.LittleEndian.PutUint64(raw[8*i:], uint64(x))
+	}
+	return b.addInitializer(name, onnxpb.TensorProto_INT64, raw, []int{len(data)})
+}
+
+// addInitializer adds a tensor held as raw little-endian bytes.
+func (b *builder) addInitializer(name string, typ onnxpb.TensorProto_DataType, raw []byte, shape []int) string {
+	b.graph.Initializer = append(b.graph.Initializer, &onnxpb.TensorProto{
+		Name:     proto.String(name),
+		DataType: proto.Int32(int32(typ)),
+		Dims:     int64s(shape),
+		RawData:  raw,
+	})
 	return name
 }
 

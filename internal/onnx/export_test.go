@@ -37,6 +37,7 @@ type netCase struct {
 	input model.Input
 	ops   []string // node op types in order
 	inits []string // initializers in order, "name [dims]"
+	out   string   // the graph output when not "scores [N 10]"
 }
 
 var netCases = []netCase{
@@ -94,6 +95,15 @@ var netCases = []netCase{
 		inits: []string{"dense0.weight [50 784]", "dense0.bias [50]", "dense1.weight [10 50]", "dense1.bias [10]"},
 	},
 	{
+		// One output: label 1 when it is above ½.
+		name:  "binary classifier",
+		arch:  nn.MLP{Sizes: []int{784, 32, 1}, Activation: "relu", Output: "sigmoid", Loss: "bce", Init: nn.InitHeNormal},
+		input: standardized,
+		ops:   []string{"Gemm", "Relu", "Gemm", "Sigmoid"},
+		inits: []string{"dense0.weight [32 784]", "dense0.bias [32]", "dense1.weight [1 32]", "dense1.bias [1]"},
+		out:   "scores [N 1]",
+	},
+	{
 		// Nothing to fold the normalization into: explicit Mul and Add.
 		name: "relu first",
 		net: func(rng *rand.Rand) *nn.Network {
@@ -147,6 +157,9 @@ func newModel(t testing.TB, c netCase, rng *rand.Rand) *model.Model {
 		}
 	}
 	classes := make([]string, 10)
+	if n := len(c.arch.Sizes); n > 0 {
+		classes = make([]string, max(c.arch.Sizes[n-1], 2)) // a binary classifier has one output
+	}
 	for i := range classes {
 		classes[i] = fmt.Sprint(i)
 	}
@@ -236,8 +249,12 @@ func TestConvertGraph(t *testing.T) {
 			if got := ioString(g.GetInput()); got != "pixels [N 784]" {
 				t.Errorf("inputs %q, want %q", got, "pixels [N 784]")
 			}
-			if got := ioString(g.GetOutput()); got != "scores [N 10]" {
-				t.Errorf("outputs %q, want %q", got, "scores [N 10]")
+			wantOut := "scores [N 10]"
+			if c.out != "" {
+				wantOut = c.out
+			}
+			if got := ioString(g.GetOutput()); got != wantOut {
+				t.Errorf("outputs %q, want %q", got, wantOut)
 			}
 			if last := g.GetNode()[len(g.GetNode())-1]; !slices.Equal(last.GetOutput(), []string{"scores"}) {
 				t.Errorf("last node writes %v, want [scores]", last.GetOutput())

@@ -25,6 +25,8 @@ import (
 	"github.com/digitnet/digitnet/internal/train"
 )
 
+// Checks by independent tools.
+//
 // The runtime check: models trained briefly on MNIST, exported, run by onnxruntime
 // (npm onnxruntime-node, the CPU runtime Microsoft ships for Node) on 100 test images,
 // and compared with Predict.
@@ -32,15 +34,16 @@ import (
 // onnxruntime-node is installed with npm into $DIGITNET_ORT_DIR, by default
 // os.UserCacheDir()/digitnet/onnxruntime-node, the first time the test runs. Without
 // node, npm or MNIST the test skips, unless the CI environment variable is set (to
-// anything but a false value): CI then fails instead.
+// anything but a false value): CI then fails instead. Run it alone with
 //
-// The exported files are also given to the ONNX project's checker when a python3 with
-// the onnx module (Debian's python3-onnx) is found; that part skips otherwise.
+//	go test -run Onnxruntime -v ./internal/onnx
+//
+// The ONNX checker: TestCheckerAcceptsExport.
 
 // ortVersion is the onnxruntime-node release the test installs.
 const ortVersion = "1.30"
 
-// EnvORTDir names the environment variable holding the onnxruntime-node directory.
+// envORTDir names the environment variable holding the onnxruntime-node directory.
 const envORTDir = "DIGITNET_ORT_DIR"
 
 // skipOrFail skips the test, unless running in CI where what is missing must be there.
@@ -72,7 +75,6 @@ func TestOnnxruntimeMatchesPredict(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	python := findPythonONNX()
 
 	const N = 100
 	images := testSet.Images[:N*784]
@@ -117,16 +119,17 @@ func TestOnnxruntimeMatchesPredict(t *testing.T) {
 			overall = max(overall, d)
 			agree, correct := 0, 0
 			K := want.Cols()
+			labels := labelsFor(K, testSet.Labels[:N])
 			for n := range N {
 				got := make([]float32, K)
 				for k := range got {
 					got[k] = float32(res.Data[n*K+k])
 				}
-				p := nn.Argmax(want.Data[n*K : (n+1)*K])
-				if nn.Argmax(got) == p {
+				p := decision(want.Data[n*K : (n+1)*K])
+				if decision(got) == p {
 					agree++
 				}
-				if p == int(testSet.Labels[n]) {
+				if p == int(labels[n]) {
 					correct++
 				}
 			}
@@ -134,24 +137,48 @@ func TestOnnxruntimeMatchesPredict(t *testing.T) {
 			if d > tolerance {
 				t.Errorf("max |onnxruntime - Predict| = %.3g, want ≤ %g", d, tolerance)
 			}
-
-			t.Run("onnx.checker", func(t *testing.T) {
-				if python == "" {
-					t.Skip("no python3 with the onnx module (Debian: apt-get install python3-onnx)")
-				}
-				checkModel(t, python, path)
-			})
 		})
 	}
 	t.Logf("max |onnxruntime - Predict| over all models: %.3g", overall)
+}
+
+// decision is the class for one example's scores: the largest, or for a single output
+// (a binary classifier) 1 when it is above ½.
+func decision(scores []float32) int {
+	if len(scores) == 1 {
+		if scores[0] > 0.5 {
+			return 1
+		}
+		return 0
+	}
+	return nn.Argmax(scores)
+}
+
+// labelsFor returns MNIST's labels for a network of K outputs: the digits, or for a
+// binary classifier (K = 1) whether the digit is 5 or more.
+func labelsFor(K int, digits []uint8) []uint8 {
+	if K != 1 {
+		return digits
+	}
+	out := make([]uint8, len(digits))
+	for i, d := range digits {
+		if d >= 5 {
+			out[i] = 1
+		}
+	}
+	return out
 }
 
 // trainBriefly trains net for two epochs on 5000 MNIST images, so the test compares
 // weights shaped by data rather than by the initializer alone.
 func trainBriefly(t *testing.T, net *nn.Network, trainSet, testSet *dataset.Set, scale, offset float32, rng *rand.Rand) {
 	t.Helper()
+	out, err := outSize(net)
+	if err != nil {
+		t.Fatal(err)
+	}
 	data := func(s *dataset.Set, n int) train.Data {
-		return &train.Bytes{Pixels: s.Images[:n*784], Labels: s.Labels[:n],
+		return &train.Bytes{Pixels: s.Images[:n*784], Labels: labelsFor(out, s.Labels[:n]),
 			ExampleShape: net.InShape, Scale: scale, Offset: offset}
 	}
 	opt, err := optim.New("adam", 1e-3)
@@ -164,6 +191,18 @@ func trainBriefly(t *testing.T, net *nn.Network, trainSet, testSet *dataset.Set,
 		t.Fatalf("training: %v", err)
 	}
 	t.Logf("trained %d epochs: test accuracy %.3f", res.EpochsDone, res.Test.Accuracy)
+}
+
+// outSize is the number of outputs of net.
+func outSize(net *nn.Network) (int, error) {
+	shape := net.InShape
+	for _, l := range net.Layers {
+		var err error
+		if shape, err = l.OutShape(shape); err != nil {
+			return 0, err
+		}
+	}
+	return shape[0], nil
 }
 
 // writeExport exports m into a new file at path.
@@ -240,6 +279,22 @@ func installORT(t *testing.T) (string, error) {
 		return "", err
 	}
 	return dir, nil
+}
+
+// TestCheckerAcceptsExport gives the exported files to the ONNX project's checker, with
+// shape inference, when a python3 with the onnx module (Debian's python3-onnx) is found.
+func TestCheckerAcceptsExport(t *testing.T) {
+	python := findPythonONNX()
+	if python == "" {
+		t.Skip("no python3 with the onnx module (Debian: apt-get install python3-onnx)")
+	}
+	for _, c := range netCases {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "model.onnx")
+			writeExport(t, path, newModel(t, c, rand.New(rand.NewPCG(11, 12))))
+			checkModel(t, python, path)
+		})
+	}
 }
 
 // findPythonONNX returns a python3 that imports onnx, or "".

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/digitnet/digitnet/internal/dataset"
+	"github.com/digitnet/digitnet/internal/diag"
+	"github.com/digitnet/digitnet/internal/tensor"
+	"github.com/digitnet/digitnet/internal/train"
+)
+
+func runDiagnose(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("digitnet diagnose", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c trainConfig
+	trainFlags(fs, &c)
+	apply := fs.Bool("apply-fixes", false, "after diagnosing, train with the suggested flags and report the result")
+	steps := fs.Int("steps", 300, "length of the probe run in training steps")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: digitnet diagnose [train flags] [--json] [--apply-fixes]\n\nExplains why a network does not learn: checks data and configuration, runs a short\nprobe, and prints each finding with its evidence and the flags that fix it.\n\nflags:")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := resolve(fs, &c); err != nil {
+		return err
+	}
+	if *steps < 10 {
+		return usageErr("--steps %d: want at least 10", *steps)
+	}
+	tensor.SetThreads(c.Threads)
+	start := time.Now()
+	trainRaw, testRaw, err := dataset.Load(ctx, dataset.Options{Dataset: c.Dataset, Dir: c.Data, Log: stderr})
+	if err != nil {
+		return err
+	}
+	setup := diag.Setup{Arch: c.mlp(), Optimizer: c.Optimizer, LR: c.LR, Batch: c.Batch, Input: c.Input,
+		Train: train.Subset(c.dataFor(trainRaw), c.TrainLimit), Test: train.Subset(c.dataFor(testRaw), c.TestLimit),
+		Classes: len(trainRaw.Classes), Seed: c.Seed, Steps: *steps}
+	rep, err := diag.Diagnose(ctx, setup)
+	if err != nil {
+		return err
+	}
+	fixArgs := mergeFixes(rep.Findings)
+	command := "digitnet train " + strings.Join(append(slices.Clone(args), fixArgs...), " ")
+	if c.JSON {
+		out := struct {
+			diag.Report
+			Command string  `json:"command,omitempty"`
+			Seconds float64 `json:"seconds"`
+		}{rep, "", time.Since(start).Seconds()}
+		if len(fixArgs) > 0 {
+			out.Command = command
+		}
+		if out.Findings == nil {
+			out.Findings = []diag.Finding{}
+		}
+		b, err := json.Marshal(out)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, string(b))
+	} else {
+		printFindings(stdout, rep, c, time.Since(start))
+		if len(fixArgs) > 0 {
+			fmt.Fprintf(stdout, "\nsuggested run, all fixes applied:\n  %s\n", command)
+		}
+	}
+	if !*apply || len(fixArgs) == 0 {
+		return nil
+	}
+	human := stdout
+	if c.JSON {
+		human = stderr
+	}
+	fmt.Fprintf(human, "\napplying the fixes: %s\n", command)
+	trainArgs := append(slices.DeleteFunc(slices.Clone(args), func(a string) bool { return a == "--apply-fixes" || a == "-apply-fixes" }), fixArgs...)
+	return runTrain(ctx, trainArgs, stdout, stderr)
+}
+
+// mergeFixes collects the fix flags, worst finding first; a flag named twice keeps the
+// first (most severe) value.
+func mergeFixes(fs []diag.Finding) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, f := range fs {
+		if f.Severity == diag.Info {
+			continue
+		}
+		for i := 0; i+1 < len(f.FixFlags); i += 2 {
+			if name := f.FixFlags[i]; !seen[name] {
+				seen[name] = true
+				out = append(out, name, f.FixFlags[i+1])
+			}
+		}
+	}
+	return out
+}
+
+func printFindings(w io.Writer, rep diag.Report, c trainConfig, took time.Duration) {
+	fmt.Fprintf(w, "diagnosis of %v (preset %s, %s lr %g, batch %d, input %s), %.1fs\n",
+		(&c).mlp().Sizes, c.Preset, c.Optimizer, c.LR, c.Batch, c.Input, took.Seconds())
+	if rep.Healthy() {
+		fmt.Fprintln(w, "no problems found: this configuration should learn")
+	}
+	for _, f := range rep.Findings {
+		fmt.Fprintf(w, "\n%-7s %s: %s\n", strings.ToUpper(string(f.Severity)), f.ID, f.Message)
+		keys := make([]string, 0, len(f.Evidence))
+		for k := range f.Evidence {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		var ev []string
+		for _, k := range keys {
+			var b strings.Builder
+			enc := json.NewEncoder(&b)
+			enc.SetEscapeHTML(false)
+			_ = enc.Encode(f.Evidence[k])
+			ev = append(ev, k+"="+strings.TrimSpace(b.String()))
+		}
+		fmt.Fprintf(w, "        evidence: %s\n", strings.Join(ev, " "))
+		if f.Fix != "" {
+			fmt.Fprintf(w, "        fix: %s\n", f.Fix)
+		}
+	}
+	if rep.Suggested > 0 {
+		fmt.Fprintf(w, "\nlearning-rate range test: about %.2g suits this setup\n", rep.Suggested)
+	}
+}

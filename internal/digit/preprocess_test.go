@@ -1,0 +1,247 @@
+package digit
+
+import (
+	"flag"
+	"fmt"
+	"image"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "regenerate the golden files in testdata/")
+
+// preprocessed caches the output of each scene, shared by the tests.
+var preprocessed = map[string][]uint8{}
+
+func preprocessScene(t testing.TB, s scene) []uint8 {
+	t.Helper()
+	if px, ok := preprocessed[s.name]; ok {
+		return px
+	}
+	px, err := Preprocess(s.image())
+	if err != nil {
+		t.Fatalf("Preprocess(%s): %v", s.name, err)
+	}
+	if len(px) != Size*Size {
+		t.Fatalf("Preprocess(%s): %d pixels, want %d", s.name, len(px), Size*Size)
+	}
+	preprocessed[s.name] = px
+	return px
+}
+
+// TestGolden compares the ASCII art of each preprocessed scene with
+// testdata/NAME.golden; go test -update rewrites the files.
+func TestGolden(t *testing.T) {
+	for _, s := range scenes {
+		t.Run(s.name, func(t *testing.T) {
+			got := ASCII(preprocessScene(t, s))
+			path := filepath.Join("testdata", s.name+".golden")
+			if *update {
+				if err := os.MkdirAll("testdata", 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test -update to generate testdata)", err)
+			}
+			if got != string(want) {
+				t.Errorf("%s: got\n%s\nwant\n%s", s.name, got, want)
+			}
+		})
+	}
+}
+
+// moments returns the centre of mass (index coordinates) and the bounding
+// box of the nonzero pixels of a Size×Size image.
+func moments(px []uint8) (cx, cy float64, box image.Rectangle) {
+	var sum, sx, sy float64
+	box = image.Rectangle{}
+	for y := range Size {
+		for x := range Size {
+			v := float64(px[y*Size+x])
+			if v == 0 {
+				continue
+			}
+			sum += v
+			sx += v * float64(x)
+			sy += v * float64(y)
+			box = box.Union(image.Rect(x, y, x+1, y+1))
+		}
+	}
+	return sx / sum, sy / sum, box
+}
+
+// TestPreprocessShape checks MNIST's geometry on every scene: centre of mass
+// within a pixel of (14, 14), the ink's longer side 19 or 20 pixels, and
+// full ink somewhere.
+func TestPreprocessShape(t *testing.T) {
+	for _, s := range scenes {
+		t.Run(s.name, func(t *testing.T) {
+			px := preprocessScene(t, s)
+			cx, cy, box := moments(px)
+			if math.Abs(cx-14) > 1 || math.Abs(cy-14) > 1 {
+				t.Errorf("%s: centre of mass (%.2f, %.2f), want within 1 of (14, 14)", s.name, cx, cy)
+			}
+			if long := max(box.Dx(), box.Dy()); long < Box-1 || long > Box {
+				t.Errorf("%s: ink box %v is %d×%d, want the longer side %d or %d", s.name, box, box.Dx(), box.Dy(), Box-1, Box)
+			}
+			var peak uint8
+			for _, v := range px {
+				peak = max(peak, v)
+			}
+			if peak != 255 {
+				t.Errorf("%s: brightest pixel %d, want 255", s.name, peak)
+			}
+		})
+	}
+}
+
+// TestPreprocessSameShape checks that photographic trouble leaves the shape
+// alone: each variant's ink (pixels ≥ 128) overlaps the clean rendering's,
+// intersection over union at least 0.9 (0.8 for JPEG).
+func TestPreprocessSameShape(t *testing.T) {
+	clean := scene{name: "same-clean", w: 400, h: 400, digit: '7', box: centred(400, 400, 300, 0.7), pen: 24}
+	tests := []struct {
+		name   string
+		vary   func(*scene)
+		minIoU float64
+	}{
+		{"shadow", func(s *scene) { s.light = gradient(230, 120, 400, 400) }, 0.9},
+		{"steep-shadow", func(s *scene) { s.light = gradient(250, 70, 400, 400) }, 0.9},
+		{"gray-paper", func(s *scene) { s.light = func(x, y float64) float64 { return 170 } }, 0.9},
+		{"side-light", func(s *scene) {
+			s.light = func(x, y float64) float64 { return 120 + 120*math.Sin(x/400*math.Pi/2) }
+		}, 0.9},
+		{"noise", func(s *scene) { s.noise = 12 }, 0.9},
+		{"jpeg", func(s *scene) { s.noise = 4; s.jpeg = 60 }, 0.85},
+		{"light-on-dark", func(s *scene) { s.light = func(x, y float64) float64 { return 30 }; s.ink = 7.5 }, 0.9},
+		{"transparent", func(s *scene) { s.transparent = true }, 0.9},
+		{"larger", func(s *scene) {
+			s.w, s.h, s.box, s.pen = 1600, 1200, centred(1600, 1200, 900, 0.7), 72
+		}, 0.85},
+	}
+	want := preprocessScene(t, clean)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := clean
+			s.name = "same-" + tc.name
+			tc.vary(&s)
+			got := preprocessScene(t, s)
+			t.Logf("%s: IoU %.3f", tc.name, overlap(got, want))
+			if iou := overlap(got, want); iou < tc.minIoU {
+				t.Errorf("%s: ink overlaps the clean image's by %.3f (intersection over union), want ≥ %.2f\ngot\n%s\nclean\n%s",
+					tc.name, iou, tc.minIoU, ASCII(got), ASCII(want))
+			}
+		})
+	}
+}
+
+// overlap returns the intersection over union of the pixels ≥ 128 in a and b.
+func overlap(a, b []uint8) float64 {
+	var both, either int
+	for i := range a {
+		ia, ib := a[i] >= 128, b[i] >= 128
+		if ia && ib {
+			both++
+		}
+		if ia || ib {
+			either++
+		}
+	}
+	return float64(both) / float64(either)
+}
+
+// TestPreprocessNoInk checks that blank pages, however photographed, are
+// ErrNoInk rather than a digit made of noise.
+func TestPreprocessNoInk(t *testing.T) {
+	tests := []scene{
+		{name: "white", w: 300, h: 200},
+		{name: "black", w: 300, h: 200, light: func(x, y float64) float64 { return 0 }},
+		{name: "gray-noisy", w: 800, h: 600, light: func(x, y float64) float64 { return 170 }, noise: 15},
+		{name: "shadowed-noisy", w: 1600, h: 1200, light: gradient(240, 90, 1600, 1200), noise: 8},
+		{name: "jpeg", w: 640, h: 480, light: gradient(230, 180, 640, 480), noise: 5, jpeg: 60},
+		{name: "transparent", w: 100, h: 100, transparent: true},
+		{name: "one-pixel", w: 1, h: 1},
+	}
+	for _, s := range tests {
+		t.Run(s.name, func(t *testing.T) {
+			s.digit = 'x' // no glyph: nothing drawn
+			px, err := Preprocess(s.image())
+			if !errIs(err, ErrNoInk) {
+				t.Fatalf("Preprocess(%s): got %v, want ErrNoInk\n%s", s.name, err, asciiOrNil(px))
+			}
+			if !strings.HasPrefix(err.Error(), "digit: ") {
+				t.Errorf("Preprocess(%s): error %q does not start with \"digit: \"", s.name, err)
+			}
+		})
+	}
+}
+
+func asciiOrNil(px []uint8) string {
+	if px == nil {
+		return "<nil>"
+	}
+	return ASCII(px)
+}
+
+func TestPreprocessEmpty(t *testing.T) {
+	for _, img := range []image.Image{
+		image.NewGray(image.Rectangle{}),
+		image.NewRGBA(image.Rect(5, 5, 5, 9)),
+	} {
+		if _, err := Preprocess(img); !errIs(err, ErrEmpty) {
+			t.Errorf("Preprocess(%T %v): got %v, want ErrEmpty", img, img.Bounds(), err)
+		}
+	}
+}
+
+// TestPreprocessImageTypes checks that every image type gives the same result
+// as the *image.Gray it was converted from, and that a nonzero origin does
+// not matter.
+func TestPreprocessImageTypes(t *testing.T) {
+	s := scene{name: "types", w: 120, h: 90, digit: '4', box: centred(120, 90, 70, 0.75), pen: 7}
+	g := s.image().(*image.Gray)
+	want, err := Preprocess(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, img := range convert(g) {
+		name := fmt.Sprintf("%T", img)
+		t.Run(name, func(t *testing.T) {
+			got, err := Preprocess(img)
+			if err != nil {
+				t.Fatalf("Preprocess(%s): %v", name, err)
+			}
+			if iou := overlap(got, want); iou < 0.97 {
+				t.Errorf("Preprocess(%s): overlap with *image.Gray's %.3f, want ≥ 0.97\ngot\n%s\nwant\n%s", name, iou, ASCII(got), ASCII(want))
+			}
+		})
+	}
+}
+
+func BenchmarkPreprocess(b *testing.B) {
+	for _, name := range []string{"small-in-big-seven", "jpeg-three", "thin-four"} {
+		var s scene
+		for _, sc := range scenes {
+			if sc.name == name {
+				s = sc
+			}
+		}
+		img := s.image()
+		b.Run(fmt.Sprintf("%s-%dx%d", name, s.w, s.h), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := Preprocess(img); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
