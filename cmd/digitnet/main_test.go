@@ -596,3 +596,23 @@ func TestDiagnoseExplainsSeed(t *testing.T) {
 		t.Errorf("seed preset with the fixes applied: test accuracy %.4f after %d epochs, want > 0.97", *done.TestAccuracy, done.Epoch)
 	}
 }
+
+func TestExportCommand(t *testing.T) {
+	needMNIST(t)
+	dir := t.TempDir()
+	m := filepath.Join(dir, "m.safetensors")
+	if code, _, errOut := digitnet("train", "--train-limit", "1000", "--test-limit", "200", "--epochs", "1", "--progress", "none", "--out", m); code != 0 {
+		t.Fatalf("train: %s", errOut)
+	}
+	out := filepath.Join(dir, "m.onnx")
+	code, stdout, errOut := digitnet("export", "--model", m, "--onnx", out)
+	if code != 0 || !strings.Contains(stdout, `input "pixels"`) {
+		t.Fatalf("export: exit %d %s %s", code, stdout, errOut)
+	}
+	if fi, err := os.Stat(out); err != nil || fi.Size() < 1000*300*4 {
+		t.Errorf("ONNX file: %v, %d bytes; want the 784x300 weights in it", err, fi.Size())
+	}
+	if code, _, errOut := digitnet("export", "--model", m); code != 2 || !strings.Contains(errOut, "--onnx FILE") {
+		t.Errorf("export without --onnx: exit %d %q", code, errOut)
+	}
+}

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/digitnet/digitnet/internal/fsutil"
+	"github.com/digitnet/digitnet/internal/model"
+	"github.com/digitnet/digitnet/internal/onnx"
+)
+
+func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("digitnet export", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("model", "", "model file written by `train --out` (required)")
+	out := fs.String("onnx", "", "write an ONNX model to FILE (required)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: digitnet export --model M --onnx out.onnx\n\nWrites the model as ONNX (opset %d): input %q float32 [N,784] with pixels in [0,1]\n(the model's input normalization folded in), output %q float32 [N,classes].\n\nflags:\n", onnx.Opset, onnx.InputName, onnx.OutputName)
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *path == "" || *out == "" {
+		return usageErr("--model FILE and --onnx FILE are both required")
+	}
+	m, err := model.Load(*path)
+	if err != nil {
+		return err
+	}
+	if err := fsutil.WriteFrom(*out, 0o644, func(w io.Writer) error { return onnx.Export(w, m) }); err != nil {
+		return fmt.Errorf("writing %s: %w", *out, err)
+	}
+	fi, _ := os.Stat(*out)
+	fmt.Fprintf(stdout, "wrote %s (%d bytes): ONNX opset %d, input %q [N,%d] in [0,1], output %q [N,%d]\n",
+		*out, fi.Size(), onnx.Opset, onnx.InputName, m.Arch.Sizes[0], onnx.OutputName, m.Arch.Sizes[len(m.Arch.Sizes)-1])
+	return nil
+}
