@@ -34,6 +34,7 @@ type command struct {
 var commands = []command{
 	{"train", "train a network and report per-epoch cost and accuracy", runTrain},
 	{"eval", "evaluate a saved model: accuracy, per-class precision/recall/F1, confusion", runEval},
+	{"predict", "predict the digit in your own images (PNG, JPEG, GIF)", runPredict},
 	{"export", "write a saved model as ONNX", runExport},
 	{"data", "fetch, verify or describe a data set (fetch|verify|info)", runData},
 	{"diagnose", "explain why a network does not learn, with evidence and the flags that fix it", runDiagnose},

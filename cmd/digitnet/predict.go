@@ -1,0 +1,219 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/digitnet/digitnet/internal/digit"
+	"github.com/digitnet/digitnet/internal/model"
+	"github.com/digitnet/digitnet/internal/nn"
+	"github.com/digitnet/digitnet/internal/tensor"
+)
+
+// prediction is one line of `predict --json`.
+type prediction struct {
+	File        string      `json:"file"`
+	Digit       *int        `json:"digit,omitempty"`
+	Class       string      `json:"class,omitempty"`
+	Probability float64     `json:"probability,omitempty"`
+	Top         []topChoice `json:"top,omitempty"`
+	Error       string      `json:"error,omitempty"`
+	pixels      []uint8
+}
+
+type topChoice struct {
+	Digit       int     `json:"digit"`
+	Class       string  `json:"class,omitempty"`
+	Probability float64 `json:"probability"`
+}
+
+// imageExts are the files a directory argument contributes.
+var imageExts = []string{".png", ".jpg", ".jpeg", ".gif"}
+
+func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("digitnet predict", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("model", "", "model file written by `train --out` (required)")
+	asJSON := fs.Bool("json", false, "print one JSON object per input file")
+	show := fs.Bool("show", false, "print the 28×28 image the network saw, as text")
+	top := fs.Int("top", 3, "how many of the most likely classes to list")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: digitnet predict --model M [--json] [--show] FILE|DIR...\n\nPredicts the digit in each PNG, JPEG or GIF image (a directory: the images in it).\n\nflags:")
+		fs.PrintDefaults()
+	}
+	// Flags may come before, between or after the image names.
+	var images []string
+	for rest := args; len(rest) > 0; {
+		if err := fs.Parse(rest); err != nil {
+			if err == flag.ErrHelp {
+				return err
+			}
+			return exitError{2}
+		}
+		rest = fs.Args()
+		for len(rest) > 0 && (!strings.HasPrefix(rest[0], "-") || rest[0] == "-") {
+			images, rest = append(images, rest[0]), rest[1:]
+		}
+	}
+	if *path == "" {
+		return usageErr("--model FILE is required")
+	}
+	if len(images) == 0 {
+		return usageErr("no images given: name image files or directories")
+	}
+	if *top < 1 {
+		return usageErr("--top %d: want at least 1", *top)
+	}
+	m, err := model.Load(*path)
+	if err != nil {
+		return err
+	}
+	if m.Arch.Sizes[0] != 784 {
+		return fmt.Errorf("model %s takes %d inputs, not a 28×28 image", *path, m.Arch.Sizes[0])
+	}
+	inputs := expandImages(images)
+	failed := 0
+	x := tensor.New(1, 784)
+	for _, in := range inputs {
+		if ctx.Err() != nil {
+			break
+		}
+		p := prediction{File: in.file}
+		if in.err != nil {
+			p.Error = in.err.Error()
+		} else {
+			p = predictFile(m, in.file, x, *top)
+		}
+		if p.Error != "" {
+			failed++
+		}
+		emitPrediction(stdout, stderr, p, *asJSON, *show)
+	}
+	if failed > 0 {
+		if !*asJSON {
+			fmt.Fprintf(stderr, "digitnet predict: %d of %d inputs failed\n", failed, len(inputs))
+		}
+		return exitError{1}
+	}
+	return nil
+}
+
+// input is one image to predict, or why an argument gave none.
+type input struct {
+	file string
+	err  error
+}
+
+// expandImages turns the arguments, in order, into images: files as given, directories
+// as the image files directly in them, sorted by name.
+func expandImages(args []string) []input {
+	var out []input
+	for _, a := range args {
+		fi, err := os.Stat(a)
+		if err != nil {
+			out = append(out, input{a, err})
+			continue
+		}
+		if !fi.IsDir() {
+			out = append(out, input{a, nil})
+			continue
+		}
+		entries, err := os.ReadDir(a)
+		if err != nil {
+			out = append(out, input{a, err})
+			continue
+		}
+		n := 0
+		for _, e := range entries {
+			if !e.IsDir() && slices.Contains(imageExts, strings.ToLower(filepath.Ext(e.Name()))) {
+				out = append(out, input{filepath.Join(a, e.Name()), nil})
+				n++
+			}
+		}
+		if n == 0 {
+			out = append(out, input{a, fmt.Errorf("no %s images in the directory", strings.Join(imageExts, "/"))})
+		}
+	}
+	return out
+}
+
+// predictFile reads, preprocesses and classifies one image; problems go in Error.
+func predictFile(m *model.Model, file string, x *tensor.Tensor, top int) prediction {
+	p := prediction{File: file}
+	f, err := os.Open(file)
+	if err != nil {
+		p.Error = err.Error()
+		return p
+	}
+	defer f.Close()
+	img, err := digit.Decode(f, digit.DefaultLimits)
+	if err != nil {
+		p.Error = err.Error()
+		return p
+	}
+	pixels, err := digit.Preprocess(img)
+	if err != nil {
+		p.Error = err.Error()
+		return p
+	}
+	p.pixels = pixels[:]
+	m.Batch(x.Data, p.pixels)
+	probs := m.Net.Predict(x).Data
+	order := make([]int, len(probs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		switch {
+		case probs[a] > probs[b]:
+			return -1
+		case probs[a] < probs[b]:
+			return 1
+		}
+		return 0
+	})
+	best := nn.Argmax(probs)
+	p.Digit, p.Probability = &best, float64(probs[best])
+	if m.Classes[best] != fmt.Sprint(best) {
+		p.Class = m.Classes[best]
+	}
+	for _, k := range order[:min(top, len(order))] {
+		c := topChoice{Digit: k, Probability: float64(probs[k])}
+		if m.Classes[k] != fmt.Sprint(k) {
+			c.Class = m.Classes[k]
+		}
+		p.Top = append(p.Top, c)
+	}
+	return p
+}
+
+func emitPrediction(stdout, stderr io.Writer, p prediction, asJSON, show bool) {
+	if asJSON {
+		b, _ := json.Marshal(p)
+		fmt.Fprintln(stdout, string(b))
+		return
+	}
+	if p.Error != "" {
+		fmt.Fprintf(stderr, "%s: error: %s\n", p.File, p.Error)
+		return
+	}
+	label := fmt.Sprint(*p.Digit)
+	if p.Class != "" {
+		label += " (" + p.Class + ")"
+	}
+	var tops []string
+	for _, c := range p.Top {
+		tops = append(tops, fmt.Sprintf("%d %.1f%%", c.Digit, 100*c.Probability))
+	}
+	fmt.Fprintf(stdout, "%s: %s, probability %.1f%%  (top: %s)\n", p.File, label, 100*p.Probability, strings.Join(tops, ", "))
+	if show {
+		fmt.Fprint(stdout, digit.ASCII(p.pixels))
+	}
+}

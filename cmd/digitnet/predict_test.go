@@ -1,0 +1,172 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// stroke is a polyline in unit coordinates (0..1 across the digit's box).
+type stroke [][2]float64
+
+// digitStrokes are hand-made shapes of a few digits, drawn like a person would.
+var digitStrokes = map[int][]stroke{
+	0: {ellipse(0.5, 0.5, 0.32, 0.46)},
+	1: {{{0.42, 0.18}, {0.55, 0.05}, {0.55, 0.95}}},
+	3: {{{0.2, 0.12}, {0.5, 0.03}, {0.78, 0.15}, {0.78, 0.35}, {0.45, 0.48}, {0.8, 0.62}, {0.8, 0.85}, {0.5, 0.97}, {0.18, 0.88}}},
+	4: {{{0.62, 0.05}, {0.12, 0.65}, {0.9, 0.65}}, {{0.65, 0.3}, {0.65, 0.97}}},
+	7: {{{0.15, 0.08}, {0.85, 0.08}, {0.4, 0.95}}},
+}
+
+func ellipse(cx, cy, rx, ry float64) stroke {
+	var s stroke
+	for a := 0.0; a <= 2*math.Pi+0.01; a += math.Pi / 24 {
+		s = append(s, [2]float64{cx + rx*math.Cos(a), cy + ry*math.Sin(a)})
+	}
+	return s
+}
+
+// page is how a test image is made: paper, light, ink and where the digit sits.
+type page struct {
+	w, h             int
+	x0, y0, size     float64 // the digit's box, in pixels
+	paper, ink       float64 // gray levels 0..255
+	shadow           float64 // darkening from left to right, in gray levels
+	noise            float64 // uniform noise amplitude
+	pen              float64 // pen radius in pixels
+	transparentPaper bool
+}
+
+func render(d int, p page) image.Image {
+	rng := rand.New(rand.NewPCG(uint64(d), 9))
+	img := image.NewNRGBA(image.Rect(0, 0, p.w, p.h))
+	inked := make([]bool, p.w*p.h)
+	for _, s := range digitStrokes[d] {
+		for i := 0; i+1 < len(s); i++ {
+			ax, ay := p.x0+s[i][0]*p.size*0.7, p.y0+s[i][1]*p.size
+			bx, by := p.x0+s[i+1][0]*p.size*0.7, p.y0+s[i+1][1]*p.size
+			steps := int(math.Hypot(bx-ax, by-ay)) + 1
+			for k := 0; k <= steps; k++ {
+				t := float64(k) / float64(steps)
+				cx, cy := ax+t*(bx-ax), ay+t*(by-ay)
+				r := int(p.pen) + 1
+				for y := int(cy) - r; y <= int(cy)+r; y++ {
+					for x := int(cx) - r; x <= int(cx)+r; x++ {
+						if x >= 0 && y >= 0 && x < p.w && y < p.h && math.Hypot(float64(x)-cx, float64(y)-cy) <= p.pen {
+							inked[y*p.w+x] = true
+						}
+					}
+				}
+			}
+		}
+	}
+	for y := 0; y < p.h; y++ {
+		for x := 0; x < p.w; x++ {
+			light := p.paper - p.shadow*float64(x)/float64(p.w)
+			v, a := light, uint8(255)
+			if inked[y*p.w+x] {
+				v = p.ink
+			} else if p.transparentPaper {
+				a = 0
+			}
+			v += p.noise * (2*rng.Float64() - 1)
+			g := uint8(min(max(v, 0), 255))
+			img.SetNRGBA(x, y, color.NRGBA{g, g, g, a})
+		}
+	}
+	return img
+}
+
+// TestPredictOwnImages: digits drawn and photographed in different ways are recognized
+// by a model trained with the default settings.
+func TestPredictOwnImages(t *testing.T) {
+	needMNIST(t)
+	dir := t.TempDir()
+	model := filepath.Join(dir, "m.safetensors")
+	if code, _, errOut := digitnet("train", "--epochs", "3", "--progress", "none", "--out", model); code != 0 {
+		t.Fatalf("train: %s", errOut)
+	}
+	clean := page{w: 200, h: 200, x0: 60, y0: 30, size: 140, paper: 250, ink: 20, pen: 9}
+	variants := map[string]func(page) page{
+		"clean":       func(p page) page { return p },
+		"gray-paper":  func(p page) page { p.paper, p.ink = 175, 60; return p },
+		"shadow":      func(p page) page { p.paper, p.shadow, p.noise = 235, 110, 12; return p },
+		"thin":        func(p page) page { p.pen = 3; return p },
+		"thick":       func(p page) page { p.pen = 16; return p },
+		"off-centre":  func(p page) page { p.w, p.h, p.x0, p.y0, p.size = 500, 400, 20, 220, 150; return p },
+		"small-in-big": func(p page) page {
+			p.w, p.h, p.x0, p.y0, p.size, p.pen, p.noise = 1600, 1200, 900, 300, 50, 4, 8
+			return p
+		},
+		"transparent": func(p page) page { p.transparentPaper = true; return p },
+	}
+	want := map[string]int{}
+	for d := range digitStrokes {
+		for name, v := range variants {
+			img := render(d, v(clean))
+			file := filepath.Join(dir, strings.Join([]string{name, string(rune('0' + d))}, "-"))
+			var buf bytes.Buffer
+			if name == "shadow" { // a photo: JPEG
+				file += ".jpg"
+				_ = jpeg.Encode(&buf, img, &jpeg.Options{Quality: 70})
+			} else {
+				file += ".png"
+				_ = png.Encode(&buf, img)
+			}
+			if err := os.WriteFile(file, buf.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			want[file] = d
+		}
+	}
+	bad := filepath.Join(dir, "zz-not-an-image.png")
+	_ = os.WriteFile(bad, []byte("not an image"), 0o644)
+	code, out, _ := digitnet("predict", "--model", model, "--json", dir)
+	if code != 1 {
+		t.Errorf("predict with one bad file: exit %d, want 1", code)
+	}
+	wrong := 0
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != len(want)+1 {
+		t.Fatalf("%d JSON lines for %d files", len(lines), len(want)+1)
+	}
+	for _, line := range lines {
+		var p struct {
+			File        string
+			Digit       *int
+			Probability float64
+			Top         []struct{ Digit int }
+			Error       string
+		}
+		if err := json.Unmarshal([]byte(line), &p); err != nil {
+			t.Fatalf("line %q: %v", line, err)
+		}
+		if p.File == bad {
+			if p.Error == "" || p.Digit != nil {
+				t.Errorf("bad file: %q, want an error and no digit", line)
+			}
+			continue
+		}
+		if p.Digit == nil || len(p.Top) != 3 {
+			t.Errorf("%s: %q", p.File, line)
+			continue
+		}
+		if *p.Digit != want[p.File] {
+			wrong++
+			t.Logf("%s: predicted %d (%.2f), want %d", filepath.Base(p.File), *p.Digit, p.Probability, want[p.File])
+		}
+	}
+	// Hand-drawn shapes differ from MNIST handwriting; allow one miss in the 40.
+	if wrong > 1 {
+		t.Errorf("%d of %d drawn digits misread", wrong, len(want))
+	}
+}
