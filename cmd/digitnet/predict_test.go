@@ -97,12 +97,12 @@ func TestPredictOwnImages(t *testing.T) {
 	}
 	clean := page{w: 200, h: 200, x0: 60, y0: 30, size: 140, paper: 250, ink: 20, pen: 9}
 	variants := map[string]func(page) page{
-		"clean":       func(p page) page { return p },
-		"gray-paper":  func(p page) page { p.paper, p.ink = 175, 60; return p },
-		"shadow":      func(p page) page { p.paper, p.shadow, p.noise = 235, 110, 12; return p },
-		"thin":        func(p page) page { p.pen = 3; return p },
-		"thick":       func(p page) page { p.pen = 16; return p },
-		"off-centre":  func(p page) page { p.w, p.h, p.x0, p.y0, p.size = 500, 400, 20, 220, 150; return p },
+		"clean":      func(p page) page { return p },
+		"gray-paper": func(p page) page { p.paper, p.ink = 175, 60; return p },
+		"shadow":     func(p page) page { p.paper, p.shadow, p.noise = 235, 110, 12; return p },
+		"thin":       func(p page) page { p.pen = 3; return p },
+		"thick":      func(p page) page { p.pen = 16; return p },
+		"off-centre": func(p page) page { p.w, p.h, p.x0, p.y0, p.size = 500, 400, 20, 220, 150; return p },
 		"small-in-big": func(p page) page {
 			p.w, p.h, p.x0, p.y0, p.size, p.pen, p.noise = 1600, 1200, 900, 300, 50, 4, 8
 			return p
