@@ -1,14 +1,18 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
+	"io"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/digitnet/digitnet/internal/dataset"
+	"github.com/digitnet/digitnet/internal/folder"
 	"github.com/digitnet/digitnet/internal/nn"
 	"github.com/digitnet/digitnet/internal/optim"
 )
@@ -195,7 +199,7 @@ func (c *trainConfig) validate() error {
 		return usageErr("--threads %d: want at least 1", c.Threads)
 	case c.TrainLimit < 0 || c.TestLimit < 0:
 		return usageErr("--train-limit and --test-limit must be 0 (all) or positive")
-	case c.Dataset != "mnist" && c.Dataset != "fashion":
+	case c.Dataset != "mnist" && c.Dataset != "fashion" && c.Dataset != folder.Name:
 		return usageErr("unknown dataset %q, want mnist or fashion", c.Dataset)
 	case inputs[c.Input] == "":
 		return usageErr("unknown --input %q, want raw, unit or standard", c.Input)
@@ -207,8 +211,6 @@ func (c *trainConfig) validate() error {
 		return usageErr("unknown --progress %q, want auto, bar, plain or none", c.Progress)
 	case c.Layers[0] != 784:
 		return usageErr("--layers %s starts with %d, but the images have 28×28 = 784 pixels", (*intList)(&c.Layers), c.Layers[0])
-	case c.Layers[len(c.Layers)-1] != 10:
-		return usageErr("--layers %s ends with %d, but there are 10 classes", (*intList)(&c.Layers), c.Layers[len(c.Layers)-1])
 	}
 	if c.History != "" {
 		if ext := strings.ToLower(filepath.Ext(c.History)); ext != ".csv" && ext != ".json" {
@@ -216,6 +218,32 @@ func (c *trainConfig) validate() error {
 		}
 	}
 	return nil
+}
+
+// checkClasses reports a network whose output count does not fit the data's classes
+// (a single output serves two classes).
+func (c *trainConfig) checkClasses(classes int) error {
+	out := c.Layers[len(c.Layers)-1]
+	if out != classes && !(out == 1 && classes == 2) {
+		return usageErr("--layers %s ends with %d, but there are %d classes", (*intList)(&c.Layers), out, classes)
+	}
+	return nil
+}
+
+// loadData reads the training and test sets: a class-folder directory given with
+// --data (DIR/train/<class>/, DIR/test/<class>/), else MNIST or Fashion-MNIST.
+func (c *trainConfig) loadData(ctx context.Context, log io.Writer) (trainSet, testSet *dataset.Set, err error) {
+	if c.Data != "" && folder.Is(c.Data) {
+		fmt.Fprintf(log, "data: reading class folders in %s\n", c.Data)
+		trainSet, testSet, _, err = folder.Load(ctx, c.Data, log)
+		c.Dataset = folder.Name
+	} else {
+		trainSet, testSet, err = dataset.Load(ctx, dataset.Options{Dataset: c.Dataset, Dir: c.Data, Log: log})
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return trainSet, testSet, c.checkClasses(len(trainSet.Classes))
 }
 
 func (c *trainConfig) mlp() nn.MLP {

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/digitnet/digitnet/internal/dataset"
 	"github.com/digitnet/digitnet/internal/diag"
 	"github.com/digitnet/digitnet/internal/tensor"
 	"github.com/digitnet/digitnet/internal/train"
@@ -38,7 +37,7 @@ func runDiagnose(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	tensor.SetThreads(c.Threads)
 	start := time.Now()
-	trainRaw, testRaw, err := dataset.Load(ctx, dataset.Options{Dataset: c.Dataset, Dir: c.Data, Log: stderr})
+	trainRaw, testRaw, err := c.loadData(ctx, stderr)
 	if err != nil {
 		return err
 	}

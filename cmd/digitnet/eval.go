@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"github.com/digitnet/digitnet/internal/dataset"
+	"github.com/digitnet/digitnet/internal/folder"
 	"github.com/digitnet/digitnet/internal/model"
 	"github.com/digitnet/digitnet/internal/train"
 )
@@ -52,7 +53,15 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *name == "" {
 		*name = m.Dataset
 	}
-	_, test, err := dataset.Load(ctx, dataset.Options{Dataset: *name, Dir: *dir, Log: stderr})
+	var test *dataset.Set
+	if *dir != "" && folder.Is(*dir) {
+		_, test, _, err = folder.Load(ctx, *dir, stderr)
+		*name = folder.Name
+	} else if *name == folder.Name {
+		return usageErr("model %s was trained on class folders: name them with --data DIR", *path)
+	} else {
+		_, test, err = dataset.Load(ctx, dataset.Options{Dataset: *name, Dir: *dir, Log: stderr})
+	}
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -13,6 +14,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/digitnet/digitnet/internal/dataset"
 )
 
 // stroke is a polyline in unit coordinates (0..1 across the digit's box).
@@ -168,5 +171,51 @@ func TestPredictOwnImages(t *testing.T) {
 	// Hand-drawn shapes differ from MNIST handwriting; allow one miss in the 40.
 	if wrong > 1 {
 		t.Errorf("%d of %d drawn digits misread", wrong, len(want))
+	}
+}
+
+// TestTrainOnClassFolders: a directory of one folder per class trains like MNIST does,
+// and the saved model evaluates on the same layout.
+func TestTrainOnClassFolders(t *testing.T) {
+	trainRaw, testRaw := needMNIST(t)
+	dir := t.TempDir()
+	for _, s := range []*dataset.Set{trainRaw, testRaw} {
+		per := map[string]int{"train": 150, "test": 30}[s.Split]
+		count := make([]int, 10)
+		for i := 0; i < s.N; i++ {
+			l := s.Labels[i]
+			if count[l] >= per {
+				continue
+			}
+			count[l]++
+			img := image.NewGray(image.Rect(0, 0, 28, 28))
+			for k, v := range s.Image(i) {
+				img.Pix[k] = 255 - v
+			}
+			var b bytes.Buffer
+			_ = png.Encode(&b, img)
+			d := filepath.Join(dir, s.Split, fmt.Sprint(l))
+			_ = os.MkdirAll(d, 0o755)
+			_ = os.WriteFile(filepath.Join(d, fmt.Sprintf("%d.png", i)), b.Bytes(), 0o644)
+		}
+	}
+	_ = os.WriteFile(filepath.Join(dir, "train", "5", "broken.png"), []byte("garbage"), 0o644)
+	model := filepath.Join(dir, "m.safetensors")
+	code, out, errOut := digitnet("train", "--data", dir, "--epochs", "15", "--json", "--progress", "none", "--out", model)
+	if code != 0 {
+		t.Fatalf("train on folders: exit %d\n%s", code, errOut)
+	}
+	if !strings.Contains(errOut, "broken.png") || !strings.Contains(errOut, "skipped 1 of 1501") {
+		t.Errorf("the unreadable image was not reported by name with a count:\n%s", errOut)
+	}
+	evs := parseEvents(t, out)
+	acc := *evs[len(evs)-1].TestAccuracy
+	if acc < 0.8 {
+		t.Errorf("1500 folder images, 15 epochs: test accuracy %.3f, want ≥ 0.8", acc)
+	}
+	code, out, errOut = digitnet("eval", "--model", model, "--data", dir, "--json")
+	var rep evalReport
+	if code != 0 || json.Unmarshal([]byte(out), &rep) != nil || rep.Accuracy != acc || rep.Dataset != "folder" {
+		t.Errorf("eval on the folders: exit %d, %+v (want accuracy %v)\n%s", code, rep, acc, errOut)
 	}
 }

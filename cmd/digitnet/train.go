@@ -55,7 +55,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	loadStart := time.Now()
-	trainRaw, testRaw, err := dataset.Load(ctx, dataset.Options{Dataset: c.Dataset, Dir: c.Data, Log: stderr})
+	trainRaw, testRaw, err := c.loadData(ctx, stderr)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,178 @@
+// Package folder reads a user's own labelled images: a directory with one subdirectory
+// per class, the layout torchvision's ImageFolder reads,
+//
+//	DIR/train/<class>/*.png|jpg|gif
+//	DIR/test/<class>/*.png|jpg|gif
+//
+// Every image goes through the same preprocessing as `digitnet predict` (package digit),
+// so the network trains on what it will later be shown.
+package folder
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/digitnet/digitnet/internal/dataset"
+	"github.com/digitnet/digitnet/internal/digit"
+)
+
+// Name is the data-set name folder sets carry.
+const Name = "folder"
+
+var imageExts = []string{".png", ".jpg", ".jpeg", ".gif"}
+
+// Is reports whether dir has the class-folder layout (a train directory with
+// subdirectories).
+func Is(dir string) bool {
+	entries, err := os.ReadDir(filepath.Join(dir, "train"))
+	if err != nil {
+		return false
+	}
+	return slices.ContainsFunc(entries, func(e os.DirEntry) bool { return e.IsDir() })
+}
+
+// Skipped is an image that could not be used, and why.
+type Skipped struct {
+	File string
+	Err  error
+}
+
+// Load reads both splits. Classes are the train subdirectory names, sorted; the test
+// split may lack some but not add others. Unreadable images are reported to log by name
+// and returned in skipped; an empty split or fewer than two classes is an error.
+func Load(ctx context.Context, dir string, log io.Writer) (train, test *dataset.Set, skipped []Skipped, err error) {
+	classes, err := classDirs(filepath.Join(dir, "train"))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if len(classes) > 256 {
+		return nil, nil, nil, fmt.Errorf("folder: %s: %d class folders, at most 256", filepath.Join(dir, "train"), len(classes))
+	}
+	if len(classes) < 2 {
+		return nil, nil, nil, fmt.Errorf("folder: %s: %d class folder(s) %v, need at least 2", filepath.Join(dir, "train"), len(classes), classes)
+	}
+	testClasses, err := classDirs(filepath.Join(dir, "test"))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	for _, c := range testClasses {
+		if !slices.Contains(classes, c) {
+			return nil, nil, nil, fmt.Errorf("folder: %s has class %q, which %s lacks", filepath.Join(dir, "test"), c, filepath.Join(dir, "train"))
+		}
+	}
+	train, s1, err := loadSplit(ctx, dir, "train", classes, log)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	test, s2, err := loadSplit(ctx, dir, "test", classes, log)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return train, test, append(s1, s2...), nil
+}
+
+func classDirs(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("folder: %w", err)
+	}
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			names = append(names, e.Name())
+		}
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+type job struct {
+	file  string
+	label int
+}
+
+func loadSplit(ctx context.Context, dir, split string, classes []string, log io.Writer) (*dataset.Set, []Skipped, error) {
+	var jobs []job
+	for k, c := range classes {
+		entries, err := os.ReadDir(filepath.Join(dir, split, c))
+		if errors.Is(err, os.ErrNotExist) && split == "test" {
+			continue
+		} else if err != nil {
+			return nil, nil, fmt.Errorf("folder: %w", err)
+		}
+		for _, e := range entries {
+			if !e.IsDir() && slices.Contains(imageExts, strings.ToLower(filepath.Ext(e.Name()))) {
+				jobs = append(jobs, job{filepath.Join(dir, split, c, e.Name()), k})
+			}
+		}
+	}
+	if len(jobs) == 0 {
+		return nil, nil, fmt.Errorf("folder: %s: no %s images in its class folders", filepath.Join(dir, split), strings.Join(imageExts, "/"))
+	}
+	pixels := make([][]uint8, len(jobs))
+	errs := make([]error, len(jobs))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range runtime.NumCPU() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				pixels[i], errs[i] = readImage(jobs[i].file)
+			}
+		}()
+	}
+	for i := range jobs {
+		if ctx.Err() != nil {
+			break
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	set := &dataset.Set{Name: Name, Split: split, Rows: 28, Cols: 28, Classes: classes}
+	var skipped []Skipped
+	for i, j := range jobs {
+		if errs[i] != nil {
+			skipped = append(skipped, Skipped{j.file, errs[i]})
+			if log != nil {
+				fmt.Fprintf(log, "folder: skipping %s: %v\n", j.file, errs[i])
+			}
+			continue
+		}
+		set.Images = append(set.Images, pixels[i]...)
+		set.Labels = append(set.Labels, uint8(j.label))
+	}
+	set.N = len(set.Labels)
+	if set.N == 0 {
+		return nil, skipped, fmt.Errorf("folder: %s: none of its %d images could be read", filepath.Join(dir, split), len(jobs))
+	}
+	if log != nil && len(skipped) > 0 {
+		fmt.Fprintf(log, "folder: %s: skipped %d of %d images\n", split, len(skipped), len(jobs))
+	}
+	return set, skipped, nil
+}
+
+func readImage(file string) ([]uint8, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	img, err := digit.Decode(f, digit.DefaultLimits)
+	if err != nil {
+		return nil, err
+	}
+	return digit.Preprocess(img)
+}
