@@ -218,3 +218,23 @@ func TestCheckpointRoundTrip(t *testing.T) {
 		t.Errorf("LoadCheckpoint(model) = %v, want not a checkpoint", err)
 	}
 }
+
+func TestReplicaSharesWeights(t *testing.T) {
+	m := testModel(t)
+	r, err := m.Replica()
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := tensor.New(2, 784)
+	x.Data[100], x.Data[900] = 0.5, 1
+	a, b := m.Net.Predict(x).Clone(), r.Predict(x)
+	for i := range a.Data {
+		if a.Data[i] != b.Data[i] {
+			t.Fatalf("replica output %d = %g, model %g", i, b.Data[i], a.Data[i])
+		}
+	}
+	m.Net.Params()[0].Value.Data[0] += 1 // a change to the model shows in the replica
+	if r.Params()[0].Value.Data[0] != m.Net.Params()[0].Value.Data[0] {
+		t.Error("replica does not share the model's weights")
+	}
+}
