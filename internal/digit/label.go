@@ -1,5 +1,7 @@
 package digit
 
+import "image"
+
 // A run is the pixels [x0, x1) of row y, all of them ink.
 type run struct{ y, x0, x1 int32 }
 
@@ -9,14 +11,17 @@ type component struct {
 	x0, y0, x1, y1 int // bounding box, maxima exclusive
 }
 
+func (c component) rect() image.Rectangle { return image.Rect(c.x0, c.y0, c.x1, c.y1) }
+
 // extent returns the longer side of c's bounding box.
 func (c component) extent() int { return max(c.x1-c.x0, c.y1-c.y0) }
 
 // label finds the 8-connected components of the pixels of the W×H image g
 // brighter than t. It works on runs, so its memory is proportional to the ink's
 // outline rather than the image: it returns the runs in row-major order, the
-// index in comps of each run's component, and the components.
-func label(g []uint8, W, H int, t uint8) (runs []run, ids []int32, comps []component) {
+// index in comps of each run's component, and the components. It gives up,
+// returning ok false, beyond maxRuns runs.
+func label(g []uint8, W, H int, t uint8, maxRuns int) (runs []run, ids []int32, comps []component, ok bool) {
 	var parent []int32
 	find := func(i int32) int32 {
 		for parent[i] != i {
@@ -37,6 +42,9 @@ func label(g []uint8, W, H int, t uint8) (runs []run, ids []int32, comps []compo
 			x0 := x
 			for x < W && row[x] > t {
 				x++
+			}
+			if len(runs) == maxRuns {
+				return nil, nil, nil, false
 			}
 			runs = append(runs, run{int32(y), int32(x0), int32(x)})
 			parent = append(parent, int32(len(parent)))
@@ -74,5 +82,5 @@ func label(g []uint8, W, H int, t uint8) (runs []run, ids []int32, comps []compo
 		c.x1 = max(c.x1, int(r.x1))
 		c.y1 = max(c.y1, int(r.y)+1)
 	}
-	return runs, ids, comps
+	return runs, ids, comps, true
 }

@@ -10,14 +10,14 @@ import (
 // step 3; "contrast" is ink darkness as a fraction of the paper's brightness,
 // in 1/255ths.
 const (
-	// gridCells is the number of background blocks along the image's shorter
+	// gridCells is the number of background blocks along the image's longer
 	// side; a block is at least one pixel.
 	gridCells = 32
 	// closeRadius is the radius, in blocks, of the closing that estimates the
 	// paper. It removes dark features narrower than 2*closeRadius+1 blocks
-	// (9/32, about 28% of the shorter side): every stroke of a digit, but
-	// not a shadow, which is wide, nor a linear light gradient, which a
-	// closing keeps.
+	// (9/32, about 28% of the longer side): every stroke of a digit, even of
+	// a thick "1" cropped tightly, but not a broad shadow nor a linear light
+	// gradient, which a closing keeps.
 	closeRadius = 4
 	// paperQuantile picks a block's paper level among its pixel values: the
 	// paper as long as ink covers less than a quarter of the block; the
@@ -27,18 +27,26 @@ const (
 	// noise in a nearly black shadow is not amplified without bound.
 	minPaper = 32
 	// minContrast is the weakest ink accepted (6%); noiseSigmas is how far
-	// above the paper's noise ink must be, in standard deviations.
+	// above the paper's noise ink must be, in standard deviations (a pixel
+	// of Gaussian noise passes with probability 3e-5).
 	minContrast = 16
 	noiseSigmas = 4
 	// inkQuantile of the ink pixels' contrast maps to full ink (255).
 	inkQuantile = 0.75
-	// minExtentDiv: the largest ink component must span at least 1/50 of
-	// the image's shorter side (and 3 pixels), or the image is blank.
+	// maxRunsDiv bounds the memory spent on marks, a run of ink pixels in
+	// a row taking 20 bytes: at most one run for 16 pixels (or 65536 runs).
+	// A digit has a few runs a row; only texture or dithering has more.
+	maxRunsDiv = 16
+	// minExtentDiv: a mark counts when it spans at least 1/50 of the
+	// image's shorter side (and 3 pixels); an image without one is blank.
 	minExtentDiv = 50
 	// A component is a speck, and dropped, when its area is below 1/20 of
 	// the largest one's, unless it lies near the largest (within a quarter
 	// of its size) and is at least 1/200 of it: a broken-off stroke.
 	speckDiv, fragmentDiv = 20, 200
+	// workSize bounds the longer side of the crop Preprocess thickens
+	// strokes in: 6.4 times the output's, so no detail is lost.
+	workSize = 128
 	// minStroke is the thinnest stroke, in output pixels, Preprocess
 	// produces; thinner strokes are dilated to it before downscaling. The
 	// width is measured as 2·area/perimeter·π/4 over the ink mask, which
@@ -62,15 +70,20 @@ const (
 //  3. Illumination: estimate the paper's brightness everywhere by a closing
 //     (max then min filter) on a coarse grid of blocks, and measure ink as
 //     contrast against it, which flattens gray paper, shadows and light
-//     gradients.
-//  4. Threshold: cut the paper's noise (Otsu's threshold, raised above the
-//     noise level measured on the paper), keep the ink's intensities above
-//     it (soft, so anti-aliased edges stay smooth), and drop specks.
+//     gradients; what does not stand out from the paper's noise is paper.
+//  4. Threshold: Otsu's threshold on the contrast (at least minContrast);
+//     keep the ink's intensities above it, soft, so anti-aliased edges stay
+//     smooth; drop specks and marks along the image's edges.
 //  5. Crop to the ink's bounding box.
 //  6. Scale the longer side to 20 pixels with an anti-aliasing tent
 //     filter, first thickening strokes too thin to survive that.
 //  7. Centre: paste into 28×28 with the centre of mass at (14, 14).
 //  8. Quantize to bytes; the caller applies its model's normalization.
+//
+// Known limits: a sharp-edged cast shadow crossing the digit leaves a line
+// of false ink along its edge (soft shadows are fine); strokes wider than
+// about a quarter of the image's longer side are taken for background; ink
+// touching the image's edge is dropped when the digit is elsewhere.
 func Preprocess(img image.Image) ([]uint8, error) {
 	b := img.Bounds()
 	if b.Empty() {
@@ -83,7 +96,7 @@ func Preprocess(img image.Image) ([]uint8, error) {
 	g := luma(img)
 
 	// 2. Polarity. Statistics of s×s blocks serve this step and the next.
-	s := max(1, min(W, H)/gridCells)
+	s := max(1, max(W, H)/gridCells)
 	st := blockStats(g, W, H, s)
 	if !st.darkInk() {
 		for i, v := range g {
@@ -92,26 +105,23 @@ func Preprocess(img image.Image) ([]uint8, error) {
 		st.invert()
 	}
 
-	// 3. Illumination. g becomes the ink contrast, in place.
+	// 3. Illumination. g becomes the ink contrast, in place, 0 for paper.
 	paper := closing(st.paper, st.nx, st.ny, closeRadius)
-	h := contrast(g, W, H, s, paper, st.nx, st.ny)
+	hist := contrast(g, W, H, s, paper, st.nx, st.ny)
 
 	// 4. Threshold.
-	t, full := h.threshold()
-	runs, ids, comps := label(g, W, H, t)
+	t, full := threshold(hist, W*H)
+	runs, ids, comps, ok := label(g, W, H, t, max(1<<16, W*H/maxRunsDiv))
+	if !ok {
+		return nil, fmt.Errorf("%w: ink speckled all over the image", ErrNoInk)
+	}
 	if len(comps) == 0 {
 		return nil, fmt.Errorf("%w: no pixel darker than the paper by %d/255", ErrNoInk, t)
 	}
-	big := 0
-	for i, c := range comps {
-		if c.area > comps[big].area {
-			big = i
-		}
+	keep, err := digitMarks(comps, W, H)
+	if err != nil {
+		return nil, err
 	}
-	if ext, want := comps[big].extent(), max(3, min(W, H)/minExtentDiv); ext < want {
-		return nil, fmt.Errorf("%w: largest mark spans %d pixels, want at least %d", ErrNoInk, ext, want)
-	}
-	keep := keepers(comps, big)
 	kept := runs[:0:0]
 	for i, r := range runs {
 		if keep[ids[i]] {
@@ -120,42 +130,77 @@ func Preprocess(img image.Image) ([]uint8, error) {
 	}
 
 	// 5. Crop. The box holds the kept runs' pixels, with their soft values:
-	// contrast t maps to 0 and contrast full to 1.
+	// contrast t maps to 0 and contrast full (or more) to 255.
 	box := bounds(kept)
 	cw, ch := box.Dx(), box.Dy()
-
-	// 6. Scale. A stroke narrower than minStroke output pixels would fade
-	// into gray or vanish when shrunk, as a pen line in a large photo does:
-	// dilate it first by r pixels so its width w+2r, scaled by
-	// Box/(L+2r), reaches minStroke (L is the longer side of the box).
-	L := max(cw, ch)
-	w := strokeWidth(kept)
-	r := 0
-	if w*Box/float64(L) < minStroke {
-		f := minStroke / Box
-		r = int(math.Ceil((f*float64(L) - w) / (2 * (1 - f))))
-	}
-	cw, ch = cw+2*r, ch+2*r
-	crop := make([]float32, cw*ch)
-	scale := 1 / float32(full-t)
+	crop := make([]uint8, cw*ch)
 	for _, run := range kept {
-		row := crop[(int(run.y)-box.Min.Y+r)*cw:]
-		for x := run.x0; x < run.x1; x++ {
-			v := float32(g[int(run.y)*W+int(x)]-t) * scale
-			row[int(x)-box.Min.X+r] = min(v, 1)
+		src := g[int(run.y)*W+int(run.x0) : int(run.y)*W+int(run.x1)]
+		dst := crop[(int(run.y)-box.Min.Y)*cw+int(run.x0)-box.Min.X:]
+		for i, v := range src {
+			c := int(v) - int(t) // > 0
+			dst[i] = uint8(min(255, (255*c+int(full-t)/2)/int(full-t)))
 		}
 	}
-	if r > 0 {
-		dilate(crop, cw, ch, r)
-	}
-	L = max(cw, ch)
-	dw := max(1, (cw*Box+L/2)/L)
-	dh := max(1, (ch*Box+L/2)/L)
-	small := resize(crop, cw, ch, dw, dh)
 
-	// 7. Centre. Shift by whole pixels, as MNIST did, keeping the digit
-	// inside the frame. Stretch the intensities so the strongest is full ink:
-	// a faint pencil digit comes out as bright as a marker one.
+	// 6. Scale.
+	small, dw, dh := fit(crop, cw, ch, strokeWidth(kept))
+
+	// 7. Centre, and 8. Quantize.
+	return centre(small, dw, dh), nil
+}
+
+// fit scales the cw×ch image crop (ink 0..255) so that its longer side is Box
+// pixels, returning the result (ink 0..1) and its size. w is the width of
+// its strokes in pixels.
+//
+// A crop larger than workSize pixels is first shrunk to about that size, and
+// thin strokes are thickened there, so the cost of thickening stays bounded.
+func fit(crop []uint8, cw, ch int, w float64) (small []float32, dw, dh int) {
+	L := max(cw, ch)
+	var work []float32
+	if L > workSize {
+		k := float64(L) / workSize
+		sw, sh := max(1, int(float64(cw)/k+0.5)), max(1, int(float64(ch)/k+0.5))
+		work = resize(crop, cw, ch, sw, sh)
+		// A stroke thinner than a pixel here becomes a faint line, as bright
+		// as the part c of a pixel it covers, or half that on each of two
+		// pixels if it falls between them: make it full ink again, one or two
+		// pixels wide (a sixth or a third of an output pixel).
+		if c := float32(w / k); c < 1 {
+			for i, v := range work {
+				work[i] = min(1, 2*v/c)
+			}
+		}
+		w = max(w/k, 1)
+		cw, ch, L = sw, sh, max(sw, sh)
+	} else {
+		work = make([]float32, len(crop))
+		for i, v := range crop {
+			work[i] = float32(v) / 255
+		}
+	}
+	// A stroke narrower than minStroke output pixels would fade into gray or
+	// vanish when shrunk, as a pen line in a large photo does: dilate it by
+	// r pixels so its width w+2r, scaled by Box/(L+2r), reaches minStroke.
+	if w*Box/float64(L) < minStroke {
+		f := minStroke / Box
+		r := int(math.Ceil((f*float64(L) - w) / (2 * (1 - f))))
+		work = pad(work, cw, ch, r)
+		cw, ch, L = cw+2*r, ch+2*r, L+2*r
+		dilate(work, cw, ch, r)
+	}
+	dw = max(1, (cw*Box+L/2)/L)
+	dh = max(1, (ch*Box+L/2)/L)
+	return resize(work, cw, ch, dw, dh), dw, dh
+}
+
+// centre returns the Size×Size frame with the dw×dh image small (ink 0..1,
+// some of it nonzero) pasted so that its centre of mass lies at (14, 14),
+// shifted by whole pixels as MNIST did and kept inside the frame. It
+// stretches the intensities so the strongest is 255: a faint pencil digit
+// comes out as bright as a marker one.
+func centre(small []float32, dw, dh int) []uint8 {
 	var sum, sx, sy, peak float64
 	for y := range dh {
 		for x := range dw {
@@ -166,21 +211,19 @@ func Preprocess(img image.Image) ([]uint8, error) {
 			peak = max(peak, v)
 		}
 	}
-	if sum == 0 {
-		return nil, fmt.Errorf("%w: ink vanished when scaled", ErrNoInk) // not expected: r keeps strokes
+	ox, oy := 0, 0
+	if sum > 0 {
+		ox = min(max(int(math.Round(Size/2-sx/sum)), 0), Size-dw)
+		oy = min(max(int(math.Round(Size/2-sy/sum)), 0), Size-dh)
 	}
-	ox := min(max(int(math.Round(Size/2-sx/sum)), 0), Size-dw)
-	oy := min(max(int(math.Round(Size/2-sy/sum)), 0), Size-dh)
-
-	// 8. Quantize.
 	out := make([]uint8, Size*Size)
-	k := 255 / peak
+	k := 255 / max(peak, 1e-6)
 	for y := range dh {
 		for x := range dw {
 			out[(oy+y)*Size+ox+x] = uint8(min(float64(small[y*dw+x])*k+0.5, 255))
 		}
 	}
-	return out, nil
+	return out
 }
 
 // blocks holds per-block statistics of a grayscale image divided into s×s
@@ -194,8 +237,8 @@ type blocks struct {
 	// paper is each block's paperQuantile and paperInv its
 	// (1-paperQuantile) quantile, the paper level after inversion.
 	paper, paperInv []uint8
-	// border is the median of a frame along the image's edges.
-	border uint8
+	// median is the median of the whole image.
+	median uint8
 }
 
 func blockStats(g []uint8, W, H, s int) *blocks {
@@ -204,6 +247,7 @@ func blockStats(g []uint8, W, H, s int) *blocks {
 		lo: make([]uint8, nx*ny), hi: make([]uint8, nx*ny),
 		paper: make([]uint8, nx*ny), paperInv: make([]uint8, nx*ny)}
 	hist := make([][256]int32, nx)
+	var all [256]int32
 	for by := range ny {
 		clear(hist)
 		y1 := min((by+1)*s, H)
@@ -224,44 +268,30 @@ func blockStats(g []uint8, W, H, s int) *blocks {
 			st.hi[i] = uint8(quantile(h[:], n, 0.98))
 			st.paper[i] = uint8(quantile(h[:], n, paperQuantile))
 			st.paperInv[i] = uint8(quantile(h[:], n, 1-paperQuantile))
+			for v, m := range h {
+				all[v] += m
+			}
 		}
 	}
 
-	f := max(1, min(W, H)/64)
-	var border [256]int32
-	n := 0
-	for y := range H {
-		row := g[y*W : (y+1)*W]
-		if y < f || y >= H-f {
-			for _, v := range row {
-				border[v]++
-			}
-			n += W
-			continue
-		}
-		for x := range min(f, W) {
-			border[row[x]]++
-			border[row[W-1-x]]++
-			n += 2
-		}
-	}
-	st.border = uint8(quantile(border[:], n, 0.5))
+	st.median = uint8(quantile(all[:], W*H, 0.5))
 	return st
 }
 
-// darkInk reports whether the ink is darker than the paper. The paper is what
-// the border shows (its median); the ink is whichever extreme lies farther
-// from it: the darkest block percentile below or the brightest above. Noise
-// reaches about as far in both directions, so it cancels, and a few ink pixels
-// suffice even when they cover 0.02% of the image. A tie means dark ink, by
-// far the common case.
+// darkInk reports whether the ink is darker than the paper. The paper is
+// what most of the image shows, its median; the ink is whichever extreme lies
+// farther from it: the darkest block percentile below or the brightest above.
+// Noise reaches about as far in both directions, so it cancels, and a few
+// ink pixels suffice even when they cover 0.02% of the image. (The median
+// of a frame along the edges would be fooled by vignetting and dark
+// corners.) A tie means dark ink, by far the common case.
 func (st *blocks) darkInk() bool {
 	lo, hi := 255, 0
 	for i := range st.lo {
 		lo = min(lo, int(st.lo[i]))
 		hi = max(hi, int(st.hi[i]))
 	}
-	m := int(st.border)
+	m := int(st.median)
 	return m-lo >= hi-m
 }
 
@@ -271,7 +301,7 @@ func (st *blocks) invert() {
 		st.lo[i], st.hi[i] = 255-st.hi[i], 255-st.lo[i]
 		st.paper[i], st.paperInv[i] = 255-st.paperInv[i], 255-st.paper[i]
 	}
-	st.border = 255 - st.border
+	st.median = 255 - st.median
 }
 
 // quantile returns the smallest value v such that more than q·(n-1) of the n
@@ -323,23 +353,20 @@ func closing(v []uint8, nx, ny, r int) []float32 {
 	return a
 }
 
-// contrastHist holds histograms of the ink contrast computed by contrast.
-type contrastHist struct {
-	// signed[d+255] counts pixels of contrast d in -255..255 (negative:
-	// brighter than the estimated paper).
-	signed [511]int32
-	// ink counts pixels of contrast clamped to 0..255.
-	ink [256]int32
-	n   int
-}
-
 // contrast replaces each pixel v of the W×H grayscale image g by its ink
-// contrast 255·(p-v)/p, clamped to 0..255, where p is the paper brightness at
-// that pixel: the s×s block grid paper (values at block centres) interpolated
-// bilinearly. Dividing by p, rather than only subtracting, makes ink in a
-// shadow as strong as ink in the light, since both reflect the same fraction
-// of the light that reaches them.
-func contrast(g []uint8, W, H, s int, paper []float32, nx, ny int) *contrastHist {
+// contrast against the paper brightness p at that pixel, which is the s×s
+// block grid paper (values at block centres) interpolated bilinearly.
+//
+// The contrast is 255·(p-v)/p, clamped to 0..255: dividing by p, rather than
+// only subtracting, makes ink in a shadow as strong as ink in the light,
+// since both reflect the same fraction of the light that reaches them. But
+// the division amplifies noise where the paper is dark, so the noise is
+// judged before it: a pixel whose difference p-v does not stand out from
+// the paper's noise, noiseSigmas standard deviations above its typical
+// level, gets contrast 0. Both are measured robustly (median and median
+// absolute deviation) on p-v over the whole image, which the paper
+// dominates. It returns the histogram of the contrast.
+func contrast(g []uint8, W, H, s int, paper []float32, nx, ny int) *[256]int32 {
 	// Pixel centre x+0.5 lies at grid coordinate (x+0.5)/s - 0.5.
 	type lerp struct {
 		i0, i1 int
@@ -354,61 +381,70 @@ func contrast(g []uint8, W, H, s int, paper []float32, nx, ny int) *contrastHist
 	for x := range xs {
 		xs[x] = at(x, nx)
 	}
-	h := &contrastHist{n: W * H}
-	prow := make([]float32, nx)
-	for y := range H {
-		ly := at(y, ny)
-		r0, r1 := paper[ly.i0*nx:], paper[ly.i1*nx:]
-		for j := range prow {
-			prow[j] = r0[j] + ly.w*(r1[j]-r0[j])
-		}
-		row := g[y*W : (y+1)*W]
-		for x, v := range row {
-			lx := xs[x]
-			p := prow[lx.i0] + lx.w*(prow[lx.i1]-prow[lx.i0])
-			d := int(math.Round(float64(255 * (p - float32(v)) / max(p, minPaper))))
-			d = min(max(d, -255), 255)
-			h.signed[d+255]++
-			d = max(d, 0)
-			h.ink[d]++
-			row[x] = uint8(d)
+	grow := make([]float32, nx) // the grid interpolated to a row
+	prow := make([]float32, W)  // and to its pixels
+	// forEach calls f for each row with the paper brightness along it.
+	forEach := func(f func(row []uint8, p []float32)) {
+		for y := range H {
+			ly := at(y, ny)
+			r0, r1 := paper[ly.i0*nx:], paper[ly.i1*nx:]
+			for j := range grow {
+				grow[j] = r0[j] + ly.w*(r1[j]-r0[j])
+			}
+			for x, lx := range xs {
+				prow[x] = grow[lx.i0] + lx.w*(grow[lx.i1]-grow[lx.i0])
+			}
+			f(g[y*W:(y+1)*W], prow)
 		}
 	}
-	return h
-}
 
-// threshold returns the contrast t above which a pixel is ink and the contrast
-// full that counts as full ink (full > t).
-//
-// Otsu's threshold splits the contrast histogram where the two classes are
-// best separated. When ink covers a tiny part of the image (a small digit in a
-// large photo) Otsu splits the paper's noise instead, so t is raised to
-// noiseSigmas standard deviations above the paper's level, both measured
-// robustly (median and median absolute deviation) on the signed contrast,
-// which the paper dominates, and at least to minContrast.
-func (h *contrastHist) threshold() (t, full uint8) {
-	med := quantile(h.signed[:], h.n, 0.5) - 255
+	// diff[d+255] counts pixels with p-v = d, rounded; |d| ≤ 255.
+	var diff [511]int32
+	forEach(func(row []uint8, p []float32) {
+		for x, v := range row {
+			diff[int(p[x]-float32(v)+255.5)]++
+		}
+	})
+	med := quantile(diff[:], W*H, 0.5) - 255
 	var dev [511]int32
-	for i, m := range h.signed {
+	for i, m := range diff {
 		d := i - 255 - med
 		dev[max(d, -d)] += m
 	}
-	sigma := 1.4826 * float64(quantile(dev[:], h.n, 0.5))
-	noise := float64(med) + noiseSigmas*sigma
-	tf := max(float64(otsu(h.ink[:], h.n)), math.Ceil(noise), minContrast)
-	if tf >= 254 {
-		tf = 254
-	}
-	t = uint8(tf)
-	var n int
-	for _, m := range h.ink[t+1:] {
-		n += int(m)
+	sigma := 1.4826 * float64(quantile(dev[:], W*H, 0.5))
+	noise := float32(float64(med) + noiseSigmas*sigma)
+
+	var hist [256]int32
+	forEach(func(row []uint8, p []float32) {
+		for x, v := range row {
+			px := p[x]
+			d := px - float32(v)
+			c := 0
+			if d > noise {
+				c = min(int(255*d/max(px, minPaper)+0.5), 255)
+			}
+			hist[c]++
+			row[x] = uint8(c)
+		}
+	})
+	return &hist
+}
+
+// threshold returns, given the histogram of the contrast of n pixels, the
+// contrast t above which a pixel is ink and the contrast full that counts as
+// full ink (full > t): Otsu's threshold, which splits the histogram where the
+// two classes are best separated, and at least minContrast.
+func threshold(hist *[256]int32, n int) (t, full uint8) {
+	t = uint8(min(max(otsu(hist[:], n), minContrast), 254))
+	var m int
+	for _, c := range hist[t+1:] {
+		m += int(c)
 	}
 	full = t + 1
-	if n > 0 {
-		full = t + 1 + uint8(quantile(h.ink[t+1:], n, inkQuantile))
+	if m > 0 {
+		full += uint8(quantile(hist[t+1:], m, inkQuantile))
 	}
-	return t, max(full, t+1)
+	return t, full
 }
 
 // otsu returns the threshold t maximizing the between-class variance of the
@@ -435,19 +471,75 @@ func otsu(hist []int32, n int) int {
 	return t
 }
 
-// keepers reports for each component whether it is part of the digit rather
-// than a speck, given the index of the largest.
-func keepers(comps []component, big int) []bool {
+// digitMarks reports for each component of a W×H image whether it belongs
+// to the digit, or returns ErrNoInk if none is large enough to.
+//
+// A mark touching the image's edge is usually not the digit but something
+// the background estimate could not follow: the dark desk beside the paper,
+// a shadow's edge, a finger. So when some mark spans at least 1/minExtentDiv
+// of the image without touching its edges, the digit is made of such inner
+// marks; a mark touching the edge joins them only if at least half of its
+// bounding box lies within theirs (a stroke drawn off the page). Otherwise
+// (a digit drawn or cropped up to the edge) every mark is a candidate.
+//
+// Among candidates, specks are dropped: marks with under 1/speckDiv of the
+// largest one's area, unless near it and over 1/fragmentDiv of it (a stroke
+// broken by thresholding).
+func digitMarks(comps []component, W, H int) ([]bool, error) {
+	minExt := max(3, min(W, H)/minExtentDiv)
+	frame := image.Rect(0, 0, W, H).Inset(1)
+	inner := make([]bool, len(comps))
+	big := -1 // the largest inner mark
+	for i, c := range comps {
+		inner[i] = c.rect().In(frame)
+		if inner[i] && c.extent() >= minExt && (big < 0 || c.area > comps[big].area) {
+			big = i
+		}
+	}
+	if big < 0 {
+		for i := range comps {
+			inner[i] = true
+			if big < 0 || comps[i].area > comps[big].area {
+				big = i
+			}
+		}
+		if ext := comps[big].extent(); ext < minExt {
+			return nil, fmt.Errorf("%w: largest mark spans %d pixels, want at least %d", ErrNoInk, ext, minExt)
+		}
+	}
+	keep := notSpecks(comps, inner, big)
+	var box image.Rectangle
+	for i, c := range comps {
+		if keep[i] {
+			box = box.Union(c.rect())
+		}
+	}
+	edge := make([]bool, len(comps))
+	for i, c := range comps {
+		r := c.rect()
+		edge[i] = !inner[i] && 2*area(r.Intersect(box)) >= area(r)
+	}
+	for i, k := range notSpecks(comps, edge, big) {
+		keep[i] = keep[i] || k
+	}
+	return keep, nil
+}
+
+// notSpecks reports which of the components in cand are not specks beside
+// the component big.
+func notSpecks(comps []component, cand []bool, big int) []bool {
 	b := comps[big]
 	m := b.extent() / 4
-	near := image.Rect(b.x0-m, b.y0-m, b.x1+m, b.y1+m)
+	near := b.rect().Inset(-m)
 	keep := make([]bool, len(comps))
 	for i, c := range comps {
-		keep[i] = c.area*speckDiv >= b.area ||
-			c.area*fragmentDiv >= b.area && near.Overlaps(image.Rect(c.x0, c.y0, c.x1, c.y1))
+		keep[i] = cand[i] && (c.area*speckDiv >= b.area ||
+			c.area*fragmentDiv >= b.area && near.Overlaps(c.rect()))
 	}
 	return keep
 }
+
+func area(r image.Rectangle) int { return r.Dx() * r.Dy() }
 
 // strokeWidth estimates the stroke width of the ink in runs (sorted by row,
 // then column) as 2·area/perimeter, exact for a long straight stroke, times
@@ -493,6 +585,16 @@ func strokeWidth(runs []run) float64 {
 	}
 	perim += rowArea(prev)
 	return 2 * float64(area) / float64(perim) * math.Pi / 4
+}
+
+// pad returns the w×h image a with r zero pixels added on each side.
+func pad(a []float32, w, h, r int) []float32 {
+	pw := w + 2*r
+	p := make([]float32, pw*(h+2*r))
+	for y := range h {
+		copy(p[(y+r)*pw+r:], a[y*w:(y+1)*w])
+	}
+	return p
 }
 
 // bounds returns the bounding box of the pixels in runs.

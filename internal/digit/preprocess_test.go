@@ -120,6 +120,33 @@ func TestPreprocessSameShape(t *testing.T) {
 		{"side-light", func(s *scene) {
 			s.light = func(x, y float64) float64 { return 120 + 120*math.Sin(x/400*math.Pi/2) }
 		}, 0.9},
+		{"soft-cast-shadow", func(s *scene) {
+			s.light = func(x, y float64) float64 { return 100 + 135/(1+math.Exp((x+0.5*y-300)/15)) }
+		}, 0.9},
+		{"vignette", func(s *scene) {
+			s.light = func(x, y float64) float64 {
+				d := math.Hypot(x-200, y-200) / 280
+				return 240 * (1 - 0.7*d*d)
+			}
+		}, 0.9},
+		{"dark-desk-edge", func(s *scene) {
+			s.light = func(x, y float64) float64 {
+				if x < 40 || y > 370 {
+					return 35
+				}
+				return 235
+			}
+		}, 0.9},
+		{"ruled-paper", func(s *scene) {
+			s.light = func(x, y float64) float64 {
+				if int(y)%40 < 2 {
+					return 150
+				}
+				return 235
+			}
+		}, 0.9},
+		{"dim-paper", func(s *scene) { s.light = func(x, y float64) float64 { return 100 }; s.ink = 0.35; s.noise = 6 }, 0.9},
+		{"pencil", func(s *scene) { s.ink = 0.65; s.noise = 5 }, 0.9},
 		{"noise", func(s *scene) { s.noise = 12 }, 0.9},
 		{"jpeg", func(s *scene) { s.noise = 4; s.jpeg = 60 }, 0.85},
 		{"light-on-dark", func(s *scene) { s.light = func(x, y float64) float64 { return 30 }; s.ink = 7.5 }, 0.9},
@@ -135,7 +162,6 @@ func TestPreprocessSameShape(t *testing.T) {
 			s.name = "same-" + tc.name
 			tc.vary(&s)
 			got := preprocessScene(t, s)
-			t.Logf("%s: IoU %.3f", tc.name, overlap(got, want))
 			if iou := overlap(got, want); iou < tc.minIoU {
 				t.Errorf("%s: ink overlaps the clean image's by %.3f (intersection over union), want ≥ %.2f\ngot\n%s\nclean\n%s",
 					tc.name, iou, tc.minIoU, ASCII(got), ASCII(want))
@@ -185,6 +211,26 @@ func TestPreprocessNoInk(t *testing.T) {
 	}
 }
 
+// TestPreprocessOddSizes: degenerate shapes give a result or an error,
+// never a panic.
+func TestPreprocessOddSizes(t *testing.T) {
+	for _, size := range []image.Point{{1, 1}, {2, 3}, {1, 500}, {500, 1}, {3, 2000}, {28, 28}} {
+		for _, fill := range []uint8{0, 128, 255} {
+			m := image.NewGray(image.Rect(0, 0, size.X, size.Y))
+			for i := range m.Pix {
+				m.Pix[i] = 255 - fill*uint8(i%3/2) // every third pixel fill
+			}
+			px, err := Preprocess(m)
+			if err != nil && !errIs(err, ErrNoInk) {
+				t.Errorf("Preprocess(%v, fill %d): %v, want nil or ErrNoInk", size, fill, err)
+			}
+			if err == nil && len(px) != Size*Size {
+				t.Errorf("Preprocess(%v, fill %d): %d pixels", size, fill, len(px))
+			}
+		}
+	}
+}
+
 func asciiOrNil(px []uint8) string {
 	if px == nil {
 		return "<nil>"
@@ -228,7 +274,7 @@ func TestPreprocessImageTypes(t *testing.T) {
 }
 
 func BenchmarkPreprocess(b *testing.B) {
-	for _, name := range []string{"small-in-big-seven", "jpeg-three", "thin-four"} {
+	for _, name := range []string{"photo-four", "small-in-big-seven", "thin-four", "clean-seven"} {
 		var s scene
 		for _, sc := range scenes {
 			if sc.name == name {

@@ -172,6 +172,8 @@ var scenes = []scene{
 		light: gradient(235, 150, 800, 600), noise: 6, jpeg: 60},
 	{name: "thick-zero", w: 400, h: 400, digit: '0', box: centred(400, 400, 300, 0.75), pen: 64},
 	{name: "thin-four", w: 1200, h: 900, digit: '4', box: centred(1200, 900, 700, 0.75), pen: 2},
+	// A thick "1" cropped tightly: the stroke is half the image's width.
+	{name: "tight-one", w: 70, h: 230, digit: '1', box: image.Rect(5, 10, 65, 220), pen: 30},
 	{name: "off-centre-one", w: 800, h: 600, digit: '1', box: image.Rect(60, 40, 160, 240), pen: 14,
 		light: func(x, y float64) float64 { return 225 }, noise: 4},
 	{name: "small-in-big-seven", w: 1600, h: 1200, digit: '7', box: image.Rect(1100, 300, 1128, 340), pen: 5,
@@ -179,6 +181,15 @@ var scenes = []scene{
 	{name: "light-on-dark-four", w: 500, h: 500, digit: '4', box: centred(500, 500, 320, 0.75), pen: 26,
 		light: gradient(45, 25, 500, 500), ink: 5, noise: 5},
 	{name: "transparent-two", w: 280, h: 280, digit: '2', box: centred(280, 280, 200, 0.7), pen: 18, transparent: true},
+	// A phone photo: dark desk along two edges, a soft shadow, noise, JPEG.
+	{name: "photo-four", w: 1600, h: 1200, digit: '4', box: image.Rect(700, 380, 940, 700), pen: 22, noise: 5, jpeg: 70,
+		light: func(x, y float64) float64 {
+			if x < 120 || y > 1100 {
+				return 40 + y/100
+			}
+			l := 215 - 50*x/1600
+			return l - 90/(1+math.Exp((1700-x-0.8*y)/40)) // shadow, lower right
+		}},
 	{name: "mnist-like-three", w: 28, h: 28, digit: '3', box: centred(28, 28, 18, 0.65), pen: 2.5,
 		light: func(x, y float64) float64 { return 10 }, ink: 25},
 }

@@ -7,7 +7,12 @@ import "math"
 // shrinking, so every source pixel contributes (area averaging, smoothed) and
 // a 50× reduction does not alias; when growing it is one source pixel, linear
 // interpolation. Beyond src's edges the image is taken to be 0 (no ink).
-func resize(src []float32, sw, sh, dw, dh int) []float32 {
+// Bytes are read as 0..255 → 0..1.
+func resize[T uint8 | float32](src []T, sw, sh, dw, dh int) []float32 {
+	k := float32(1)
+	if _, ok := any(src[0]).(uint8); ok {
+		k = 1.0 / 255
+	}
 	xt, yt := tent(sw, dw), tent(sh, dh)
 	tmp := make([]float32, sh*dw) // rows resized
 	for y := range sh {
@@ -15,9 +20,9 @@ func resize(src []float32, sw, sh, dw, dh int) []float32 {
 		for x, t := range xt {
 			var v float32
 			for i, w := range t.w {
-				v += w * in[t.first+i]
+				v += w * float32(in[t.first+i])
 			}
-			out[x] = v
+			out[x] = v * k
 		}
 	}
 	dst := make([]float32, dh*dw)
