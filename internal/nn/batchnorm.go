@@ -1,0 +1,146 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/digitnet/digitnet/internal/tensor"
+)
+
+// BatchNorm normalizes each feature (for [N F] inputs) or channel (for [N C H W]) by the
+// batch's mean and variance in training, and by running averages of them in inference
+// (Ioffe & Szegedy 2015), then scales by γ and shifts by β:
+// y = γ·(x-μ)/√(σ²+ε) + β. The running averages follow PyTorch: momentum 0.1, unbiased
+// variance.
+type BatchNorm struct {
+	Features    int
+	Eps         float64
+	Momentum    float64
+	Gamma, Beta *Param
+	// RunningMean and RunningVar are state, not trained: saved with the model.
+	RunningMean, RunningVar *Param
+
+	xhat      []float32
+	invStd    []float64
+	shape     []int
+	y, dx     *tensor.Tensor
+	groups, m int // channels, and values per channel in the batch
+}
+
+// NewBatchNorm returns a batch normalization over features channels named with prefix.
+func NewBatchNorm(prefix string, features int) *BatchNorm {
+	b := &BatchNorm{Features: features, Eps: 1e-5, Momentum: 0.1,
+		Gamma: newParam(prefix+".weight", features), Beta: newParam(prefix+".bias", features),
+		RunningMean: &Param{Name: prefix + ".running_mean", Value: tensor.New(features), Grad: tensor.New(0)},
+		RunningVar:  &Param{Name: prefix + ".running_var", Value: tensor.New(features), Grad: tensor.New(0)},
+		y:           tensor.New(0), dx: tensor.New(0)}
+	for i := range features {
+		b.Gamma.Value.Data[i] = 1
+		b.RunningVar.Value.Data[i] = 1
+	}
+	return b
+}
+
+func (b *BatchNorm) String() string   { return fmt.Sprintf("BatchNorm(%d)", b.Features) }
+func (b *BatchNorm) Params() []*Param { return []*Param{b.Gamma, b.Beta} }
+
+// Buffers are the running statistics.
+func (b *BatchNorm) Buffers() []*Param { return []*Param{b.RunningMean, b.RunningVar} }
+
+func (b *BatchNorm) OutShape(in []int) ([]int, error) {
+	if len(in) == 0 || in[0] != b.Features {
+		return nil, fmt.Errorf("nn: %s: input shape %s, want [%d ...]", b, tensor.ShapeString(in), b.Features)
+	}
+	return append([]int(nil), in...), nil
+}
+
+// layout returns N, C and the spatial size S of x viewed as [N C S].
+func (b *BatchNorm) layout(x *tensor.Tensor) (N, C, S int) {
+	if len(x.Shape) < 2 || x.Shape[1] != b.Features {
+		panic(fmt.Sprintf("nn: %s: input %s, want [N %d ...]", b, tensor.ShapeString(x.Shape), b.Features))
+	}
+	return x.Shape[0], b.Features, x.Cols() / b.Features
+}
+
+func (b *BatchNorm) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
+	N, C, S := b.layout(x)
+	b.shape = append(b.shape[:0], x.Shape...)
+	b.y.Resize(x.Shape...)
+	b.groups, b.m = C, N*S
+	if cap(b.xhat) < x.Len() {
+		b.xhat = make([]float32, x.Len())
+	}
+	b.xhat = b.xhat[:x.Len()]
+	if len(b.invStd) != C {
+		b.invStd = make([]float64, C)
+	}
+	gamma, beta := b.Gamma.Value.Data, b.Beta.Value.Data
+	rm, rv := b.RunningMean.Value.Data, b.RunningVar.Value.Data
+	for c := 0; c < C; c++ {
+		var mean, variance float64
+		if training {
+			for n := 0; n < N; n++ {
+				for _, v := range x.Data[(n*C+c)*S : (n*C+c+1)*S] {
+					mean += float64(v)
+				}
+			}
+			mean /= float64(b.m)
+			for n := 0; n < N; n++ {
+				for _, v := range x.Data[(n*C+c)*S : (n*C+c+1)*S] {
+					d := float64(v) - mean
+					variance += d * d
+				}
+			}
+			variance /= float64(b.m)
+			unbiased := variance * float64(b.m) / math.Max(float64(b.m-1), 1)
+			rm[c] = float32((1-b.Momentum)*float64(rm[c]) + b.Momentum*mean)
+			rv[c] = float32((1-b.Momentum)*float64(rv[c]) + b.Momentum*unbiased)
+		} else {
+			mean, variance = float64(rm[c]), float64(rv[c])
+		}
+		inv := 1 / math.Sqrt(variance+b.Eps)
+		b.invStd[c] = inv
+		for n := 0; n < N; n++ {
+			off := (n*C + c) * S
+			for s := 0; s < S; s++ {
+				h := float32((float64(x.Data[off+s]) - mean) * inv)
+				b.xhat[off+s] = h
+				b.y.Data[off+s] = gamma[c]*h + beta[c]
+			}
+		}
+	}
+	return b.y
+}
+
+// Backward, per channel over its m values: dβ += Σdy, dγ += Σdy·x̂,
+// dx = γ/(m·σ)·(m·dy - Σdy - x̂·Σdy·x̂).
+func (b *BatchNorm) Backward(dy *tensor.Tensor) *tensor.Tensor {
+	sameShape(b, "output gradient", dy.Shape, b.y.Shape)
+	N, C, S := b.shape[0], b.groups, b.m/b.shape[0]
+	b.dx.Resize(b.shape...)
+	gamma := b.Gamma.Value.Data
+	m := float64(b.m)
+	for c := 0; c < C; c++ {
+		var sum, sumX float64
+		for n := 0; n < N; n++ {
+			off := (n*C + c) * S
+			for s := 0; s < S; s++ {
+				g := float64(dy.Data[off+s])
+				sum += g
+				sumX += g * float64(b.xhat[off+s])
+			}
+		}
+		b.Beta.Grad.Data[c] += float32(sum)
+		b.Gamma.Grad.Data[c] += float32(sumX)
+		k := float64(gamma[c]) * b.invStd[c] / m
+		for n := 0; n < N; n++ {
+			off := (n*C + c) * S
+			for s := 0; s < S; s++ {
+				b.dx.Data[off+s] = float32(k * (m*float64(dy.Data[off+s]) - sum - float64(b.xhat[off+s])*sumX))
+			}
+		}
+	}
+	b.Gamma.accumulatedDense()
+	b.Beta.accumulatedDense()
+	return b.dx
+}

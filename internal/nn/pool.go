@@ -1,0 +1,157 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/digitnet/digitnet/internal/tensor"
+)
+
+// MaxPool2D takes the maximum of each k×k window (stride k) of [N C H W] inputs.
+type MaxPool2D struct {
+	K          int
+	shape      []int
+	argmax     []int32 // for each output, the input offset it came from
+	y, dx      *tensor.Tensor
+	outH, outW int
+}
+
+// NewMaxPool2D returns a k×k max pool with stride k.
+func NewMaxPool2D(k int) *MaxPool2D {
+	return &MaxPool2D{K: k, y: tensor.New(0), dx: tensor.New(0)}
+}
+
+func (m *MaxPool2D) String() string   { return fmt.Sprintf("MaxPool2D(%d)", m.K) }
+func (m *MaxPool2D) Params() []*Param { return nil }
+func (m *MaxPool2D) OutShape(in []int) ([]int, error) {
+	if len(in) != 3 || in[1] < m.K || in[2] < m.K {
+		return nil, fmt.Errorf("nn: %s: input shape %s, want [C H W] with H, W ≥ %d", m, tensor.ShapeString(in), m.K)
+	}
+	return []int{in[0], in[1] / m.K, in[2] / m.K}, nil
+}
+
+func (m *MaxPool2D) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
+	if len(x.Shape) != 4 {
+		panic(fmt.Sprintf("nn: %s: input %s, want [N C H W]", m, tensor.ShapeString(x.Shape)))
+	}
+	N, C, H, W := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
+	m.shape = append(m.shape[:0], x.Shape...)
+	m.outH, m.outW = H/m.K, W/m.K
+	m.y.Resize(N, C, m.outH, m.outW)
+	if cap(m.argmax) < m.y.Len() {
+		m.argmax = make([]int32, m.y.Len())
+	}
+	m.argmax = m.argmax[:m.y.Len()]
+	o := 0
+	for nc := 0; nc < N*C; nc++ {
+		base := nc * H * W
+		for i := 0; i < m.outH; i++ {
+			for j := 0; j < m.outW; j++ {
+				best, at := float32(math.Inf(-1)), 0
+				for u := 0; u < m.K; u++ {
+					for v := 0; v < m.K; v++ {
+						idx := base + (i*m.K+u)*W + j*m.K + v
+						if x.Data[idx] > best {
+							best, at = x.Data[idx], idx
+						}
+					}
+				}
+				m.y.Data[o], m.argmax[o] = best, int32(at)
+				o++
+			}
+		}
+	}
+	return m.y
+}
+
+// Backward: the gradient goes to the input that was the maximum of its window.
+func (m *MaxPool2D) Backward(dy *tensor.Tensor) *tensor.Tensor {
+	sameShape(m, "output gradient", dy.Shape, m.y.Shape)
+	m.dx.Resize(m.shape...)
+	m.dx.Zero()
+	for o, at := range m.argmax {
+		m.dx.Data[at] += dy.Data[o]
+	}
+	return m.dx
+}
+
+// Flatten views [N d1 d2 ...] as [N d1·d2·...].
+type Flatten struct {
+	shape []int
+	y, dx tensor.Tensor
+}
+
+func (f *Flatten) String() string   { return "Flatten" }
+func (f *Flatten) Params() []*Param { return nil }
+func (f *Flatten) OutShape(in []int) ([]int, error) {
+	return []int{tensor.Size(in)}, nil
+}
+
+func (f *Flatten) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
+	f.shape = append(f.shape[:0], x.Shape...)
+	f.y = tensor.Tensor{Shape: []int{x.Rows(), x.Cols()}, Data: x.Data}
+	return &f.y
+}
+
+func (f *Flatten) Backward(dy *tensor.Tensor) *tensor.Tensor {
+	f.dx = tensor.Tensor{Shape: f.shape, Data: dy.Data}
+	return &f.dx
+}
+
+// Dropout zeroes each input with probability P during training and scales the rest by
+// 1/(1-P) (inverted dropout), so inference is the identity. Its random source is the
+// run's, so a seed fixes the masks.
+type Dropout struct {
+	P     float64
+	rng   *rand.Rand
+	mask  []float32
+	y, dx *tensor.Tensor
+	train bool
+}
+
+// NewDropout returns a dropout layer drawing masks from rng.
+func NewDropout(p float64, rng *rand.Rand) *Dropout {
+	if p < 0 || p >= 1 {
+		panic(fmt.Sprintf("nn: Dropout(%g): probability must be in [0, 1)", p))
+	}
+	return &Dropout{P: p, rng: rng, y: tensor.New(0), dx: tensor.New(0)}
+}
+
+func (d *Dropout) String() string                    { return fmt.Sprintf("Dropout(%g)", d.P) }
+func (d *Dropout) Params() []*Param                  { return nil }
+func (d *Dropout) OutShape(in []int) ([]int, error) { return append([]int(nil), in...), nil }
+
+func (d *Dropout) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
+	d.train = training && d.P > 0
+	if !d.train {
+		return x
+	}
+	d.y.Resize(x.Shape...)
+	if cap(d.mask) < x.Len() {
+		d.mask = make([]float32, x.Len())
+	}
+	d.mask = d.mask[:x.Len()]
+	keep := float32(1 / (1 - d.P))
+	for i, v := range x.Data {
+		if d.rng.Float64() < d.P {
+			d.mask[i] = 0
+		} else {
+			d.mask[i] = keep
+		}
+		d.y.Data[i] = v * d.mask[i]
+	}
+	return d.y
+}
+
+// Backward: dx = dy·mask.
+func (d *Dropout) Backward(dy *tensor.Tensor) *tensor.Tensor {
+	if !d.train {
+		return dy
+	}
+	d.dx.Resize(dy.Shape...)
+	for i, v := range dy.Data {
+		d.dx.Data[i] = v * d.mask[i]
+	}
+	return d.dx
+}
