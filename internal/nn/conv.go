@@ -13,15 +13,15 @@ import (
 // Forward unfolds the input into a matrix of patches (im2col), one row per output
 // position, so the whole batch is one GEMM: Y[NHW O] = cols[NHW CKK] · Wᵀ.
 type Conv2D struct {
-	In, Out         int // channels
-	Kernel, Stride  int
-	Padding         int
-	W, B            *Param
-	NoInputGrad     bool
-	inH, inW, N     int
-	outH, outW      int
-	cols, yr, dyr   *tensor.Tensor
-	y, dx, dcols    *tensor.Tensor
+	In, Out        int // channels
+	Kernel, Stride int
+	Padding        int
+	W, B           *Param
+	NoInputGrad    bool
+	inH, inW, N    int
+	outH, outW     int
+	cols, yr, dyr  *tensor.Tensor
+	y, dx, dcols   *tensor.Tensor
 }
 
 // NewConv2D returns a convolution with zero parameters named with prefix.

@@ -118,8 +118,8 @@ func NewDropout(p float64, rng *rand.Rand) *Dropout {
 	return &Dropout{P: p, rng: rng, y: tensor.New(0), dx: tensor.New(0)}
 }
 
-func (d *Dropout) String() string                    { return fmt.Sprintf("Dropout(%g)", d.P) }
-func (d *Dropout) Params() []*Param                  { return nil }
+func (d *Dropout) String() string                   { return fmt.Sprintf("Dropout(%g)", d.P) }
+func (d *Dropout) Params() []*Param                 { return nil }
 func (d *Dropout) OutShape(in []int) ([]int, error) { return append([]int(nil), in...), nil }
 
 func (d *Dropout) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
