@@ -169,37 +169,7 @@ func (m MLP) Build(rng *rand.Rand) (*Network, error) {
 	if err := m.Validate(); err != nil {
 		return nil, err
 	}
-	init, _ := ParseInit(string(m.Init))
-	net := &Network{InShape: []int{m.Sizes[0]}}
-	last := len(m.Sizes) - 2
-	for i := 0; i <= last; i++ {
-		d := NewDense(fmt.Sprintf("dense%d", i), m.Sizes[i], m.Sizes[i+1])
-		d.NoInputGrad = i == 0
-		d.Initialize(init, rng)
-		net.Layers = append(net.Layers, d)
-		if i < last {
-			net.Layers = append(net.Layers, newNamedActivation(m.Activation))
-		}
-	}
-	switch {
-	case m.Output == "softmax" && m.Loss == "ce":
-		net.Loss, net.Head = &SoftmaxCrossEntropy{}, NewSoftmax()
-	case m.Output == "sigmoid" && m.Loss == "bce":
-		net.Loss, net.Head = &SigmoidBCE{}, NewSigmoid()
-	default:
-		if m.Output != "linear" {
-			net.Layers = append(net.Layers, newNamedActivation(m.Output))
-		}
-		switch m.Loss {
-		case "mse":
-			net.Loss = &MSE{}
-		case "bce":
-			net.Loss = &BCE{}
-		case "ce":
-			net.Loss = &CrossEntropy{}
-		}
-	}
-	return net, nil
+	return m.Spec().Build(rng)
 }
 
 func newNamedActivation(name string) Layer {
