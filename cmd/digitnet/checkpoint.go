@@ -39,7 +39,7 @@ type trainRun struct {
 // newRun builds the network, optimizer and random source for a fresh run.
 func newRun(c *trainConfig) (*trainRun, error) {
 	pcg := rand.NewPCG(c.Seed, 0x9e3779b97f4a7c15)
-	net, err := c.mlp().Build(rand.New(pcg))
+	net, err := c.spec().Build(rand.New(pcg))
 	if err != nil {
 		return nil, usageErr("%v", err)
 	}
@@ -88,8 +88,8 @@ func resumeRun(fs *flag.FlagSet, c *trainConfig) (*trainRun, error) {
 	if err := c.validate(); err != nil {
 		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
 	}
-	if fmt.Sprint(ck.Model.Arch) != fmt.Sprint(c.mlp()) {
-		return nil, fmt.Errorf("checkpoint %s: weights for %v, settings for %v", path, ck.Model.Arch, c.mlp())
+	if fmt.Sprint(ck.Model.Arch) != fmt.Sprint(c.spec()) {
+		return nil, fmt.Errorf("checkpoint %s: weights for %v, settings for %v", path, ck.Model.Arch, c.spec())
 	}
 	r := &trainRun{net: ck.Model.Net, pcg: &rand.PCG{}, history: st.History}
 	if err := r.pcg.UnmarshalBinary(st.RNG); err != nil {
@@ -129,7 +129,7 @@ func (r *trainRun) checkpointer(c *trainConfig, classes []string) (func([]train.
 // model wraps the run's network with its metadata.
 func (r *trainRun) model(c *trainConfig, classes []string, epochs int, trainAcc, testAcc float64) *model.Model {
 	scale, offset := c.scaling()
-	return &model.Model{Arch: c.mlp(), Net: r.net, Input: model.Input{Scale: scale, Offset: offset},
+	return &model.Model{Arch: c.spec(), Net: r.net, Input: model.Input{Scale: scale, Offset: offset},
 		Dataset: c.Dataset, Classes: classes,
 		Training: model.Summary{Preset: c.Preset, Epochs: epochs, Seed: c.Seed, TrainAccuracy: trainAcc,
 			TestAccuracy: testAcc, Date: time.Now().UTC().Format(time.RFC3339), Optimizer: r.opt.String()}}

@@ -20,24 +20,27 @@ import (
 // trainConfig is everything a training run is made of; every field is a flag.
 type trainConfig struct {
 	// What defines the run: saved in checkpoints and compared on --resume.
-	Preset     string  `json:"preset"`
-	Layers     []int   `json:"layers"`
-	Activation string  `json:"activation"`
-	Output     string  `json:"output"`
-	Loss       string  `json:"loss"`
-	Init       string  `json:"init"`
-	Optimizer  string  `json:"optimizer"`
-	LR         float64 `json:"lr"`
-	Batch      int     `json:"batch"`
-	Epochs     int     `json:"epochs"`
-	Seed       uint64  `json:"seed"`
-	Dataset    string  `json:"dataset"`
-	TrainLimit int     `json:"train_limit"`
-	TestLimit  int     `json:"test_limit"`
-	Input      string  `json:"input"`    // raw, unit, standard
-	Shuffle    bool    `json:"shuffle"`  // reshuffle every epoch
-	Schedule   string  `json:"schedule"` // constant, cosine
-	TrainEval  string  `json:"train_eval"`
+	Preset     string   `json:"preset"`
+	Layers     []int    `json:"layers"`
+	Activation string   `json:"activation"`
+	Output     string   `json:"output"`
+	Loss       string   `json:"loss"`
+	Init       string   `json:"init"`
+	Optimizer  string   `json:"optimizer"`
+	LR         float64  `json:"lr"`
+	Batch      int      `json:"batch"`
+	Epochs     int      `json:"epochs"`
+	Seed       uint64   `json:"seed"`
+	Dataset    string   `json:"dataset"`
+	TrainLimit int      `json:"train_limit"`
+	TestLimit  int      `json:"test_limit"`
+	Input      string   `json:"input"`    // raw, unit, standard
+	Shuffle    bool     `json:"shuffle"`  // reshuffle every epoch
+	Schedule   string   `json:"schedule"` // constant, cosine
+	TrainEval  string   `json:"train_eval"`
+	Model      string   `json:"model"`               // mlp (from --layers etc.), cnn, lenet5
+	ArchFile   string   `json:"arch,omitempty"`      // a JSON spec file
+	ArchSpec   *nn.Spec `json:"arch_spec,omitempty"` // the spec read from ArchFile, kept for resume
 
 	// How it is run and reported.
 	Threads    int    `json:"-"`
@@ -130,6 +133,8 @@ func trainFlags(fs *flag.FlagSet, c *trainConfig) {
 	fs.StringVar(&c.Checkpoint, "checkpoint", "", "write a checkpoint to DIR after every epoch (weights, optimizer and random state, history)")
 	fs.StringVar(&c.Resume, "resume", "", "continue the run checkpointed in DIR (its settings are used; flags that differ are an error)")
 	fs.StringVar(&c.Out, "out", "", "save the trained model to FILE (safetensors; see internal/model)")
+	fs.StringVar(&c.Model, "model", "mlp", "architecture: mlp (from --layers, --activation), cnn, lenet5")
+	fs.StringVar(&c.ArchFile, "arch", "", "read the architecture from a JSON spec FILE (see README); overrides --model and --layers")
 	fs.StringVar(&c.TrainEval, "train-eval", "full", "train accuracy per epoch: full (a pass over the training set after the epoch) or running (as trained, free; Keras' way)")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of the training loop to FILE (go tool pprof)")
 	fs.StringVar(&c.Progress, "progress", "auto", "progress within an epoch: auto (a bar on a terminal, else plain lines), bar, plain, none")
@@ -184,7 +189,22 @@ func resolve(fs *flag.FlagSet, c *trainConfig) error {
 }
 
 func (c *trainConfig) validate() error {
-	if err := c.mlp().Validate(); err != nil {
+	if c.ArchFile != "" && c.ArchSpec == nil {
+		spec, err := nn.ReadSpec(c.ArchFile)
+		if err != nil {
+			return usageErr("--arch: %s", strings.TrimPrefix(err.Error(), "nn: "))
+		}
+		c.ArchSpec = &spec
+	}
+	if _, ok := modelSpecs[c.Model]; !ok && c.Model != "mlp" {
+		return usageErr("unknown --model %q, want mlp, cnn or lenet5", c.Model)
+	}
+	if c.ArchSpec == nil && c.Model == "mlp" {
+		if err := c.mlp().Validate(); err != nil { // names the flags' allowed values
+			return usageErr("%s", strings.TrimPrefix(err.Error(), "nn: "))
+		}
+	}
+	if err := c.spec().Validate(); err != nil {
 		return usageErr("%s", strings.TrimPrefix(err.Error(), "nn: "))
 	}
 	if _, err := optim.New(c.Optimizer, c.LR); err != nil {
@@ -209,8 +229,8 @@ func (c *trainConfig) validate() error {
 		return usageErr("unknown --train-eval %q, want full or running", c.TrainEval)
 	case !slices.Contains([]string{"auto", "bar", "plain", "none"}, c.Progress):
 		return usageErr("unknown --progress %q, want auto, bar, plain or none", c.Progress)
-	case c.Layers[0] != 784:
-		return usageErr("--layers %s starts with %d, but the images have 28×28 = 784 pixels", (*intList)(&c.Layers), c.Layers[0])
+	case c.spec().InputSize() != 784:
+		return usageErr("the network takes %d inputs (%v), but the images have 28×28 = 784 pixels", c.spec().InputSize(), c.spec().Input)
 	}
 	if c.History != "" {
 		if ext := strings.ToLower(filepath.Ext(c.History)); ext != ".csv" && ext != ".json" {
@@ -223,11 +243,39 @@ func (c *trainConfig) validate() error {
 // checkClasses reports a network whose output count does not fit the data's classes
 // (a single output serves two classes).
 func (c *trainConfig) checkClasses(classes int) error {
-	out := c.Layers[len(c.Layers)-1]
+	out := c.spec().Outputs()
 	if out != classes && !(out == 1 && classes == 2) {
-		return usageErr("--layers %s ends with %d, but there are %d classes", (*intList)(&c.Layers), out, classes)
+		return usageErr("the network ends with %d outputs (--layers %s), but there are %d classes", out, (*intList)(&c.Layers), classes)
 	}
 	return nil
+}
+
+// modelSpecs are the preset architectures of --model; their output function, loss and
+// init come from the flags.
+var modelSpecs = map[string][]nn.LayerSpec{
+	// A small, fast CNN: two 5×5 convolutions with batch norm, a dense layer, dropout.
+	"cnn": {
+		{Type: "conv2d", Out: 16, Kernel: 5, Padding: 2}, {Type: "batchnorm"}, {Type: "relu"}, {Type: "maxpool", Kernel: 2},
+		{Type: "conv2d", Out: 32, Kernel: 5}, {Type: "batchnorm"}, {Type: "relu"}, {Type: "maxpool", Kernel: 2},
+		{Type: "flatten"}, {Type: "dense", Out: 128}, {Type: "relu"}, {Type: "dropout", P: 0.25}, {Type: "dense", Out: 10},
+	},
+	// LeNet-5 as PyTorch writes it (ReLU, max pooling): the peer's torch_cnn.py --model lenet.
+	"lenet5": {
+		{Type: "conv2d", Out: 6, Kernel: 5, Padding: 2}, {Type: "relu"}, {Type: "maxpool", Kernel: 2},
+		{Type: "conv2d", Out: 16, Kernel: 5}, {Type: "relu"}, {Type: "maxpool", Kernel: 2},
+		{Type: "flatten"}, {Type: "dense", Out: 120}, {Type: "relu"}, {Type: "dense", Out: 84}, {Type: "relu"}, {Type: "dense", Out: 10},
+	},
+}
+
+// spec is the architecture the flags describe.
+func (c *trainConfig) spec() nn.Spec {
+	if c.ArchSpec != nil {
+		return *c.ArchSpec
+	}
+	if layers, ok := modelSpecs[c.Model]; ok {
+		return nn.Spec{Input: []int{1, 28, 28}, Layers: layers, Output: c.Output, Loss: c.Loss, Init: nn.Init(c.Init)}
+	}
+	return c.mlp().Spec()
 }
 
 // loadData reads the training and test sets: a class-folder directory given with

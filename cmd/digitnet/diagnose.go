@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/digitnet/digitnet/internal/diag"
+	"github.com/digitnet/digitnet/internal/nn"
 	"github.com/digitnet/digitnet/internal/tensor"
 	"github.com/digitnet/digitnet/internal/train"
 )
@@ -41,7 +42,7 @@ func runDiagnose(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	setup := diag.Setup{Arch: c.mlp(), Optimizer: c.Optimizer, LR: c.LR, Batch: c.Batch, Input: c.Input,
+	setup := diag.Setup{Arch: c.spec(), Optimizer: c.Optimizer, LR: c.LR, Batch: c.Batch, Input: c.Input,
 		Train: train.Subset(c.dataFor(trainRaw), c.TrainLimit), Test: train.Subset(c.dataFor(testRaw), c.TestLimit),
 		Classes: len(trainRaw.Classes), Seed: c.Seed, Steps: *steps}
 	rep, err := diag.Diagnose(ctx, setup)
@@ -105,8 +106,8 @@ func mergeFixes(fs []diag.Finding) []string {
 }
 
 func printFindings(w io.Writer, rep diag.Report, c trainConfig, took time.Duration) {
-	fmt.Fprintf(w, "diagnosis of %v (preset %s, %s lr %g, batch %d, input %s), %.1fs\n",
-		(&c).mlp().Sizes, c.Preset, c.Optimizer, c.LR, c.Batch, c.Input, took.Seconds())
+	fmt.Fprintf(w, "diagnosis of %s (preset %s, %s lr %g, batch %d, input %s), %.1fs\n",
+		describe((&c).spec()), c.Preset, c.Optimizer, c.LR, c.Batch, c.Input, took.Seconds())
 	if rep.Healthy() {
 		fmt.Fprintln(w, "no problems found: this configuration should learn")
 	}
@@ -133,4 +134,27 @@ func printFindings(w io.Writer, rep diag.Report, c trainConfig, took time.Durati
 	if rep.Suggested > 0 {
 		fmt.Fprintf(w, "\nlearning-rate range test: about %.2g suits this setup\n", rep.Suggested)
 	}
+}
+
+// describe names an architecture briefly: 784-300-10 for an MLP, else its layer types.
+func describe(s nn.Spec) string {
+	var parts []string
+	mlp := true
+	for _, l := range s.Layers {
+		switch l.Type {
+		case "dense":
+			parts = append(parts, fmt.Sprint(l.Out))
+		case "relu", "sigmoid", "tanh":
+		default:
+			mlp = false
+		}
+	}
+	if mlp {
+		return fmt.Sprint(s.InputSize()) + "-" + strings.Join(parts, "-")
+	}
+	var types []string
+	for _, l := range s.Layers {
+		types = append(types, l.Type)
+	}
+	return strings.Join(types, "→")
 }

@@ -65,11 +65,11 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	if test.Rows*test.Cols != m.Arch.Sizes[0] || len(test.Classes) != len(m.Classes) {
+	if test.Rows*test.Cols != m.Arch.InputSize() || len(test.Classes) != len(m.Classes) {
 		return fmt.Errorf("model %s takes %d inputs and %d classes; %s has %d pixels and %d classes",
-			*path, m.Arch.Sizes[0], len(m.Classes), *name, test.Rows*test.Cols, len(test.Classes))
+			*path, m.Arch.InputSize(), len(m.Classes), *name, test.Rows*test.Cols, len(test.Classes))
 	}
-	data := &train.Bytes{Pixels: test.Images, Labels: test.Labels, ExampleShape: []int{test.Rows * test.Cols}, Scale: m.Input.Scale, Offset: m.Input.Offset}
+	data := &train.Bytes{Pixels: test.Images, Labels: test.Labels, ExampleShape: m.Arch.Input, Scale: m.Input.Scale, Offset: m.Input.Offset}
 	met := train.Evaluate(m.Net, data, 1000)
 	rep := evalReport{Model: *path, Dataset: *name, Examples: test.N, Accuracy: met.Accuracy, Loss: met.Loss, Confusion: met.Confusion}
 	for k := range met.Confusion {

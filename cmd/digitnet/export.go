@@ -36,6 +36,6 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	fi, _ := os.Stat(*out)
 	fmt.Fprintf(stdout, "wrote %s (%d bytes): ONNX opset %d, input %q [N,%d] in [0,1], output %q [N,%d]\n",
-		*out, fi.Size(), onnx.Opset, onnx.InputName, m.Arch.Sizes[0], onnx.OutputName, m.Arch.Sizes[len(m.Arch.Sizes)-1])
+		*out, fi.Size(), onnx.Opset, onnx.InputName, m.Arch.InputSize(), onnx.OutputName, m.Arch.Outputs())
 	return nil
 }

@@ -37,13 +37,14 @@ func runGradcheck(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	rng := rand.New(rand.NewPCG(c.Seed, 0x9e3779b97f4a7c15))
-	net, err := c.mlp().Build(rng)
+	spec := c.spec()
+	net, err := spec.Build(rng)
 	if err != nil {
 		return usageErr("%v", err)
 	}
 	// A batch of 4 MNIST-like inputs: a fifth of the pixels inked, scaled as --input says.
 	scale, offset := c.scaling()
-	x := tensor.New(4, c.Layers[0])
+	x := tensor.New(append([]int{4}, spec.Input...)...)
 	labels := []int{1, 7, 3, 0}
 	for i := range x.Data {
 		v := float32(0)

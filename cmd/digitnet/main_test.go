@@ -210,8 +210,10 @@ func TestTrainRejectsBadFlags(t *testing.T) {
 	}{
 		{[]string{"--activation", "swish"}, `unknown activation "swish", want one of [sigmoid tanh relu]`},
 		{[]string{"--optimizer", "rmsprop"}, `unknown optimizer "rmsprop", want one of [sgd momentum adam]`},
-		{[]string{"--layers", "100,10"}, "starts with 100, but the images have 28×28 = 784 pixels"},
-		{[]string{"--layers", "784,300,7"}, "ends with 7, but there are 10 classes"},
+		{[]string{"--layers", "100,10"}, "the network takes 100 inputs ([100]), but the images have 28×28 = 784 pixels"},
+		{[]string{"--layers", "784,300,7"}, "the network ends with 7 outputs (--layers 784,300,7), but there are 10 classes"},
+		{[]string{"--model", "resnet"}, `unknown --model "resnet", want mlp, cnn or lenet5`},
+		{[]string{"--arch", "/no/such/net.json"}, "--arch: open /no/such/net.json"},
 		{[]string{"--layers", "784,x,10"}, "not a list of positive integers"},
 		{[]string{"--output", "linear", "--loss", "ce"}, "loss ce needs probabilities"},
 		{[]string{"--preset", "best"}, `unknown preset "best", want one of default, seed, fixed`},

@@ -75,12 +75,12 @@ func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	if m.Arch.Sizes[0] != 784 {
-		return fmt.Errorf("model %s takes %d inputs, not a 28×28 image", *path, m.Arch.Sizes[0])
+	if m.Arch.InputSize() != 784 {
+		return fmt.Errorf("model %s takes %d inputs, not a 28×28 image", *path, m.Arch.InputSize())
 	}
 	inputs := expandImages(images)
 	failed := 0
-	x := tensor.New(1, 784)
+	x := tensor.New(append([]int{1}, m.Arch.Input...)...)
 	for _, in := range inputs {
 		if ctx.Err() != nil {
 			break

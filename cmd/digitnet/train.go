@@ -126,7 +126,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // dataFor maps a decoded set to training data with the configured pixel scaling.
 func (c *trainConfig) dataFor(s *dataset.Set) *train.Bytes {
 	scale, offset := c.scaling()
-	return &train.Bytes{Pixels: s.Images, Labels: s.Labels, ExampleShape: []int{s.Rows * s.Cols}, Scale: scale, Offset: offset}
+	return &train.Bytes{Pixels: s.Images, Labels: s.Labels, ExampleShape: c.spec().Input, Scale: scale, Offset: offset}
 }
 
 // schedule returns the per-epoch learning rate, or nil for a constant one.

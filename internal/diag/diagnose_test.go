@@ -23,7 +23,7 @@ func mnist(t *testing.T) (tr, te *train.Bytes) {
 }
 
 func healthySetup(tr, te train.Data) Setup {
-	return Setup{Arch: nn.MLP{Sizes: []int{784, 100, 10}, Activation: "relu", Output: "softmax", Loss: "ce", Init: nn.InitHeNormal},
+	return Setup{Arch: nn.MLP{Sizes: []int{784, 100, 10}, Activation: "relu", Output: "softmax", Loss: "ce", Init: nn.InitHeNormal}.Spec(),
 		Optimizer: "adam", LR: 1e-3, Batch: 64, Input: "unit", Train: tr, Test: te, Classes: 10, Seed: 1, Steps: 150}
 }
 

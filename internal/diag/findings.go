@@ -102,11 +102,11 @@ func CheckInputs(trainStats, testStats Stats, input string) []Finding {
 
 // recommendedStd is the weight deviation that keeps activations and gradients of
 // order 1 through a layer: He for ReLU, Glorot otherwise.
-func recommendedStd(d *nn.Dense, act string) (float64, string) {
+func recommendedStd(fanIn, fanOut int, act string) (float64, string) {
 	if act == "relu" {
-		return math.Sqrt(2 / float64(d.In)), "he-normal"
+		return math.Sqrt(2 / float64(fanIn)), "he-normal"
 	}
-	return math.Sqrt(2 / float64(d.In+d.Out)), "glorot-uniform"
+	return math.Sqrt(2 / float64(fanIn+fanOut)), "glorot-uniform"
 }
 
 // CheckInit flags weights far from the scale their fan-in needs, and layers whose
@@ -114,11 +114,17 @@ func recommendedStd(d *nn.Dense, act string) (float64, string) {
 func CheckInit(net *nn.Network, act string) []Finding {
 	var out []Finding
 	for i, l := range net.Layers {
-		d, ok := l.(*nn.Dense)
-		if !ok {
+		var w []float32
+		var fanIn, fanOut int
+		switch d := l.(type) {
+		case *nn.Dense:
+			w, fanIn, fanOut = d.W.Value.Data, d.In, d.Out
+		case *nn.Conv2D:
+			k := d.Kernel * d.Kernel
+			w, fanIn, fanOut = d.W.Value.Data, d.In*k, d.Out*k
+		default:
 			continue
 		}
-		w := d.W.Value.Data
 		lo, hi, sum, sq := w[0], w[0], 0.0, 0.0
 		for _, v := range w {
 			lo, hi = min(lo, v), max(hi, v)
@@ -127,10 +133,11 @@ func CheckInit(net *nn.Network, act string) []Finding {
 		}
 		n := float64(len(w))
 		std := math.Sqrt(max(sq/n-(sum/n)*(sum/n), 0))
-		rec, init := recommendedStd(d, act)
+		d := l
+		rec, init := recommendedStd(fanIn, fanOut, act)
 		ev := map[string]any{"layer": i, "name": d.String(), "std": round(std), "recommended_std": round(rec), "ratio": round(std / rec)}
 		switch {
-		case hi == lo && d.Out > 1:
+		case hi == lo && fanOut > 1:
 			out = append(out, finding("init-symmetric", Error, fmt.Sprintf(
 				"all weights of %s start equal (%g): every unit computes the same function and receives the same gradient, so the units never become different", d, lo), ev, "--init", init))
 		case std > 4*rec:
@@ -139,7 +146,7 @@ func CheckInit(net *nn.Network, act string) []Finding {
 				sev = Error
 			}
 			out = append(out, finding("init-too-large", sev, fmt.Sprintf(
-				"%s starts with weights of std %.3g, %.0f× the %.3g its fan-in of %d calls for: weighted sums start %.0f× too large", d, std, std/rec, rec, d.In, std/rec), ev, "--init", init))
+				"%s starts with weights of std %.3g, %.0f× the %.3g its fan-in of %d calls for: weighted sums start %.0f× too large", d, std, std/rec, rec, fanIn, std/rec), ev, "--init", init))
 		case std < rec/10:
 			out = append(out, finding("init-too-small", Warning, fmt.Sprintf(
 				"%s starts with weights of std %.3g, 1/%.0f of the %.3g its fan-in calls for: signals and gradients shrink through the layer", d, std, rec/std, rec), ev, "--init", init))
@@ -186,9 +193,9 @@ func CheckActivity(acts []Activity, when string, fix string) []Finding {
 }
 
 // CheckOutputLoss flags output activations that do not fit the loss.
-func CheckOutputLoss(arch nn.MLP) []Finding {
+func CheckOutputLoss(arch nn.Spec) []Finding {
 	ev := map[string]any{"output": arch.Output, "loss": arch.Loss}
-	K := arch.Sizes[len(arch.Sizes)-1]
+	K := arch.Outputs()
 	switch {
 	case arch.Output == "softmax" && arch.Loss == "mse":
 		return []Finding{finding("output-loss-mismatch", Warning,

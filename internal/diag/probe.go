@@ -15,7 +15,7 @@ import (
 
 // Setup is the training run diagnose examines.
 type Setup struct {
-	Arch        nn.MLP
+	Arch        nn.Spec
 	Optimizer   string
 	LR          float64
 	Batch       int
@@ -60,9 +60,9 @@ func Diagnose(ctx context.Context, s Setup) (Report, error) {
 	// Data and configuration, before any training.
 	trStats, teStats := InputStats(s.Train, 1000), InputStats(s.Test, 1000)
 	add(CheckInputs(trStats, teStats, s.Input)...)
-	add(CheckInit(net, s.Arch.Activation)...)
+	add(CheckInit(net, s.Arch.HiddenActivation())...)
 	probeX := batchOf(s.Train, 0, min(256, s.Train.Len()))
-	initFix := "--init " + initFor(s.Arch.Activation)
+	initFix := "--init " + initFor(s.Arch.HiddenActivation())
 	if hasID(rep.Findings, "inputs-scale") {
 		initFix = "--input unit " + initFix
 	}
@@ -370,8 +370,10 @@ func checkLabels(ctx context.Context, s Setup, st Stats) []Finding {
 	held := &window{norm(s.Train), 2000, 1000}
 	test := &window{norm(s.Test), 0, 1000}
 	rng := rand.New(rand.NewPCG(s.Seed, 11))
-	K := s.Arch.Sizes[len(s.Arch.Sizes)-1]
-	net, err := nn.MLP{Sizes: []int{s.Arch.Sizes[0], 128, K}, Activation: "relu", Output: "softmax", Loss: "ce", Init: nn.InitHeNormal}.Build(rng)
+	K := s.Arch.Outputs()
+	ref := nn.Spec{Input: s.Arch.Input, Output: "softmax", Loss: "ce", Init: nn.InitHeNormal, Layers: []nn.LayerSpec{
+		{Type: "flatten"}, {Type: "dense", Out: 128}, {Type: "relu"}, {Type: "dense", Out: K}}}
+	net, err := ref.Build(rng)
 	if err != nil || K < 2 {
 		return nil
 	}

@@ -8,15 +8,16 @@
 //	            "__metadata__", a string-to-string map (below)
 //	rest        the tensors' bytes, little-endian float32, back to back
 //
-// Tensors follow PyTorch's nn.Linear layout, so a state dict loads directly:
-// "dense<i>.weight" is F32 [out in] and "dense<i>.bias" F32 [out], i = 0 for the layer
-// next to the input. (digitnet keeps weights [in out] in memory; they are transposed on
-// the way in and out.)
+// Tensors follow PyTorch's layouts, so a state dict loads directly: "dense<i>.weight"
+// is F32 [out in] (nn.Linear; digitnet keeps [in out] in memory and transposes on the way
+// in and out) and "dense<i>.bias" [out]; "conv<i>.weight" [out in k k], "conv<i>.bias";
+// "bn<i>.weight", "bn<i>.bias", "bn<i>.running_mean", "bn<i>.running_var". i counts
+// layers of that kind from the input.
 //
 // Metadata keys, each value a string (JSON where structured):
 //
-//	digitnet.format    format version, "1"
-//	digitnet.arch      the architecture, nn.MLP as JSON
+//	digitnet.format    format version, "2" ("1": arch was an nn.MLP; still read)
+//	digitnet.arch      the architecture, nn.Spec as JSON
 //	digitnet.input     input normalization {"scale":s,"offset":o}: x = s·byte + o
 //	digitnet.dataset   the data set trained on, e.g. "mnist"
 //	digitnet.classes   class names, a JSON array
@@ -45,8 +46,8 @@ import (
 	"github.com/digitnet/digitnet/internal/tensor"
 )
 
-// FormatVersion is the version this package writes and reads.
-const FormatVersion = 1
+// FormatVersion is the version this package writes; it also reads version 1.
+const FormatVersion = 2
 
 // MaxFileSize bounds what Load reads: a model larger than this is not one of ours.
 const MaxFileSize = 1 << 30
@@ -73,7 +74,7 @@ type Summary struct {
 
 // Model is a trained network with what is needed to use it.
 type Model struct {
-	Arch     nn.MLP
+	Arch     nn.Spec
 	Net      *nn.Network
 	Input    Input
 	Dataset  string
@@ -85,21 +86,28 @@ type Model struct {
 type layerTensor struct {
 	name  string
 	param *nn.Param
-	dense *nn.Dense // transposed [in out] ↔ [out in] when this is a weight
+	dense *nn.Dense // transposed [in out] ↔ [out in] when this is a Dense weight
 }
+
+// buffered is a layer with state saved beside its parameters (BatchNorm's statistics).
+type buffered interface{ Buffers() []*nn.Param }
 
 func tensorsOf(net *nn.Network) []layerTensor {
 	var out []layerTensor
-	i := 0
 	for _, l := range net.Layers {
-		d, ok := l.(*nn.Dense)
-		if !ok {
-			continue
+		d, _ := l.(*nn.Dense)
+		for _, p := range l.Params() {
+			t := layerTensor{name: p.Name, param: p}
+			if d != nil && p == d.W {
+				t.dense = d
+			}
+			out = append(out, t)
 		}
-		out = append(out,
-			layerTensor{fmt.Sprintf("dense%d.weight", i), d.W, d},
-			layerTensor{fmt.Sprintf("dense%d.bias", i), d.B, nil})
-		i++
+		if b, ok := l.(buffered); ok {
+			for _, p := range b.Buffers() {
+				out = append(out, layerTensor{name: p.Name, param: p})
+			}
+		}
 	}
 	return out
 }
@@ -109,7 +117,11 @@ func (t layerTensor) fileShape() []uint64 {
 	if t.dense != nil {
 		return []uint64{uint64(t.dense.Out), uint64(t.dense.In)}
 	}
-	return []uint64{uint64(t.param.Value.Len())}
+	shape := make([]uint64, len(t.param.Value.Shape))
+	for i, d := range t.param.Value.Shape {
+		shape[i] = uint64(d)
+	}
+	return shape
 }
 
 // bytes encodes the tensor in file layout.
@@ -294,15 +306,25 @@ func decode(buf []byte, checkpoint bool) (*Checkpoint, error) {
 	}
 	n, meta, _ := safetensors.ReadMetadata(buf)
 	md := meta.Metadata()
-	if md["digitnet.format"] != strconv.Itoa(FormatVersion) {
-		if md["digitnet.format"] == "" {
-			return nil, errors.New("a safetensors file without digitnet metadata")
-		}
-		return nil, fmt.Errorf("format version %q, this digitnet reads %d", md["digitnet.format"], FormatVersion)
-	}
 	m := &Model{Dataset: md["digitnet.dataset"]}
-	if err := unmarshalKey(md, "digitnet.arch", &m.Arch); err != nil {
-		return nil, err
+	switch md["digitnet.format"] {
+	case strconv.Itoa(FormatVersion):
+		if err := unmarshalKey(md, "digitnet.arch", &m.Arch); err != nil {
+			return nil, err
+		}
+	case "1": // the architecture was an MLP
+		var mlp nn.MLP
+		if err := unmarshalKey(md, "digitnet.arch", &mlp); err != nil {
+			return nil, err
+		}
+		if err := mlp.Validate(); err != nil {
+			return nil, fmt.Errorf("digitnet.arch: %v", err)
+		}
+		m.Arch = mlp.Spec()
+	case "":
+		return nil, errors.New("a safetensors file without digitnet metadata")
+	default:
+		return nil, fmt.Errorf("format version %q, this digitnet reads 1 and %d", md["digitnet.format"], FormatVersion)
 	}
 	if err := unmarshalKey(md, "digitnet.input", &m.Input); err != nil {
 		return nil, err
@@ -313,16 +335,14 @@ func decode(buf []byte, checkpoint bool) (*Checkpoint, error) {
 	if err := unmarshalKey(md, "digitnet.training", &m.Training); err != nil {
 		return nil, err
 	}
+	if err := checkSizes(m.Arch); err != nil {
+		return nil, err
+	}
 	if err := m.Arch.Validate(); err != nil {
 		return nil, fmt.Errorf("digitnet.arch: %v", err)
 	}
-	if out := m.Arch.Sizes[len(m.Arch.Sizes)-1]; len(m.Classes) != out {
+	if out := m.Arch.Outputs(); len(m.Classes) != max(out, 2) {
 		return nil, fmt.Errorf("%d class names for %d outputs", len(m.Classes), out)
-	}
-	for _, s := range m.Arch.Sizes {
-		if s > 1<<16 {
-			return nil, fmt.Errorf("digitnet.arch: layer size %d is beyond what digitnet builds", s)
-		}
 	}
 	sum := sha256.Sum256(buf[8+n:])
 	if got := hex.EncodeToString(sum[:]); got != md["digitnet.sha256"] {
@@ -374,6 +394,24 @@ func decode(buf []byte, checkpoint bool) (*Checkpoint, error) {
 	}
 	m.Net = net
 	return c, nil
+}
+
+// checkSizes bounds an architecture read from a file before anything is built from it.
+func checkSizes(s nn.Spec) error {
+	if len(s.Input) > 4 || len(s.Layers) > 256 {
+		return fmt.Errorf("digitnet.arch: %d input dimensions and %d layers is beyond what digitnet builds", len(s.Input), len(s.Layers))
+	}
+	for _, d := range s.Input {
+		if d > 1<<12 {
+			return fmt.Errorf("digitnet.arch: input size %d is beyond what digitnet builds", d)
+		}
+	}
+	for _, l := range s.Layers {
+		if l.Out > 1<<16 || l.Kernel > 64 || l.Padding > 64 || l.Stride > 64 {
+			return fmt.Errorf("digitnet.arch: layer %+v is beyond what digitnet builds", l)
+		}
+	}
+	return nil
 }
 
 func unmarshalKey(md map[string]string, key string, v any) error {

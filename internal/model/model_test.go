@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -19,7 +20,7 @@ import (
 
 func testModel(t testing.TB) *Model {
 	t.Helper()
-	arch := nn.MLP{Sizes: []int{784, 30, 10}, Activation: "relu", Output: "softmax", Loss: "ce", Init: nn.InitHeNormal}
+	arch := nn.MLP{Sizes: []int{784, 30, 10}, Activation: "relu", Output: "softmax", Loss: "ce", Init: nn.InitHeNormal}.Spec()
 	net, err := arch.Build(rand.New(rand.NewPCG(1, 2)))
 	if err != nil {
 		t.Fatal(err)
@@ -52,7 +53,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Dataset != "mnist" || got.Input != m.Input || got.Training != m.Training || len(got.Classes) != 10 || got.Arch.Activation != "relu" {
+	if got.Dataset != "mnist" || got.Input != m.Input || got.Training != m.Training || len(got.Classes) != 10 || got.Arch.HiddenActivation() != "relu" {
 		t.Errorf("metadata after round trip: %+v", got)
 	}
 	x := tensor.New(3, 784)
@@ -121,8 +122,8 @@ func TestLoadRejectsBadFiles(t *testing.T) {
 		{"not JSON", append(binary.LittleEndian.AppendUint64(nil, 4), []byte("abcd")...), "safetensors container"},
 		{"flipped tensor byte", flip(len(good) - 5), "checksum"},
 		{"foreign safetensors", foreign(), "without digitnet metadata"},
-		{"future version", editMeta(`"digitnet.format":"1"`, `"digitnet.format":"9"`), `format version "9"`},
-		{"unknown activation", editMeta(`"activation\":\"relu\"`, `"activation\":\"gelu\"`), "unknown activation"},
+		{"future version", editMeta(`"digitnet.format":"2"`, `"digitnet.format":"9"`), `format version "9"`},
+		{"unknown layer type", editMeta(`\"type\":\"relu\"`, `\"type\":\"gelu\"`), `unknown layer type "gelu"`},
 		{"classes for other outputs", editMeta(`\"0\",\"1\",`, `\"01\"     ,`), "9 class names for 10 outputs"},
 	}
 	_ = n
@@ -179,7 +180,7 @@ func FuzzDecode(f *testing.F) {
 		if err != nil {
 			t.Fatalf("Load after Save: %v", err)
 		}
-		x := tensor.New(1, m.Arch.Sizes[0])
+		x := tensor.New(append([]int{1}, m.Arch.Input...)...)
 		p1, p2 := m.Net.Predict(x).Clone(), m2.Net.Predict(x)
 		for i := range p1.Data {
 			if p1.Data[i] != p2.Data[i] && !(p1.Data[i] != p1.Data[i]) {
@@ -207,7 +208,7 @@ func TestCheckpointRoundTrip(t *testing.T) {
 		t.Errorf("checkpoint round trip: state %s buffers %v", c.State, c.Buffers)
 	}
 	// A checkpoint serves as a model file (eval, predict), not the other way round.
-	if got, err := Load(path); err != nil || got.Arch.Sizes[1] != 30 {
+	if got, err := Load(path); err != nil || got.Arch.Layers[0].Out != 30 {
 		t.Errorf("Load(checkpoint) = %v", err)
 	}
 	mpath := filepath.Join(t.TempDir(), "m.safetensors")
@@ -236,5 +237,46 @@ func TestReplicaSharesWeights(t *testing.T) {
 	m.Net.Params()[0].Value.Data[0] += 1 // a change to the model shows in the replica
 	if r.Params()[0].Value.Data[0] != m.Net.Params()[0].Value.Data[0] {
 		t.Error("replica does not share the model's weights")
+	}
+}
+
+// TestCNNRoundTrip: a convolutional network with batch norm saves and loads with its
+// running statistics, in PyTorch's layouts.
+func TestCNNRoundTrip(t *testing.T) {
+	spec := nn.Spec{Input: []int{1, 28, 28}, Output: "softmax", Loss: "ce", Init: nn.InitHeNormal, Layers: []nn.LayerSpec{
+		{Type: "conv2d", Out: 4, Kernel: 5}, {Type: "batchnorm"}, {Type: "relu"}, {Type: "maxpool", Kernel: 2},
+		{Type: "flatten"}, {Type: "dropout", P: 0.5}, {Type: "dense", Out: 10}}}
+	net, err := spec.Build(rand.New(rand.NewPCG(3, 3)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := tensor.New(2, 1, 28, 28)
+	for i := range x.Data {
+		x.Data[i] = float32(i%17) / 17
+	}
+	net.Forward(x, true) // moves the running statistics off their initial values
+	m := &Model{Arch: spec, Net: net, Input: Input{Scale: 1.0 / 255}, Dataset: "mnist", Classes: testModel(t).Classes}
+	path := filepath.Join(t.TempDir(), "cnn.safetensors")
+	if err := Save(path, m); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := net.Predict(x).Clone()
+	have := got.Net.Predict(x)
+	for i := range want.Data {
+		if want.Data[i] != have.Data[i] {
+			t.Fatalf("prediction %d: saved %g, loaded %g", i, want.Data[i], have.Data[i])
+		}
+	}
+	b, _ := os.ReadFile(path)
+	st, _ := safetensors.Deserialize(b)
+	for name, shape := range map[string]string{"conv0.weight": "[4 1 5 5]", "bn0.running_var": "[4]", "dense0.weight": "[10 576]"} {
+		v, ok := st.Tensor(name)
+		if !ok || fmt.Sprint(v.Shape()) != shape {
+			t.Errorf("%s: present %v shape %v, want %s", name, ok, v.Shape(), shape)
+		}
 	}
 }

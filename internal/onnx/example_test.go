@@ -15,7 +15,7 @@ func ExampleConvert() {
 	if err != nil {
 		panic(err)
 	}
-	m := &model.Model{Arch: arch, Net: net, Input: model.Input{Scale: 1.0 / 255}}
+	m := &model.Model{Arch: arch.Spec(), Net: net, Input: model.Input{Scale: 1.0 / 255}}
 	mp, err := onnx.Convert(m) // onnx.Export(w, m) writes it
 	if err != nil {
 		panic(err)

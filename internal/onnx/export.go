@@ -303,14 +303,7 @@ func int64s(s []int) []int64 {
 func docString(m *model.Model, folded bool) string {
 	var s strings.Builder
 	a := m.Arch
-	if len(a.Sizes) > 0 {
-		sizes := make([]string, len(a.Sizes))
-		for i, v := range a.Sizes {
-			sizes[i] = fmt.Sprint(v)
-		}
-		fmt.Fprintf(&s, "digitnet MLP %s, hidden %s, output %s, loss %s\n",
-			strings.Join(sizes, "-"), a.Activation, a.Output, a.Loss)
-	}
+	fmt.Fprintf(&s, "digitnet network, input %v, %d layers, output %s, loss %s\n", a.Input, len(a.Layers), a.Output, a.Loss)
 	fmt.Fprintf(&s, "layers: %s\n", m.Net)
 	where := "the Mul and Add nodes at the input"
 	if folded {

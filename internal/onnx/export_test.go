@@ -163,7 +163,11 @@ func newModel(t testing.TB, c netCase, rng *rand.Rand) *model.Model {
 	for i := range classes {
 		classes[i] = fmt.Sprint(i)
 	}
-	return &model.Model{Arch: c.arch, Net: net, Input: c.input, Dataset: "mnist", Classes: classes}
+	var arch nn.Spec
+	if len(c.arch.Sizes) > 0 {
+		arch = c.arch.Spec()
+	}
+	return &model.Model{Arch: arch, Net: net, Input: c.input, Dataset: "mnist", Classes: classes}
 }
 
 // predict is digitnet's output for n images of pixel bytes.
