@@ -65,7 +65,7 @@ func (c *Conv2D) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 	c.outH, c.outW = c.outSize(H, W)
 	P, K := c.outH*c.outW, c.In*c.Kernel*c.Kernel
 	c.cols.Resize(N*P, K)
-	im2col(c.cols.Data, x.Data, N, c.In, H, W, c.Kernel, c.Stride, c.Padding, c.outH, c.outW)
+	tensor.Im2col(c.cols.Data, x.Data, N, c.In, H, W, c.Kernel, c.Stride, c.Padding, c.outH, c.outW)
 	c.yr.Resize(N*P, c.Out)
 	for r := 0; r < N*P; r++ {
 		copy(c.yr.Data[r*c.Out:(r+1)*c.Out], c.B.Value.Data)
@@ -99,66 +99,8 @@ func (c *Conv2D) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	tensor.Gemm(false, false, N*P, K, c.Out, 1, c.dyr.Data, c.Out, c.W.Value.Data, K, 0, c.dcols.Data, K)
 	c.dx.Resize(N, c.In, c.inH, c.inW)
 	c.dx.Zero()
-	col2im(c.dx.Data, c.dcols.Data, N, c.In, c.inH, c.inW, c.Kernel, c.Stride, c.Padding, c.outH, c.outW)
+	tensor.Col2im(c.dx.Data, c.dcols.Data, N, c.In, c.inH, c.inW, c.Kernel, c.Stride, c.Padding, c.outH, c.outW)
 	return c.dx
-}
-
-// im2col writes, for every output position (n, i, j), the K = C·k·k input values under
-// the kernel as one row of cols [N·OH·OW, C·k·k], in (c, u, v) order to match W's rows.
-func im2col(cols, x []float32, N, C, H, W, k, s, p, OH, OW int) {
-	K := C * k * k
-	for n := 0; n < N; n++ {
-		xn := x[n*C*H*W:]
-		for i := 0; i < OH; i++ {
-			for j := 0; j < OW; j++ {
-				row := cols[((n*OH+i)*OW+j)*K:]
-				q := 0
-				for c := 0; c < C; c++ {
-					xc := xn[c*H*W:]
-					for u := 0; u < k; u++ {
-						y := i*s + u - p
-						for v := 0; v < k; v++ {
-							xx := j*s + v - p
-							if y >= 0 && y < H && xx >= 0 && xx < W {
-								row[q] = xc[y*W+xx]
-							} else {
-								row[q] = 0
-							}
-							q++
-						}
-					}
-				}
-			}
-		}
-	}
-}
-
-// col2im is im2col's adjoint: it adds each row's values back to the input positions they
-// came from.
-func col2im(dx, cols []float32, N, C, H, W, k, s, p, OH, OW int) {
-	K := C * k * k
-	for n := 0; n < N; n++ {
-		dn := dx[n*C*H*W:]
-		for i := 0; i < OH; i++ {
-			for j := 0; j < OW; j++ {
-				row := cols[((n*OH+i)*OW+j)*K:]
-				q := 0
-				for c := 0; c < C; c++ {
-					dc := dn[c*H*W:]
-					for u := 0; u < k; u++ {
-						y := i*s + u - p
-						for v := 0; v < k; v++ {
-							xx := j*s + v - p
-							if y >= 0 && y < H && xx >= 0 && xx < W {
-								dc[y*W+xx] += row[q]
-							}
-							q++
-						}
-					}
-				}
-			}
-		}
-	}
 }
 
 // rowsToNCHW turns [N·P O] (one row per position) into [N O P].

@@ -2,7 +2,6 @@ package nn
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 
 	"github.com/digitnet/digitnet/internal/tensor"
@@ -43,25 +42,7 @@ func (m *MaxPool2D) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 		m.argmax = make([]int32, m.y.Len())
 	}
 	m.argmax = m.argmax[:m.y.Len()]
-	o := 0
-	for nc := 0; nc < N*C; nc++ {
-		base := nc * H * W
-		for i := 0; i < m.outH; i++ {
-			for j := 0; j < m.outW; j++ {
-				best, at := float32(math.Inf(-1)), 0
-				for u := 0; u < m.K; u++ {
-					for v := 0; v < m.K; v++ {
-						idx := base + (i*m.K+u)*W + j*m.K + v
-						if x.Data[idx] > best {
-							best, at = x.Data[idx], idx
-						}
-					}
-				}
-				m.y.Data[o], m.argmax[o] = best, int32(at)
-				o++
-			}
-		}
-	}
+	tensor.MaxPool(m.y.Data, m.argmax, x.Data, N*C, H, W, m.K, m.outH, m.outW)
 	return m.y
 }
 

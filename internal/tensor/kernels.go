@@ -61,6 +61,34 @@ func BytesToFloat(dst []float32, src []uint8, scale, offset float32) {
 	bytesToFloat(dst, src, scale, offset)
 }
 
+// Im2col writes, for each output position (n, i, j) of a k×k convolution with stride s
+// and zero padding p over x [N C H W], the C·k·k input values under the kernel as one
+// row of cols [N·OH·OW, C·k·k], in (c, u, v) order.
+func Im2col(cols, x []float32, N, C, H, W, k, s, p, OH, OW int) {
+	if len(x) < N*C*H*W || len(cols) < N*OH*OW*C*k*k {
+		panic(fmt.Sprintf("tensor: Im2col: x %d, cols %d values for N=%d C=%d %dx%d k=%d → %dx%d", len(x), len(cols), N, C, H, W, k, OH, OW))
+	}
+	im2col(cols, x, N, C, H, W, k, s, p, OH, OW)
+}
+
+// Col2im is Im2col's adjoint: it adds each row of cols back onto the positions of dx
+// [N C H W] the values came from.
+func Col2im(dx, cols []float32, N, C, H, W, k, s, p, OH, OW int) {
+	if len(dx) < N*C*H*W || len(cols) < N*OH*OW*C*k*k {
+		panic(fmt.Sprintf("tensor: Col2im: dx %d, cols %d values for N=%d C=%d %dx%d k=%d → %dx%d", len(dx), len(cols), N, C, H, W, k, OH, OW))
+	}
+	col2im(dx, cols, N, C, H, W, k, s, p, OH, OW)
+}
+
+// MaxPool sets y to the maximum of each k×k window (stride k) of x [NC H W], and
+// argmax to the offset in x each maximum came from.
+func MaxPool(y []float32, argmax []int32, x []float32, NC, H, W, k, OH, OW int) {
+	if len(x) < NC*H*W || len(y) < NC*OH*OW || len(argmax) < NC*OH*OW || OH*k > H || OW*k > W {
+		panic(fmt.Sprintf("tensor: MaxPool: x %d, y %d values for %d×%dx%d, k=%d → %dx%d", len(x), len(y), NC, H, W, k, OH, OW))
+	}
+	maxPool(y, argmax, x, NC, H, W, k, OH, OW)
+}
+
 // AdamParams are the per-step constants of an Adam update.
 type AdamParams struct {
 	Beta1, Beta2 float32

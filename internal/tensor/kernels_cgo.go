@@ -115,6 +115,85 @@ static void dn_sigmoid(float *y, const float *x, int64_t n) { dn_logistic(y, x, 
 // tanh x = 2σ(2x) - 1: exact in the limits and within a few ulps elsewhere.
 static void dn_tanh(float *y, const float *x, int64_t n) { dn_logistic(y, x, n, -2.0f, 2.0f, -1.0f); }
 
+// im2col: row (n,i,j) of cols holds the C·k·k inputs under the kernel at output (i,j)
+// of image n, in (c,u,v) order; zero where the kernel overhangs the padded border.
+static void dn_im2col(float *cols, const float *x, int64_t N, int64_t C, int64_t H, int64_t W,
+		int64_t k, int64_t s, int64_t p, int64_t OH, int64_t OW) {
+	const int64_t K = C * k * k;
+	for (int64_t n = 0; n < N; n++) {
+		const float *xn = x + n * C * H * W;
+		for (int64_t i = 0; i < OH; i++) {
+			for (int64_t j = 0; j < OW; j++) {
+				float *row = cols + ((n * OH + i) * OW + j) * K;
+				const int64_t y0 = i * s - p, x0 = j * s - p;
+				const int inside = y0 >= 0 && x0 >= 0 && y0 + k <= H && x0 + k <= W;
+				for (int64_t c = 0; c < C; c++) {
+					const float *xc = xn + c * H * W;
+					for (int64_t u = 0; u < k; u++, row += k) {
+						const int64_t y = y0 + u;
+						if (inside) {
+							memcpy(row, xc + y * W + x0, k * sizeof(float));
+							continue;
+						}
+						for (int64_t v = 0; v < k; v++) {
+							const int64_t xx = x0 + v;
+							row[v] = (y >= 0 && y < H && xx >= 0 && xx < W) ? xc[y * W + xx] : 0.0f;
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// col2im adds each row of cols back onto the inputs it was read from (im2col's adjoint).
+static void dn_col2im(float *dx, const float *cols, int64_t N, int64_t C, int64_t H, int64_t W,
+		int64_t k, int64_t s, int64_t p, int64_t OH, int64_t OW) {
+	const int64_t K = C * k * k;
+	for (int64_t n = 0; n < N; n++) {
+		float *dn = dx + n * C * H * W;
+		for (int64_t i = 0; i < OH; i++) {
+			for (int64_t j = 0; j < OW; j++) {
+				const float *row = cols + ((n * OH + i) * OW + j) * K;
+				const int64_t y0 = i * s - p, x0 = j * s - p;
+				for (int64_t c = 0; c < C; c++) {
+					float *dc = dn + c * H * W;
+					for (int64_t u = 0; u < k; u++, row += k) {
+						const int64_t y = y0 + u;
+						if (y < 0 || y >= H) continue;
+						for (int64_t v = 0; v < k; v++) {
+							const int64_t xx = x0 + v;
+							if (xx >= 0 && xx < W) dc[y * W + xx] += row[v];
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// maxpool over k×k windows with stride k of [NC H W]; argmax gets each output's source.
+static void dn_maxpool(float *y, int32_t *argmax, const float *x, int64_t NC, int64_t H, int64_t W,
+		int64_t k, int64_t OH, int64_t OW) {
+	int64_t o = 0;
+	for (int64_t nc = 0; nc < NC; nc++) {
+		const int64_t base = nc * H * W;
+		for (int64_t i = 0; i < OH; i++) {
+			for (int64_t j = 0; j < OW; j++, o++) {
+				int64_t at = base + i * k * W + j * k;
+				float best = x[at];
+				for (int64_t u = 0; u < k; u++) {
+					const float *r = x + base + (i * k + u) * W + j * k;
+					for (int64_t v = 0; v < k; v++)
+						if (r[v] > best) { best = r[v]; at = base + (i * k + u) * W + j * k + v; }
+				}
+				y[o] = best;
+				argmax[o] = (int32_t)at;
+			}
+		}
+	}
+}
+
 KERNEL static void dn_relu(float *restrict y, const float *restrict x, int64_t n) {
 	for (int64_t i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0;
 }
@@ -212,6 +291,18 @@ func tanh(y, x []float32) {
 	if len(x) > 0 {
 		C.dn_tanh(fp(y), fp(x), C.int64_t(len(x)))
 	}
+}
+
+func im2col(cols, x []float32, N, ch, H, W, k, s, p, OH, OW int) {
+	C.dn_im2col(fp(cols), fp(x), C.int64_t(N), C.int64_t(ch), C.int64_t(H), C.int64_t(W), C.int64_t(k), C.int64_t(s), C.int64_t(p), C.int64_t(OH), C.int64_t(OW))
+}
+
+func col2im(dx, cols []float32, N, ch, H, W, k, s, p, OH, OW int) {
+	C.dn_col2im(fp(dx), fp(cols), C.int64_t(N), C.int64_t(ch), C.int64_t(H), C.int64_t(W), C.int64_t(k), C.int64_t(s), C.int64_t(p), C.int64_t(OH), C.int64_t(OW))
+}
+
+func maxPool(y []float32, argmax []int32, x []float32, NC, H, W, k, OH, OW int) {
+	C.dn_maxpool(fp(y), (*C.int32_t)(unsafe.Pointer(unsafe.SliceData(argmax))), fp(x), C.int64_t(NC), C.int64_t(H), C.int64_t(W), C.int64_t(k), C.int64_t(OH), C.int64_t(OW))
 }
 
 func relu(y, x []float32) {

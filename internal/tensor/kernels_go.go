@@ -83,3 +83,80 @@ func gatherBytes(dst []float32, src []uint8, d int, idx []int, scale, offset flo
 		bytesToFloat(dst[j*d:(j+1)*d], src[i*d:(i+1)*d], scale, offset)
 	}
 }
+
+func im2col(cols, x []float32, N, C, H, W, k, s, p, OH, OW int) {
+	K := C * k * k
+	for n := 0; n < N; n++ {
+		xn := x[n*C*H*W:]
+		for i := 0; i < OH; i++ {
+			for j := 0; j < OW; j++ {
+				row := cols[((n*OH+i)*OW+j)*K:]
+				q := 0
+				for c := 0; c < C; c++ {
+					xc := xn[c*H*W:]
+					for u := 0; u < k; u++ {
+						y := i*s + u - p
+						for v := 0; v < k; v++ {
+							xx := j*s + v - p
+							if y >= 0 && y < H && xx >= 0 && xx < W {
+								row[q] = xc[y*W+xx]
+							} else {
+								row[q] = 0
+							}
+							q++
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func col2im(dx, cols []float32, N, C, H, W, k, s, p, OH, OW int) {
+	K := C * k * k
+	for n := 0; n < N; n++ {
+		dn := dx[n*C*H*W:]
+		for i := 0; i < OH; i++ {
+			for j := 0; j < OW; j++ {
+				row := cols[((n*OH+i)*OW+j)*K:]
+				q := 0
+				for c := 0; c < C; c++ {
+					dc := dn[c*H*W:]
+					for u := 0; u < k; u++ {
+						y := i*s + u - p
+						for v := 0; v < k; v++ {
+							xx := j*s + v - p
+							if y >= 0 && y < H && xx >= 0 && xx < W {
+								dc[y*W+xx] += row[q]
+							}
+							q++
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func maxPool(y []float32, argmax []int32, x []float32, NC, H, W, k, OH, OW int) {
+	o := 0
+	for nc := 0; nc < NC; nc++ {
+		base := nc * H * W
+		for i := 0; i < OH; i++ {
+			for j := 0; j < OW; j++ {
+				at := base + i*k*W + j*k
+				best := x[at]
+				for u := 0; u < k; u++ {
+					for v := 0; v < k; v++ {
+						idx := base + (i*k+u)*W + j*k + v
+						if x[idx] > best {
+							best, at = x[idx], idx
+						}
+					}
+				}
+				y[o], argmax[o] = best, int32(at)
+				o++
+			}
+		}
+	}
+}
