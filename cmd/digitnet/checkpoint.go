@@ -81,7 +81,7 @@ func resumeRun(fs *flag.FlagSet, c *trainConfig) (*trainRun, error) {
 	keep := *c
 	*c = st.Config
 	c.Threads, c.Data, c.JSON, c.History, c.Progress = keep.Threads, keep.Data, keep.JSON, keep.History, keep.Progress
-	c.CPUProfile, c.Out, c.Checkpoint, c.Resume = keep.CPUProfile, keep.Out, keep.Checkpoint, keep.Resume
+	c.CPUProfile, c.Out, c.Checkpoint, c.Resume, c.Report = keep.CPUProfile, keep.Out, keep.Checkpoint, keep.Resume, keep.Report
 	if c.Checkpoint == "" {
 		c.Checkpoint = c.Resume // keep checkpointing where we resumed from
 	}

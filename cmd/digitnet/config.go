@@ -52,6 +52,7 @@ type trainConfig struct {
 	Out        string `json:"-"` // model file to write
 	Checkpoint string `json:"-"` // directory for per-epoch checkpoints
 	Resume     string `json:"-"` // directory of a checkpoint to continue from
+	Report     string `json:"-"` // directory for the HTML report
 }
 
 // Input scalings, byte value v to network input.
@@ -132,6 +133,7 @@ func trainFlags(fs *flag.FlagSet, c *trainConfig) {
 	fs.StringVar(&c.History, "history", "", "write the per-epoch curve to FILE (.csv or .json)")
 	fs.StringVar(&c.Checkpoint, "checkpoint", "", "write a checkpoint to DIR after every epoch (weights, optimizer and random state, history)")
 	fs.StringVar(&c.Resume, "resume", "", "continue the run checkpointed in DIR (its settings are used; flags that differ are an error)")
+	fs.StringVar(&c.Report, "report", "", "write a report to DIR: learning curves, confusion matrix, worst mistakes, index.html")
 	fs.StringVar(&c.Out, "out", "", "save the trained model to FILE (safetensors; see internal/model)")
 	fs.StringVar(&c.Model, "model", "mlp", "architecture: mlp (from --layers, --activation), cnn, lenet5")
 	fs.StringVar(&c.ArchFile, "arch", "", "read the architecture from a JSON spec FILE (see README); overrides --model and --layers")

@@ -6,12 +6,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/digitnet/digitnet/internal/diag"
 	"github.com/digitnet/digitnet/internal/nn"
+	"github.com/digitnet/digitnet/internal/report"
 	"github.com/digitnet/digitnet/internal/tensor"
 	"github.com/digitnet/digitnet/internal/train"
 )
@@ -50,6 +52,28 @@ func runDiagnose(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	fixArgs := mergeFixes(rep.Findings)
+	// The suggested command is a train run: diagnose's own --report goes.
+	args = withoutFlag(args, "report")
+	if c.Report != "" {
+		summary := [][2]string{
+			{"verdict", map[bool]string{true: "no problems found", false: fmt.Sprintf("%d findings", len(rep.Findings))}[rep.Healthy()]},
+			{"network", describe(c.spec())},
+			{"training", fmt.Sprintf("%s lr %g, batch %d, input %s", c.Optimizer, c.LR, c.Batch, c.Input)},
+			{"command", commandLine("diagnose", args)},
+		}
+		if len(fixArgs) > 0 {
+			summary = append(summary, [2]string{"suggested run", "digitnet train " + strings.Join(append(slices.Clone(args), fixArgs...), " ")})
+		}
+		if rep.Suggested > 0 {
+			summary = append(summary, [2]string{"range test", fmt.Sprintf("learning rate about %.2g", rep.Suggested)})
+		}
+		r := report.Report{Title: "digitnet diagnose — " + describe(c.spec()), Summary: summary,
+			Findings: findingsOf(rep.Findings), Layers: layersOf(rep.Initial), Classes: trainRaw.Classes}
+		if err := report.Write(c.Report, r); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "report written to %s\n", filepath.Join(c.Report, report.IndexHTML))
+	}
 	command := "digitnet train " + strings.Join(append(slices.Clone(args), fixArgs...), " ")
 	if c.JSON {
 		out := struct {
@@ -157,4 +181,21 @@ func describe(s nn.Spec) string {
 		types = append(types, l.Type)
 	}
 	return strings.Join(types, "→")
+}
+
+// withoutFlag drops -name/--name and its value (separate or after =) from args.
+func withoutFlag(args []string, name string) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		a := strings.TrimLeft(args[i], "-")
+		if a == name && strings.HasPrefix(args[i], "-") {
+			i++ // its value
+			continue
+		}
+		if strings.HasPrefix(a, name+"=") && strings.HasPrefix(args[i], "-") {
+			continue
+		}
+		out = append(out, args[i])
+	}
+	return out
 }

@@ -6,10 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 
 	"github.com/digitnet/digitnet/internal/dataset"
 	"github.com/digitnet/digitnet/internal/folder"
 	"github.com/digitnet/digitnet/internal/model"
+	"github.com/digitnet/digitnet/internal/report"
 	"github.com/digitnet/digitnet/internal/train"
 )
 
@@ -40,6 +42,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	name := fs.String("dataset", "", "data set to evaluate on (default: the one the model was trained on)")
 	dir := fs.String("data", "", "directory holding the IDX files")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	reportDir := fs.String("report", "", "write a report to DIR: confusion matrix, per-class metrics, worst mistakes, index.html")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -89,6 +92,24 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			c.F1 = 2 * c.Precision * c.Recall / (c.Precision + c.Recall)
 		}
 		rep.PerClass = append(rep.PerClass, c)
+	}
+	if *reportDir != "" {
+		r := report.Report{
+			Title: "digitnet eval — " + *path,
+			Summary: [][2]string{
+				{"accuracy", fmt.Sprintf("%.2f%% (%d/%d)", 100*met.Accuracy, correct(met.Confusion), test.N)},
+				{"mean loss", fmt.Sprintf("%.4f", met.Loss)},
+				{"network", m.Net.String()},
+				{"data", fmt.Sprintf("%s test set, %d images", *name, test.N)},
+				{"trained", fmt.Sprintf("%s, %d epochs, seed %d, %s", m.Dataset, m.Training.Epochs, m.Training.Seed, m.Training.Date)},
+				{"command", commandLine("eval", args)},
+			},
+			Classes: m.Classes, Confusion: met.Confusion, Worst: worstDigits(m.Net, data, test.Images, 24),
+		}
+		if err := report.Write(*reportDir, withMetrics(r)); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "report written to %s\n", filepath.Join(*reportDir, report.IndexHTML))
 	}
 	if *asJSON {
 		b, err := json.Marshal(rep)

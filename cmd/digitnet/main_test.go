@@ -618,3 +618,39 @@ func TestExportCommand(t *testing.T) {
 		t.Errorf("export without --onnx: exit %d %q", code, errOut)
 	}
 }
+
+func TestReports(t *testing.T) {
+	needMNIST(t)
+	dir := t.TempDir()
+	model := filepath.Join(dir, "m.safetensors")
+	runs := []struct {
+		args  []string
+		files []string
+	}{
+		{[]string{"train", "--train-limit", "3000", "--epochs", "2", "--progress", "none", "--out", model, "--report", filepath.Join(dir, "train")},
+			[]string{"index.html", "curves.png", "curves.svg", "confusion.png", "confusion.svg", "misclassified.png", "metrics.csv"}},
+		{[]string{"eval", "--model", model, "--report", filepath.Join(dir, "eval")},
+			[]string{"index.html", "confusion.png", "misclassified.png", "metrics.csv"}},
+		{[]string{"diagnose", "--preset", "seed", "--report", filepath.Join(dir, "diagnose")},
+			[]string{"index.html", "activations.png", "activations.svg"}},
+	}
+	for _, r := range runs {
+		code, out, errOut := digitnet(r.args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d\n%s", r.args, code, errOut)
+		}
+		rdir := r.args[len(r.args)-1]
+		for _, f := range r.files {
+			if fi, err := os.Stat(filepath.Join(rdir, f)); err != nil || fi.Size() == 0 {
+				t.Errorf("%s: %s missing or empty (%v)", r.args[0], f, err)
+			}
+		}
+		html, _ := os.ReadFile(filepath.Join(rdir, "index.html"))
+		if strings.Contains(string(html), "http://") || strings.Contains(string(html), "https://") {
+			t.Errorf("%s report refers to the network", r.args[0])
+		}
+		if r.args[0] == "diagnose" && (!strings.Contains(string(html), "saturated-units") || strings.Contains(out, "--report")) {
+			t.Errorf("diagnose report lacks the findings, or the suggested command keeps --report:\n%s", out)
+		}
+	}
+}

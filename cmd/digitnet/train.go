@@ -9,12 +9,14 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"runtime/pprof"
 	"strings"
 	"time"
 
 	"github.com/digitnet/digitnet/internal/dataset"
 	"github.com/digitnet/digitnet/internal/model"
+	"github.com/digitnet/digitnet/internal/report"
 	"github.com/digitnet/digitnet/internal/tensor"
 	"github.com/digitnet/digitnet/internal/train"
 )
@@ -116,6 +118,27 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		fmt.Fprintf(human, "model saved to %s\n", c.Out)
+	}
+	if c.Report != "" {
+		r := report.Report{
+			Title: "digitnet train — " + describe(c.spec()),
+			Summary: [][2]string{
+				{"test accuracy", fmt.Sprintf("%.2f%% (%d/%d)", 100*res.Test.Accuracy, correct(res.Test.Confusion), testData.Len())},
+				{"train accuracy", fmt.Sprintf("%.2f%%", 100*res.Train.Accuracy)},
+				{"epochs", fmt.Sprintf("%d of %d, %.1f s of training", res.EpochsDone, c.Epochs, res.Seconds)},
+				{"network", net.String()},
+				{"optimizer", fmt.Sprintf("%s, batch %d, %s schedule", opt, c.Batch, c.Schedule)},
+				{"data", fmt.Sprintf("%s: %d train, %d test images, input %s", c.Dataset, trainData.Len(), testData.Len(), c.Input)},
+				{"seed", fmt.Sprint(c.Seed)},
+				{"command", commandLine("train", args)},
+			},
+			History: historyOf(res.History), Classes: trainRaw.Classes, Confusion: res.Test.Confusion,
+			Worst: worstDigits(net, testData, testRaw.Images, 24),
+		}
+		if err := report.Write(c.Report, withMetrics(r)); err != nil {
+			return err
+		}
+		fmt.Fprintf(human, "report written to %s\n", filepath.Join(c.Report, report.IndexHTML))
 	}
 	if res.Interrupted {
 		return exitError{130}

@@ -32,6 +32,9 @@ type Report struct {
 	Findings []Finding `json:"findings"`
 	// Suggested is the learning rate the range test suggests for this setup.
 	Suggested float64 `json:"suggested_lr,omitempty"`
+	// Initial is what enters each hidden activation layer at initialization, on a batch
+	// of training examples, for histograms.
+	Initial []Sample `json:"-"`
 }
 
 // Healthy reports whether nothing rose above info.
@@ -67,6 +70,7 @@ func Diagnose(ctx context.Context, s Setup) (Report, error) {
 		initFix = "--input unit " + initFix
 	}
 	add(CheckActivity(Activities(net, probeX), "at initialization", initFix)...)
+	rep.Initial = PreActivations(net, probeX, 1<<16)
 	add(CheckOutputLoss(s.Arch)...)
 	add(CheckBalance(labelCounts(s.Train, s.Classes))...)
 

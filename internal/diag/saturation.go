@@ -32,7 +32,8 @@ func Activities(net *nn.Network, x *tensor.Tensor) []Activity {
 	var out []Activity
 	lastDense := 0
 	for i, l := range net.Layers {
-		if _, ok := l.(*nn.Dense); ok {
+		switch l.(type) {
+		case *nn.Dense, *nn.Conv2D:
 			lastDense = i
 		}
 	}
@@ -78,6 +79,48 @@ func Activities(net *nn.Network, x *tensor.Tensor) []Activity {
 				a.Dead = float64(dead) / float64(U)
 			}
 			out = append(out, a)
+		}
+		h = l.Forward(h, false)
+	}
+	return out
+}
+
+// Sample is the pre-activations feeding one hidden activation layer over a batch.
+type Sample struct {
+	Layer  int
+	Kind   string // "Sigmoid", "Tanh", "ReLU"
+	Units  int
+	Values []float32
+}
+
+// PreActivations runs x through net in inference mode and returns, for every hidden
+// Sigmoid, Tanh and ReLU layer, up to max of the values entering it.
+func PreActivations(net *nn.Network, x *tensor.Tensor, max int) []Sample {
+	var out []Sample
+	lastDense := 0
+	for i, l := range net.Layers {
+		switch l.(type) {
+		case *nn.Dense, *nn.Conv2D:
+			lastDense = i
+		}
+	}
+	h := x
+	for i, l := range net.Layers {
+		if i > lastDense {
+			break
+		}
+		kind := ""
+		switch l.(type) {
+		case *nn.Sigmoid:
+			kind = "Sigmoid"
+		case *nn.Tanh:
+			kind = "Tanh"
+		case *nn.ReLU:
+			kind = "ReLU"
+		}
+		if kind != "" {
+			n := min(len(h.Data), max)
+			out = append(out, Sample{Layer: i, Kind: kind, Units: h.Cols(), Values: append([]float32(nil), h.Data[:n]...)})
 		}
 		h = l.Forward(h, false)
 	}
