@@ -43,7 +43,7 @@ func newRun(c *trainConfig) (*trainRun, error) {
 	if err != nil {
 		return nil, usageErr("%v", err)
 	}
-	opt, err := optim.New(c.Optimizer, c.LR)
+	opt, err := optim.NewDecay(c.Optimizer, c.LR, c.Decay)
 	if err != nil {
 		return nil, usageErr("%v", err)
 	}
@@ -95,7 +95,7 @@ func resumeRun(fs *flag.FlagSet, c *trainConfig) (*trainRun, error) {
 	if err := r.pcg.UnmarshalBinary(st.RNG); err != nil {
 		return nil, fmt.Errorf("checkpoint %s: random state: %w", path, err)
 	}
-	if r.opt, err = optim.New(c.Optimizer, c.LR); err != nil {
+	if r.opt, err = optim.NewDecay(c.Optimizer, c.LR, c.Decay); err != nil {
 		return nil, err
 	}
 	if err := r.opt.SetState(r.net.Params(), optim.State{Steps: st.Steps, Buffers: ck.Buffers}); err != nil {

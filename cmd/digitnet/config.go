@@ -36,8 +36,13 @@ type trainConfig struct {
 	TestLimit  int      `json:"test_limit"`
 	Input      string   `json:"input"`    // raw, unit, standard
 	Shuffle    bool     `json:"shuffle"`  // reshuffle every epoch
-	Schedule   string   `json:"schedule"` // constant, cosine
+	Schedule   string   `json:"schedule"` // constant, cosine, step, warmup, onecycle
+	Warmup     int      `json:"warmup,omitempty"`
 	TrainEval  string   `json:"train_eval"`
+	Decay      float64  `json:"weight_decay,omitempty"`
+	Smoothing  float64  `json:"label_smoothing,omitempty"`
+	Val        int      `json:"val,omitempty"`      // validation examples held out of training
+	Patience   int      `json:"patience,omitempty"` // early stopping
 	Model      string   `json:"model"`               // mlp (from --layers etc.), cnn, lenet5
 	ArchFile   string   `json:"arch,omitempty"`      // a JSON spec file
 	ArchSpec   *nn.Spec `json:"arch_spec,omitempty"` // the spec read from ArchFile, kept for resume
@@ -79,7 +84,7 @@ var presets = map[string]trainConfig{
 
 var presetNames = []string{"default", "seed", "fixed"}
 
-var schedules = []string{"constant", "cosine"}
+var schedules = []string{"constant", "cosine", "step", "warmup", "onecycle"}
 
 // intList is a flag of comma-separated positive integers.
 type intList []int
@@ -128,7 +133,12 @@ func trainFlags(fs *flag.FlagSet, c *trainConfig) {
 	fs.IntVar(&c.TestLimit, "test-limit", 0, "use only the first N test images (0: all)")
 	fs.StringVar(&c.Input, "input", d.Input, "pixel scaling: raw (0..255), unit (0..1), standard (zero mean, unit deviation)")
 	fs.BoolVar(&c.Shuffle, "shuffle", d.Shuffle, "reshuffle the training set every epoch")
-	fs.StringVar(&c.Schedule, "schedule", d.Schedule, "learning-rate schedule: constant, cosine (decay to 0 over the run)")
+	fs.StringVar(&c.Schedule, "schedule", d.Schedule, "learning-rate schedule, per epoch: constant, cosine (decay to 0 over the run), step (×0.1 at 50% and 75% of the epochs), warmup (linear over --warmup epochs, then cosine), onecycle (up from lr/25 over 30%, then cosine down)")
+	fs.IntVar(&c.Warmup, "warmup", 2, "epochs of linear warm-up for --schedule warmup")
+	fs.Float64Var(&c.Decay, "weight-decay", 0, "weight decay on the weights (L2; decoupled for --optimizer adamw)")
+	fs.Float64Var(&c.Smoothing, "label-smoothing", 0, "label smoothing ε for softmax cross-entropy")
+	fs.IntVar(&c.Val, "val", 0, "hold out the last N training images for validation, measured every epoch; the best epoch's weights are kept")
+	fs.IntVar(&c.Patience, "patience", 0, "with --val: stop after N epochs without a better validation accuracy (0: never)")
 	fs.BoolVar(&c.JSON, "json", false, "write one JSON object per epoch and a final one to stdout")
 	fs.StringVar(&c.History, "history", "", "write the per-epoch curve to FILE (.csv or .json)")
 	fs.StringVar(&c.Checkpoint, "checkpoint", "", "write a checkpoint to DIR after every epoch (weights, optimizer and random state, history)")
@@ -209,7 +219,7 @@ func (c *trainConfig) validate() error {
 	if err := c.spec().Validate(); err != nil {
 		return usageErr("%s", strings.TrimPrefix(err.Error(), "nn: "))
 	}
-	if _, err := optim.New(c.Optimizer, c.LR); err != nil {
+	if _, err := optim.NewDecay(c.Optimizer, c.LR, c.Decay); err != nil {
 		return usageErr("%s", strings.TrimPrefix(err.Error(), "optim: "))
 	}
 	switch {
@@ -227,6 +237,10 @@ func (c *trainConfig) validate() error {
 		return usageErr("unknown --input %q, want raw, unit or standard", c.Input)
 	case !slices.Contains(schedules, c.Schedule):
 		return usageErr("unknown --schedule %q, want one of %s", c.Schedule, strings.Join(schedules, ", "))
+	case c.Val < 0 || c.Patience < 0 || c.Warmup < 0:
+		return usageErr("--val, --patience and --warmup must be 0 or positive")
+	case c.Patience > 0 && c.Val == 0:
+		return usageErr("--patience needs a validation set: add --val N")
 	case c.TrainEval != "full" && c.TrainEval != "running":
 		return usageErr("unknown --train-eval %q, want full or running", c.TrainEval)
 	case !slices.Contains([]string{"auto", "bar", "plain", "none"}, c.Progress):
@@ -274,10 +288,14 @@ func (c *trainConfig) spec() nn.Spec {
 	if c.ArchSpec != nil {
 		return *c.ArchSpec
 	}
+	var s nn.Spec
 	if layers, ok := modelSpecs[c.Model]; ok {
-		return nn.Spec{Input: []int{1, 28, 28}, Layers: layers, Output: c.Output, Loss: c.Loss, Init: nn.Init(c.Init)}
+		s = nn.Spec{Input: []int{1, 28, 28}, Layers: layers, Output: c.Output, Loss: c.Loss, Init: nn.Init(c.Init)}
+	} else {
+		s = c.mlp().Spec()
 	}
-	return c.mlp().Spec()
+	s.LabelSmoothing = c.Smoothing
+	return s
 }
 
 // loadData reads the training and test sets: a class-folder directory given with

@@ -89,8 +89,12 @@ func (r *reporter) EndEpoch(e train.Epoch) {
 		_ = r.bar.Finish()
 		r.bar = nil
 	}
-	fmt.Fprintf(r.lines, "epoch %*d/%d  loss %.4f  train %6.2f%%  test %6.2f%%  %.2fs\n",
-		len(fmt.Sprint(r.epochs)), e.Epoch, r.epochs, e.Loss, 100*e.TrainAccuracy, 100*e.TestAccuracy, e.Seconds)
+	val := ""
+	if e.ValAccuracy > 0 {
+		val = fmt.Sprintf("  val %6.2f%%", 100*e.ValAccuracy)
+	}
+	fmt.Fprintf(r.lines, "epoch %*d/%d  loss %.4f  train %6.2f%%%s  test %6.2f%%  %.2fs\n",
+		len(fmt.Sprint(r.epochs)), e.Epoch, r.epochs, e.Loss, 100*e.TrainAccuracy, val, 100*e.TestAccuracy, e.Seconds)
 	if r.json != nil {
 		r.json.epoch(e)
 	}

@@ -75,6 +75,15 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	rec := &reporter{mode: progressMode(c.Progress, stderr), errw: stderr, lines: human, json: jw}
 	cfg := train.Config{Epochs: c.Epochs, BatchSize: c.Batch, Shuffle: c.Shuffle, Schedule: c.schedule(),
 		RunningTrainAccuracy: c.TrainEval == "running", Resume: r.history}
+	if c.Val > 0 {
+		if c.Val >= trainData.Len() {
+			return usageErr("--val %d leaves no training images (there are %d)", c.Val, trainData.Len())
+		}
+		n := trainData.Len() - c.Val
+		cfg.Val = &window{trainData, n, c.Val}
+		trainData = train.Subset(trainData, n)
+		cfg.Patience, cfg.KeepBest = c.Patience, true
+	}
 	if len(r.history) > 0 {
 		fmt.Fprintf(human, "resuming from %s after epoch %d of %d\n", c.Resume, len(r.history), c.Epochs)
 	}
@@ -93,6 +102,13 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	res, err := train.Run(ctx, net, opt, trainData, testData, cfg, rand.New(r.pcg), rec)
 	if err != nil {
 		return err
+	}
+	if c.Val > 0 {
+		stop := ""
+		if res.EarlyStopped {
+			stop = fmt.Sprintf(", stopped early after %d epochs without improvement", c.Patience)
+		}
+		fmt.Fprintf(human, "kept the weights of epoch %d, best validation accuracy %.2f%%%s\n", res.BestEpoch, 100*res.History[res.BestEpoch-1].ValAccuracy, stop)
 	}
 	if res.Interrupted {
 		fmt.Fprintf(human, "interrupted after %d complete epochs; final report for the weights reached\n", res.EpochsDone)
@@ -154,12 +170,44 @@ func (c *trainConfig) dataFor(s *dataset.Set) *train.Bytes {
 
 // schedule returns the per-epoch learning rate, or nil for a constant one.
 func (c *trainConfig) schedule() func(int) float64 {
-	if c.Schedule != "cosine" {
-		return nil
-	}
 	lr, n := c.LR, float64(c.Epochs)
-	// Cosine decay from lr, evaluated at the start of each epoch.
-	return func(epoch int) float64 { return lr * 0.5 * (1 + math.Cos(math.Pi*float64(epoch-1)/n)) }
+	// cosine from lr at epoch `from` (1-based) to ~0 at the end, evaluated at the start
+	// of each epoch.
+	cosine := func(epoch int, from float64) float64 {
+		return lr * 0.5 * (1 + math.Cos(math.Pi*(float64(epoch)-from)/(n-from+1)))
+	}
+	switch c.Schedule {
+	case "cosine":
+		return func(epoch int) float64 { return cosine(epoch, 1) }
+	case "step":
+		return func(epoch int) float64 {
+			f := float64(epoch-1) / n
+			switch {
+			case f >= 0.75:
+				return lr / 100
+			case f >= 0.5:
+				return lr / 10
+			}
+			return lr
+		}
+	case "warmup":
+		w := float64(c.Warmup)
+		return func(epoch int) float64 {
+			if float64(epoch) <= w {
+				return lr * float64(epoch) / (w + 1)
+			}
+			return cosine(epoch, w+1)
+		}
+	case "onecycle":
+		up := math.Max(math.Round(0.3*n), 1)
+		return func(epoch int) float64 {
+			if float64(epoch) <= up {
+				return lr/25 + (lr-lr/25)*float64(epoch-1)/up
+			}
+			return cosine(epoch, up+1)
+		}
+	}
+	return nil
 }
 
 // startProfile starts a CPU profile written to path; the returned func stops it.
@@ -241,4 +289,19 @@ func (j *jsonWriter) done(res train.Result) {
 		e.LR = res.History[n-1].LR
 	}
 	j.write(jsonEvent{Event: "done", Epoch: e, Interrupted: &interrupted, Confusion: res.Test.Confusion})
+}
+
+// window is examples [lo, lo+n) of a data set: the validation split.
+type window struct {
+	train.Data
+	lo, n int
+}
+
+func (w *window) Len() int { return w.n }
+func (w *window) Batch(idx []int, x []float32, labels []int) {
+	shifted := make([]int, len(idx))
+	for i, j := range idx {
+		shifted[i] = w.lo + j
+	}
+	w.Data.Batch(shifted, x, labels)
 }

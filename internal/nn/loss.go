@@ -160,9 +160,17 @@ func clampProb(a float64) float64 { return min(max(a, probEps), 1-probEps) }
 
 // SoftmaxCrossEntropy is cross-entropy on softmax(z), taking the logits z:
 // -log softmax(z)_label = logsumexp(z) - z_label, computed with the max shifted out.
+// With label smoothing ε the target is (1-ε)·onehot + ε/K (Szegedy et al. 2016), and
+// the loss -Σ_k t_k·log softmax(z)_k = logsumexp(z) - Σ_k t_k·z_k.
 type SoftmaxCrossEntropy struct {
 	lossBase
-	prob []float32
+	Smoothing float64
+	prob      []float32
+}
+
+// smoothed is the target t[k] for label among K classes under smoothing eps.
+func smoothed(K, k, label int, eps float64) float64 {
+	return (1-eps)*float64(target(K, k, label)) + eps/float64(K)
 }
 
 func (*SoftmaxCrossEntropy) String() string   { return "softmax+ce" }
@@ -186,7 +194,14 @@ func (l *SoftmaxCrossEntropy) Forward(z *tensor.Tensor, labels []int) float64 {
 			s += math.Exp(float64(v - m))
 		}
 		lse := float64(m) + math.Log(s)
-		sum += lse - float64(row[labels[n]])
+		if l.Smoothing == 0 {
+			sum += lse - float64(row[labels[n]])
+		} else {
+			sum += lse
+			for k, v := range row {
+				sum -= smoothed(K, k, labels[n], l.Smoothing) * float64(v)
+			}
+		}
 		for k, v := range row {
 			l.prob[n*K+k] = float32(math.Exp(float64(v) - lse))
 		}
@@ -200,7 +215,7 @@ func (l *SoftmaxCrossEntropy) Backward() *tensor.Tensor {
 	inv := 1 / float32(N)
 	for n := 0; n < N; n++ {
 		for k := 0; k < K; k++ {
-			l.grad.Data[n*K+k] = (l.prob[n*K+k] - target(K, k, l.labels[n])) * inv
+			l.grad.Data[n*K+k] = (l.prob[n*K+k] - float32(smoothed(K, k, l.labels[n], l.Smoothing))) * inv
 		}
 	}
 	return l.grad

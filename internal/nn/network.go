@@ -99,6 +99,37 @@ func (net *Network) Params() []*Param {
 	return ps
 }
 
+// buffered is a layer with state that is not trained but saved (BatchNorm's statistics).
+type buffered interface{ Buffers() []*Param }
+
+// State lists every tensor that makes the network what it is: the parameters, then the
+// layers' buffers (batch-norm running statistics).
+func (net *Network) State() []*Param {
+	ps := net.Params()
+	for _, l := range net.Layers {
+		if b, ok := l.(buffered); ok {
+			ps = append(ps, b.Buffers()...)
+		}
+	}
+	return ps
+}
+
+// Snapshot copies the network's state, for keeping the best weights of a run.
+func (net *Network) Snapshot() [][]float32 {
+	var out [][]float32
+	for _, p := range net.State() {
+		out = append(out, append([]float32(nil), p.Value.Data...))
+	}
+	return out
+}
+
+// Restore puts back a Snapshot of the same network.
+func (net *Network) Restore(snap [][]float32) {
+	for i, p := range net.State() {
+		copy(p.Value.Data, snap[i])
+	}
+}
+
 // ZeroGrad clears every parameter gradient.
 func (net *Network) ZeroGrad() {
 	for _, p := range net.Params() {

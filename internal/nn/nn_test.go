@@ -160,10 +160,11 @@ func TestLossGradients(t *testing.T) {
 		{&BCE{}, probs()},
 		{&CrossEntropy{}, probs()},
 		{&SoftmaxCrossEntropy{}, randTensor(rng, 2, 3, 5)},
+		{&SoftmaxCrossEntropy{Smoothing: 0.1}, randTensor(rng, 2, 3, 5)},
 		{&SigmoidBCE{}, randTensor(rng, 2, 3, 5)},
 	}
-	for _, c := range cases {
-		t.Run(c.loss.String(), func(t *testing.T) {
+	for i, c := range cases {
+		t.Run(fmt.Sprintf("%s/%d", c.loss, i), func(t *testing.T) {
 			c.loss.Forward(c.out, labels)
 			analytic := append([]float32(nil), c.loss.Backward().Data...)
 			numeric := NumericGrad(func() float64 { return c.loss.Forward(c.out, labels) }, c.out.Data, 1e-3)

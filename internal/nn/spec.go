@@ -36,6 +36,8 @@ type Spec struct {
 	Output string      `json:"output"`
 	Loss   string      `json:"loss"`
 	Init   Init        `json:"init"`
+	// LabelSmoothing ε softens softmax cross-entropy's targets to (1-ε)·onehot + ε/K.
+	LabelSmoothing float64 `json:"label_smoothing,omitempty"`
 }
 
 // LayerTypes lists the layer types a Spec accepts.
@@ -130,6 +132,9 @@ func (s Spec) Validate() error {
 	if len(shapes[len(shapes)-1]) != 1 {
 		return fmt.Errorf("nn: the network ends with shape %v; flatten and end with a dense layer", shapes[len(shapes)-1])
 	}
+	if s.LabelSmoothing < 0 || s.LabelSmoothing >= 1 || (s.LabelSmoothing > 0 && (s.Output != "softmax" || s.Loss != "ce")) {
+		return fmt.Errorf("nn: label smoothing %g: want 0 ≤ ε < 1, with softmax outputs and ce loss", s.LabelSmoothing)
+	}
 	return MLP{Sizes: []int{1, 1}, Activation: "relu", Output: s.Output, Loss: s.Loss, Init: s.Init}.Validate()
 }
 
@@ -206,7 +211,7 @@ func (s Spec) Build(rng *rand.Rand) (*Network, error) {
 	}
 	switch {
 	case s.Output == "softmax" && s.Loss == "ce":
-		net.Loss, net.Head = &SoftmaxCrossEntropy{}, NewSoftmax()
+		net.Loss, net.Head = &SoftmaxCrossEntropy{Smoothing: s.LabelSmoothing}, NewSoftmax()
 	case s.Output == "sigmoid" && s.Loss == "bce":
 		net.Loss, net.Head = &SigmoidBCE{}, NewSigmoid()
 	default:

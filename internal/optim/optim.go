@@ -7,6 +7,7 @@ package optim
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/digitnet/digitnet/internal/nn"
 	"github.com/digitnet/digitnet/internal/tensor"
@@ -56,31 +57,53 @@ func loadBuffers(s State, prefix string, params []*nn.Param) (map[*nn.Param][]fl
 }
 
 // Names lists the optimizers New accepts.
-var Names = []string{"sgd", "momentum", "adam"}
+var Names = []string{"sgd", "momentum", "nesterov", "adam", "adamw"}
 
 // New returns the named optimizer with the learning rate lr and the usual defaults
-// (momentum 0.9; Adam β1 0.9, β2 0.999, ε 1e-8).
-func New(name string, lr float64) (Optimizer, error) {
+// (momentum 0.9; Adam β1 0.9, β2 0.999, ε 1e-8) and no weight decay.
+func New(name string, lr float64) (Optimizer, error) { return NewDecay(name, lr, 0) }
+
+// NewDecay is New with weight decay wd on the weights (parameters of two or more
+// dimensions; biases and batch-norm scales are left alone, as is usual): added to the
+// gradient (L2) for sgd, momentum, nesterov and adam, decoupled for adamw
+// (Loshchilov & Hutter 2019: w -= lr·wd·w beside the Adam step).
+func NewDecay(name string, lr, wd float64) (Optimizer, error) {
 	if !(lr > 0) || math.IsInf(lr, 0) {
 		return nil, fmt.Errorf("optim: learning rate %g: want a positive number", lr)
 	}
+	if !(wd >= 0) || math.IsInf(wd, 0) {
+		return nil, fmt.Errorf("optim: weight decay %g: want 0 or a positive number", wd)
+	}
 	switch name {
 	case "sgd":
-		return &SGD{Rate: lr}, nil
+		return &SGD{Rate: lr, WeightDecay: wd}, nil
 	case "momentum":
-		return &SGD{Rate: lr, Momentum: 0.9}, nil
+		return &SGD{Rate: lr, Momentum: 0.9, WeightDecay: wd}, nil
+	case "nesterov":
+		return &SGD{Rate: lr, Momentum: 0.9, Nesterov: true, WeightDecay: wd}, nil
 	case "adam":
-		return NewAdam(lr), nil
+		a := NewAdam(lr)
+		a.WeightDecay = wd
+		return a, nil
+	case "adamw":
+		a := NewAdam(lr)
+		a.WeightDecay, a.Decoupled = wd, true
+		return a, nil
 	}
 	return nil, fmt.Errorf("optim: unknown optimizer %q, want one of %v", name, Names)
 }
+
+// decays says whether weight decay applies to p: weights, not biases or norm scales.
+func decays(p *nn.Param) bool { return len(p.Value.Shape) >= 2 }
 
 // SGD is stochastic gradient descent, with optional momentum:
 // v = μ·v + g; w -= lr·v (PyTorch's formulation). With μ = 0 it is w -= lr·g, and on a
 // row-sparse gradient (Dense's batch-1 path) only the touched rows are visited.
 type SGD struct {
-	Rate     float64
-	Momentum float64
+	Rate        float64
+	Momentum    float64
+	Nesterov    bool    // w -= lr·(g + μ·v) instead of lr·v (Sutskever et al. 2013, as PyTorch)
+	WeightDecay float64 // L2: g += wd·w on weights
 	velocity map[*nn.Param][]float32
 	coef     []float32 // scratch for a deferred gradient's scaled coefficients
 }
@@ -89,16 +112,28 @@ func (s *SGD) SetLR(lr float64) { s.Rate = lr }
 func (s *SGD) LR() float64      { return s.Rate }
 
 func (s *SGD) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "sgd(lr=%g", s.Rate)
 	if s.Momentum != 0 {
-		return fmt.Sprintf("sgd(lr=%g, momentum=%g)", s.Rate, s.Momentum)
+		fmt.Fprintf(&b, ", momentum=%g", s.Momentum)
 	}
-	return fmt.Sprintf("sgd(lr=%g)", s.Rate)
+	if s.Nesterov {
+		b.WriteString(", nesterov")
+	}
+	if s.WeightDecay != 0 {
+		fmt.Fprintf(&b, ", weight decay=%g", s.WeightDecay)
+	}
+	return b.String() + ")"
 }
 
 func (s *SGD) Step(params []*nn.Param) {
 	lr := float32(s.Rate)
 	for _, p := range params {
 		w, g := p.Value.Data, p.Grad.Data
+		if s.WeightDecay != 0 && decays(p) {
+			p.Materialize()
+			axpy(float32(s.WeightDecay), w, g) // g += wd·w
+		}
 		if s.Momentum == 0 {
 			if o, ok := p.DeferredOuter(); ok {
 				// w -= lr·Σ coef·e(row)⊗vec: the rows of the nonzero inputs, in one pass.
@@ -124,9 +159,16 @@ func (s *SGD) Step(params []*nn.Param) {
 			s.velocity[p] = v
 		}
 		mu := float32(s.Momentum)
-		for i := range w {
-			v[i] = mu*v[i] + g[i]
-			w[i] -= lr * v[i]
+		if s.Nesterov {
+			for i := range w {
+				v[i] = mu*v[i] + g[i]
+				w[i] -= lr * (g[i] + mu*v[i])
+			}
+		} else {
+			for i := range w {
+				v[i] = mu*v[i] + g[i]
+				w[i] -= lr * v[i]
+			}
 		}
 		p.ZeroGrad()
 	}
@@ -154,6 +196,8 @@ func (s *SGD) SetState(params []*nn.Param, st State) error {
 // w -= lr/(1-β1ᵗ) · m / (√v/√(1-β2ᵗ) + ε).
 type Adam struct {
 	Rate, Beta1, Beta2, Eps float64
+	WeightDecay             float64 // on weights: L2 in the gradient, or decoupled (AdamW)
+	Decoupled               bool
 	t                       int
 	m, v                    map[*nn.Param][]float32
 }
@@ -166,7 +210,14 @@ func NewAdam(lr float64) *Adam {
 func (a *Adam) SetLR(lr float64) { a.Rate = lr }
 func (a *Adam) LR() float64      { return a.Rate }
 func (a *Adam) String() string {
-	return fmt.Sprintf("adam(lr=%g, β1=%g, β2=%g, ε=%g)", a.Rate, a.Beta1, a.Beta2, a.Eps)
+	name, wd := "adam", ""
+	if a.Decoupled {
+		name = "adamw"
+	}
+	if a.WeightDecay != 0 {
+		wd = fmt.Sprintf(", weight decay=%g", a.WeightDecay)
+	}
+	return fmt.Sprintf("%s(lr=%g, β1=%g, β2=%g, ε=%g%s)", name, a.Rate, a.Beta1, a.Beta2, a.Eps, wd)
 }
 
 func (a *Adam) Step(params []*nn.Param) {
@@ -181,6 +232,16 @@ func (a *Adam) Step(params []*nn.Param) {
 	for _, p := range params {
 		p.Materialize()
 		w, g := p.Value.Data, p.Grad.Data
+		if a.WeightDecay != 0 && decays(p) {
+			if a.Decoupled {
+				shrink := float32(1 - a.Rate*a.WeightDecay)
+				for i := range w {
+					w[i] *= shrink
+				}
+			} else {
+				axpy(float32(a.WeightDecay), w, g)
+			}
+		}
 		m, ok := a.m[p]
 		if !ok {
 			m = make([]float32, len(w))

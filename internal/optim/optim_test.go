@@ -175,3 +175,37 @@ func TestStateRoundTrip(t *testing.T) {
 		t.Error("SetState accepted a buffer of the wrong size")
 	}
 }
+
+func TestNesterovAndWeightDecay(t *testing.T) {
+	// Nesterov, two steps with g = 1: v1 = 1, w1 = 1 - 0.1·(1 + 0.9) = 0.81;
+	// v2 = 1.9, w2 = 0.81 - 0.1·(1 + 1.71) = 0.539.
+	p := param(1)
+	o, _ := New("nesterov", 0.1)
+	for range 2 {
+		p.Grad.Data[0] = 1
+		o.Step([]*nn.Param{p})
+	}
+	if got := p.Value.Data[0]; math.Abs(float64(got)-0.539) > 1e-6 {
+		t.Errorf("nesterov: w = %g, want 0.539", got)
+	}
+	weight := func() *nn.Param {
+		return &nn.Param{Name: "w", Value: tensor.FromSlice([]float32{2}, 1, 1), Grad: tensor.New(1, 1)}
+	}
+	// SGD with L2: g = 0 + 0.5·2 = 1, w = 2 - 0.1 = 1.9. Biases (1-D) are not decayed.
+	w, b := weight(), param(2)
+	sgd, _ := NewDecay("sgd", 0.1, 0.5)
+	sgd.Step([]*nn.Param{w, b})
+	if w.Value.Data[0] != 1.9 || b.Value.Data[0] != 2 {
+		t.Errorf("sgd weight decay: weight %g (want 1.9), bias %g (want 2)", w.Value.Data[0], b.Value.Data[0])
+	}
+	// AdamW with a zero gradient: the Adam step is 0 and w shrinks by lr·wd.
+	w = weight()
+	aw, _ := NewDecay("adamw", 0.1, 0.5)
+	aw.Step([]*nn.Param{w})
+	if got := w.Value.Data[0]; math.Abs(float64(got)-2*(1-0.05)) > 1e-6 {
+		t.Errorf("adamw with zero gradient: w = %g, want %g", got, 2*(1-0.05))
+	}
+	if _, err := NewDecay("adam", 0.1, -1); err == nil {
+		t.Error("negative weight decay accepted")
+	}
+}

@@ -34,6 +34,13 @@ type Config struct {
 	// AfterEpoch, when set, runs after each epoch's report (to write a checkpoint); an
 	// error stops the run and is returned.
 	AfterEpoch func(history []Epoch) error
+	// Val, when set, is a validation set measured after every epoch. With Patience > 0
+	// the run stops after Patience epochs without a better validation accuracy; with
+	// KeepBest the weights of the best epoch are restored at the end (the final metrics
+	// are theirs).
+	Val      Data
+	Patience int
+	KeepBest bool
 }
 
 // Epoch is one epoch's report.
@@ -43,6 +50,7 @@ type Epoch struct {
 	TrainAccuracy float64 `json:"train_accuracy"` // on the whole training set after the epoch
 	TestAccuracy  float64 `json:"test_accuracy"`
 	TestLoss      float64 `json:"test_loss"`
+	ValAccuracy   float64 `json:"val_accuracy,omitempty"`
 	Seconds       float64 `json:"seconds"` // training wall time, evaluation excluded
 	LR            float64 `json:"lr"`
 }
@@ -70,6 +78,10 @@ type Result struct {
 	Train      Metrics
 	Test       Metrics
 	EpochsDone int
+	// BestEpoch is the epoch with the best validation accuracy (with Config.Val), and
+	// EarlyStopped says the run ended before Config.Epochs for lack of progress.
+	BestEpoch    int
+	EarlyStopped bool
 }
 
 // Run trains net on trainSet, evaluating on both sets after every epoch. It stops early,
@@ -97,6 +109,7 @@ func Run(ctx context.Context, net *nn.Network, opt optim.Optimizer, trainSet, te
 		res.LastLoss = e.Loss
 	}
 	stale := len(cfg.Resume) > 0 // weights changed since res.Train and res.Test were measured
+	bestVal, best := -1.0, [][]float32(nil)
 	for epoch := len(cfg.Resume) + 1; epoch <= cfg.Epochs; epoch++ {
 		if cfg.Schedule != nil {
 			opt.SetLR(cfg.Schedule(epoch))
@@ -148,6 +161,15 @@ func Run(ctx context.Context, net *nn.Network, opt optim.Optimizer, trainSet, te
 			stale = false
 		}
 		e.TestAccuracy, e.TestLoss = res.Test.Accuracy, res.Test.Loss
+		if cfg.Val != nil {
+			e.ValAccuracy = Evaluate(net, cfg.Val, cfg.EvalBatch).Accuracy
+			if e.ValAccuracy > bestVal {
+				bestVal, res.BestEpoch = e.ValAccuracy, epoch
+				if cfg.KeepBest {
+					best = net.Snapshot()
+				}
+			}
+		}
 		res.History = append(res.History, e)
 		res.EpochsDone = epoch
 		if rec != nil {
@@ -162,6 +184,14 @@ func Run(ctx context.Context, net *nn.Network, opt optim.Optimizer, trainSet, te
 			res.Interrupted = epoch < cfg.Epochs
 			break
 		}
+		if cfg.Val != nil && cfg.Patience > 0 && epoch-res.BestEpoch >= cfg.Patience && epoch < cfg.Epochs {
+			res.EarlyStopped = true
+			break
+		}
+	}
+	if best != nil && res.BestEpoch != res.EpochsDone {
+		net.Restore(best)
+		stale = true
 	}
 	if stale {
 		res.Train = Evaluate(net, trainSet, cfg.EvalBatch)

@@ -199,3 +199,24 @@ func TestLearnsXORWithOneOutput(t *testing.T) {
 		}
 	}
 }
+
+// TestEarlyStoppingKeepsBest: with a validation set, the run stops when validation
+// accuracy stalls and ends with the best epoch's weights.
+func TestEarlyStoppingKeepsBest(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	net, _ := nn.MLP{Sizes: []int{4, 16, 3}, Activation: "relu", Output: "softmax", Loss: "ce", Init: nn.InitHeNormal}.Build(rng)
+	small := blobs(12, 1) // tiny and noisy: validation accuracy peaks early
+	val := blobs(300, 3)
+	opt, _ := optim.New("adam", 0.05)
+	res, err := Run(context.Background(), net, opt, small, blobs(90, 2), Config{Epochs: 200, BatchSize: 4, Shuffle: true, Val: val, Patience: 5, KeepBest: true}, rng, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.EarlyStopped || res.EpochsDone >= 200 || res.EpochsDone-res.BestEpoch != 5 {
+		t.Fatalf("early stopped %v after %d epochs, best %d; want stopped 5 epochs after the best", res.EarlyStopped, res.EpochsDone, res.BestEpoch)
+	}
+	best := res.History[res.BestEpoch-1].ValAccuracy
+	if got := Evaluate(net, val, 100).Accuracy; got != best {
+		t.Errorf("final weights score %g on validation, the best epoch %g", got, best)
+	}
+}
