@@ -41,8 +41,8 @@ type trainConfig struct {
 	TrainEval  string   `json:"train_eval"`
 	Decay      float64  `json:"weight_decay,omitempty"`
 	Smoothing  float64  `json:"label_smoothing,omitempty"`
-	Val        int      `json:"val,omitempty"`      // validation examples held out of training
-	Patience   int      `json:"patience,omitempty"` // early stopping
+	Val        int      `json:"val,omitempty"`       // validation examples held out of training
+	Patience   int      `json:"patience,omitempty"`  // early stopping
 	Model      string   `json:"model"`               // mlp (from --layers etc.), cnn, lenet5
 	ArchFile   string   `json:"arch,omitempty"`      // a JSON spec file
 	ArchSpec   *nn.Spec `json:"arch_spec,omitempty"` // the spec read from ArchFile, kept for resume

@@ -209,7 +209,7 @@ func TestTrainRejectsBadFlags(t *testing.T) {
 		want string
 	}{
 		{[]string{"--activation", "swish"}, `unknown activation "swish", want one of [sigmoid tanh relu]`},
-		{[]string{"--optimizer", "rmsprop"}, `unknown optimizer "rmsprop", want one of [sgd momentum adam]`},
+		{[]string{"--optimizer", "rmsprop"}, `unknown optimizer "rmsprop", want one of [sgd momentum nesterov adam adamw]`},
 		{[]string{"--layers", "100,10"}, "the network takes 100 inputs ([100]), but the images have 28×28 = 784 pixels"},
 		{[]string{"--layers", "784,300,7"}, "the network ends with 7 outputs (--layers 784,300,7), but there are 10 classes"},
 		{[]string{"--patience", "3"}, "--patience needs a validation set: add --val N"},

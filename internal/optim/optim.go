@@ -104,8 +104,8 @@ type SGD struct {
 	Momentum    float64
 	Nesterov    bool    // w -= lr·(g + μ·v) instead of lr·v (Sutskever et al. 2013, as PyTorch)
 	WeightDecay float64 // L2: g += wd·w on weights
-	velocity map[*nn.Param][]float32
-	coef     []float32 // scratch for a deferred gradient's scaled coefficients
+	velocity    map[*nn.Param][]float32
+	coef        []float32 // scratch for a deferred gradient's scaled coefficients
 }
 
 func (s *SGD) SetLR(lr float64) { s.Rate = lr }
