@@ -543,6 +543,7 @@ func TestDiagnoseRules(t *testing.T) {
 		{[]string{"--output", "sigmoid", "--loss", "ce"}, "output-loss-mismatch", "--output softmax"},
 		{[]string{"--layers", "784,100,100,100,100,100,100,10", "--activation", "sigmoid"}, "vanishing-gradients", "--activation relu"},
 		{[]string{"--train-limit", "300", "--batch", "32"}, "overfitting", "--train-limit 0"},
+		{[]string{"--init", "normal", "--layers", "784,300,300,300,10"}, "exploding-gradients", "--init he-normal"},
 	}
 	for _, c := range cases {
 		rep := diagnose(t, c.args...)

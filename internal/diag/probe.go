@@ -283,13 +283,18 @@ func (pr *probeResult) findings(s Setup, suggested float64, lrf lrRange, broken 
 	if len(pr.gradRMS) >= 2 {
 		firstG, lastG := pr.gradRMS[0], pr.gradRMS[len(pr.gradRMS)-1]
 		gev := map[string]any{}
+		biggest, bigName := 0.0, ""
 		for i, name := range pr.names {
 			gev[name] = round(pr.gradRMS[i])
+			if g := pr.gradRMS[i]; g > biggest || math.IsNaN(g) {
+				biggest, bigName = g, name
+			}
 		}
+		// Healthy networks here have weight-gradient RMS of 1e-6..0.3 at the first step.
 		switch {
-		case math.IsInf(firstG, 0) || math.IsNaN(firstG) || firstG > 1e3:
+		case math.IsInf(biggest, 0) || math.IsNaN(biggest) || biggest > 5 || (lastG > 0 && firstG/lastG > 1e3):
 			out = append(out, finding("exploding-gradients", Error, fmt.Sprintf(
-				"the first layer's gradient has RMS %.3g at the first step: gradients explode on the way back", firstG), gev, lrFlag()...))
+				"at the first step %s has a gradient of RMS %.3g (healthy: well below 1): the gradients explode, so every step throws the weights far off", bigName, biggest), gev, "--init", initFor(s.Arch.HiddenActivation())))
 		case lastG > 0 && firstG/lastG < 1e-3:
 			out = append(out, finding("vanishing-gradients", Warning, fmt.Sprintf(
 				"the first layer's gradient is %.2g of the last layer's (RMS %.2g vs %.2g): the signal fades on the way back, so the early layers learn slowest", firstG/lastG, firstG, lastG), gev, "--activation", "relu", "--init", "he-normal"))

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/digitnet/digitnet/internal/serve"
+)
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("digitnet serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	d := serve.DefaultOptions
+	path := fs.String("model", "", "model file written by `train --out` (required); SIGHUP reloads it")
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on, host:port (\":8080\" for every interface)")
+	maxBody := fs.Int64("max-body", d.MaxBodyBytes, "largest request body, in bytes (larger: 413)")
+	maxPixels := fs.Int64("max-pixels", d.MaxPixels, "largest image, width×height, checked before decoding (larger: 422)")
+	maxBatch := fs.Int("max-batch", d.MaxBatch, "most instances in one request")
+	inFlight := fs.Int("max-inflight", d.MaxInFlight, "predictions running at once (default: 2 per CPU)")
+	queue := fs.Duration("queue-timeout", d.QueueTimeout, "how long a request waits for a free prediction slot before 503")
+	shutdown := fs.Duration("shutdown-timeout", d.ShutdownTimeout, "on SIGINT/SIGTERM, how long to let requests in flight finish")
+	logJSON := fs.Bool("log-json", false, "write logs as JSON lines (default: key=value text)")
+	verbose := fs.Bool("verbose", false, "log every request (debug level)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, `usage: digitnet serve --model M [--addr 127.0.0.1:8080] [flags]
+
+Serves predictions over HTTP, with a drawing page at / (everything is in the binary):
+
+  POST /v1/predict  an image (Content-Type image/png, image/jpeg, image/gif), or JSON
+                    {"pixels":[784 values 0..255, 0 = background]}, {"image":"data:image/png;base64,…"},
+                    or {"instances":[…]} of either; add "return_input":true for the 28×28 input
+  GET  /v1/model    the model's metadata
+  GET  /healthz     liveness
+  GET  /metrics     Prometheus metrics
+
+SIGHUP reloads the model file (a bad file keeps the current model); SIGINT or SIGTERM
+stops accepting and finishes the requests in flight.
+
+flags:`)
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *path == "" {
+		return usageErr("--model FILE is required")
+	}
+	for _, v := range []struct {
+		name string
+		ok   bool
+	}{
+		{"max-body", *maxBody > 0}, {"max-pixels", *maxPixels > 0}, {"max-batch", *maxBatch > 0},
+		{"max-inflight", *inFlight > 0}, {"queue-timeout", *queue > 0}, {"shutdown-timeout", *shutdown > 0},
+	} {
+		if !v.ok {
+			return usageErr("--%s %s: want a positive value", v.name, fs.Lookup(v.name).Value)
+		}
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	var h slog.Handler = slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})
+	if *logJSON {
+		h = slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})
+	}
+	log := slog.New(h)
+
+	serve.SingleThreadedProducts()
+	s, err := serve.New(*path, serve.Options{
+		MaxBodyBytes: *maxBody, MaxPixels: *maxPixels, MaxBatch: *maxBatch,
+		MaxInFlight: *inFlight, QueueTimeout: *queue, ShutdownTimeout: *shutdown, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	// SIGHUP reloads the model; registered before the URL is printed, so whoever waits
+	// for the URL may signal.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-hup:
+				s.Reload(*path) // logs the outcome; a bad file keeps the current model
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	url := serveURL(ln.Addr())
+	log.Info("listening", "url", url, "addr", ln.Addr().String(), "max_inflight", *inFlight,
+		"timeouts", fmt.Sprintf("read %v, write %v, idle %v", d.ReadTimeout, d.WriteTimeout, d.IdleTimeout))
+	fmt.Fprintf(stdout, "digitnet serve: %s on %s (Ctrl-C stops, SIGHUP reloads the model)\n", filepath.Base(*path), url)
+	start := time.Now()
+	err = s.Serve(ctx, ln)
+	log.Info("stopped", "uptime", time.Since(start).Round(time.Millisecond))
+	return err
+}
+
+// serveURL is the address to open in a browser: an unspecified host (every interface)
+// is reached as localhost.
+func serveURL(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return "http://" + a.String() + "/"
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/"
+}

@@ -1,0 +1,175 @@
+//go:build unix
+
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/digitnet/digitnet/internal/model"
+	"github.com/digitnet/digitnet/internal/nn"
+)
+
+// serveModel writes an untrained MLP with the given hidden width to path.
+func serveModel(t *testing.T, path string, hidden int) {
+	t.Helper()
+	spec := nn.MLP{Sizes: []int{784, hidden, 10}, Activation: "relu", Output: "softmax", Loss: "ce", Init: nn.InitHeNormal}.Spec()
+	net, err := spec.Build(rand.New(rand.NewPCG(1, uint64(hidden))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &model.Model{Arch: spec, Net: net, Input: model.Input{Scale: 1.0 / 255}, Dataset: "mnist",
+		Classes: []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}}
+	if err := model.Save(path, m); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// lockedBuffer is an io.Writer safe to read while runServe writes to it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func TestServeRejectsBadFlags(t *testing.T) {
+	good := filepath.Join(t.TempDir(), "m.safetensors")
+	serveModel(t, good, 8)
+	garbage := filepath.Join(t.TempDir(), "garbage.safetensors")
+	os.WriteFile(garbage, []byte("not a model"), 0o644)
+	tests := []struct {
+		name  string
+		args  []string
+		usage bool   // a usage error (exit 2)
+		want  string // in the message
+	}{
+		{"no model", nil, true, "--model FILE is required"},
+		{"positional argument", []string{"--model", good, "extra"}, true, `unexpected argument "extra"`},
+		{"zero in flight", []string{"--model", good, "--max-inflight", "0"}, true, "--max-inflight 0: want a positive value"},
+		{"negative timeout", []string{"--model", good, "--queue-timeout", "-1s"}, true, "--queue-timeout -1s"},
+		{"not a model", []string{"--model", garbage}, false, "garbage.safetensors"},
+		{"bad address", []string{"--model", good, "--addr", "256.0.0.1:http"}, false, "256.0.0.1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := runServe(context.Background(), tt.args, io.Discard, io.Discard)
+			if err == nil {
+				t.Fatal("runServe succeeded, want an error")
+			}
+			if errors.Is(err, errUsage) != tt.usage || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q (usage error: %v), want one containing %q (usage error: %v)", err, errors.Is(err, errUsage), tt.want, tt.usage)
+			}
+		})
+	}
+}
+
+// TestServeCommand runs the command as main does: it prints its URL, answers, reloads
+// the model file on a real SIGHUP, and returns nil when its context ends (SIGINT).
+func TestServeCommand(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "served.safetensors")
+	serveModel(t, path, 16)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr lockedBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- runServe(ctx, []string{"--model", path, "--addr", "127.0.0.1:0", "--verbose"}, &stdout, &stderr)
+	}()
+	urlRE := regexp.MustCompile(`http://127\.0\.0\.1:\d+/`)
+	var url string
+	for deadline := time.Now().Add(10 * time.Second); url == ""; time.Sleep(10 * time.Millisecond) {
+		url = urlRE.FindString(stdout.String())
+		select {
+		case err := <-done:
+			t.Fatalf("runServe returned %v before serving; stderr:\n%s", err, stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no URL printed; stdout %q", stdout.String())
+		}
+	}
+	get := func(route string) string {
+		resp, err := http.Get(url + route)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET %s: %s %s", route, resp.Status, b)
+		}
+		return string(b)
+	}
+	if h := get("healthz"); !strings.Contains(h, `"model":"served.safetensors"`) {
+		t.Errorf("/healthz: %s", h)
+	}
+	if !strings.Contains(get("v1/model"), `"summary":"784-16-10 relu, softmax"`) {
+		t.Errorf("/v1/model before reload: %s", get("v1/model"))
+	}
+	body := `{"pixels":[` + strings.TrimSuffix(strings.Repeat("0,", 784), ",") + "]}"
+	resp, err := http.Post(url+"v1/predict", "application/json", strings.NewReader(body))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("POST /v1/predict: %v %v", resp, err)
+	}
+	resp.Body.Close()
+
+	// Replace the file and send SIGHUP: the new model is served.
+	serveModel(t, path, 32)
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(get("v1/model"), `"summary":"784-32-10 relu, softmax"`); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("after SIGHUP, /v1/model is still %s; stderr:\n%s", get("v1/model"), stderr.String())
+		}
+	}
+	// A broken file on SIGHUP keeps the model.
+	os.WriteFile(path, []byte("broken"), 0o644)
+	syscall.Kill(os.Getpid(), syscall.SIGHUP)
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(stderr.String(), "model reload failed"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no reload failure logged; stderr:\n%s", stderr.String())
+		}
+	}
+	if !strings.Contains(get("v1/model"), `"summary":"784-32-10 relu, softmax"`) {
+		t.Errorf("after a bad reload, /v1/model is %s", get("v1/model"))
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("runServe after its context ended: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("runServe did not return after its context ended")
+	}
+	log := stderr.String()
+	for _, want := range []string{"model loaded", "listening", "model reloaded", "model reload failed", "msg=request", "shut down"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("the log lacks %q:\n%s", want, log)
+		}
+	}
+}
