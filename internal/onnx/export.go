@@ -174,6 +174,28 @@ func (b *builder) layer(l nn.Layer, in *model.Input) error {
 		b.tensor = b.node("Sigmoid", []string{b.tensor})
 	case *nn.Tanh:
 		b.tensor = b.node("Tanh", []string{b.tensor})
+	case *nn.Conv2D:
+		k := int64(l.Kernel)
+		w := b.initializer(fmt.Sprintf("conv%d.weight", b.counts["Conv"]), l.W.Value.Data, l.Out, l.In, l.Kernel, l.Kernel)
+		bias := b.initializer(fmt.Sprintf("conv%d.bias", b.counts["Conv"]), l.B.Value.Data, l.Out)
+		p := int64(l.Padding)
+		b.tensor = b.node("Conv", []string{b.tensor, w, bias}, intsAttr("kernel_shape", k, k),
+			intsAttr("strides", int64(l.Stride), int64(l.Stride)), intsAttr("pads", p, p, p, p))
+	case *nn.MaxPool2D:
+		k := int64(l.K)
+		b.tensor = b.node("MaxPool", []string{b.tensor}, intsAttr("kernel_shape", k, k), intsAttr("strides", k, k))
+	case *nn.Flatten:
+		b.tensor = b.node("Flatten", []string{b.tensor}, intAttr("axis", 1))
+	case *nn.Dropout:
+		// The identity at inference: no node.
+	case *nn.BatchNorm:
+		n := b.counts["BatchNormalization"]
+		names := []string{b.tensor}
+		for i, p := range []*nn.Param{l.Gamma, l.Beta, l.RunningMean, l.RunningVar} {
+			suffix := []string{"weight", "bias", "running_mean", "running_var"}[i]
+			names = append(names, b.initializer(fmt.Sprintf("bn%d.%s", n, suffix), p.Value.Data, l.Features))
+		}
+		b.tensor = b.node("BatchNormalization", names, floatAttr("epsilon", float32(l.Eps)))
 	case *nn.Softmax:
 		if len(b.shape) != 1 {
 			return fmt.Errorf("input [N %s], want [N K]", tensor.ShapeString(b.shape)[1:])
@@ -270,6 +292,14 @@ func intAttr(name string, v int64) *onnxpb.AttributeProto {
 		Type: onnxpb.AttributeProto_INT.Enum(),
 		I:    proto.Int64(v),
 	}
+}
+
+func intsAttr(name string, v ...int64) *onnxpb.AttributeProto {
+	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_INTS.Enum(), Ints: v}
+}
+
+func floatAttr(name string, v float32) *onnxpb.AttributeProto {
+	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_FLOAT.Enum(), F: proto.Float32(v)}
 }
 
 // valueInfo describes a float32 tensor [N shape...] with a dynamic batch dimension N.
