@@ -1,0 +1,130 @@
+package serve
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+)
+
+// signalListener signals once the server has read the first bytes of a connection:
+// from then on http.Server.Shutdown waits for the connection's request to finish.
+type signalListener struct {
+	net.Listener
+	read chan struct{}
+	once sync.Once
+}
+
+func (l *signalListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &signalConn{Conn: c, l: l}, nil
+}
+
+type signalConn struct {
+	net.Conn
+	l *signalListener
+}
+
+func (c *signalConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.l.once.Do(func() { close(c.l.read) })
+	}
+	return n, err
+}
+
+// TestShutdownFinishesInFlight: a request whose body is still arriving when shutdown
+// starts is answered in full; Serve then returns nil, and new connections are refused.
+func TestShutdownFinishesInFlight(t *testing.T) {
+	s := newServer(t, trainedModel(t), Options{})
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := &signalListener{Listener: inner, read: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ctx, ln) }()
+
+	body := pixelsJSON(mnistTest.Image(0))
+	half := len(body) / 2
+	conn, err := net.Dial("tcp", inner.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /v1/predict HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", len(body))
+	conn.Write(body[:half])
+	<-ln.read
+
+	cancel() // SIGTERM, as runServe sees it
+	time.Sleep(100 * time.Millisecond)
+	select {
+	case err := <-served:
+		t.Fatalf("Serve returned %v with a request in flight", err)
+	default:
+	}
+	if c, err := net.DialTimeout("tcp", inner.Addr().String(), time.Second); err == nil {
+		c.Close()
+		t.Errorf("a new connection was accepted during shutdown")
+	}
+	conn.Write(body[half:])
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("reading the in-flight answer: %v", err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	var p prediction
+	if resp.StatusCode != 200 || json.Unmarshal(b, &p) != nil || p.Digit != int(mnistTest.Labels[0]) {
+		t.Errorf("in-flight request: %s %s; want 200 predicting %d", resp.Status, b, mnistTest.Labels[0])
+	}
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Errorf("Serve: %v, want nil after a graceful shutdown", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve did not return after the last request finished")
+	}
+}
+
+// TestShutdownTimeout: a request that does not finish within ShutdownTimeout has its
+// connection closed, and Serve says so.
+func TestShutdownTimeout(t *testing.T) {
+	// The handler outlives the test (Serve gives up on it): it must not log to t.
+	s := newServer(t, trainedModel(t), Options{ShutdownTimeout: 100 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := &signalListener{Listener: inner, read: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ctx, ln) }()
+	conn, err := net.Dial("tcp", inner.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /v1/predict HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
+	<-ln.read
+	cancel()
+	select {
+	case err := <-served:
+		if err == nil {
+			t.Errorf("Serve returned nil, want a shutdown timeout error")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve did not return after its shutdown timeout")
+	}
+}
