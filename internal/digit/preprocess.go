@@ -247,29 +247,37 @@ func blockStats(g []uint8, W, H, s int) *blocks {
 		lo: make([]uint8, nx*ny), hi: make([]uint8, nx*ny),
 		paper: make([]uint8, nx*ny), paperInv: make([]uint8, nx*ny)}
 	hist := make([][256]int32, nx)
+	minV, maxV := make([]uint8, nx), make([]uint8, nx) // each block's value range
 	var all [256]int32
 	for by := range ny {
-		clear(hist)
+		for bx := range nx {
+			minV[bx], maxV[bx] = 255, 0
+		}
 		y1 := min((by+1)*s, H)
 		for y := by * s; y < y1; y++ {
 			row := g[y*W : (y+1)*W]
 			for bx := range hist {
 				h := &hist[bx]
+				lo, hi := minV[bx], maxV[bx]
 				for _, v := range row[bx*s : min((bx+1)*s, W)] {
 					h[v]++
+					lo, hi = min(lo, v), max(hi, v)
 				}
+				minV[bx], maxV[bx] = lo, hi
 			}
 		}
 		for bx := range hist {
 			h := &hist[bx]
 			n := (min((bx+1)*s, W) - bx*s) * (y1 - by*s)
 			i := by*nx + bx
-			st.lo[i] = uint8(quantile(h[:], n, 0.02))
-			st.hi[i] = uint8(quantile(h[:], n, 0.98))
-			st.paper[i] = uint8(quantile(h[:], n, paperQuantile))
-			st.paperInv[i] = uint8(quantile(h[:], n, 1-paperQuantile))
-			for v, m := range h {
-				all[v] += m
+			// The four quantiles in one walk over the block's value range only (small
+			// blocks span a few values), which also clears the histogram for the next
+			// row of blocks.
+			q := quantiles(h[:], int(minV[bx]), int(maxV[bx]), n, [4]float64{0.02, 1 - paperQuantile, paperQuantile, 0.98})
+			st.lo[i], st.paperInv[i], st.paper[i], st.hi[i] = uint8(q[0]), uint8(q[1]), uint8(q[2]), uint8(q[3])
+			for v := int(minV[bx]); v <= int(maxV[bx]); v++ {
+				all[v] += h[v]
+				h[v] = 0
 			}
 		}
 	}
@@ -306,6 +314,24 @@ func (st *blocks) invert() {
 
 // quantile returns the smallest value v such that more than q·(n-1) of the n
 // values counted in hist are at most v.
+// quantiles is quantile for ascending qs at once, over a histogram whose counts all lie
+// in bins lo..hi.
+func quantiles(hist []int32, lo, hi, n int, qs [4]float64) [4]int {
+	var out [4]int
+	j, c := 0, 0
+	for v := lo; v <= hi && j < len(qs); v++ {
+		c += int(hist[v])
+		for j < len(qs) && c > int(qs[j]*float64(n-1)) {
+			out[j] = v
+			j++
+		}
+	}
+	for ; j < len(qs); j++ {
+		out[j] = hi
+	}
+	return out
+}
+
 func quantile(hist []int32, n int, q float64) int {
 	k := int(q * float64(n-1))
 	c := 0
