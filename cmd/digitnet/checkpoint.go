@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/digitnet/digitnet/internal/augment"
 	"github.com/digitnet/digitnet/internal/model"
 	"github.com/digitnet/digitnet/internal/nn"
 	"github.com/digitnet/digitnet/internal/optim"
@@ -26,14 +27,17 @@ type checkpointState struct {
 	History []train.Epoch `json:"history"`
 	RNG     []byte        `json:"rng"` // the PCG source's state, after the last epoch
 	Steps   int           `json:"optimizer_steps"`
+	Augment uint64        `json:"augment_calls,omitempty"` // the augmenter's state
 }
 
 // trainRun is what a training run is made of, fresh or resumed.
 type trainRun struct {
-	net     *nn.Network
-	opt     optim.Optimizer
-	pcg     *rand.PCG
-	history []train.Epoch // epochs already done (resume)
+	net      *nn.Network
+	opt      optim.Optimizer
+	pcg      *rand.PCG
+	history  []train.Epoch // epochs already done (resume)
+	aug      *augment.Data // the augmenter when training distorts its images
+	augState uint64        // its state to resume from
 }
 
 // newRun builds the network, optimizer and random source for a fresh run.
@@ -91,7 +95,7 @@ func resumeRun(fs *flag.FlagSet, c *trainConfig) (*trainRun, error) {
 	if fmt.Sprint(ck.Model.Arch) != fmt.Sprint(c.spec()) {
 		return nil, fmt.Errorf("checkpoint %s: weights for %v, settings for %v", path, ck.Model.Arch, c.spec())
 	}
-	r := &trainRun{net: ck.Model.Net, pcg: &rand.PCG{}, history: st.History}
+	r := &trainRun{net: ck.Model.Net, pcg: &rand.PCG{}, history: st.History, augState: st.Augment}
 	if err := r.pcg.UnmarshalBinary(st.RNG); err != nil {
 		return nil, fmt.Errorf("checkpoint %s: random state: %w", path, err)
 	}
@@ -116,7 +120,11 @@ func (r *trainRun) checkpointer(c *trainConfig, classes []string) (func([]train.
 			return err
 		}
 		ost := r.opt.State(r.net.Params())
-		state, err := json.Marshal(checkpointState{Config: *c, History: hist, RNG: rngState, Steps: ost.Steps})
+		st := checkpointState{Config: *c, History: hist, RNG: rngState, Steps: ost.Steps}
+		if r.aug != nil {
+			st.Augment = r.aug.State()
+		}
+		state, err := json.Marshal(st)
 		if err != nil {
 			return err
 		}

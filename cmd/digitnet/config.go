@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/digitnet/digitnet/internal/augment"
 	"github.com/digitnet/digitnet/internal/dataset"
 	"github.com/digitnet/digitnet/internal/folder"
 	"github.com/digitnet/digitnet/internal/nn"
@@ -43,6 +44,7 @@ type trainConfig struct {
 	Smoothing  float64  `json:"label_smoothing,omitempty"`
 	Val        int      `json:"val,omitempty"`       // validation examples held out of training
 	Patience   int      `json:"patience,omitempty"`  // early stopping
+	Augment    string   `json:"augment,omitempty"`   // none, affine, elastic
 	Model      string   `json:"model"`               // mlp (from --layers etc.), cnn, lenet5
 	ArchFile   string   `json:"arch,omitempty"`      // a JSON spec file
 	ArchSpec   *nn.Spec `json:"arch_spec,omitempty"` // the spec read from ArchFile, kept for resume
@@ -83,6 +85,13 @@ var presets = map[string]trainConfig{
 }
 
 var presetNames = []string{"default", "seed", "fixed"}
+
+// augmentations are the --augment settings.
+var augmentations = map[string]augment.Config{
+	"none":    {},
+	"affine":  {Translate: 2, Rotate: 10, Scale: 0.1},
+	"elastic": {Translate: 2, Rotate: 10, Scale: 0.1, Elastic: augment.ElasticConfig{Alpha: 34, Sigma: 4}},
+}
 
 var schedules = []string{"constant", "cosine", "step", "warmup", "onecycle"}
 
@@ -138,6 +147,7 @@ func trainFlags(fs *flag.FlagSet, c *trainConfig) {
 	fs.Float64Var(&c.Decay, "weight-decay", 0, "weight decay on the weights (L2; decoupled for --optimizer adamw)")
 	fs.Float64Var(&c.Smoothing, "label-smoothing", 0, "label smoothing ε for softmax cross-entropy")
 	fs.IntVar(&c.Val, "val", 0, "hold out the last N training images for validation, measured every epoch; the best epoch's weights are kept")
+	fs.StringVar(&c.Augment, "augment", "none", "distort training images on the fly: none, affine (shift ±2 px, rotate ±10°, scale ±10%), elastic (affine plus Simard's elastic distortion α 34, σ 4)")
 	fs.IntVar(&c.Patience, "patience", 0, "with --val: stop after N epochs without a better validation accuracy (0: never)")
 	fs.BoolVar(&c.JSON, "json", false, "write one JSON object per epoch and a final one to stdout")
 	fs.StringVar(&c.History, "history", "", "write the per-epoch curve to FILE (.csv or .json)")
@@ -145,7 +155,7 @@ func trainFlags(fs *flag.FlagSet, c *trainConfig) {
 	fs.StringVar(&c.Resume, "resume", "", "continue the run checkpointed in DIR (its settings are used; flags that differ are an error)")
 	fs.StringVar(&c.Report, "report", "", "write a report to DIR: learning curves, confusion matrix, worst mistakes, index.html")
 	fs.StringVar(&c.Out, "out", "", "save the trained model to FILE (safetensors; see internal/model)")
-	fs.StringVar(&c.Model, "model", "mlp", "architecture: mlp (from --layers, --activation), cnn, lenet5")
+	fs.StringVar(&c.Model, "model", "mlp", "architecture: mlp (from --layers, --activation), cnn, lenet5, examples (PyTorch's examples/mnist CNN)")
 	fs.StringVar(&c.ArchFile, "arch", "", "read the architecture from a JSON spec FILE (see README); overrides --model and --layers")
 	fs.StringVar(&c.TrainEval, "train-eval", "full", "train accuracy per epoch: full (a pass over the training set after the epoch) or running (as trained, free; Keras' way)")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of the training loop to FILE (go tool pprof)")
@@ -209,7 +219,7 @@ func (c *trainConfig) validate() error {
 		c.ArchSpec = &spec
 	}
 	if _, ok := modelSpecs[c.Model]; !ok && c.Model != "mlp" {
-		return usageErr("unknown --model %q, want mlp, cnn or lenet5", c.Model)
+		return usageErr("unknown --model %q, want mlp, cnn, lenet5 or examples", c.Model)
 	}
 	if c.ArchSpec == nil && c.Model == "mlp" {
 		if err := c.mlp().Validate(); err != nil { // names the flags' allowed values
@@ -239,6 +249,8 @@ func (c *trainConfig) validate() error {
 		return usageErr("unknown --schedule %q, want one of %s", c.Schedule, strings.Join(schedules, ", "))
 	case c.Val < 0 || c.Patience < 0 || c.Warmup < 0:
 		return usageErr("--val, --patience and --warmup must be 0 or positive")
+	case augmentations[c.Augment] == (augment.Config{}) && c.Augment != "none":
+		return usageErr("unknown --augment %q, want none, affine or elastic", c.Augment)
 	case c.Patience > 0 && c.Val == 0:
 		return usageErr("--patience needs a validation set: add --val N")
 	case c.TrainEval != "full" && c.TrainEval != "running":
@@ -274,6 +286,12 @@ var modelSpecs = map[string][]nn.LayerSpec{
 		{Type: "conv2d", Out: 16, Kernel: 5, Padding: 2}, {Type: "batchnorm"}, {Type: "relu"}, {Type: "maxpool", Kernel: 2},
 		{Type: "conv2d", Out: 32, Kernel: 5}, {Type: "batchnorm"}, {Type: "relu"}, {Type: "maxpool", Kernel: 2},
 		{Type: "flatten"}, {Type: "dense", Out: 128}, {Type: "relu"}, {Type: "dropout", P: 0.25}, {Type: "dense", Out: 10},
+	},
+	// The PyTorch examples/mnist network (the peer's torch_cnn.py --model examples).
+	"examples": {
+		{Type: "conv2d", Out: 32, Kernel: 3}, {Type: "relu"}, {Type: "conv2d", Out: 64, Kernel: 3}, {Type: "relu"},
+		{Type: "maxpool", Kernel: 2}, {Type: "dropout", P: 0.25}, {Type: "flatten"},
+		{Type: "dense", Out: 128}, {Type: "relu"}, {Type: "dropout", P: 0.5}, {Type: "dense", Out: 10},
 	},
 	// LeNet-5 as PyTorch writes it (ReLU, max pooling): the peer's torch_cnn.py --model lenet.
 	"lenet5": {

@@ -216,7 +216,8 @@ func TestTrainRejectsBadFlags(t *testing.T) {
 		{[]string{"--label-smoothing", "0.1", "--loss", "mse"}, "label smoothing 0.1"},
 		{[]string{"--weight-decay", "-1"}, "weight decay -1"},
 		{[]string{"--schedule", "exp"}, `unknown --schedule "exp"`},
-		{[]string{"--model", "resnet"}, `unknown --model "resnet", want mlp, cnn or lenet5`},
+		{[]string{"--augment", "mixup"}, `unknown --augment "mixup", want none, affine or elastic`},
+		{[]string{"--model", "resnet"}, `unknown --model "resnet", want mlp, cnn, lenet5 or examples`},
 		{[]string{"--arch", "/no/such/net.json"}, "--arch: open /no/such/net.json"},
 		{[]string{"--layers", "784,x,10"}, "not a list of positive integers"},
 		{[]string{"--output", "linear", "--loss", "ce"}, "loss ce needs probabilities"},
@@ -385,7 +386,8 @@ func TestKilledRunResumesBitIdentical(t *testing.T) {
 	needMNIST(t)
 	bin := buildDigitnet(t)
 	dir := t.TempDir()
-	args := []string{"train", "--train-limit", "20000", "--test-limit", "2000", "--epochs", "3", "--batch", "32", "--progress", "plain"}
+	// With elastic augmentation, so the augmenter's state must resume too.
+	args := []string{"train", "--train-limit", "20000", "--test-limit", "2000", "--epochs", "3", "--batch", "32", "--progress", "plain", "--augment", "elastic"}
 	p := func(name string) string { return filepath.Join(dir, name) }
 
 	full := exec.Command(bin, append(args, "--checkpoint", p("ckA"), "--out", p("a.safetensors"), "--history", p("a.json"))...)

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/digitnet/digitnet/internal/augment"
 	"github.com/digitnet/digitnet/internal/dataset"
 	"github.com/digitnet/digitnet/internal/model"
 	"github.com/digitnet/digitnet/internal/report"
@@ -83,6 +84,17 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		cfg.Val = &window{trainData, n, c.Val}
 		trainData = train.Subset(trainData, n)
 		cfg.Patience, cfg.KeepBest = c.Patience, true
+	}
+	if c.Augment != "none" {
+		// Distort the training images on the fly; train accuracy is measured on the
+		// undistorted ones.
+		n := trainData.Len()
+		d := tensor.Size(trainSet.ExampleShape)
+		plain := &train.Bytes{Pixels: trainSet.Pixels[:n*d], Labels: trainSet.Labels[:n], ExampleShape: trainSet.ExampleShape, Scale: trainSet.Scale, Offset: trainSet.Offset}
+		r.aug = augment.New(plain, augmentations[c.Augment], c.Seed)
+		r.aug.SetState(r.augState)
+		cfg.TrainEval, trainData = plain, r.aug
+		fmt.Fprintf(human, "augmentation: %s %+v\n", c.Augment, augmentations[c.Augment])
 	}
 	if len(r.history) > 0 {
 		fmt.Fprintf(human, "resuming from %s after epoch %d of %d\n", c.Resume, len(r.history), c.Epochs)

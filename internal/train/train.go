@@ -41,7 +41,13 @@ type Config struct {
 	Val      Data
 	Patience int
 	KeepBest bool
+	// TrainEval, when set, is what the per-epoch train accuracy is measured on instead
+	// of the training data itself: the undistorted images when training augments them.
+	TrainEval Data
 }
+
+// prefetcher is Data that can start preparing the next batch early.
+type prefetcher interface{ Prefetch(next []int) }
 
 // Epoch is one epoch's report.
 type Epoch struct {
@@ -109,6 +115,10 @@ func Run(ctx context.Context, net *nn.Network, opt optim.Optimizer, trainSet, te
 		res.LastLoss = e.Loss
 	}
 	stale := len(cfg.Resume) > 0 // weights changed since res.Train and res.Test were measured
+	evalSet := trainSet
+	if cfg.TrainEval != nil {
+		evalSet = cfg.TrainEval
+	}
 	bestVal, best := -1.0, [][]float32(nil)
 	for epoch := len(cfg.Resume) + 1; epoch <= cfg.Epochs; epoch++ {
 		if cfg.Schedule != nil {
@@ -132,6 +142,9 @@ func Run(ctx context.Context, net *nn.Network, opt optim.Optimizer, trainSet, te
 			b := min(cfg.BatchSize, n-done)
 			x.Resize(append([]int{b}, shape...)...)
 			trainSet.Batch(order[done:done+b], x.Data[:b*dim], labels[:b])
+			if p, ok := trainSet.(prefetcher); ok && done+b < n {
+				p.Prefetch(order[done+b : min(done+2*b, n)])
+			}
 			loss, c := net.TrainBatch(x, labels[:b])
 			lossSum += loss * float64(b)
 			correct += c
@@ -156,7 +169,7 @@ func Run(ctx context.Context, net *nn.Network, opt optim.Optimizer, trainSet, te
 			e.TrainAccuracy = float64(correct) / float64(n)
 			stale = true // the final report evaluates the whole set
 		} else {
-			res.Train = Evaluate(net, trainSet, cfg.EvalBatch)
+			res.Train = Evaluate(net, evalSet, cfg.EvalBatch)
 			e.TrainAccuracy = res.Train.Accuracy
 			stale = false
 		}
@@ -194,7 +207,7 @@ func Run(ctx context.Context, net *nn.Network, opt optim.Optimizer, trainSet, te
 		stale = true
 	}
 	if stale {
-		res.Train = Evaluate(net, trainSet, cfg.EvalBatch)
+		res.Train = Evaluate(net, evalSet, cfg.EvalBatch)
 		res.Test = Evaluate(net, testSet, cfg.EvalBatch)
 	}
 	return res, nil
