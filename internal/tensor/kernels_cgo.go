@@ -131,8 +131,9 @@ static void dn_im2col(float *cols, const float *x, int64_t N, int64_t C, int64_t
 					const float *xc = xn + c * H * W;
 					for (int64_t u = 0; u < k; u++, row += k) {
 						const int64_t y = y0 + u;
-						if (inside) {
-							memcpy(row, xc + y * W + x0, k * sizeof(float));
+						if (inside) { // a copy loop: memcpy's call costs more than 3-5 floats
+							const float *src = xc + y * W + x0;
+							for (int64_t v = 0; v < k; v++) row[v] = src[v];
 							continue;
 						}
 						for (int64_t v = 0; v < k; v++) {
