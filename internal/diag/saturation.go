@@ -25,33 +25,44 @@ type Activity struct {
 	MeanAbs float64
 }
 
+// hiddenKind names a hidden activation layer ("" for others), and lastParam is the
+// index of the network's last Dense or Conv2D: activations after it are the output
+// function, the loss's business, not hidden units.
+func hiddenKind(l nn.Layer) string {
+	switch l.(type) {
+	case *nn.Sigmoid:
+		return "Sigmoid"
+	case *nn.Tanh:
+		return "Tanh"
+	case *nn.ReLU:
+		return "ReLU"
+	}
+	return ""
+}
+
+func lastParam(net *nn.Network) int {
+	last := 0
+	for i, l := range net.Layers {
+		switch l.(type) {
+		case *nn.Dense, *nn.Conv2D:
+			last = i
+		}
+	}
+	return last
+}
+
 // Activities runs x through net in inference mode and reports every hidden Sigmoid,
 // Tanh and ReLU layer (the output function is the loss's business). Saturated is the
 // fraction of pre-activations with |z| > SaturationLimit, for sigmoid and tanh layers.
 func Activities(net *nn.Network, x *tensor.Tensor) []Activity {
 	var out []Activity
-	lastDense := 0
-	for i, l := range net.Layers {
-		switch l.(type) {
-		case *nn.Dense, *nn.Conv2D:
-			lastDense = i
-		}
-	}
+	last := lastParam(net)
 	h := x
 	for i, l := range net.Layers {
-		if i > lastDense {
+		if i > last {
 			break
 		}
-		var kind string
-		switch l.(type) {
-		case *nn.Sigmoid:
-			kind = "Sigmoid"
-		case *nn.Tanh:
-			kind = "Tanh"
-		case *nn.ReLU:
-			kind = "ReLU"
-		}
-		if kind != "" {
+		if kind := hiddenKind(l); kind != "" {
 			a := Activity{Layer: i, Name: kind, Units: h.Cols()}
 			sat, sumAbs := 0, 0.0
 			for _, z := range h.Data {
@@ -97,28 +108,13 @@ type Sample struct {
 // Sigmoid, Tanh and ReLU layer, up to max of the values entering it.
 func PreActivations(net *nn.Network, x *tensor.Tensor, max int) []Sample {
 	var out []Sample
-	lastDense := 0
-	for i, l := range net.Layers {
-		switch l.(type) {
-		case *nn.Dense, *nn.Conv2D:
-			lastDense = i
-		}
-	}
+	last := lastParam(net)
 	h := x
 	for i, l := range net.Layers {
-		if i > lastDense {
+		if i > last {
 			break
 		}
-		kind := ""
-		switch l.(type) {
-		case *nn.Sigmoid:
-			kind = "Sigmoid"
-		case *nn.Tanh:
-			kind = "Tanh"
-		case *nn.ReLU:
-			kind = "ReLU"
-		}
-		if kind != "" {
+		if kind := hiddenKind(l); kind != "" {
 			n := min(len(h.Data), max)
 			out = append(out, Sample{Layer: i, Kind: kind, Units: h.Cols(), Values: append([]float32(nil), h.Data[:n]...)})
 		}

@@ -49,8 +49,13 @@ func ParseInit(s string) (Init, error) {
 // Initialize fills a Dense layer's parameters from rng. Biases start at zero except under
 // InitNormal, which draws them like the weights (as the seed did).
 func (d *Dense) Initialize(init Init, rng *rand.Rand) {
-	fanIn, fanOut := float64(d.In), float64(d.Out)
-	W, b := d.W.Value.Data, d.B.Value.Data
+	if err := initialize(d.W.Value.Data, d.B.Value.Data, init, float64(d.In), float64(d.Out), rng); err != nil {
+		panic(fmt.Sprintf("nn: %s: %v", d, err))
+	}
+}
+
+// initialize draws weights W and biases b for a layer of the given fan-in and fan-out.
+func initialize(W, b []float32, init Init, fanIn, fanOut float64, rng *rand.Rand) error {
 	clear(b)
 	switch init {
 	case InitNormal:
@@ -65,8 +70,9 @@ func (d *Dense) Initialize(init Init, rng *rand.Rand) {
 	case InitHeUniform:
 		fillUniform(W, math.Sqrt(6/fanIn), rng)
 	default:
-		panic(fmt.Sprintf("nn: %s: unknown init %q", d, init))
+		return fmt.Errorf("unknown init %q", init)
 	}
+	return nil
 }
 
 func fillNormal(x []float32, sigma float64, rng *rand.Rand) {

@@ -3,7 +3,6 @@ package nn
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -227,22 +226,7 @@ func (s Spec) Build(rng *rand.Rand) (*Network, error) {
 // fan-in C·k·k and fan-out O·k·k.
 func (c *Conv2D) Initialize(init Init, rng *rand.Rand) {
 	k2 := float64(c.Kernel * c.Kernel)
-	fanIn, fanOut := float64(c.In)*k2, float64(c.Out)*k2
-	W, b := c.W.Value.Data, c.B.Value.Data
-	clear(b)
-	switch init {
-	case InitNormal:
-		fillNormal(W, 1, rng)
-		fillNormal(b, 1, rng)
-	case InitGlorotUniform:
-		fillUniform(W, math.Sqrt(6/(fanIn+fanOut)), rng)
-	case InitGlorotNormal:
-		fillNormal(W, math.Sqrt(2/(fanIn+fanOut)), rng)
-	case InitHeNormal:
-		fillNormal(W, math.Sqrt(2/fanIn), rng)
-	case InitHeUniform:
-		fillUniform(W, math.Sqrt(6/fanIn), rng)
-	default:
-		panic(fmt.Sprintf("nn: %s: unknown init %q", c, init))
+	if err := initialize(c.W.Value.Data, c.B.Value.Data, init, float64(c.In)*k2, float64(c.Out)*k2, rng); err != nil {
+		panic(fmt.Sprintf("nn: %s: %v", c, err))
 	}
 }
