@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 
 	"github.com/digitnet/digitnet/internal/dataset"
 	"github.com/digitnet/digitnet/internal/folder"
@@ -38,7 +39,7 @@ type evalReport struct {
 func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("digitnet eval", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	path := fs.String("model", "", "model file written by `train --out` (required)")
+	path := fs.String("model", "", "model file written by `train --out` (required); several, comma-separated, are evaluated as an ensemble")
 	name := fs.String("dataset", "", "data set to evaluate on (default: the one the model was trained on)")
 	dir := fs.String("data", "", "directory holding the IDX files")
 	asJSON := fs.Bool("json", false, "print one JSON object")
@@ -48,6 +49,9 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if *path == "" {
 		return usageErr("--model FILE is required")
+	}
+	if paths := strings.Split(*path, ","); len(paths) > 1 {
+		return evalEnsemble(ctx, paths, *name, *dir, *asJSON, stdout, stderr)
 	}
 	m, err := model.Load(*path)
 	if err != nil {
@@ -75,24 +79,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	data := &train.Bytes{Pixels: test.Images, Labels: test.Labels, ExampleShape: m.Arch.Input, Scale: m.Input.Scale, Offset: m.Input.Offset}
 	met := train.Evaluate(m.Net, data, 1000)
 	rep := evalReport{Model: *path, Dataset: *name, Examples: test.N, Accuracy: met.Accuracy, Loss: met.Loss, Confusion: met.Confusion}
-	for k := range met.Confusion {
-		tp, predicted, actual := met.Confusion[k][k], 0, 0
-		for j := range met.Confusion {
-			predicted += met.Confusion[j][k]
-			actual += met.Confusion[k][j]
-		}
-		c := classMetrics{Class: k, Name: m.Classes[k], Support: actual}
-		if predicted > 0 {
-			c.Precision = float64(tp) / float64(predicted)
-		}
-		if actual > 0 {
-			c.Recall = float64(tp) / float64(actual)
-		}
-		if c.Precision+c.Recall > 0 {
-			c.F1 = 2 * c.Precision * c.Recall / (c.Precision + c.Recall)
-		}
-		rep.PerClass = append(rep.PerClass, c)
-	}
+	rep.PerClass = perClass(met.Confusion, m.Classes)
 	if *reportDir != "" {
 		r := report.Report{
 			Title: "digitnet eval — " + *path,
@@ -128,4 +115,65 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fmt.Fprintln(stdout)
 	printConfusion(stdout, met.Confusion, m.Classes)
 	return nil
+}
+
+// evalEnsemble evaluates the mean probabilities of several models on a test set.
+func evalEnsemble(ctx context.Context, paths []string, name, dir string, asJSON bool, stdout, stderr io.Writer) error {
+	ens, err := model.LoadEnsemble(paths)
+	if err != nil {
+		return err
+	}
+	if name == "" {
+		name = ens.Models[0].Dataset
+	}
+	_, test, err := dataset.Load(ctx, dataset.Options{Dataset: name, Dir: dir, Log: stderr})
+	if err != nil {
+		return err
+	}
+	if test.Rows*test.Cols != ens.Models[0].Arch.InputSize() || len(test.Classes) != len(ens.Classes()) {
+		return fmt.Errorf("the ensemble takes %d inputs and %d classes; %s has %d pixels and %d classes",
+			ens.Models[0].Arch.InputSize(), len(ens.Classes()), name, test.Rows*test.Cols, len(test.Classes))
+	}
+	acc, loss, conf := ens.Evaluate(test.Images, test.Labels)
+	rep := evalReport{Model: strings.Join(paths, ","), Dataset: name, Examples: test.N, Accuracy: acc, Loss: loss, Confusion: conf,
+		PerClass: perClass(conf, ens.Classes())}
+	if asJSON {
+		b, err := json.Marshal(rep)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, string(b))
+		return nil
+	}
+	fmt.Fprintf(stdout, "ensemble of %d models on the %s test set: accuracy %.2f%% (%d/%d), mean loss %.4f\n",
+		len(paths), name, 100*acc, correct(conf), test.N, loss)
+	for i, m := range ens.Models {
+		fmt.Fprintf(stdout, "  %s: %s\n", paths[i], m.Net)
+	}
+	printConfusion(stdout, conf, ens.Classes())
+	return nil
+}
+
+// perClass is each class's precision, recall and F1 from a confusion matrix.
+func perClass(conf [][]int, names []string) []classMetrics {
+	var out []classMetrics
+	for k := range conf {
+		tp, predicted, actual := conf[k][k], 0, 0
+		for j := range conf {
+			predicted += conf[j][k]
+			actual += conf[k][j]
+		}
+		c := classMetrics{Class: k, Name: names[k], Support: actual}
+		if predicted > 0 {
+			c.Precision = float64(tp) / float64(predicted)
+		}
+		if actual > 0 {
+			c.Recall = float64(tp) / float64(actual)
+		}
+		if c.Precision+c.Recall > 0 {
+			c.F1 = 2 * c.Precision * c.Recall / (c.Precision + c.Recall)
+		}
+		out = append(out, c)
+	}
+	return out
 }

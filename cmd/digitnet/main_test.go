@@ -661,3 +661,33 @@ func TestReports(t *testing.T) {
 		}
 	}
 }
+
+// TestEnsembleEvalAndPredict: comma-separated models are averaged, in eval and predict.
+func TestEnsembleEvalAndPredict(t *testing.T) {
+	needMNIST(t)
+	dir := t.TempDir()
+	var paths []string
+	worst := 1.0
+	for _, seed := range []string{"1", "2", "3"} {
+		p := filepath.Join(dir, "m"+seed+".safetensors")
+		code, out, errOut := digitnet("train", "--seed", seed, "--train-limit", "5000", "--epochs", "2", "--json", "--progress", "none", "--out", p)
+		if code != 0 {
+			t.Fatalf("train: %s", errOut)
+		}
+		evs := parseEvents(t, out)
+		worst = min(worst, *evs[len(evs)-1].TestAccuracy)
+		paths = append(paths, p)
+	}
+	code, out, errOut := digitnet("eval", "--model", strings.Join(paths, ","), "--json")
+	var rep evalReport
+	if code != 0 || json.Unmarshal([]byte(out), &rep) != nil {
+		t.Fatalf("ensemble eval: exit %d %s %s", code, out, errOut)
+	}
+	if rep.Accuracy < worst || len(rep.PerClass) != 10 || rep.Examples != 10000 {
+		t.Errorf("ensemble accuracy %.4f below its worst member's %.4f, or a malformed report %+v", rep.Accuracy, worst, rep)
+	}
+	code, _, errOut = digitnet("eval", "--model", paths[0]+",/no/such/model")
+	if code != 1 || !strings.Contains(errOut, "/no/such/model") {
+		t.Errorf("ensemble with a missing member: exit %d %q", code, errOut)
+	}
+}

@@ -14,7 +14,6 @@ import (
 	"github.com/digitnet/digitnet/internal/digit"
 	"github.com/digitnet/digitnet/internal/model"
 	"github.com/digitnet/digitnet/internal/nn"
-	"github.com/digitnet/digitnet/internal/tensor"
 )
 
 // prediction is one line of `predict --json`.
@@ -40,7 +39,7 @@ var imageExts = []string{".png", ".jpg", ".jpeg", ".gif"}
 func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("digitnet predict", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	path := fs.String("model", "", "model file written by `train --out` (required)")
+	path := fs.String("model", "", "model file written by `train --out` (required); several, comma-separated, predict as an ensemble")
 	asJSON := fs.Bool("json", false, "print one JSON object per input file")
 	show := fs.Bool("show", false, "print the 28×28 image the network saw, as text")
 	top := fs.Int("top", 3, "how many of the most likely classes to list")
@@ -71,16 +70,16 @@ func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *top < 1 {
 		return usageErr("--top %d: want at least 1", *top)
 	}
-	m, err := model.Load(*path)
+	// Several models, comma-separated, predict as an ensemble (mean probabilities).
+	ens, err := model.LoadEnsemble(strings.Split(*path, ","))
 	if err != nil {
 		return err
 	}
-	if m.Arch.InputSize() != 784 {
-		return fmt.Errorf("model %s takes %d inputs, not a 28×28 image", *path, m.Arch.InputSize())
+	if n := ens.Models[0].Arch.InputSize(); n != 784 {
+		return fmt.Errorf("model %s takes %d inputs, not a 28×28 image", *path, n)
 	}
 	inputs := expandImages(images)
 	failed := 0
-	x := tensor.New(append([]int{1}, m.Arch.Input...)...)
 	for _, in := range inputs {
 		if ctx.Err() != nil {
 			break
@@ -89,7 +88,7 @@ func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if in.err != nil {
 			p.Error = in.err.Error()
 		} else {
-			p = predictFile(m, in.file, x, *top)
+			p = predictFile(ens, in.file, *top)
 		}
 		if p.Error != "" {
 			failed++
@@ -145,7 +144,7 @@ func expandImages(args []string) []input {
 }
 
 // predictFile reads, preprocesses and classifies one image; problems go in Error.
-func predictFile(m *model.Model, file string, x *tensor.Tensor, top int) prediction {
+func predictFile(m *model.Ensemble, file string, top int) prediction {
 	p := prediction{File: file}
 	f, err := os.Open(file)
 	if err != nil {
@@ -163,9 +162,9 @@ func predictFile(m *model.Model, file string, x *tensor.Tensor, top int) predict
 		p.Error = err.Error()
 		return p
 	}
-	p.pixels = pixels[:]
-	m.Batch(x.Data, p.pixels)
-	probs := m.Net.Predict(x).Data
+	p.pixels = pixels
+	probs := m.Predict(p.pixels, 1).Data
+	classes := m.Classes()
 	order := make([]int, len(probs))
 	for i := range order {
 		order[i] = i
@@ -181,13 +180,13 @@ func predictFile(m *model.Model, file string, x *tensor.Tensor, top int) predict
 	})
 	best := nn.Argmax(probs)
 	p.Digit, p.Probability = &best, float64(probs[best])
-	if m.Classes[best] != fmt.Sprint(best) {
-		p.Class = m.Classes[best]
+	if classes[best] != fmt.Sprint(best) {
+		p.Class = classes[best]
 	}
 	for _, k := range order[:min(top, len(order))] {
 		c := topChoice{Digit: k, Probability: float64(probs[k])}
-		if m.Classes[k] != fmt.Sprint(k) {
-			c.Class = m.Classes[k]
+		if classes[k] != fmt.Sprint(k) {
+			c.Class = classes[k]
 		}
 		p.Top = append(p.Top, c)
 	}

@@ -280,3 +280,53 @@ func TestCNNRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func TestEnsembleAveragesMembers(t *testing.T) {
+	dir := t.TempDir()
+	var paths []string
+	var nets []*nn.Network
+	for i := range 3 {
+		m := testModel(t)
+		net, _ := m.Arch.Build(rand.New(rand.NewPCG(uint64(i), 9)))
+		m.Net = net
+		nets = append(nets, net)
+		p := filepath.Join(dir, fmt.Sprintf("m%d.safetensors", i))
+		if err := Save(p, m); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	e, err := LoadEnsemble(paths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pixels := make([]uint8, 2*784)
+	for i := range pixels {
+		pixels[i] = uint8(i * 7)
+	}
+	got := e.Predict(pixels, 2)
+	x := tensor.New(2, 784)
+	for i, v := range pixels {
+		x.Data[i] = float32(v) / 255
+	}
+	for j := range got.Data {
+		var want float64
+		for _, n := range nets {
+			want += float64(n.Predict(x).Data[j]) / 3
+		}
+		if math.Abs(float64(got.Data[j])-want) > 1e-6 {
+			t.Fatalf("ensemble probability %d = %g, mean of members %g", j, got.Data[j], want)
+		}
+	}
+	acc, _, conf := e.Evaluate(pixels, []uint8{3, 4})
+	if len(conf) != 10 || acc < 0 || acc > 1 {
+		t.Errorf("Evaluate: accuracy %g, confusion %d rows", acc, len(conf))
+	}
+	other := testModel(t)
+	other.Classes = []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"}
+	p := filepath.Join(dir, "other.safetensors")
+	_ = Save(p, other)
+	if _, err := LoadEnsemble([]string{paths[0], p}); err == nil || !strings.Contains(err.Error(), "has classes") {
+		t.Errorf("ensemble of models with different classes: %v", err)
+	}
+}

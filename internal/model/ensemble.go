@@ -1,0 +1,109 @@
+package model
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/digitnet/digitnet/internal/nn"
+	"github.com/digitnet/digitnet/internal/tensor"
+)
+
+// Ensemble averages the class probabilities of several models of the same classes. Each
+// model keeps its own input normalization and architecture.
+type Ensemble struct {
+	Models []*Model
+	Names  []string
+	bufs   []*tensor.Tensor
+	sum    *tensor.Tensor
+}
+
+// LoadEnsemble loads the model files; they must take 28×28 images (any architecture)
+// and name the same classes.
+func LoadEnsemble(paths []string) (*Ensemble, error) {
+	e := &Ensemble{sum: tensor.New(0)}
+	for _, p := range paths {
+		m, err := Load(p)
+		if err != nil {
+			return nil, err
+		}
+		if len(e.Models) > 0 {
+			first := e.Models[0]
+			if !slices.Equal(m.Classes, first.Classes) {
+				return nil, fmt.Errorf("model: ensemble: %s has classes %v, %s has %v", p, m.Classes, e.Names[0], first.Classes)
+			}
+			if m.Arch.InputSize() != first.Arch.InputSize() {
+				return nil, fmt.Errorf("model: ensemble: %s takes %d inputs, %s %d", p, m.Arch.InputSize(), e.Names[0], first.Arch.InputSize())
+			}
+		}
+		e.Models, e.Names = append(e.Models, m), append(e.Names, p)
+		e.bufs = append(e.bufs, tensor.New(0))
+	}
+	if len(e.Models) == 0 {
+		return nil, fmt.Errorf("model: ensemble of no models")
+	}
+	return e, nil
+}
+
+// Classes are the class names all members share.
+func (e *Ensemble) Classes() []string { return e.Models[0].Classes }
+
+// Predict returns the mean class probabilities [n K] for n images of raw pixel bytes
+// (n·784, 0 background, 255 ink). The result is valid until the next call.
+func (e *Ensemble) Predict(pixels []uint8, n int) *tensor.Tensor {
+	for i, m := range e.Models {
+		x := e.bufs[i]
+		x.Resize(append([]int{n}, m.Arch.Input...)...)
+		m.Batch(x.Data, pixels[:n*m.Arch.InputSize()])
+		p := m.Net.Predict(x)
+		if i == 0 {
+			e.sum.Resize(p.Shape...)
+			copy(e.sum.Data, p.Data)
+		} else {
+			for j, v := range p.Data {
+				e.sum.Data[j] += v
+			}
+		}
+	}
+	inv := 1 / float32(len(e.Models))
+	for j := range e.sum.Data {
+		e.sum.Data[j] *= inv
+	}
+	return e.sum
+}
+
+// Evaluate is the ensemble's accuracy, mean cross-entropy of its averaged probabilities
+// and confusion matrix on images with labels, in batches of 1000.
+func (e *Ensemble) Evaluate(pixels, labels []uint8) (accuracy, loss float64, confusion [][]int) {
+	K := len(e.Classes())
+	confusion = make([][]int, K)
+	for k := range confusion {
+		confusion[k] = make([]int, K)
+	}
+	d := e.Models[0].Arch.InputSize()
+	correct := 0
+	for lo := 0; lo < len(labels); lo += 1000 {
+		n := min(1000, len(labels)-lo)
+		p := e.Predict(pixels[lo*d:(lo+n)*d], n)
+		cols := p.Cols()
+		for i := range n {
+			row := p.Data[i*cols : (i+1)*cols]
+			c := nn.Argmax(row)
+			if cols == 1 {
+				c = 0
+				if row[0] > 0.5 {
+					c = 1
+				}
+			}
+			l := int(labels[lo+i])
+			confusion[l][c]++
+			if c == l {
+				correct++
+			}
+			if cols > 1 {
+				loss -= math.Log(math.Max(float64(row[l]), 1e-7))
+			}
+		}
+	}
+	return float64(correct) / float64(len(labels)), loss / float64(len(labels)), confusion
+}
