@@ -430,15 +430,16 @@ func (m *Model) Batch(dst []float32, pixels []uint8) {
 	tensor.BytesToFloat(dst, pixels, m.Input.Scale, m.Input.Offset)
 }
 
-// Replica returns a network with the model's architecture whose parameters share the
-// model's weights (read-only) but with buffers of its own. A Network is not safe for
+// Replica returns a network with the model's architecture whose parameters and layer
+// state (batch-norm statistics) share the model's (read-only), with working buffers of
+// its own. A Network is not safe for
 // concurrent use; concurrent predictions use one replica each.
 func (m *Model) Replica() (*nn.Network, error) {
 	net, err := m.Arch.Build(rand.New(rand.NewPCG(0, 0)))
 	if err != nil {
 		return nil, err
 	}
-	src, dst := m.Net.Params(), net.Params()
+	src, dst := m.Net.State(), net.State()
 	if len(src) != len(dst) {
 		return nil, fmt.Errorf("model: replica has %d parameters, the model %d", len(dst), len(src))
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/digitnet/digitnet/internal/nn"
 	"github.com/digitnet/digitnet/internal/tensor"
+	"github.com/digitnet/digitnet/internal/train"
 )
 
 func testModel(t testing.TB) *Model {
@@ -328,5 +329,44 @@ func TestEnsembleAveragesMembers(t *testing.T) {
 	_ = Save(p, other)
 	if _, err := LoadEnsemble([]string{paths[0], p}); err == nil || !strings.Contains(err.Error(), "has classes") {
 		t.Errorf("ensemble of models with different classes: %v", err)
+	}
+}
+
+// TestReplicaSharesBatchNormStatistics: a replica of a model with batch norm predicts
+// exactly like the model (it needs the running statistics, not only the parameters).
+func TestReplicaSharesBatchNormStatistics(t *testing.T) {
+	spec := nn.Spec{Input: []int{1, 28, 28}, Output: "softmax", Loss: "ce", Init: nn.InitHeNormal, Layers: []nn.LayerSpec{
+		{Type: "conv2d", Out: 3, Kernel: 5}, {Type: "batchnorm"}, {Type: "relu"}, {Type: "flatten"}, {Type: "dense", Out: 10}}}
+	net, err := spec.Build(rand.New(rand.NewPCG(4, 4)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := tensor.New(2, 1, 28, 28)
+	for i := range x.Data {
+		x.Data[i] = float32(i%13) / 13
+	}
+	for range 5 {
+		net.Forward(x, true) // moves the running statistics
+	}
+	m := &Model{Arch: spec, Net: net, Input: Input{Scale: 1.0 / 255}, Classes: testModel(t).Classes}
+	r, err := m.Replica()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, got := net.Predict(x).Clone(), r.Predict(x)
+	for i := range want.Data {
+		if want.Data[i] != got.Data[i] {
+			t.Fatalf("replica output %d = %g, model %g", i, got.Data[i], want.Data[i])
+		}
+	}
+}
+
+func TestWindowIsARange(t *testing.T) {
+	d := &train.Bytes{Pixels: []uint8{0, 1, 2, 3, 4}, Labels: []uint8{0, 1, 2, 3, 4}, ExampleShape: []int{1}, Scale: 1}
+	w := train.Window(d, 3, 5)
+	x, l := make([]float32, 2), make([]int, 2)
+	w.Batch([]int{1, 0}, x, l)
+	if w.Len() != 2 || l[0] != 4 || l[1] != 3 || x[0] != 4 {
+		t.Errorf("Window(d, 3, 5): len %d, batch [1 0] gave labels %v x %v; want 2, [4 3], [4 3]", w.Len(), l, x)
 	}
 }
