@@ -81,7 +81,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return usageErr("--val %d leaves no training images (there are %d)", c.Val, trainData.Len())
 		}
 		n := trainData.Len() - c.Val
-		cfg.Val = &window{trainData, n, c.Val}
+		cfg.Val = train.Window(trainData, n, c.Val)
 		trainData = train.Subset(trainData, n)
 		cfg.Patience, cfg.KeepBest = c.Patience, true
 	}
@@ -301,19 +301,4 @@ func (j *jsonWriter) done(res train.Result) {
 		e.LR = res.History[n-1].LR
 	}
 	j.write(jsonEvent{Event: "done", Epoch: e, Interrupted: &interrupted, Confusion: res.Test.Confusion})
-}
-
-// window is examples [lo, lo+n) of a data set: the validation split.
-type window struct {
-	train.Data
-	lo, n int
-}
-
-func (w *window) Len() int { return w.n }
-func (w *window) Batch(idx []int, x []float32, labels []int) {
-	shifted := make([]int, len(idx))
-	for i, j := range idx {
-		shifted[i] = w.lo + j
-	}
-	w.Data.Batch(shifted, x, labels)
 }

@@ -375,9 +375,9 @@ func checkLabels(ctx context.Context, s Setup, st Stats) []Finding {
 		return nil
 	}
 	norm := func(d train.Data) train.Data { return &affine{d, float32(1 / st.Std), float32(-st.Mean / st.Std)} }
-	fit := &window{norm(s.Train), 0, 2000}
-	held := &window{norm(s.Train), 2000, 1000}
-	test := &window{norm(s.Test), 0, 1000}
+	fit := train.Window(norm(s.Train), 0, 2000)
+	held := train.Window(norm(s.Train), 2000, 1000)
+	test := train.Window(norm(s.Test), 0, 1000)
 	rng := rand.New(rand.NewPCG(s.Seed, 11))
 	K := s.Arch.Outputs()
 	ref := nn.Spec{Input: s.Arch.Input, Output: "softmax", Loss: "ce", Init: nn.InitHeNormal, Layers: []nn.LayerSpec{
@@ -414,19 +414,4 @@ func (f *affine) Batch(idx []int, x []float32, labels []int) {
 	for i, v := range x {
 		x[i] = f.a*v + f.b
 	}
-}
-
-// window is examples [lo, lo+n) of a data set.
-type window struct {
-	train.Data
-	lo, n int
-}
-
-func (w *window) Len() int { return min(w.n, w.Data.Len()-w.lo) }
-func (w *window) Batch(idx []int, x []float32, labels []int) {
-	shifted := make([]int, len(idx))
-	for i, j := range idx {
-		shifted[i] = w.lo + j
-	}
-	w.Data.Batch(shifted, x, labels)
 }

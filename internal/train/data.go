@@ -61,3 +61,25 @@ type prefix struct {
 }
 
 func (p *prefix) Len() int { return p.n }
+
+// Window is examples [lo, lo+n) of d (fewer when d ends first): a validation split
+// taken from the end of a training set, say.
+func Window(d Data, lo, n int) Data {
+	return &window{Data: d, lo: lo, n: max(0, min(n, d.Len()-lo))}
+}
+
+type window struct {
+	Data
+	lo, n   int
+	shifted []int // reused across batches
+}
+
+func (w *window) Len() int { return w.n }
+
+func (w *window) Batch(idx []int, x []float32, labels []int) {
+	w.shifted = w.shifted[:0]
+	for _, j := range idx {
+		w.shifted = append(w.shifted, w.lo+j)
+	}
+	w.Data.Batch(w.shifted, x, labels)
+}
