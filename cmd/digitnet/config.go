@@ -16,6 +16,7 @@ import (
 	"github.com/digitnet/digitnet/internal/folder"
 	"github.com/digitnet/digitnet/internal/nn"
 	"github.com/digitnet/digitnet/internal/optim"
+	"github.com/digitnet/digitnet/internal/tensor"
 )
 
 // trainConfig is everything a training run is made of; every field is a flag.
@@ -346,4 +347,18 @@ func (c *trainConfig) scaling() (scale, offset float32) {
 		return 1 / (255 * std), -mean / std
 	}
 	return 1.0 / 255, 0
+}
+
+// useCores spreads a network's work over threads cores. A network with convolutions
+// splits each batch on tensor's workers, each driving a single-threaded BLAS, so that
+// its kernels between the products (im2col, pooling, batch norm) use every core too; a
+// dense network lets OpenBLAS thread each product, which measured faster for it.
+func useCores(s nn.Spec, threads int) {
+	if s.Convolutional() {
+		tensor.SetThreads(1)
+		tensor.SetWorkers(threads)
+		return
+	}
+	tensor.SetThreads(threads)
+	tensor.SetWorkers(1)
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/digitnet/digitnet/internal/dataset"
@@ -57,6 +58,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	useCores(m.Arch, runtime.NumCPU())
 	if *name == "" {
 		*name = m.Dataset
 	}
@@ -122,6 +124,11 @@ func evalEnsemble(ctx context.Context, paths []string, name, dir string, asJSON 
 	ens, err := model.LoadEnsemble(paths)
 	if err != nil {
 		return err
+	}
+	for _, m := range ens.Models { // one convolutional member makes it worth the workers
+		if m.Arch.Convolutional() {
+			useCores(m.Arch, runtime.NumCPU())
+		}
 	}
 	if name == "" {
 		name = ens.Models[0].Dataset

@@ -47,7 +47,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	tensor.SetThreads(c.Threads)
+	useCores(c.spec(), c.Threads)
 
 	// Human-readable lines go to stdout, unless stdout carries JSON.
 	human := stdout

@@ -18,6 +18,10 @@ type activation struct {
 	derive func(dx, y, dy []float32) // dx = f'(x)·dy, written in terms of y = f(x)
 }
 
+// elementGrain is the fewest values worth a worker of their own in elementwise loops:
+// below it, starting a goroutine costs more than the loop.
+const elementGrain = 1 << 14
+
 func newActivation(name string, apply func(y, x []float32), derive func(dx, y, dy []float32)) *activation {
 	return &activation{name: name, y: tensor.New(0), dx: tensor.New(0), apply: apply, derive: derive}
 }
@@ -28,14 +32,16 @@ func (a *activation) Params() []*Param                 { return nil }
 
 func (a *activation) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 	a.y.Resize(x.Shape...)
-	a.apply(a.y.Data, x.Data)
+	tensor.Parallel(len(x.Data), elementGrain, func(_, lo, hi int) { a.apply(a.y.Data[lo:hi], x.Data[lo:hi]) })
 	return a.y
 }
 
 func (a *activation) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	sameShape(a, "output gradient", dy.Shape, a.y.Shape)
 	a.dx.Resize(a.y.Shape...)
-	a.derive(a.dx.Data, a.y.Data, dy.Data)
+	tensor.Parallel(len(dy.Data), elementGrain, func(_, lo, hi int) {
+		a.derive(a.dx.Data[lo:hi], a.y.Data[lo:hi], dy.Data[lo:hi])
+	})
 	return a.dx
 }
 

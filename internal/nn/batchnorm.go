@@ -74,42 +74,53 @@ func (b *BatchNorm) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 	if len(b.invStd) != C {
 		b.invStd = make([]float64, C)
 	}
+	// Channels are independent: split them on the workers (same result for any count).
+	tensor.Parallel(C, 1, func(_, lo, hi int) {
+		for c := lo; c < hi; c++ {
+			b.normalize(x, c, training)
+		}
+	})
+	return b.y
+}
+
+// normalize computes channel c's output (and, in training, its batch statistics).
+func (b *BatchNorm) normalize(x *tensor.Tensor, c int, training bool) {
+	N, C, S := b.shape[0], b.groups, b.m/b.shape[0]
 	gamma, beta := b.Gamma.Value.Data, b.Beta.Value.Data
 	rm, rv := b.RunningMean.Value.Data, b.RunningVar.Value.Data
-	for c := 0; c < C; c++ {
-		var mean, variance float64
-		if training {
-			for n := 0; n < N; n++ {
-				for _, v := range x.Data[(n*C+c)*S : (n*C+c+1)*S] {
-					mean += float64(v)
-				}
-			}
-			mean /= float64(b.m)
-			for n := 0; n < N; n++ {
-				for _, v := range x.Data[(n*C+c)*S : (n*C+c+1)*S] {
-					d := float64(v) - mean
-					variance += d * d
-				}
-			}
-			variance /= float64(b.m)
-			unbiased := variance * float64(b.m) / math.Max(float64(b.m-1), 1)
-			rm[c] = float32((1-b.Momentum)*float64(rm[c]) + b.Momentum*mean)
-			rv[c] = float32((1-b.Momentum)*float64(rv[c]) + b.Momentum*unbiased)
-		} else {
-			mean, variance = float64(rm[c]), float64(rv[c])
-		}
-		inv := 1 / math.Sqrt(variance+b.Eps)
-		b.invStd[c] = inv
+	var mean, variance float64
+	if training {
 		for n := 0; n < N; n++ {
-			off := (n*C + c) * S
-			for s := 0; s < S; s++ {
-				h := float32((float64(x.Data[off+s]) - mean) * inv)
-				b.xhat[off+s] = h
-				b.y.Data[off+s] = gamma[c]*h + beta[c]
+			for _, v := range x.Data[(n*C+c)*S : (n*C+c+1)*S] {
+				mean += float64(v)
 			}
+		}
+		mean /= float64(b.m)
+		for n := 0; n < N; n++ {
+			for _, v := range x.Data[(n*C+c)*S : (n*C+c+1)*S] {
+				d := float64(v) - mean
+				variance += d * d
+			}
+		}
+		variance /= float64(b.m)
+		unbiased := variance * float64(b.m) / math.Max(float64(b.m-1), 1)
+		rm[c] = float32((1-b.Momentum)*float64(rm[c]) + b.Momentum*mean)
+		rv[c] = float32((1-b.Momentum)*float64(rv[c]) + b.Momentum*unbiased)
+	} else {
+		mean, variance = float64(rm[c]), float64(rv[c])
+	}
+	inv := 1 / math.Sqrt(variance+b.Eps)
+	b.invStd[c] = inv
+	mean32, inv32 := float32(mean), float32(inv)
+	for n := 0; n < N; n++ {
+		off := (n*C + c) * S
+		for s := 0; s < S; s++ {
+			h := (x.Data[off+s] - mean32) * inv32
+			b.xhat[off+s] = h
+			b.y.Data[off+s] = gamma[c]*h + beta[c]
 		}
 	}
-	return b.y
+
 }
 
 // Backward, per channel over its m values: dβ += Σdy, dγ += Σdy·x̂,
@@ -120,27 +131,36 @@ func (b *BatchNorm) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	b.dx.Resize(b.shape...)
 	gamma := b.Gamma.Value.Data
 	m := float64(b.m)
-	for c := 0; c < C; c++ {
-		var sum, sumX float64
-		for n := 0; n < N; n++ {
-			off := (n*C + c) * S
-			for s := 0; s < S; s++ {
-				g := float64(dy.Data[off+s])
-				sum += g
-				sumX += g * float64(b.xhat[off+s])
-			}
+	tensor.Parallel(C, 1, func(_, lo, hi int) {
+		for c := lo; c < hi; c++ {
+			b.backwardChannel(dy, c, N, C, S, m, gamma)
 		}
-		b.Beta.Grad.Data[c] += float32(sum)
-		b.Gamma.Grad.Data[c] += float32(sumX)
-		k := float64(gamma[c]) * b.invStd[c] / m
-		for n := 0; n < N; n++ {
-			off := (n*C + c) * S
-			for s := 0; s < S; s++ {
-				b.dx.Data[off+s] = float32(k * (m*float64(dy.Data[off+s]) - sum - float64(b.xhat[off+s])*sumX))
-			}
-		}
-	}
+	})
 	b.Gamma.accumulatedDense()
 	b.Beta.accumulatedDense()
 	return b.dx
+}
+
+// backwardChannel computes channel c's share of Backward.
+func (b *BatchNorm) backwardChannel(dy *tensor.Tensor, c, N, C, S int, m float64, gamma []float32) {
+	var sum, sumX float64
+	for n := 0; n < N; n++ {
+		off := (n*C + c) * S
+		for s := 0; s < S; s++ {
+			g := float64(dy.Data[off+s])
+			sum += g
+			sumX += g * float64(b.xhat[off+s])
+		}
+	}
+	b.Beta.Grad.Data[c] += float32(sum)
+	b.Gamma.Grad.Data[c] += float32(sumX)
+	k := float64(gamma[c]) * b.invStd[c] / m
+	km, ks, kx := float32(k*m), float32(k*sum), float32(k*sumX)
+	for n := 0; n < N; n++ {
+		off := (n*C + c) * S
+		for s := 0; s < S; s++ {
+			b.dx.Data[off+s] = km*dy.Data[off+s] - ks - kx*b.xhat[off+s]
+		}
+	}
+
 }

@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -10,8 +11,8 @@ import (
 
 func TestCNNLayerGradients(t *testing.T) {
 	rng := testRNG()
-	conv := func(stride, pad int) (Layer, *tensor.Tensor) {
-		c := NewConv2D("c", 2, 3, 3, stride, pad)
+	conv := func(kernel, stride, pad int) (Layer, *tensor.Tensor) {
+		c := NewConv2D("c", 2, 3, kernel, stride, pad)
 		fillNormal(c.W.Value.Data, 0.5, rng)
 		fillNormal(c.B.Value.Data, 0.5, rng)
 		return c, randTensor(rng, 1, 2, 2, 7, 6)
@@ -26,8 +27,10 @@ func TestCNNLayerGradients(t *testing.T) {
 		name string
 		make func() (Layer, *tensor.Tensor)
 	}{
-		{"conv stride 1 no padding", func() (Layer, *tensor.Tensor) { return conv(1, 0) }},
-		{"conv stride 2 padding 1", func() (Layer, *tensor.Tensor) { return conv(2, 1) }},
+		{"conv stride 1 no padding", func() (Layer, *tensor.Tensor) { return conv(3, 1, 0) }},
+		{"conv stride 2 padding 1", func() (Layer, *tensor.Tensor) { return conv(3, 2, 1) }},
+		{"conv 5x5 stride 3 padding 2", func() (Layer, *tensor.Tensor) { return conv(5, 3, 2) }},
+		{"conv 1x1", func() (Layer, *tensor.Tensor) { return conv(1, 1, 0) }},
 		{"maxpool", func() (Layer, *tensor.Tensor) {
 			x := tensor.New(2, 3, 4, 6) // distinct values: no ties within a window
 			perm := rng.Perm(len(x.Data))
@@ -40,46 +43,62 @@ func TestCNNLayerGradients(t *testing.T) {
 		{"batchnorm dense", func() (Layer, *tensor.Tensor) { return bn(5, 4) }},
 		{"batchnorm conv", func() (Layer, *tensor.Tensor) { return bn(3, 2, 4, 4) }},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			l, x := c.make()
-			checkLayer(t, l, x)
-		})
+	for _, workers := range []int{1, 2} {
+		for _, c := range cases {
+			t.Run(fmt.Sprintf("%s/workers %d", c.name, workers), func(t *testing.T) {
+				defer tensor.SetWorkers(tensor.Workers())
+				tensor.SetWorkers(workers)
+				l, x := c.make()
+				checkLayer(t, l, x)
+			})
+		}
 	}
 }
 
-// TestConvMatchesDirectSum checks the im2col convolution against its definition.
+// TestConvMatchesDirectSum checks the im2col convolution against its definition, for
+// several kernel, stride and padding combinations and with the batch split on workers.
 func TestConvMatchesDirectSum(t *testing.T) {
-	rng := testRNG()
-	c := NewConv2D("c", 2, 3, 3, 2, 1)
-	fillNormal(c.W.Value.Data, 1, rng)
-	fillNormal(c.B.Value.Data, 1, rng)
-	x := randTensor(rng, 1, 2, 2, 5, 6)
-	y := c.Forward(x, false)
-	N, C, H, W, O := 2, 2, 5, 6, 3
-	OH, OW := (H+2-3)/2+1, (W+2-3)/2+1
-	for n := 0; n < N; n++ {
-		for o := 0; o < O; o++ {
-			for i := 0; i < OH; i++ {
-				for j := 0; j < OW; j++ {
-					want := float64(c.B.Value.Data[o])
-					for ch := 0; ch < C; ch++ {
-						for u := 0; u < 3; u++ {
-							for v := 0; v < 3; v++ {
-								yy, xx := i*2+u-1, j*2+v-1
-								if yy >= 0 && yy < H && xx >= 0 && xx < W {
-									want += float64(c.W.Value.Data[((o*C+ch)*3+u)*3+v]) * float64(x.Data[((n*C+ch)*H+yy)*W+xx])
+	for _, tc := range []struct{ k, s, p, workers int }{
+		{3, 2, 1, 1}, {3, 1, 0, 2}, {5, 1, 2, 2}, {5, 3, 2, 1}, {1, 1, 0, 2}, {2, 2, 0, 1}, {4, 1, 3, 2},
+	} {
+		t.Run(fmt.Sprintf("k%d s%d p%d workers %d", tc.k, tc.s, tc.p, tc.workers), func(t *testing.T) {
+			defer tensor.SetWorkers(tensor.Workers())
+			tensor.SetWorkers(tc.workers)
+			rng := testRNG()
+			N, C, H, W, O, k, s, p := 3, 2, 5, 6, 3, tc.k, tc.s, tc.p
+			c := NewConv2D("c", C, O, k, s, p)
+			fillNormal(c.W.Value.Data, 1, rng)
+			fillNormal(c.B.Value.Data, 1, rng)
+			x := randTensor(rng, 1, N, C, H, W)
+			y := c.Forward(x, false)
+			OH, OW := (H+2*p-k)/s+1, (W+2*p-k)/s+1
+			if want := []int{N, O, OH, OW}; fmt.Sprint(y.Shape) != fmt.Sprint(want) {
+				t.Fatalf("output shape %v, want %v", y.Shape, want)
+			}
+			for n := 0; n < N; n++ {
+				for o := 0; o < O; o++ {
+					for i := 0; i < OH; i++ {
+						for j := 0; j < OW; j++ {
+							want := float64(c.B.Value.Data[o])
+							for ch := 0; ch < C; ch++ {
+								for u := 0; u < k; u++ {
+									for v := 0; v < k; v++ {
+										yy, xx := i*s+u-p, j*s+v-p
+										if yy >= 0 && yy < H && xx >= 0 && xx < W {
+											want += float64(c.W.Value.Data[((o*C+ch)*k+u)*k+v]) * float64(x.Data[((n*C+ch)*H+yy)*W+xx])
+										}
+									}
 								}
+							}
+							got := y.Data[((n*O+o)*OH+i)*OW+j]
+							if math.Abs(float64(got)-want) > 1e-4 {
+								t.Fatalf("y[%d,%d,%d,%d] = %g, want %g", n, o, i, j, got, want)
 							}
 						}
 					}
-					got := y.Data[((n*O+o)*OH+i)*OW+j]
-					if math.Abs(float64(got)-want) > 1e-4 {
-						t.Fatalf("y[%d,%d,%d,%d] = %g, want %g", n, o, i, j, got, want)
-					}
 				}
 			}
-		}
+		})
 	}
 }
 
@@ -131,5 +150,46 @@ func TestBatchNormRunningStats(t *testing.T) {
 	y := b.Forward(x, false) // inference uses the running statistics
 	if got := y.Data[0]; math.Abs(float64(got)-(1-3)/math.Sqrt(4+1e-5)) > 1e-4 {
 		t.Errorf("inference output %g, want (1-3)/2", got)
+	}
+}
+
+// TestWorkersGiveSameResults runs layers whose loops split on tensor.Parallel's workers
+// on inputs large enough to split, and compares with one worker: the split must neither
+// lose nor move anything.
+func TestWorkersGiveSameResults(t *testing.T) {
+	defer tensor.SetWorkers(tensor.Workers())
+	rng := testRNG()
+	x := randTensor(rng, 1, 4, 64, 26, 26)
+	dy := randTensor(rng, 1, 4, 64, 13, 13)
+	layers := map[string]func() Layer{
+		"maxpool":   func() Layer { return NewMaxPool2D(2) },
+		"relu":      func() Layer { return NewReLU() },
+		"batchnorm": func() Layer { return NewBatchNorm("bn", 64) },
+	}
+	for name, make := range layers {
+		t.Run(name, func(t *testing.T) {
+			var ys, dxs [2][]float32
+			for i, workers := range []int{1, 2} {
+				tensor.SetWorkers(workers)
+				l := make()
+				y := l.Forward(x, true)
+				g := dy
+				if y.Len() != dy.Len() {
+					g = randTensor(rand.New(rand.NewPCG(3, 4)), 1, y.Shape...)
+				}
+				ys[i] = append([]float32(nil), y.Data...)
+				dxs[i] = append([]float32(nil), l.Backward(g).Data...)
+			}
+			for i := range ys[0] {
+				if ys[0][i] != ys[1][i] {
+					t.Fatalf("output %d: %g with one worker, %g with two", i, ys[0][i], ys[1][i])
+				}
+			}
+			for i := range dxs[0] {
+				if dxs[0][i] != dxs[1][i] {
+					t.Fatalf("input gradient %d: %g with one worker, %g with two", i, dxs[0][i], dxs[1][i])
+				}
+			}
+		})
 	}
 }

@@ -10,18 +10,29 @@ import (
 // y[n,o,i,j] = b[o] + Σ_{c,u,v} W[o,c,u,v]·x[n,c,i·S+u-P,j·S+v-P], zero outside the
 // image. W is stored [O C K K] (PyTorch's layout), b [O].
 //
-// Forward unfolds the input into a matrix of patches (im2col), one row per output
-// position, so the whole batch is one GEMM: Y[NHW O] = cols[NHW CKK] · Wᵀ.
+// Each image is unfolded into a matrix of patches cols [C·K·K, OH·OW] (im2col), and its
+// output is one product Y[O, OH·OW] = W · cols, already in NCHW order. Working image by
+// image keeps cols in the L2 cache (a whole batch's patches would not fit, and moving
+// them through memory cost as much as the products), and splits the batch on
+// tensor.Parallel's workers. Backward unfolds each image again rather than keeping
+// every image's cols from the forward pass, for the same reason.
 type Conv2D struct {
 	In, Out        int // channels
 	Kernel, Stride int
 	Padding        int
 	W, B           *Param
 	NoInputGrad    bool
-	inH, inW, N    int
+	x              *tensor.Tensor
+	inH, inW       int
 	outH, outW     int
-	cols, yr, dyr  *tensor.Tensor
-	y, dx, dcols   *tensor.Tensor
+	y, dx          *tensor.Tensor
+	scratch        []convScratch // one per worker
+}
+
+// convScratch is one worker's buffers: an image's patches and their gradient, and its
+// share of the parameter gradients (worker 0 adds straight into the Params).
+type convScratch struct {
+	cols, dcols, dW, dB []float32
 }
 
 // NewConv2D returns a convolution with zero parameters named with prefix.
@@ -31,7 +42,7 @@ func NewConv2D(prefix string, in, out, kernel, stride, padding int) *Conv2D {
 	}
 	return &Conv2D{In: in, Out: out, Kernel: kernel, Stride: stride, Padding: padding,
 		W: newParam(prefix+".weight", out, in, kernel, kernel), B: newParam(prefix+".bias", out),
-		cols: tensor.New(0), yr: tensor.New(0), dyr: tensor.New(0), y: tensor.New(0), dx: tensor.New(0), dcols: tensor.New(0)}
+		y: tensor.New(0), dx: tensor.New(0)}
 }
 
 func (c *Conv2D) String() string {
@@ -55,74 +66,127 @@ func (c *Conv2D) OutShape(in []int) ([]int, error) {
 	return []int{c.Out, oh, ow}, nil
 }
 
-// Forward: im2col, then Y = cols·Wᵀ + b, then [N H W O] → [N O H W].
+// pointwise reports a 1×1 convolution with stride 1 and no padding, whose patches are
+// the image itself.
+func (c *Conv2D) pointwise() bool { return c.Kernel == 1 && c.Stride == 1 && c.Padding == 0 }
+
+// patches returns image n's cols, unfolding it into the worker's buffer.
+func (c *Conv2D) patches(s *convScratch, n int) []float32 {
+	inSize := c.In * c.inH * c.inW
+	xn := c.x.Data[n*inSize : (n+1)*inSize]
+	if c.pointwise() {
+		return xn
+	}
+	tensor.Im2col(s.cols, xn, c.In, c.inH, c.inW, c.Kernel, c.Stride, c.Padding, c.outH, c.outW)
+	return s.cols
+}
+
+// prepare sizes the per-worker buffers for the current input.
+func (c *Conv2D) prepare(backward bool) {
+	K, P := c.In*c.Kernel*c.Kernel, c.outH*c.outW
+	w := tensor.Workers()
+	for len(c.scratch) < w {
+		c.scratch = append(c.scratch, convScratch{})
+	}
+	for i := range c.scratch[:w] {
+		s := &c.scratch[i]
+		s.cols = resize(s.cols, K*P)
+		if backward {
+			s.dcols = resize(s.dcols, K*P)
+			s.dW, s.dB = resize(s.dW, c.W.Value.Len()), resize(s.dB, c.Out)
+		}
+	}
+}
+
+func resize(b []float32, n int) []float32 {
+	if cap(b) < n {
+		return make([]float32, n)
+	}
+	return b[:n]
+}
+
+// Forward: per image, im2col, then Y = W·cols + b.
 func (c *Conv2D) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 	if len(x.Shape) != 4 || x.Shape[1] != c.In {
 		panic(fmt.Sprintf("nn: %s: input %s, want [N %d H W]", c, tensor.ShapeString(x.Shape), c.In))
 	}
-	N, H, W := x.Shape[0], x.Shape[2], x.Shape[3]
-	c.N, c.inH, c.inW = N, H, W
-	c.outH, c.outW = c.outSize(H, W)
-	P, K := c.outH*c.outW, c.In*c.Kernel*c.Kernel
-	c.cols.Resize(N*P, K)
-	tensor.Im2col(c.cols.Data, x.Data, N, c.In, H, W, c.Kernel, c.Stride, c.Padding, c.outH, c.outW)
-	c.yr.Resize(N*P, c.Out)
-	for r := 0; r < N*P; r++ {
-		copy(c.yr.Data[r*c.Out:(r+1)*c.Out], c.B.Value.Data)
-	}
-	tensor.Gemm(false, true, N*P, c.Out, K, 1, c.cols.Data, K, c.W.Value.Data, K, 1, c.yr.Data, c.Out)
-	c.y.Resize(N, c.Out, c.outH, c.outW)
-	rowsToNCHW(c.y.Data, c.yr.Data, N, P, c.Out)
+	N := x.Shape[0]
+	c.x, c.inH, c.inW = x, x.Shape[2], x.Shape[3]
+	c.outH, c.outW = c.outSize(c.inH, c.inW)
+	K, P, O := c.In*c.Kernel*c.Kernel, c.outH*c.outW, c.Out
+	c.y.Resize(N, O, c.outH, c.outW)
+	c.prepare(false)
+	tensor.Parallel(N, 1, func(w, lo, hi int) {
+		for n := lo; n < hi; n++ {
+			cols := c.patches(&c.scratch[w], n)
+			yn := c.y.Data[n*O*P : (n+1)*O*P]
+			for o, b := range c.B.Value.Data {
+				row := yn[o*P : (o+1)*P]
+				for i := range row {
+					row[i] = b
+				}
+			}
+			tensor.GemmSerial(false, false, O, P, K, 1, c.W.Value.Data, K, cols, P, 1, yn, P)
+		}
+	})
 	return c.y
 }
 
-// Backward: dW += dYᵀ·cols, db += Σ dY, dcols = dY·W, then col2im (adding overlaps).
+// Backward, per image: dW += dY·colsᵀ, db += Σ dY, dcols = Wᵀ·dY, then col2im (adding
+// overlaps). Workers other than the first sum their images' parameter gradients apart
+// and add them at the end, so a run is repeatable for a given worker count.
 func (c *Conv2D) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	sameShape(c, "output gradient", dy.Shape, c.y.Shape)
-	N, P, K := c.N, c.outH*c.outW, c.In*c.Kernel*c.Kernel
-	c.dyr.Resize(N*P, c.Out)
-	nchwToRows(c.dyr.Data, dy.Data, N, P, c.Out)
-	tensor.Gemm(true, false, c.Out, K, N*P, 1, c.dyr.Data, c.Out, c.cols.Data, K, 1, c.W.Grad.Data, K)
-	c.W.accumulatedDense()
-	db := c.B.Grad.Data
-	for r := 0; r < N*P; r++ {
-		row := c.dyr.Data[r*c.Out : (r+1)*c.Out]
-		for o, v := range row {
-			db[o] += v
+	N, K, P, O := c.y.Shape[0], c.In*c.Kernel*c.Kernel, c.outH*c.outW, c.Out
+	inSize := c.In * c.inH * c.inW
+	c.prepare(true)
+	if !c.NoInputGrad {
+		c.dx.Resize(N, c.In, c.inH, c.inW)
+	}
+	used := make([]bool, len(c.scratch))
+	tensor.Parallel(N, 1, func(w, lo, hi int) {
+		s := &c.scratch[w]
+		used[w] = true
+		dW, dB := c.W.Grad.Data, c.B.Grad.Data
+		if w > 0 {
+			dW, dB = s.dW, s.dB
+			clear(dW)
+			clear(dB)
+		}
+		for n := lo; n < hi; n++ {
+			cols := c.patches(s, n)
+			dyn := dy.Data[n*O*P : (n+1)*O*P]
+			tensor.GemmSerial(false, true, O, K, P, 1, dyn, P, cols, P, 1, dW, K)
+			for o := range dB {
+				var sum float32
+				for _, v := range dyn[o*P : (o+1)*P] {
+					sum += v
+				}
+				dB[o] += sum
+			}
+			if c.NoInputGrad {
+				continue
+			}
+			dxn := c.dx.Data[n*inSize : (n+1)*inSize]
+			if c.pointwise() {
+				tensor.GemmSerial(true, false, K, P, O, 1, c.W.Value.Data, K, dyn, P, 0, dxn, P)
+				continue
+			}
+			tensor.GemmSerial(true, false, K, P, O, 1, c.W.Value.Data, K, dyn, P, 0, s.dcols, P)
+			clear(dxn)
+			tensor.Col2im(dxn, s.dcols, c.In, c.inH, c.inW, c.Kernel, c.Stride, c.Padding, c.outH, c.outW)
+		}
+	})
+	for w := 1; w < len(used); w++ {
+		if used[w] {
+			tensor.Add(c.W.Grad.Data, c.scratch[w].dW)
+			tensor.Add(c.B.Grad.Data, c.scratch[w].dB)
 		}
 	}
+	c.W.accumulatedDense()
 	c.B.accumulatedDense()
 	if c.NoInputGrad {
 		return nil
 	}
-	c.dcols.Resize(N*P, K)
-	tensor.Gemm(false, false, N*P, K, c.Out, 1, c.dyr.Data, c.Out, c.W.Value.Data, K, 0, c.dcols.Data, K)
-	c.dx.Resize(N, c.In, c.inH, c.inW)
-	c.dx.Zero()
-	tensor.Col2im(c.dx.Data, c.dcols.Data, N, c.In, c.inH, c.inW, c.Kernel, c.Stride, c.Padding, c.outH, c.outW)
 	return c.dx
-}
-
-// rowsToNCHW turns [N·P O] (one row per position) into [N O P].
-func rowsToNCHW(dst, src []float32, N, P, O int) {
-	for n := 0; n < N; n++ {
-		for pos := 0; pos < P; pos++ {
-			r := src[(n*P+pos)*O:]
-			for o := 0; o < O; o++ {
-				dst[(n*O+o)*P+pos] = r[o]
-			}
-		}
-	}
-}
-
-// nchwToRows is rowsToNCHW's inverse.
-func nchwToRows(dst, src []float32, N, P, O int) {
-	for n := 0; n < N; n++ {
-		for o := 0; o < O; o++ {
-			s := src[(n*O+o)*P:]
-			for pos := 0; pos < P; pos++ {
-				dst[(n*P+pos)*O+o] = s[pos]
-			}
-		}
-	}
 }

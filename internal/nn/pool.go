@@ -42,7 +42,14 @@ func (m *MaxPool2D) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 		m.argmax = make([]int32, m.y.Len())
 	}
 	m.argmax = m.argmax[:m.y.Len()]
-	tensor.MaxPool(m.y.Data, m.argmax, x.Data, N*C, H, W, m.K, m.outH, m.outW)
+	in, out := H*W, m.outH*m.outW
+	tensor.Parallel(N*C, max(1, elementGrain/in), func(_, lo, hi int) {
+		argmax := m.argmax[lo*out : hi*out]
+		tensor.MaxPool(m.y.Data[lo*out:hi*out], argmax, x.Data[lo*in:hi*in], hi-lo, H, W, m.K, m.outH, m.outW)
+		for i := range argmax { // offsets into the chunk → into x
+			argmax[i] += int32(lo * in)
+		}
+	})
 	return m.y
 }
 
@@ -50,10 +57,14 @@ func (m *MaxPool2D) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 func (m *MaxPool2D) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	sameShape(m, "output gradient", dy.Shape, m.y.Shape)
 	m.dx.Resize(m.shape...)
-	m.dx.Zero()
-	for o, at := range m.argmax {
-		m.dx.Data[at] += dy.Data[o]
-	}
+	in, out := m.shape[2]*m.shape[3], m.outH*m.outW
+	tensor.Parallel(m.shape[0]*m.shape[1], max(1, elementGrain/in), func(_, lo, hi int) {
+		dx := m.dx.Data[lo*in : hi*in]
+		clear(dx)
+		for o, at := range m.argmax[lo*out : hi*out] {
+			dx[int(at)-lo*in] += dy.Data[lo*out+o]
+		}
+	})
 	return m.dx
 }
 

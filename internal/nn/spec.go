@@ -230,3 +230,13 @@ func (c *Conv2D) Initialize(init Init, rng *rand.Rand) {
 		panic(fmt.Sprintf("nn: %s: %v", c, err))
 	}
 }
+
+// Convolutional reports whether the network has a convolution.
+func (s Spec) Convolutional() bool {
+	for _, l := range s.Layers {
+		if l.Type == "conv2d" {
+			return true
+		}
+	}
+	return false
+}

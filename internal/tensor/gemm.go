@@ -12,6 +12,38 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 		return
 	}
 	checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+	if Workers() == 1 || m*n*k < 1<<17 {
+		gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	// Split C into blocks of rows (or columns, when C is wide) on the workers; each
+	// block is an independent product, so the result does not depend on the split.
+	if m >= n {
+		Parallel(m, 16, func(_, lo, hi int) {
+			aOff := lo * lda
+			if transA {
+				aOff = lo
+			}
+			gemm(transA, transB, hi-lo, n, k, alpha, a[aOff:], lda, b, ldb, beta, c[lo*ldc:], ldc)
+		})
+		return
+	}
+	Parallel(n, 16, func(_, lo, hi int) {
+		bOff := lo
+		if transB {
+			bOff = lo * ldb
+		}
+		gemm(transA, transB, m, hi-lo, k, alpha, a, lda, b[bOff:], ldb, beta, c[lo:], ldc)
+	})
+}
+
+// GemmSerial is Gemm on the calling goroutine only, for code that already runs on
+// Parallel's workers.
+func GemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
 	gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 

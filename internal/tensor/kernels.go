@@ -61,23 +61,41 @@ func BytesToFloat(dst []float32, src []uint8, scale, offset float32) {
 	bytesToFloat(dst, src, scale, offset)
 }
 
-// Im2col writes, for each output position (n, i, j) of a k×k convolution with stride s
-// and zero padding p over x [N C H W], the C·k·k input values under the kernel as one
-// row of cols [N·OH·OW, C·k·k], in (c, u, v) order.
-func Im2col(cols, x []float32, N, C, H, W, k, s, p, OH, OW int) {
-	if len(x) < N*C*H*W || len(cols) < N*OH*OW*C*k*k {
-		panic(fmt.Sprintf("tensor: Im2col: x %d, cols %d values for N=%d C=%d %dx%d k=%d → %dx%d", len(x), len(cols), N, C, H, W, k, OH, OW))
+// Im2col writes the patches of one image x [C H W] under a k×k convolution with stride
+// s and zero padding p as cols [C·k·k, OH·OW]: row (c,u,v) holds, for every output
+// position, the input under tap (u,v) of channel c (Caffe's layout). Then W[O, C·k·k] ·
+// cols is the output [O, OH·OW] already in NCHW order, with no transposes.
+func Im2col(cols, x []float32, C, H, W, k, s, p, OH, OW int) {
+	if len(x) < C*H*W || len(cols) < C*k*k*OH*OW || !convFits(H, W, k, s, p, OH, OW) {
+		panic(fmt.Sprintf("tensor: Im2col: x %d, cols %d values for C=%d %dx%d k=%d s=%d p=%d → %dx%d", len(x), len(cols), C, H, W, k, s, p, OH, OW))
 	}
-	im2col(cols, x, N, C, H, W, k, s, p, OH, OW)
+	im2col(cols, x, C, H, W, k, s, p, OH, OW)
 }
 
-// Col2im is Im2col's adjoint: it adds each row of cols back onto the positions of dx
-// [N C H W] the values came from.
-func Col2im(dx, cols []float32, N, C, H, W, k, s, p, OH, OW int) {
-	if len(dx) < N*C*H*W || len(cols) < N*OH*OW*C*k*k {
-		panic(fmt.Sprintf("tensor: Col2im: dx %d, cols %d values for N=%d C=%d %dx%d k=%d → %dx%d", len(dx), len(cols), N, C, H, W, k, OH, OW))
+// Col2im is Im2col's adjoint: it adds cols [C·k·k, OH·OW] back onto the positions of
+// dx [C H W] the values came from.
+func Col2im(dx, cols []float32, C, H, W, k, s, p, OH, OW int) {
+	if len(dx) < C*H*W || len(cols) < C*k*k*OH*OW || !convFits(H, W, k, s, p, OH, OW) {
+		panic(fmt.Sprintf("tensor: Col2im: dx %d, cols %d values for C=%d %dx%d k=%d s=%d p=%d → %dx%d", len(dx), len(cols), C, H, W, k, s, p, OH, OW))
 	}
-	col2im(dx, cols, N, C, H, W, k, s, p, OH, OW)
+	col2im(dx, cols, C, H, W, k, s, p, OH, OW)
+}
+
+// convFits reports whether OH×OW is the output size of the convolution.
+func convFits(H, W, k, s, p, OH, OW int) bool {
+	return k > 0 && s > 0 && p >= 0 && OH == (H+2*p-k)/s+1 && OW == (W+2*p-k)/s+1 && OH > 0 && OW > 0
+}
+
+// tapRange returns the output columns [lo, hi) whose input column j·s+v-p, under
+// kernel tap v, lies inside [0, W).
+func tapRange(W, s, p, v, OW int) (lo, hi int) {
+	if a := p - v; a > 0 {
+		lo = (a + s - 1) / s
+	}
+	if t := W - 1 + p - v; t >= 0 {
+		hi = min(OW, t/s+1)
+	}
+	return min(lo, hi), hi
 }
 
 // MaxPool sets y to the maximum of each k×k window (stride k) of x [NC H W], and
@@ -128,5 +146,15 @@ func checkRows(name string, lw, ld, n int, rows []int, ncoef int) {
 		if r < 0 || (r+1)*ld > lw+ld-n || r*ld+n > lw {
 			panic(fmt.Sprintf("tensor: %s: row %d outside a %d-value matrix of stride %d", name, r, lw, ld))
 		}
+	}
+}
+
+// Add sets dst[i] += src[i].
+func Add(dst, src []float32) {
+	if len(dst) != len(src) {
+		panic(fmt.Sprintf("tensor: Add: %d values plus %d", len(dst), len(src)))
+	}
+	for i, v := range src {
+		dst[i] += v
 	}
 }

@@ -115,58 +115,61 @@ static void dn_sigmoid(float *y, const float *x, int64_t n) { dn_logistic(y, x, 
 // tanh x = 2σ(2x) - 1: exact in the limits and within a few ulps elsewhere.
 static void dn_tanh(float *y, const float *x, int64_t n) { dn_logistic(y, x, n, -2.0f, 2.0f, -1.0f); }
 
-// im2col: row (n,i,j) of cols holds the C·k·k inputs under the kernel at output (i,j)
-// of image n, in (c,u,v) order; zero where the kernel overhangs the padded border.
-static void dn_im2col(float *cols, const float *x, int64_t N, int64_t C, int64_t H, int64_t W,
+// The output columns j of a tap v whose input column j·s+v-p lies inside [0, W).
+static inline void dn_tap_range(int64_t W, int64_t s, int64_t p, int64_t v, int64_t OW, int64_t *lo, int64_t *hi) {
+	const int64_t a = p - v, t = W - 1 + p - v;
+	*lo = a > 0 ? (a + s - 1) / s : 0;
+	*hi = t < 0 ? 0 : t / s + 1;
+	if (*hi > OW) *hi = OW;
+	if (*lo > *hi) *lo = *hi;
+}
+
+// im2col of one image x [C H W] into cols [C·k·k, OH·OW]: row (c,u,v) holds, for every
+// output position, the input under tap (u,v) of channel c; zero where the kernel
+// overhangs the border. With stride 1 each row is a run of shifted copies.
+KERNEL static void dn_im2col_chw(float *restrict cols, const float *restrict x, int64_t C, int64_t H, int64_t W,
 		int64_t k, int64_t s, int64_t p, int64_t OH, int64_t OW) {
-	const int64_t K = C * k * k;
-	for (int64_t n = 0; n < N; n++) {
-		const float *xn = x + n * C * H * W;
-		for (int64_t i = 0; i < OH; i++) {
-			for (int64_t j = 0; j < OW; j++) {
-				float *row = cols + ((n * OH + i) * OW + j) * K;
-				const int64_t y0 = i * s - p, x0 = j * s - p;
-				const int inside = y0 >= 0 && x0 >= 0 && y0 + k <= H && x0 + k <= W;
-				for (int64_t c = 0; c < C; c++) {
-					const float *xc = xn + c * H * W;
-					for (int64_t u = 0; u < k; u++, row += k) {
-						const int64_t y = y0 + u;
-						if (inside) { // a copy loop: memcpy's call costs more than 3-5 floats
-							const float *src = xc + y * W + x0;
-							for (int64_t v = 0; v < k; v++) row[v] = src[v];
-							continue;
-						}
-						for (int64_t v = 0; v < k; v++) {
-							const int64_t xx = x0 + v;
-							row[v] = (y >= 0 && y < H && xx >= 0 && xx < W) ? xc[y * W + xx] : 0.0f;
-						}
+	for (int64_t c = 0; c < C; c++) {
+		const float *xc = x + c * H * W;
+		for (int64_t u = 0; u < k; u++) {
+			for (int64_t v = 0; v < k; v++) {
+				float *row = cols + ((c * k + u) * k + v) * OH * OW;
+				int64_t lo, hi;
+				dn_tap_range(W, s, p, v, OW, &lo, &hi);
+				for (int64_t i = 0; i < OH; i++, row += OW) {
+					const int64_t y = i * s + u - p;
+					if (y < 0 || y >= H) {
+						memset(row, 0, OW * sizeof(float));
+						continue;
 					}
+					const float *src = xc + y * W + v - p;
+					for (int64_t j = 0; j < lo; j++) row[j] = 0.0f;
+					if (s == 1) memcpy(row + lo, src + lo, (hi - lo) * sizeof(float));
+					else for (int64_t j = lo; j < hi; j++) row[j] = src[j * s];
+					for (int64_t j = hi; j < OW; j++) row[j] = 0.0f;
 				}
 			}
 		}
 	}
 }
 
-// col2im adds each row of cols back onto the inputs it was read from (im2col's adjoint).
-static void dn_col2im(float *dx, const float *cols, int64_t N, int64_t C, int64_t H, int64_t W,
+// col2im adds cols [C·k·k, OH·OW] back onto the inputs of one image dx [C H W] they
+// were read from (im2col's adjoint).
+KERNEL static void dn_col2im_chw(float *restrict dx, const float *restrict cols, int64_t C, int64_t H, int64_t W,
 		int64_t k, int64_t s, int64_t p, int64_t OH, int64_t OW) {
-	const int64_t K = C * k * k;
-	for (int64_t n = 0; n < N; n++) {
-		float *dn = dx + n * C * H * W;
-		for (int64_t i = 0; i < OH; i++) {
-			for (int64_t j = 0; j < OW; j++) {
-				const float *row = cols + ((n * OH + i) * OW + j) * K;
-				const int64_t y0 = i * s - p, x0 = j * s - p;
-				for (int64_t c = 0; c < C; c++) {
-					float *dc = dn + c * H * W;
-					for (int64_t u = 0; u < k; u++, row += k) {
-						const int64_t y = y0 + u;
-						if (y < 0 || y >= H) continue;
-						for (int64_t v = 0; v < k; v++) {
-							const int64_t xx = x0 + v;
-							if (xx >= 0 && xx < W) dc[y * W + xx] += row[v];
-						}
-					}
+	for (int64_t c = 0; c < C; c++) {
+		float *dc = dx + c * H * W;
+		for (int64_t u = 0; u < k; u++) {
+			for (int64_t v = 0; v < k; v++) {
+				const float *row = cols + ((c * k + u) * k + v) * OH * OW;
+				int64_t lo, hi;
+				dn_tap_range(W, s, p, v, OW, &lo, &hi);
+				for (int64_t i = 0; i < OH; i++, row += OW) {
+					const int64_t y = i * s + u - p;
+					if (y < 0 || y >= H) continue;
+					float *dst = dc + y * W + v - p;
+					if (s == 1) for (int64_t j = lo; j < hi; j++) dst[j] += row[j];
+					else for (int64_t j = lo; j < hi; j++) dst[j * s] += row[j];
 				}
 			}
 		}
@@ -294,12 +297,12 @@ func tanh(y, x []float32) {
 	}
 }
 
-func im2col(cols, x []float32, N, ch, H, W, k, s, p, OH, OW int) {
-	C.dn_im2col(fp(cols), fp(x), C.int64_t(N), C.int64_t(ch), C.int64_t(H), C.int64_t(W), C.int64_t(k), C.int64_t(s), C.int64_t(p), C.int64_t(OH), C.int64_t(OW))
+func im2col(cols, x []float32, ch, H, W, k, s, p, OH, OW int) {
+	C.dn_im2col_chw(fp(cols), fp(x), C.int64_t(ch), C.int64_t(H), C.int64_t(W), C.int64_t(k), C.int64_t(s), C.int64_t(p), C.int64_t(OH), C.int64_t(OW))
 }
 
-func col2im(dx, cols []float32, N, ch, H, W, k, s, p, OH, OW int) {
-	C.dn_col2im(fp(dx), fp(cols), C.int64_t(N), C.int64_t(ch), C.int64_t(H), C.int64_t(W), C.int64_t(k), C.int64_t(s), C.int64_t(p), C.int64_t(OH), C.int64_t(OW))
+func col2im(dx, cols []float32, ch, H, W, k, s, p, OH, OW int) {
+	C.dn_col2im_chw(fp(dx), fp(cols), C.int64_t(ch), C.int64_t(H), C.int64_t(W), C.int64_t(k), C.int64_t(s), C.int64_t(p), C.int64_t(OH), C.int64_t(OW))
 }
 
 func maxPool(y []float32, argmax []int32, x []float32, NC, H, W, k, OH, OW int) {

@@ -84,27 +84,25 @@ func gatherBytes(dst []float32, src []uint8, d int, idx []int, scale, offset flo
 	}
 }
 
-func im2col(cols, x []float32, N, C, H, W, k, s, p, OH, OW int) {
-	K := C * k * k
-	for n := 0; n < N; n++ {
-		xn := x[n*C*H*W:]
-		for i := 0; i < OH; i++ {
-			for j := 0; j < OW; j++ {
-				row := cols[((n*OH+i)*OW+j)*K:]
-				q := 0
-				for c := 0; c < C; c++ {
-					xc := xn[c*H*W:]
-					for u := 0; u < k; u++ {
-						y := i*s + u - p
-						for v := 0; v < k; v++ {
-							xx := j*s + v - p
-							if y >= 0 && y < H && xx >= 0 && xx < W {
-								row[q] = xc[y*W+xx]
-							} else {
-								row[q] = 0
-							}
-							q++
-						}
+func im2col(cols, x []float32, C, H, W, k, s, p, OH, OW int) {
+	P := OH * OW
+	for c := 0; c < C; c++ {
+		xc := x[c*H*W : (c+1)*H*W]
+		for u := 0; u < k; u++ {
+			for v := 0; v < k; v++ {
+				row := cols[((c*k+u)*k+v)*P:]
+				lo, hi := tapRange(W, s, p, v, OW)
+				for i := 0; i < OH; i++ {
+					r := row[i*OW : (i+1)*OW]
+					y := i*s + u - p
+					if y < 0 || y >= H {
+						clear(r)
+						continue
+					}
+					clear(r[:lo])
+					clear(r[hi:])
+					for j := lo; j < hi; j++ {
+						r[j] = xc[y*W+j*s+v-p]
 					}
 				}
 			}
@@ -112,25 +110,22 @@ func im2col(cols, x []float32, N, C, H, W, k, s, p, OH, OW int) {
 	}
 }
 
-func col2im(dx, cols []float32, N, C, H, W, k, s, p, OH, OW int) {
-	K := C * k * k
-	for n := 0; n < N; n++ {
-		dn := dx[n*C*H*W:]
-		for i := 0; i < OH; i++ {
-			for j := 0; j < OW; j++ {
-				row := cols[((n*OH+i)*OW+j)*K:]
-				q := 0
-				for c := 0; c < C; c++ {
-					dc := dn[c*H*W:]
-					for u := 0; u < k; u++ {
-						y := i*s + u - p
-						for v := 0; v < k; v++ {
-							xx := j*s + v - p
-							if y >= 0 && y < H && xx >= 0 && xx < W {
-								dc[y*W+xx] += row[q]
-							}
-							q++
-						}
+func col2im(dx, cols []float32, C, H, W, k, s, p, OH, OW int) {
+	P := OH * OW
+	for c := 0; c < C; c++ {
+		dc := dx[c*H*W : (c+1)*H*W]
+		for u := 0; u < k; u++ {
+			for v := 0; v < k; v++ {
+				row := cols[((c*k+u)*k+v)*P:]
+				lo, hi := tapRange(W, s, p, v, OW)
+				for i := 0; i < OH; i++ {
+					y := i*s + u - p
+					if y < 0 || y >= H {
+						continue
+					}
+					r := row[i*OW : (i+1)*OW]
+					for j := lo; j < hi; j++ {
+						dc[y*W+j*s+v-p] += r[j]
 					}
 				}
 			}
