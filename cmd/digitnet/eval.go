@@ -79,7 +79,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			*path, m.Arch.InputSize(), len(m.Classes), *name, test.Rows*test.Cols, len(test.Classes))
 	}
 	data := &train.Bytes{Pixels: test.Images, Labels: test.Labels, ExampleShape: m.Arch.Input, Scale: m.Input.Scale, Offset: m.Input.Offset}
-	met := train.Evaluate(m.Net, data, 1000)
+	met := train.Evaluate(m.Net, data, m.Arch.EvalBatch())
 	rep := evalReport{Model: *path, Dataset: *name, Examples: test.N, Accuracy: met.Accuracy, Loss: met.Loss, Confusion: met.Confusion}
 	rep.PerClass = perClass(met.Confusion, m.Classes)
 	if *reportDir != "" {

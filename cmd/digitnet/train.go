@@ -74,7 +74,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		opt, c.Batch, c.Epochs, c.Schedule, c.Input, c.Shuffle, c.Seed, tensor.Backend, c.Threads)
 
 	rec := &reporter{mode: progressMode(c.Progress, stderr), errw: stderr, lines: human, json: jw}
-	cfg := train.Config{Epochs: c.Epochs, BatchSize: c.Batch, Shuffle: c.Shuffle, Schedule: c.schedule(),
+	cfg := train.Config{Epochs: c.Epochs, BatchSize: c.Batch, EvalBatch: c.spec().EvalBatch(), Shuffle: c.Shuffle, Schedule: c.schedule(),
 		RunningTrainAccuracy: c.TrainEval == "running", Resume: r.history}
 	if c.Val > 0 {
 		if c.Val >= trainData.Len() {

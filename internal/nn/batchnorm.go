@@ -86,23 +86,10 @@ func (b *BatchNorm) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 // normalize computes channel c's output (and, in training, its batch statistics).
 func (b *BatchNorm) normalize(x *tensor.Tensor, c int, training bool) {
 	N, C, S := b.shape[0], b.groups, b.m/b.shape[0]
-	gamma, beta := b.Gamma.Value.Data, b.Beta.Value.Data
 	rm, rv := b.RunningMean.Value.Data, b.RunningVar.Value.Data
 	var mean, variance float64
 	if training {
-		for n := 0; n < N; n++ {
-			for _, v := range x.Data[(n*C+c)*S : (n*C+c+1)*S] {
-				mean += float64(v)
-			}
-		}
-		mean /= float64(b.m)
-		for n := 0; n < N; n++ {
-			for _, v := range x.Data[(n*C+c)*S : (n*C+c+1)*S] {
-				d := float64(v) - mean
-				variance += d * d
-			}
-		}
-		variance /= float64(b.m)
+		mean, variance = tensor.BNMoments(x.Data[c*S:], N, C*S, S)
 		unbiased := variance * float64(b.m) / math.Max(float64(b.m-1), 1)
 		rm[c] = float32((1-b.Momentum)*float64(rm[c]) + b.Momentum*mean)
 		rv[c] = float32((1-b.Momentum)*float64(rv[c]) + b.Momentum*unbiased)
@@ -111,16 +98,8 @@ func (b *BatchNorm) normalize(x *tensor.Tensor, c int, training bool) {
 	}
 	inv := 1 / math.Sqrt(variance+b.Eps)
 	b.invStd[c] = inv
-	mean32, inv32 := float32(mean), float32(inv)
-	for n := 0; n < N; n++ {
-		off := (n*C + c) * S
-		for s := 0; s < S; s++ {
-			h := (x.Data[off+s] - mean32) * inv32
-			b.xhat[off+s] = h
-			b.y.Data[off+s] = gamma[c]*h + beta[c]
-		}
-	}
-
+	tensor.BNNormalize(b.y.Data[c*S:], b.xhat[c*S:], x.Data[c*S:], N, C*S, S,
+		float32(mean), float32(inv), b.Gamma.Value.Data[c], b.Beta.Value.Data[c])
 }
 
 // Backward, per channel over its m values: dβ += Σdy, dγ += Σdy·x̂,
@@ -143,24 +122,9 @@ func (b *BatchNorm) Backward(dy *tensor.Tensor) *tensor.Tensor {
 
 // backwardChannel computes channel c's share of Backward.
 func (b *BatchNorm) backwardChannel(dy *tensor.Tensor, c, N, C, S int, m float64, gamma []float32) {
-	var sum, sumX float64
-	for n := 0; n < N; n++ {
-		off := (n*C + c) * S
-		for s := 0; s < S; s++ {
-			g := float64(dy.Data[off+s])
-			sum += g
-			sumX += g * float64(b.xhat[off+s])
-		}
-	}
+	sum, sumX := tensor.BNGradSums(dy.Data[c*S:], b.xhat[c*S:], N, C*S, S)
 	b.Beta.Grad.Data[c] += float32(sum)
 	b.Gamma.Grad.Data[c] += float32(sumX)
 	k := float64(gamma[c]) * b.invStd[c] / m
-	km, ks, kx := float32(k*m), float32(k*sum), float32(k*sumX)
-	for n := 0; n < N; n++ {
-		off := (n*C + c) * S
-		for s := 0; s < S; s++ {
-			b.dx.Data[off+s] = km*dy.Data[off+s] - ks - kx*b.xhat[off+s]
-		}
-	}
-
+	tensor.BNInputGrad(b.dx.Data[c*S:], dy.Data[c*S:], b.xhat[c*S:], N, C*S, S, float32(k*m), float32(k*sum), float32(k*sumX))
 }

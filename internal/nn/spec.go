@@ -240,3 +240,18 @@ func (s Spec) Convolutional() bool {
 	}
 	return false
 }
+
+// EvalBatch is the batch size for inference passes: up to 1000 examples, fewer when a
+// layer's output for the whole batch would pass 2²⁰ values (4 MiB), so that a
+// convolutional network's activations stay in cache instead of streaming through memory.
+func (s Spec) EvalBatch() int {
+	shapes, err := s.shapes()
+	if err != nil {
+		return 1000
+	}
+	largest := 1
+	for _, sh := range shapes {
+		largest = max(largest, tensor.Size(sh))
+	}
+	return min(1000, max(32, (1<<20)/largest))
+}

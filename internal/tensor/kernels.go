@@ -158,3 +158,42 @@ func Add(dst, src []float32) {
 		dst[i] += v
 	}
 }
+
+// Batch normalization over one channel: n planes of s values each, stride apart, the
+// slices starting at the channel's first plane ([N C S] data offset by c·S, stride C·S).
+
+// BNMoments returns the channel's mean and (biased) variance.
+func BNMoments(x []float32, n, stride, s int) (mean, variance float64) {
+	checkPlanes("BNMoments", n, stride, s, x)
+	return bnMoments(x, n, stride, s)
+}
+
+// BNNormalize sets xhat = (x-mean)·inv and y = gamma·xhat + beta over the channel.
+func BNNormalize(y, xhat, x []float32, n, stride, s int, mean, inv, gamma, beta float32) {
+	checkPlanes("BNNormalize", n, stride, s, y, xhat, x)
+	bnNormalize(y, xhat, x, n, stride, s, mean, inv, gamma, beta)
+}
+
+// BNGradSums returns Σdy and Σdy·xhat over the channel.
+func BNGradSums(dy, xhat []float32, n, stride, s int) (sum, sumX float64) {
+	checkPlanes("BNGradSums", n, stride, s, dy, xhat)
+	return bnGradSums(dy, xhat, n, stride, s)
+}
+
+// BNInputGrad sets dx = km·dy - ks - kx·xhat over the channel.
+func BNInputGrad(dx, dy, xhat []float32, n, stride, s int, km, ks, kx float32) {
+	checkPlanes("BNInputGrad", n, stride, s, dx, dy, xhat)
+	bnInputGrad(dx, dy, xhat, n, stride, s, km, ks, kx)
+}
+
+func checkPlanes(name string, n, stride, s int, bufs ...[]float32) {
+	need := 0
+	if n > 0 {
+		need = (n-1)*stride + s
+	}
+	for _, b := range bufs {
+		if n < 0 || s < 0 || stride < s || len(b) < need {
+			panic(fmt.Sprintf("tensor: %s: %d planes of %d values, stride %d, need %d values, have %d", name, n, s, stride, need, len(b)))
+		}
+	}
+}

@@ -144,7 +144,7 @@ KERNEL static void dn_im2col_chw(float *restrict cols, const float *restrict x, 
 					}
 					const float *src = xc + y * W + v - p;
 					for (int64_t j = 0; j < lo; j++) row[j] = 0.0f;
-					if (s == 1) memcpy(row + lo, src + lo, (hi - lo) * sizeof(float));
+					if (s == 1) for (int64_t j = lo; j < hi; j++) row[j] = src[j]; // rows are short: no memcpy call
 					else for (int64_t j = lo; j < hi; j++) row[j] = src[j * s];
 					for (int64_t j = hi; j < OW; j++) row[j] = 0.0f;
 				}
@@ -195,6 +195,74 @@ static void dn_maxpool(float *y, int32_t *argmax, const float *x, int64_t NC, in
 				argmax[o] = (int32_t)at;
 			}
 		}
+	}
+}
+
+// Batch-norm kernels over one channel: n planes of s values, stride apart (x points at
+// the channel's first plane). Sums run in eight float lanes per plane, which GCC turns
+// into vector adds, and each plane's total goes into a double.
+static inline double dn_lanes_sum(const float *restrict x, int64_t s) {
+	float acc[8] = {0};
+	int64_t i = 0;
+	for (; i + 8 <= s; i += 8)
+		for (int j = 0; j < 8; j++) acc[j] += x[i + j];
+	double t = 0;
+	for (; i < s; i++) t += x[i];
+	for (int j = 0; j < 8; j++) t += acc[j];
+	return t;
+}
+
+KERNEL static void dn_bn_moments(const float *restrict x, int64_t n, int64_t stride, int64_t s, double *mean, double *var) {
+	double t = 0;
+	for (int64_t p = 0; p < n; p++) t += dn_lanes_sum(x + p * stride, s);
+	const double m = t / (double)(n * s);
+	const float mf = (float)m;
+	double q = 0;
+	for (int64_t p = 0; p < n; p++) {
+		const float *restrict xp = x + p * stride;
+		float acc[8] = {0};
+		int64_t i = 0;
+		for (; i + 8 <= s; i += 8)
+			for (int j = 0; j < 8; j++) { const float d = xp[i + j] - mf; acc[j] += d * d; }
+		for (; i < s; i++) { const double d = xp[i] - m; q += d * d; }
+		for (int j = 0; j < 8; j++) q += acc[j];
+	}
+	*mean = m;
+	*var = q / (double)(n * s);
+}
+
+KERNEL static void dn_bn_normalize(float *restrict y, float *restrict xhat, const float *restrict x, int64_t n, int64_t stride, int64_t s,
+		float mean, float inv, float gamma, float beta) {
+	for (int64_t p = 0; p < n; p++) {
+		const int64_t o = p * stride;
+		for (int64_t i = 0; i < s; i++) {
+			const float h = (x[o + i] - mean) * inv;
+			xhat[o + i] = h;
+			y[o + i] = gamma * h + beta;
+		}
+	}
+}
+
+KERNEL static void dn_bn_grad_sums(const float *restrict dy, const float *restrict xhat, int64_t n, int64_t stride, int64_t s, double *sum, double *sumx) {
+	double t = 0, tx = 0;
+	for (int64_t p = 0; p < n; p++) {
+		const float *restrict g = dy + p * stride, *restrict h = xhat + p * stride;
+		float a[8] = {0}, b[8] = {0};
+		int64_t i = 0;
+		for (; i + 8 <= s; i += 8)
+			for (int j = 0; j < 8; j++) { a[j] += g[i + j]; b[j] += g[i + j] * h[i + j]; }
+		for (; i < s; i++) { t += g[i]; tx += (double)g[i] * h[i]; }
+		for (int j = 0; j < 8; j++) { t += a[j]; tx += b[j]; }
+	}
+	*sum = t;
+	*sumx = tx;
+}
+
+KERNEL static void dn_bn_input_grad(float *restrict dx, const float *restrict dy, const float *restrict xhat, int64_t n, int64_t stride, int64_t s,
+		float km, float ks, float kx) {
+	for (int64_t p = 0; p < n; p++) {
+		const int64_t o = p * stride;
+		for (int64_t i = 0; i < s; i++) dx[o + i] = km * dy[o + i] - ks - kx * xhat[o + i];
 	}
 }
 
@@ -339,4 +407,24 @@ func adamUpdate(w, g, m, v []float32, p AdamParams) {
 	}
 	C.dn_adam(fp(w), fp(g), fp(m), fp(v), C.int64_t(len(w)), C.float(p.Beta1), C.float(p.Beta2),
 		C.float(p.Step), C.float(p.InvSqrtBC2), C.float(p.Eps))
+}
+
+func bnMoments(x []float32, n, stride, s int) (mean, variance float64) {
+	var m, v C.double
+	C.dn_bn_moments(fp(x), C.int64_t(n), C.int64_t(stride), C.int64_t(s), &m, &v)
+	return float64(m), float64(v)
+}
+
+func bnNormalize(y, xhat, x []float32, n, stride, s int, mean, inv, gamma, beta float32) {
+	C.dn_bn_normalize(fp(y), fp(xhat), fp(x), C.int64_t(n), C.int64_t(stride), C.int64_t(s), C.float(mean), C.float(inv), C.float(gamma), C.float(beta))
+}
+
+func bnGradSums(dy, xhat []float32, n, stride, s int) (sum, sumX float64) {
+	var t, tx C.double
+	C.dn_bn_grad_sums(fp(dy), fp(xhat), C.int64_t(n), C.int64_t(stride), C.int64_t(s), &t, &tx)
+	return float64(t), float64(tx)
+}
+
+func bnInputGrad(dx, dy, xhat []float32, n, stride, s int, km, ks, kx float32) {
+	C.dn_bn_input_grad(fp(dx), fp(dy), fp(xhat), C.int64_t(n), C.int64_t(stride), C.int64_t(s), C.float(km), C.float(ks), C.float(kx))
 }

@@ -155,3 +155,52 @@ func maxPool(y []float32, argmax []int32, x []float32, NC, H, W, k, OH, OW int) 
 		}
 	}
 }
+
+func bnMoments(x []float32, n, stride, s int) (mean, variance float64) {
+	var t float64
+	for p := 0; p < n; p++ {
+		for _, v := range x[p*stride : p*stride+s] {
+			t += float64(v)
+		}
+	}
+	mean = t / float64(n*s)
+	var q float64
+	for p := 0; p < n; p++ {
+		for _, v := range x[p*stride : p*stride+s] {
+			d := float64(v) - mean
+			q += d * d
+		}
+	}
+	return mean, q / float64(n*s)
+}
+
+func bnNormalize(y, xhat, x []float32, n, stride, s int, mean, inv, gamma, beta float32) {
+	for p := 0; p < n; p++ {
+		o := p * stride
+		for i, v := range x[o : o+s] {
+			h := (v - mean) * inv
+			xhat[o+i] = h
+			y[o+i] = gamma*h + beta
+		}
+	}
+}
+
+func bnGradSums(dy, xhat []float32, n, stride, s int) (sum, sumX float64) {
+	for p := 0; p < n; p++ {
+		o := p * stride
+		for i, g := range dy[o : o+s] {
+			sum += float64(g)
+			sumX += float64(g) * float64(xhat[o+i])
+		}
+	}
+	return sum, sumX
+}
+
+func bnInputGrad(dx, dy, xhat []float32, n, stride, s int, km, ks, kx float32) {
+	for p := 0; p < n; p++ {
+		o := p * stride
+		for i, g := range dy[o : o+s] {
+			dx[o+i] = km*g - ks - kx*xhat[o+i]
+		}
+	}
+}
