@@ -20,7 +20,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := flag.NewFlagSet("digitnet serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	d := serve.DefaultOptions
-	path := fs.String("model", "", "model `FILE` written by train --out (required); SIGHUP reloads it")
+	path := fs.String("model", "", "model `FILE` written by train --out (required), or FILE,FILE,… for an ensemble that averages their probabilities; SIGHUP reloads it")
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on, host:port (\":8080\" for every interface)")
 	maxBody := fs.Int64("max-body", d.MaxBodyBytes, "largest request body, in bytes (larger: 413)")
 	maxPixels := fs.Int64("max-pixels", d.MaxPixels, "largest image, width×height, checked before decoding (larger: 422)")
@@ -42,7 +42,10 @@ Serves predictions over HTTP, with a drawing page at / (everything is in the bin
   GET  /healthz     liveness
   GET  /metrics     Prometheus metrics
 
-SIGHUP reloads the model file (a bad file keeps the current model); SIGINT or SIGTERM
+--model a.dnm,b.dnm,c.dnm serves an ensemble: the answer is the mean of the
+models' probabilities (each with its own input scaling), /v1/model lists the members.
+
+SIGHUP reloads the model file(s) (a bad file keeps the current model); SIGINT or SIGTERM
 stops accepting and finishes the requests in flight.
 
 flags:`)

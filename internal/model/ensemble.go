@@ -45,17 +45,52 @@ func LoadEnsemble(paths []string) (*Ensemble, error) {
 	return e, nil
 }
 
+// Replica returns an ensemble of the members' replicas (see Model.Replica): the same
+// weights, read-only, with working buffers of its own, for one concurrent caller.
+func (e *Ensemble) Replica() (*Ensemble, error) {
+	r := &Ensemble{Names: e.Names, sum: tensor.New(0)}
+	for i, m := range e.Models {
+		net, err := m.Replica()
+		if err != nil {
+			return nil, fmt.Errorf("model: ensemble member %s: %w", e.Names[i], err)
+		}
+		member := *m
+		member.Net = net
+		r.Models = append(r.Models, &member)
+		r.bufs = append(r.bufs, tensor.New(0))
+	}
+	return r, nil
+}
+
+// Class is the class the averaged probabilities of one image pick (see nn.Network.Class).
+func (e *Ensemble) Class(probs []float32) int { return e.Models[0].Net.Class(probs) }
+
+// Parameters is the members' parameter count, summed.
+func (e *Ensemble) Parameters() int {
+	n := 0
+	for _, m := range e.Models {
+		for _, p := range m.Net.Params() {
+			n += p.Value.Len()
+		}
+	}
+	return n
+}
+
 // Classes are the class names all members share.
 func (e *Ensemble) Classes() []string { return e.Models[0].Classes }
 
 // Predict returns the mean class probabilities [n K] for n images of raw pixel bytes
-// (n·784, 0 background, 255 ink). The result is valid until the next call.
+// (n·784, 0 background, 255 ink). The result is valid until the next call, and is the
+// member's own output when there is one member.
 func (e *Ensemble) Predict(pixels []uint8, n int) *tensor.Tensor {
 	for i, m := range e.Models {
 		x := e.bufs[i]
 		x.Resize(append([]int{n}, m.Arch.Input...)...)
 		m.Batch(x.Data, pixels[:n*m.Arch.InputSize()])
 		p := m.Net.Predict(x)
+		if len(e.Models) == 1 {
+			return p
+		}
 		if i == 0 {
 			e.sum.Resize(p.Shape...)
 			copy(e.sum.Data, p.Data)

@@ -191,12 +191,14 @@ func (s *Server) run(st *loaded, wk *worker, j *job) *apiError {
 		}
 	}
 	N := len(j.inst)
-	wk.shape[0] = N
-	wk.x.Resize(wk.shape...)
-	for i := range j.inst {
-		st.m.Batch(wk.x.Data[i*Pixels:(i+1)*Pixels], j.inst[i].pixels[:])
+	if cap(wk.pixels) < N*Pixels {
+		wk.pixels = make([]uint8, N*Pixels)
 	}
-	out := wk.net.Predict(wk.x)
+	wk.pixels = wk.pixels[:N*Pixels]
+	for i := range j.inst {
+		copy(wk.pixels[i*Pixels:(i+1)*Pixels], j.inst[i].pixels[:])
+	}
+	out := wk.ens.Predict(wk.pixels, N)
 	K := out.Cols()
 	b := j.out[:0]
 	if j.batch {
@@ -209,7 +211,7 @@ func (s *Server) run(st *loaded, wk *worker, j *job) *apiError {
 				return errorf(http.StatusInternalServerError, "the model produced %v: its weights are broken", p)
 			}
 		}
-		k := wk.net.Class(probs)
+		k := wk.ens.Class(probs)
 		st.counts[k].Inc()
 		if i > 0 {
 			b = append(b, ',')

@@ -141,9 +141,10 @@ type Server struct {
 // loaded is a model with everything derived from it. It is immutable once published,
 // except for the pool of workers that its own requests take and give back.
 type loaded struct {
-	m        *model.Model
+	m        *model.Model    // the (first) member: classes, input, architecture
+	ens      *model.Ensemble // every member; one for a single model file
 	path     string
-	name     string // the file's base name, the "model" of every answer
+	name     string // the files' base names, comma-separated: the "model" of every answer
 	nameJSON []byte // name as a JSON string
 	// classJSON[k] is `,"class":"<name>"` when class k's name is not simply "k".
 	classJSON [][]byte
@@ -153,11 +154,10 @@ type loaded struct {
 	loadedAt  time.Time
 }
 
-// worker is one concurrent prediction's network replica and input buffer.
+// worker is one concurrent prediction's replica of the members and pixel buffer.
 type worker struct {
-	net   *nn.Network
-	x     *tensor.Tensor // [N Input...], resized per request
-	shape []int          // x's shape, N first
+	ens    *model.Ensemble
+	pixels []uint8 // N·784, the request's images after preprocessing
 }
 
 // New loads the model at path and returns a server for it.
@@ -202,23 +202,28 @@ func (s *Server) ModelPath() string { return s.cur.Load().path }
 // load reads a model and builds what requests need: the replica pool, the metadata
 // answer and the per-class counters.
 func (s *Server) load(path string) (*loaded, error) {
-	m, err := model.Load(path)
+	paths := strings.Split(path, ",")
+	ens, err := model.LoadEnsemble(paths)
 	if err != nil {
 		return nil, err
 	}
-	if in := m.Arch.InputSize(); in != Pixels {
-		return nil, fmt.Errorf("serve: model %s takes %d inputs, not a 28×28 image (%d)", path, in, Pixels)
+	names := make([]string, len(paths))
+	for i, m := range ens.Models {
+		if in := m.Arch.InputSize(); in != Pixels {
+			return nil, fmt.Errorf("serve: model %s takes %d inputs, not a 28×28 image (%d)", paths[i], in, Pixels)
+		}
+		names[i] = filepath.Base(paths[i])
 	}
-	st := &loaded{m: m, path: path, name: filepath.Base(path), loadedAt: time.Now().UTC()}
+	m := ens.Models[0]
+	st := &loaded{m: m, ens: ens, path: path, name: strings.Join(names, ","), loadedAt: time.Now().UTC()}
 	st.nameJSON, _ = json.Marshal(st.name)
 	st.workers = make(chan *worker, s.opt.MaxInFlight)
 	for range s.opt.MaxInFlight {
-		net, err := m.Replica()
+		r, err := ens.Replica()
 		if err != nil {
 			return nil, fmt.Errorf("serve: model %s: %w", path, err)
 		}
-		shape := append([]int{1}, m.Arch.Input...)
-		st.workers <- &worker{net: net, x: tensor.New(shape...), shape: shape}
+		st.workers <- &worker{ens: r, pixels: make([]uint8, Pixels)}
 	}
 	st.classJSON = make([][]byte, len(m.Classes))
 	for k, c := range m.Classes {
@@ -241,9 +246,19 @@ func (s *Server) load(path string) (*loaded, error) {
 // modelInfo is the /v1/model answer.
 func modelInfo(st *loaded) any {
 	m := st.m
-	params := 0
-	for _, p := range m.Net.Params() {
-		params += p.Value.Len()
+	type member struct {
+		File         string  `json:"file"`
+		Summary      string  `json:"summary"`
+		Parameters   int     `json:"parameters"`
+		TestAccuracy float64 `json:"test_accuracy"`
+	}
+	var members []member
+	if len(st.ens.Models) > 1 {
+		for i, mm := range st.ens.Models {
+			one := model.Ensemble{Models: []*model.Model{mm}}
+			members = append(members, member{File: filepath.Base(st.ens.Names[i]), Summary: archString(mm.Arch),
+				Parameters: one.Parameters(), TestAccuracy: mm.Training.TestAccuracy})
+		}
 	}
 	type input struct {
 		Width    int     `json:"width"`
@@ -265,8 +280,10 @@ func modelInfo(st *loaded) any {
 		Input        input         `json:"input"`
 		Training     model.Summary `json:"training"`
 		LoadedAt     string        `json:"loaded_at"`
+		Members      []member      `json:"members,omitempty"` // an ensemble's models, whose probabilities are averaged
 	}{
-		File: st.name, Architecture: m.Arch, Summary: archString(m.Arch), Layers: m.Net.String(), Parameters: params,
+		File: st.name, Architecture: m.Arch, Summary: archString(m.Arch), Layers: m.Net.String(), Parameters: st.ens.Parameters(),
+		Members: members,
 		Classes: m.Classes, Dataset: m.Dataset, Training: m.Training,
 		LoadedAt: st.loadedAt.Format(time.RFC3339),
 		Input: input{Width: digit.Size, Height: digit.Size, Scale: m.Input.Scale, Offset: m.Input.Offset,

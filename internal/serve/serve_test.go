@@ -26,7 +26,9 @@ import (
 	"github.com/digitnet/digitnet/internal/digit"
 	"github.com/digitnet/digitnet/internal/model"
 	"github.com/digitnet/digitnet/internal/nn"
+	"github.com/digitnet/digitnet/internal/tensor"
 )
+
 
 // prediction is one answer of POST /v1/predict.
 type prediction struct {
@@ -611,5 +613,82 @@ func TestConvModel(t *testing.T) {
 	json.Unmarshal(do(t, s, "GET", "/v1/model", "", nil).Body.Bytes(), &info)
 	if want := "1x28x28 conv2d(4,k3) relu maxpool(2) flatten dense(10), softmax"; info.Summary != want {
 		t.Errorf("summary %q, want %q", info.Summary, want)
+	}
+}
+
+// TestEnsemble serves two models of different architectures and input scalings as one:
+// every answer must be the mean of the members' own probabilities.
+func TestEnsemble(t *testing.T) {
+	dir := t.TempDir()
+	classes := []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}
+	specs := []nn.Spec{
+		{Input: []int{784}, Output: "softmax", Loss: "ce", Init: nn.InitHeNormal,
+			Layers: []nn.LayerSpec{{Type: "dense", Out: 16}, {Type: "relu"}, {Type: "dense", Out: 10}}},
+		{Input: []int{1, 28, 28}, Output: "softmax", Loss: "ce", Init: nn.InitHeNormal,
+			Layers: []nn.LayerSpec{{Type: "conv2d", Out: 3, Kernel: 5}, {Type: "relu"}, {Type: "maxpool", Kernel: 2},
+				{Type: "flatten"}, {Type: "dense", Out: 10}}},
+	}
+	inputs := []model.Input{{Scale: 1.0 / 255}, {Scale: 1.0 / 255 / 0.3081, Offset: -0.1307 / 0.3081}}
+	var paths []string
+	var members []*model.Model
+	for i, spec := range specs {
+		net, err := spec.Build(rand.New(rand.NewPCG(uint64(i), 9)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := &model.Model{Arch: spec, Net: net, Input: inputs[i], Dataset: "mnist", Classes: classes}
+		p := filepath.Join(dir, fmt.Sprintf("m%d.safetensors", i))
+		if err := model.Save(p, m); err != nil {
+			t.Fatal(err)
+		}
+		paths, members = append(paths, p), append(members, m)
+	}
+	s := newServer(t, strings.Join(paths, ","), Options{})
+
+	rng := rand.New(rand.NewPCG(5, 5))
+	pixels := make([]uint8, Pixels)
+	for i := range pixels {
+		pixels[i] = uint8(rng.IntN(256))
+	}
+	var sb strings.Builder
+	for i, v := range pixels {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteString(strconv.Itoa(int(v)))
+	}
+	got := predictOK(t, s, "application/json", []byte(`{"pixels":[`+sb.String()+`]}`))
+	if got.Model != "m0.safetensors,m1.safetensors" {
+		t.Errorf("model %q, want both members' names", got.Model)
+	}
+	want := make([]float64, 10)
+	for _, m := range members {
+		x := make([]float32, Pixels)
+		m.Batch(x, pixels)
+		in := &tensor.Tensor{Shape: append([]int{1}, m.Arch.Input...), Data: x}
+		for k, p := range m.Net.Predict(in).Data {
+			want[k] += float64(p) / float64(len(members))
+		}
+	}
+	for k := range want {
+		if math.Abs(got.Probabilities[k]-want[k]) > 1e-6 {
+			t.Fatalf("probability %d: %v, want the members' mean %v", k, got.Probabilities[k], want[k])
+		}
+	}
+	var info struct {
+		File       string `json:"file"`
+		Parameters int    `json:"parameters"`
+		Members    []struct {
+			File       string `json:"file"`
+			Parameters int    `json:"parameters"`
+		} `json:"members"`
+	}
+	json.Unmarshal(do(t, s, "GET", "/v1/model", "", nil).Body.Bytes(), &info)
+	if len(info.Members) != 2 || info.Members[1].File != "m1.safetensors" || info.Parameters != info.Members[0].Parameters+info.Members[1].Parameters {
+		t.Errorf("/v1/model for an ensemble: %+v", info)
+	}
+
+	if _, err := New(paths[0]+","+filepath.Join(dir, "missing.safetensors"), Options{}); err == nil || !strings.Contains(err.Error(), "missing.safetensors") {
+		t.Errorf("an ensemble with a missing member: error %v, want one naming the file", err)
 	}
 }
