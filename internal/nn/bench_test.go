@@ -92,3 +92,34 @@ func BenchmarkLayers(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkConv times the PyTorch example network's second convolution (32→64 3×3 on
+// 26×26, batch 64), forward and backward, with the batch on one or two workers (each
+// with a single-threaded BLAS, as `train` runs CNNs), and reports GFLOP/s.
+func BenchmarkConv(b *testing.B) {
+	defer tensor.SetWorkers(tensor.Workers())
+	defer tensor.SetThreads(tensor.Threads())
+	tensor.SetThreads(1)
+	rng := testRNG()
+	c := NewConv2D("c", 32, 64, 3, 1, 0)
+	c.W.Value.Data = randTensor(rng, 0.1, 64, 32, 3, 3).Data
+	x := randTensor(rng, 1, 64, 32, 26, 26)
+	dy := randTensor(rng, 1, 64, 64, 24, 24)
+	flops := 2.0 * 64 * 24 * 24 * 64 * 32 * 9 // one product of the three
+	for _, workers := range []int{1, 2} {
+		tensor.SetWorkers(workers)
+		b.Run(map[int]string{1: "forward/1worker", 2: "forward/2workers"}[workers], func(b *testing.B) {
+			for b.Loop() {
+				c.Forward(x, true)
+			}
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+		b.Run(map[int]string{1: "backward/1worker", 2: "backward/2workers"}[workers], func(b *testing.B) {
+			c.Forward(x, true)
+			for b.Loop() {
+				c.Backward(dy)
+			}
+			b.ReportMetric(2*flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
