@@ -67,7 +67,7 @@ type trainConfig struct {
 var inputs = map[string]string{
 	"raw":      "v (0..255, as the seed did)",
 	"unit":     "v/255 (0..1)",
-	"standard": "(v/255 - 0.1307)/0.3081 (MNIST's mean and deviation)",
+	"standard": "(v/255 - mean)/deviation of the data set's training pixels (MNIST 0.1307, 0.3081; Fashion-MNIST 0.2860, 0.3530)",
 }
 
 // presets are named starting points; flags given on the command line override them.
@@ -337,14 +337,24 @@ func (c *trainConfig) mlp() nn.MLP {
 	return nn.MLP{Sizes: c.Layers, Activation: c.Activation, Output: c.Output, Loss: c.Loss, Init: nn.Init(c.Init)}
 }
 
+// pixelStats are the mean and standard deviation of each data set's training pixels,
+// scaled to [0, 1], for --input standard.
+var pixelStats = map[string]struct{ mean, std float64 }{
+	"mnist":   {0.1307, 0.3081},
+	"fashion": {0.2860, 0.3530},
+}
+
 // scaling returns the affine map from a byte to a network input.
 func (c *trainConfig) scaling() (scale, offset float32) {
 	switch c.Input {
 	case "raw":
 		return 1, 0
 	case "standard":
-		const mean, std = 0.1307, 0.3081
-		return 1 / (255 * std), -mean / std
+		st, ok := pixelStats[c.Dataset]
+		if !ok { // class folders: MNIST's, as they hold MNIST-like digits
+			st = pixelStats["mnist"]
+		}
+		return float32(1 / (255 * st.std)), float32(-st.mean / st.std)
 	}
 	return 1.0 / 255, 0
 }
