@@ -92,6 +92,10 @@ var augmentations = map[string]augment.Config{
 	"none":    {},
 	"affine":  {Translate: 2, Rotate: 10, Scale: 0.1},
 	"elastic": {Translate: 2, Rotate: 10, Scale: 0.1, Elastic: augment.ElasticConfig{Alpha: 34, Sigma: 4}},
+	// Mirroring suits clothes (Fashion-MNIST), not digits.
+	"flip":        {FlipX: true},
+	"shift-flip":  {Translate: 2, FlipX: true},
+	"affine-flip": {Translate: 2, Rotate: 10, Scale: 0.1, FlipX: true},
 }
 
 var schedules = []string{"constant", "cosine", "step", "warmup", "onecycle"}
@@ -148,7 +152,7 @@ func trainFlags(fs *flag.FlagSet, c *trainConfig) {
 	fs.Float64Var(&c.Decay, "weight-decay", 0, "weight decay on the weights (L2; decoupled for --optimizer adamw)")
 	fs.Float64Var(&c.Smoothing, "label-smoothing", 0, "label smoothing ε for softmax cross-entropy")
 	fs.IntVar(&c.Val, "val", 0, "hold out the last N training images for validation, measured every epoch; the best epoch's weights are kept")
-	fs.StringVar(&c.Augment, "augment", "none", "distort training images on the fly: none, affine (shift ±2 px, rotate ±10°, scale ±10%), elastic (affine plus Simard's elastic distortion α 34, σ 4)")
+	fs.StringVar(&c.Augment, "augment", "none", "distort training images on the fly: none, affine (shift ±2 px, rotate ±10°, scale ±10%), elastic (affine plus Simard's elastic distortion α 34, σ 4); for clothes, not digits: flip (mirror half the images), shift-flip (shift ±2 px and flip), affine-flip")
 	fs.IntVar(&c.Patience, "patience", 0, "with --val: stop after N epochs without a better validation accuracy (0: never)")
 	fs.BoolVar(&c.JSON, "json", false, "write one JSON object per epoch and a final one to stdout")
 	fs.StringVar(&c.History, "history", "", "write the per-epoch curve to FILE (.csv or .json)")
@@ -251,7 +255,7 @@ func (c *trainConfig) validate() error {
 	case c.Val < 0 || c.Patience < 0 || c.Warmup < 0:
 		return usageErr("--val, --patience and --warmup must be 0 or positive")
 	case augmentations[c.Augment] == (augment.Config{}) && c.Augment != "none":
-		return usageErr("unknown --augment %q, want none, affine or elastic", c.Augment)
+		return usageErr("unknown --augment %q, want none, affine, elastic, flip, shift-flip or affine-flip", c.Augment)
 	case c.Patience > 0 && c.Val == 0:
 		return usageErr("--patience needs a validation set: add --val N")
 	case c.TrainEval != "full" && c.TrainEval != "running":

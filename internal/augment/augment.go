@@ -20,7 +20,8 @@
 // in this order: rotation, scale, x shift, y shift (each uniform, one Float64), then,
 // with the elastic distortion on, the two fields of the bank combined (a = IntN(1024),
 // b = (a + 1 + IntN(1023)) mod 1024) and their signs (bits 0 and 1 of a Uint64, set
-// for minus; see ElasticConfig). A batch therefore depends on the seed, the call
+// for minus; see ElasticConfig), then, with FlipX on, the mirroring (bit 0 of a
+// Uint64, set for mirrored). A batch therefore depends on the seed, the call
 // number, the positions and the source images only, never on GOMAXPROCS or on which
 // goroutine computed which image; and a run restored from a checkpoint repeats the
 // distortions of the original once SetState has restored the counter. A batch holds at
@@ -73,6 +74,9 @@ type Config struct {
 	Scale float64
 	// Elastic is applied after the affine part.
 	Elastic ElasticConfig
+	// FlipX mirrors half the images left to right, after the other distortions: for
+	// classes that look the same mirrored (Fashion-MNIST's clothes), not for digits.
+	FlipX bool
 }
 
 // ElasticConfig is Simard et al.'s elastic distortion: each pixel is displaced by a
@@ -334,6 +338,11 @@ func (d *Data) image(s *worker, call uint64, j, i int, dst []uint8) {
 	}
 	size := d.w * d.h
 	s.warp(dst, d.src.Pixels[i*size:(i+1)*size], transform(d.w, d.h, deg, scale, tx, ty), &s.f)
+	if d.cfg.FlipX && r.Uint64()&1 == 1 {
+		for y := 0; y < d.h; y++ {
+			slices.Reverse(dst[y*d.w : (y+1)*d.w])
+		}
+	}
 }
 
 // worker holds one goroutine's random source and buffers.

@@ -516,3 +516,37 @@ func BenchmarkNew(b *testing.B) {
 		augment.New(src, typical, 1)
 	}
 }
+
+// TestFlipX: with only FlipX, each image comes back either unchanged or mirrored left to
+// right, both happen, and the same call number gives the same choices.
+func TestFlipX(t *testing.T) {
+	src := random(200, []int{1, 28, 28})
+	idx := span(0, 200)
+	orig, _ := batch(src, idx)
+	var runs [2][]float32
+	for k := range runs {
+		d := augment.New(src, augment.Config{FlipX: true}, 7)
+		runs[k], _ = batch(d, idx)
+	}
+	if !slices.Equal(runs[0], runs[1]) {
+		t.Fatal("two runs with one seed flipped different images")
+	}
+	flipped := 0
+	for n := range idx {
+		got, want := runs[0][n*784:(n+1)*784], orig[n*784:(n+1)*784]
+		if slices.Equal(got, want) {
+			continue
+		}
+		flipped++
+		for y := range 28 {
+			for x := range 28 {
+				if got[y*28+x] != want[y*28+27-x] {
+					t.Fatalf("image %d changed but is not the mirror image: (%d,%d) %g, want %g", n, x, y, got[y*28+x], want[y*28+27-x])
+				}
+			}
+		}
+	}
+	if flipped < 70 || flipped > 130 {
+		t.Errorf("%d of 200 images mirrored, want about half", flipped)
+	}
+}
