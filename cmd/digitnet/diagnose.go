@@ -14,7 +14,6 @@ import (
 	"github.com/digitnet/digitnet/internal/diag"
 	"github.com/digitnet/digitnet/internal/nn"
 	"github.com/digitnet/digitnet/internal/report"
-	"github.com/digitnet/digitnet/internal/tensor"
 	"github.com/digitnet/digitnet/internal/train"
 )
 
@@ -38,7 +37,7 @@ func runDiagnose(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *steps < 10 {
 		return usageErr("--steps %d: want at least 10", *steps)
 	}
-	tensor.SetThreads(c.Threads)
+	useCores(c.spec(), c.Threads)
 	start := time.Now()
 	trainRaw, testRaw, err := c.loadData(ctx, stderr)
 	if err != nil {
