@@ -143,10 +143,8 @@ func (c *Conv2D) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	if !c.NoInputGrad {
 		c.dx.Resize(N, c.In, c.inH, c.inW)
 	}
-	used := make([]bool, len(c.scratch))
-	tensor.Parallel(N, 1, func(w, lo, hi int) {
+	used := tensor.Parallel(N, 1, func(w, lo, hi int) {
 		s := &c.scratch[w]
-		used[w] = true
 		dW, dB := c.W.Grad.Data, c.B.Grad.Data
 		if w > 0 {
 			dW, dB = s.dW, s.dB
@@ -177,11 +175,9 @@ func (c *Conv2D) Backward(dy *tensor.Tensor) *tensor.Tensor {
 			tensor.Col2im(dxn, s.dcols, c.In, c.inH, c.inW, c.Kernel, c.Stride, c.Padding, c.outH, c.outW)
 		}
 	})
-	for w := 1; w < len(used); w++ {
-		if used[w] {
-			tensor.Add(c.W.Grad.Data, c.scratch[w].dW)
-			tensor.Add(c.B.Grad.Data, c.scratch[w].dB)
-		}
+	for w := 1; w < used; w++ {
+		tensor.Add(c.W.Grad.Data, c.scratch[w].dW)
+		tensor.Add(c.B.Grad.Data, c.scratch[w].dB)
 	}
 	c.W.accumulatedDense()
 	c.B.accumulatedDense()

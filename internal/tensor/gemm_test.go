@@ -41,44 +41,82 @@ func randSlice(rng *rand.Rand, n int) []float32 {
 	return s
 }
 
+// TestGemmMatchesDefinition checks every transpose and stride combination, on one
+// worker and on two (large products are then split into blocks of rows or columns).
 func TestGemmMatchesDefinition(t *testing.T) {
+	defer SetWorkers(Workers())
 	rng := rand.New(rand.NewPCG(1, 1))
-	shapes := []struct{ m, n, k int }{{1, 1, 1}, {3, 5, 7}, {1, 300, 784}, {128, 10, 300}, {17, 33, 65}}
-	for _, s := range shapes {
-		for _, ta := range []bool{false, true} {
-			for _, tb := range []bool{false, true} {
-				for _, pad := range []int{0, 3} { // pad > 0: strides wider than the rows
-					name := fmt.Sprintf("%dx%dx%d/tA=%v/tB=%v/pad=%d", s.m, s.n, s.k, ta, tb, pad)
-					t.Run(name, func(t *testing.T) {
-						ar, ac := s.m, s.k
-						if ta {
-							ar, ac = s.k, s.m
-						}
-						br, bc := s.k, s.n
-						if tb {
-							br, bc = s.n, s.k
-						}
-						lda, ldb, ldc := ac+pad, bc+pad, s.n+pad
-						a, b := randSlice(rng, ar*lda), randSlice(rng, br*ldb)
-						c := randSlice(rng, s.m*ldc)
-						want := append([]float32(nil), c...)
-						naiveGemm(ta, tb, s.m, s.n, s.k, 0.5, a, lda, b, ldb, 0.25, want, ldc)
-						Gemm(ta, tb, s.m, s.n, s.k, 0.5, a, lda, b, ldb, 0.25, c, ldc)
-						for i := 0; i < s.m; i++ {
-							for j := 0; j < s.n; j++ {
-								got, w := c[i*ldc+j], want[i*ldc+j]
-								if math.Abs(float64(got-w)) > 1e-4*(1+math.Sqrt(float64(s.k))) {
-									t.Fatalf("C[%d,%d] = %g, want %g (backend %s)", i, j, got, w, Backend)
+	shapes := []struct{ m, n, k int }{{1, 1, 1}, {3, 5, 7}, {1, 300, 784}, {128, 10, 300}, {17, 33, 65}, {301, 40, 64}, {20, 401, 50}}
+	for _, workers := range []int{1, 2} {
+		SetWorkers(workers)
+		for _, s := range shapes {
+			for _, ta := range []bool{false, true} {
+				for _, tb := range []bool{false, true} {
+					for _, pad := range []int{0, 3} { // pad > 0: strides wider than the rows
+						name := fmt.Sprintf("%dx%dx%d/tA=%v/tB=%v/pad=%d/workers=%d", s.m, s.n, s.k, ta, tb, pad, workers)
+						t.Run(name, func(t *testing.T) {
+							ar, ac := s.m, s.k
+							if ta {
+								ar, ac = s.k, s.m
+							}
+							br, bc := s.k, s.n
+							if tb {
+								br, bc = s.n, s.k
+							}
+							lda, ldb, ldc := ac+pad, bc+pad, s.n+pad
+							a, b := randSlice(rng, ar*lda), randSlice(rng, br*ldb)
+							c := randSlice(rng, s.m*ldc)
+							want := append([]float32(nil), c...)
+							naiveGemm(ta, tb, s.m, s.n, s.k, 0.5, a, lda, b, ldb, 0.25, want, ldc)
+							Gemm(ta, tb, s.m, s.n, s.k, 0.5, a, lda, b, ldb, 0.25, c, ldc)
+							for i := 0; i < s.m; i++ {
+								for j := 0; j < s.n; j++ {
+									got, w := c[i*ldc+j], want[i*ldc+j]
+									if math.Abs(float64(got-w)) > 1e-4*(1+math.Sqrt(float64(s.k))) {
+										t.Fatalf("C[%d,%d] = %g, want %g (backend %s)", i, j, got, w, Backend)
+									}
+								}
+								for j := s.n; j < ldc; j++ {
+									if c[i*ldc+j] != want[i*ldc+j] {
+										t.Fatalf("C[%d,%d] in the stride padding was written", i, j)
+									}
 								}
 							}
-							for j := s.n; j < ldc; j++ {
-								if c[i*ldc+j] != want[i*ldc+j] {
-									t.Fatalf("C[%d,%d] in the stride padding was written", i, j)
-								}
-							}
-						}
-					})
+						})
+					}
 				}
+			}
+		}
+	}
+}
+
+// TestParallel: the ranges cover [0, n) once, in order of worker number, no smaller
+// than grain, on at most Workers() goroutines.
+func TestParallel(t *testing.T) {
+	defer SetWorkers(Workers())
+	for _, c := range []struct{ workers, n, grain, ranges int }{
+		{1, 10, 1, 1}, {2, 10, 1, 2}, {2, 1, 1, 1}, {2, 0, 1, 0}, {2, 10, 6, 1}, {2, 12, 6, 2}, {3, 7, 2, 3},
+	} {
+		SetWorkers(c.workers)
+		seen := make([]int, c.n)
+		bounds := make([][2]int, c.workers)
+		got := Parallel(c.n, c.grain, func(w, lo, hi int) {
+			bounds[w] = [2]int{lo, hi}
+			for i := lo; i < hi; i++ {
+				seen[i]++
+			}
+		})
+		if got != c.ranges {
+			t.Errorf("workers %d, n %d, grain %d: %d ranges, want %d", c.workers, c.n, c.grain, got, c.ranges)
+		}
+		for i, v := range seen {
+			if v != 1 {
+				t.Errorf("workers %d, n %d, grain %d: item %d visited %d times", c.workers, c.n, c.grain, i, v)
+			}
+		}
+		for w := 1; w < got; w++ {
+			if bounds[w][0] != bounds[w-1][1] {
+				t.Errorf("workers %d, n %d: range %d starts at %d, range %d ends at %d", c.workers, c.n, w, bounds[w][0], w-1, bounds[w-1][1])
 			}
 		}
 	}

@@ -22,14 +22,16 @@ func Workers() int { return int(workers.Load()) }
 
 // Parallel splits [0, n) into up to Workers() contiguous ranges of at least grain items
 // and runs f on each, one goroutine per range (the caller's among them); it returns
-// when all are done. worker numbers the range, from 0, so f can use per-worker scratch.
-func Parallel(n, grain int, f func(worker, lo, hi int)) {
+// when all are done, and reports how many ranges there were. worker numbers the range,
+// from 0, so f can use per-worker scratch.
+func Parallel(n, grain int, f func(worker, lo, hi int)) (ranges int) {
 	w := min(Workers(), n/max(grain, 1))
 	if w <= 1 {
 		if n > 0 {
 			f(0, 0, n)
+			return 1
 		}
-		return
+		return 0
 	}
 	var wg sync.WaitGroup
 	for i := 1; i < w; i++ {
@@ -41,4 +43,5 @@ func Parallel(n, grain int, f func(worker, lo, hi int)) {
 	}
 	f(0, 0, n/w)
 	wg.Wait()
+	return w
 }
