@@ -22,8 +22,8 @@ type MNIST struct {
 	Train, Test *dataset.Set
 }
 
-func (m MNIST) data(s *dataset.Set, scale float32) *train.Bytes {
-	return &train.Bytes{Pixels: s.Images, Labels: s.Labels, ExampleShape: []int{784}, Scale: scale}
+func (m MNIST) data(s *dataset.Set, scale float32, shape []int) *train.Bytes {
+	return &train.Bytes{Pixels: s.Images, Labels: s.Labels, ExampleShape: shape, Scale: scale}
 }
 
 // Epochs records each epoch's training seconds, test accuracy, and the wall time from
@@ -71,6 +71,8 @@ func Median(v []float64) float64 {
 // Training is one training run to measure.
 type Training struct {
 	MLP       nn.MLP
+	Spec      *nn.Spec // when set, the network instead of MLP
+	Limit     int      // when > 0, train on the first Limit images only
 	Optimizer string
 	LR        float64
 	Batch     int
@@ -88,7 +90,15 @@ type Training struct {
 // Run trains and returns what each epoch took.
 func (t Training) Run(ctx context.Context, m MNIST) (*Epochs, error) {
 	rng := rand.New(rand.NewPCG(t.Seed, 0x9e3779b97f4a7c15))
-	net, err := t.MLP.Build(rng)
+	var net *nn.Network
+	var spec nn.Spec
+	var err error
+	if t.Spec != nil {
+		spec = *t.Spec
+		net, err = spec.Build(rng)
+	} else if net, err = t.MLP.Build(rng); err == nil {
+		spec = t.MLP.Spec()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -97,8 +107,9 @@ func (t Training) Run(ctx context.Context, m MNIST) (*Epochs, error) {
 		return nil, err
 	}
 	rec := &Epochs{}
-	cfg := train.Config{Epochs: t.Epochs, BatchSize: t.Batch, Shuffle: t.Shuffle, Schedule: t.Schedule, RunningTrainAccuracy: t.RunningTrainAccuracy}
-	if _, err := train.Run(ctx, net, opt, m.data(m.Train, t.Scale), m.data(m.Test, t.Scale), cfg, rng, rec); err != nil {
+	cfg := train.Config{Epochs: t.Epochs, BatchSize: t.Batch, EvalBatch: spec.EvalBatch(), Shuffle: t.Shuffle, Schedule: t.Schedule, RunningTrainAccuracy: t.RunningTrainAccuracy}
+	trainSet := train.Subset(m.data(m.Train, t.Scale, spec.Input), t.Limit)
+	if _, err := train.Run(ctx, net, opt, trainSet, m.data(m.Test, t.Scale, spec.Input), cfg, rng, rec); err != nil {
 		return nil, err
 	}
 	return rec, nil
