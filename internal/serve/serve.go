@@ -311,7 +311,14 @@ func archString(a nn.Spec) string {
 			layers = append(layers, fmt.Sprintf("dense(%d)", l.Out))
 		case "conv2d":
 			mlp = nil
-			layers = append(layers, fmt.Sprintf("conv2d(%d,k%d)", l.Out, l.Kernel))
+			c := fmt.Sprintf("conv2d(%d,k%d", l.Out, l.Kernel)
+			if l.Stride > 1 {
+				c += fmt.Sprintf(",s%d", l.Stride)
+			}
+			if l.Padding > 0 {
+				c += fmt.Sprintf(",p%d", l.Padding)
+			}
+			layers = append(layers, c+")")
 		case "maxpool":
 			mlp = nil
 			layers = append(layers, fmt.Sprintf("maxpool(%d)", l.Kernel))

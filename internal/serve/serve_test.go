@@ -586,8 +586,8 @@ func writeFile(t testing.TB, path string, b []byte) {
 // TestConvModel: a convolutional network, input [1 28 28], is served like an MLP.
 func TestConvModel(t *testing.T) {
 	spec := nn.Spec{Input: []int{1, 28, 28}, Output: "softmax", Loss: "ce", Init: nn.InitHeNormal,
-		Layers: []nn.LayerSpec{{Type: "conv2d", Out: 4, Kernel: 3}, {Type: "relu"}, {Type: "maxpool", Kernel: 2},
-			{Type: "flatten"}, {Type: "dense", Out: 10}}}
+		Layers: []nn.LayerSpec{{Type: "conv2d", Out: 4, Kernel: 3}, {Type: "relu"}, {Type: "conv2d", Out: 4, Kernel: 5, Stride: 2, Padding: 2},
+			{Type: "maxpool", Kernel: 2}, {Type: "flatten"}, {Type: "dense", Out: 10}}}
 	net, err := spec.Build(rand.New(rand.NewPCG(1, 1)))
 	if err != nil {
 		t.Fatal(err)
@@ -611,7 +611,7 @@ func TestConvModel(t *testing.T) {
 		Summary string `json:"summary"`
 	}
 	json.Unmarshal(do(t, s, "GET", "/v1/model", "", nil).Body.Bytes(), &info)
-	if want := "1x28x28 conv2d(4,k3) relu maxpool(2) flatten dense(10), softmax"; info.Summary != want {
+	if want := "1x28x28 conv2d(4,k3) relu conv2d(4,k5,s2,p2) maxpool(2) flatten dense(10), softmax"; info.Summary != want {
 		t.Errorf("summary %q, want %q", info.Summary, want)
 	}
 }
