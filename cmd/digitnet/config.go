@@ -309,7 +309,11 @@ var modelSpecs = map[string][]nn.LayerSpec{
 // spec is the architecture the flags describe.
 func (c *trainConfig) spec() nn.Spec {
 	if c.ArchSpec != nil {
-		return *c.ArchSpec
+		s := *c.ArchSpec
+		if c.Smoothing > 0 { // the flag overrides the file's label_smoothing
+			s.LabelSmoothing = c.Smoothing
+		}
+		return s
 	}
 	var s nn.Spec
 	if layers, ok := modelSpecs[c.Model]; ok {

@@ -3,6 +3,8 @@ package main
 import (
 	"math"
 	"testing"
+
+	"github.com/digitnet/digitnet/internal/model"
 )
 
 // TestStandardInputUsesDatasetStats: --input standard maps each data set's mean pixel
@@ -15,5 +17,23 @@ func TestStandardInputUsesDatasetStats(t *testing.T) {
 		if m, sd := at(st.mean), at(st.mean+st.std); math.Abs(m) > 1e-5 || math.Abs(sd-1) > 1e-5 {
 			t.Errorf("%s: mean pixel → %g, mean+deviation → %g; want 0 and 1", name, m, sd)
 		}
+	}
+}
+
+// TestLabelSmoothingWithArch: --label-smoothing applies to --arch networks too (it was
+// once dropped for them without a word).
+func TestLabelSmoothingWithArch(t *testing.T) {
+	dir := t.TempDir()
+	code, _, errOut := digitnet("train", "--arch", "../../examples/mlp-800x2-dropout.json", "--label-smoothing", "0.1",
+		"--epochs", "1", "--train-limit", "256", "--test-limit", "64", "--out", dir+"/m.safetensors", "--progress", "none")
+	if code != 0 {
+		t.Fatalf("train: exit %d: %s", code, errOut)
+	}
+	m, err := model.Load(dir + "/m.safetensors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Arch.LabelSmoothing != 0.1 {
+		t.Errorf("saved architecture has label smoothing %g, want 0.1", m.Arch.LabelSmoothing)
 	}
 }
