@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"math"
 	"testing"
 
@@ -35,5 +36,33 @@ func TestLabelSmoothingWithArch(t *testing.T) {
 	}
 	if m.Arch.LabelSmoothing != 0.1 {
 		t.Errorf("saved architecture has label smoothing %g, want 0.1", m.Arch.LabelSmoothing)
+	}
+}
+
+// TestModelRecipe: --model cnn brings its measured recipe (15 epochs, affine
+// augmentation) under the default preset, and flags still override it.
+func TestModelRecipe(t *testing.T) {
+	for _, c := range []struct {
+		args    []string
+		epochs  int
+		augment string
+	}{
+		{[]string{"--model", "cnn"}, 15, "affine"},
+		{[]string{"--model", "cnn", "--epochs", "2", "--augment", "none"}, 2, "none"},
+		{[]string{"--model", "lenet5"}, 4, "none"},
+		{[]string{}, 4, "none"},
+	} {
+		fs := flag.NewFlagSet("train", flag.ContinueOnError)
+		var cfg trainConfig
+		trainFlags(fs, &cfg)
+		if err := fs.Parse(c.args); err != nil {
+			t.Fatal(err)
+		}
+		if err := resolve(fs, &cfg); err != nil {
+			t.Fatalf("%v: %v", c.args, err)
+		}
+		if cfg.Epochs != c.epochs || cfg.Augment != c.augment {
+			t.Errorf("%v: epochs %d, augment %q; want %d, %q", c.args, cfg.Epochs, cfg.Augment, c.epochs, c.augment)
+		}
 	}
 }
