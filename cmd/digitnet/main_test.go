@@ -216,7 +216,7 @@ func TestTrainRejectsBadFlags(t *testing.T) {
 		{[]string{"--label-smoothing", "0.1", "--loss", "mse"}, "label smoothing 0.1"},
 		{[]string{"--weight-decay", "-1"}, "weight decay -1"},
 		{[]string{"--schedule", "exp"}, `unknown --schedule "exp"`},
-		{[]string{"--augment", "mixup"}, `unknown --augment "mixup", want none, affine or elastic`},
+		{[]string{"--augment", "mixup"}, `unknown --augment "mixup", want none, affine, elastic, flip, shift-flip or affine-flip`},
 		{[]string{"--model", "resnet"}, `unknown --model "resnet", want mlp, cnn, lenet5 or examples`},
 		{[]string{"--arch", "/no/such/net.json"}, "--arch: open /no/such/net.json"},
 		{[]string{"--layers", "784,x,10"}, "not a list of positive integers"},
