@@ -29,7 +29,6 @@ import (
 	"github.com/digitnet/digitnet/internal/tensor"
 )
 
-
 // prediction is one answer of POST /v1/predict.
 type prediction struct {
 	Digit         int       `json:"digit"`
