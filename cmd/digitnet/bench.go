@@ -221,7 +221,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// --max-steps 150), both sides' step times extrapolated to a full epoch.
 	if !*skipCNN {
 		steps := 150
-		ex := nn.Spec{Input: []int{1, 28, 28}, Layers: modelSpecs["examples"], Output: "softmax", Loss: "ce", Init: nn.InitHeNormal}
+		exCfg := presets["default"]
+		exCfg.Model = "examples"
+		ex := exCfg.spec()
 		useCores(ex, *threads)
 		logf("digitnet: PyTorch's example CNN, 2 × %d steps of batch 64, Adam", steps)
 		ep, err := bench.Training{Spec: &ex, Limit: steps * 64, Optimizer: "adam", LR: 1e-3, Batch: 64, Epochs: 2, Shuffle: true, Scale: 1.0 / 255, Seed: 1,
@@ -247,7 +249,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		// 9. Time to 99 % with the fastest recipe: --model cnn --epochs 3 --augment none.
 		c := presets["default"]
 		c.Model, c.Epochs = "cnn", 3
-		cnn := nn.Spec{Input: []int{1, 28, 28}, Layers: modelSpecs["cnn"], Output: "softmax", Loss: "ce", Init: nn.InitHeNormal}
+		cnn := c.spec()
 		logf("digitnet: `train --model cnn --epochs 3 --augment none --train-eval running` until 99 %% test accuracy")
 		ep, err = bench.Training{Spec: &cnn, Optimizer: c.Optimizer, LR: c.LR, Batch: c.Batch, Epochs: c.Epochs, Shuffle: true, Scale: 1.0 / 255, Seed: 1,
 			Schedule: (&c).schedule(), RunningTrainAccuracy: true}.Run(ctx, m)

@@ -128,6 +128,7 @@ func evalEnsemble(ctx context.Context, paths []string, name, dir string, asJSON 
 	for _, m := range ens.Models { // one convolutional member makes it worth the workers
 		if m.Arch.Convolutional() {
 			useCores(m.Arch, runtime.NumCPU())
+			break
 		}
 	}
 	if name == "" {

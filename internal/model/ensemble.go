@@ -69,9 +69,7 @@ func (e *Ensemble) Class(probs []float32) int { return e.Models[0].Net.Class(pro
 func (e *Ensemble) Parameters() int {
 	n := 0
 	for _, m := range e.Models {
-		for _, p := range m.Net.Params() {
-			n += p.Value.Len()
-		}
+		n += m.Net.ParamCount()
 	}
 	return n
 }

@@ -99,6 +99,15 @@ func (net *Network) Params() []*Param {
 	return ps
 }
 
+// ParamCount is how many trainable values the network has.
+func (net *Network) ParamCount() int {
+	n := 0
+	for _, p := range net.Params() {
+		n += p.Value.Len()
+	}
+	return n
+}
+
 // buffered is a layer with state that is not trained but saved (BatchNorm's statistics).
 type buffered interface{ Buffers() []*Param }
 

@@ -255,9 +255,8 @@ func modelInfo(st *loaded) any {
 	var members []member
 	if len(st.ens.Models) > 1 {
 		for i, mm := range st.ens.Models {
-			one := model.Ensemble{Models: []*model.Model{mm}}
 			members = append(members, member{File: filepath.Base(st.ens.Names[i]), Summary: archString(mm.Arch),
-				Parameters: one.Parameters(), TestAccuracy: mm.Training.TestAccuracy})
+				Parameters: mm.Net.ParamCount(), TestAccuracy: mm.Training.TestAccuracy})
 		}
 	}
 	type input struct {
