@@ -93,9 +93,7 @@ func (e *Ensemble) Predict(pixels []uint8, n int) *tensor.Tensor {
 			e.sum.Resize(p.Shape...)
 			copy(e.sum.Data, p.Data)
 		} else {
-			for j, v := range p.Data {
-				e.sum.Data[j] += v
-			}
+			tensor.Add(e.sum.Data, p.Data)
 		}
 	}
 	inv := 1 / float32(len(e.Models))
