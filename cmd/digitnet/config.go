@@ -57,6 +57,7 @@ type trainConfig struct {
 	History    string `json:"-"`
 	Progress   string `json:"-"` // auto, bar, plain, none
 	CPUProfile string `json:"-"`
+	Conv       string `json:"-"` // convolution algorithm: auto, gemm, winograd (rounding only)
 	Out        string `json:"-"` // model file to write
 	Checkpoint string `json:"-"` // directory for per-epoch checkpoints
 	Resume     string `json:"-"` // directory of a checkpoint to continue from
@@ -164,6 +165,7 @@ func trainFlags(fs *flag.FlagSet, c *trainConfig) {
 	fs.StringVar(&c.ArchFile, "arch", "", "read the architecture from a JSON spec FILE (see README); overrides --model and --layers")
 	fs.StringVar(&c.TrainEval, "train-eval", "full", "train accuracy per epoch: full (a pass over the training set after the epoch) or running (as trained, free; Keras' way)")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of the training loop to FILE (go tool pprof)")
+	fs.StringVar(&c.Conv, "conv", "auto", "convolution algorithm: auto (Winograd F(4×4,3×3) for 3×3 stride-1 convolutions with ≥ 8 input channels, else im2col+GEMM), gemm (im2col+GEMM everywhere: reproduces runs made before Winograd), winograd (for every 3×3 stride-1 convolution)")
 	fs.StringVar(&c.Progress, "progress", "auto", "progress within an epoch: auto (a bar on a terminal, else plain lines), bar, plain, none")
 }
 
@@ -241,6 +243,9 @@ func (c *trainConfig) validate() error {
 		if err := c.mlp().Validate(); err != nil { // names the flags' allowed values
 			return usageErr("%s", strings.TrimPrefix(err.Error(), "nn: "))
 		}
+	}
+	if _, err := nn.ParseConvAlgorithm(c.Conv); err != nil {
+		return usageErr("--conv: %s", strings.TrimPrefix(err.Error(), "nn: "))
 	}
 	if err := c.spec().Validate(); err != nil {
 		return usageErr("%s", strings.TrimPrefix(err.Error(), "nn: "))

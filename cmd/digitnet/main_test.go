@@ -218,6 +218,7 @@ func TestTrainRejectsBadFlags(t *testing.T) {
 		{[]string{"--schedule", "exp"}, `unknown --schedule "exp"`},
 		{[]string{"--augment", "mixup"}, `unknown --augment "mixup", want none, affine, elastic, flip, shift-flip or affine-flip`},
 		{[]string{"--model", "resnet"}, `unknown --model "resnet", want mlp, cnn, lenet5 or examples`},
+		{[]string{"--conv", "fft"}, `--conv: unknown convolution algorithm "fft", want auto, gemm or winograd`},
 		{[]string{"--arch", "/no/such/net.json"}, "--arch: open /no/such/net.json"},
 		{[]string{"--layers", "784,x,10"}, "not a list of positive integers"},
 		{[]string{"--output", "linear", "--loss", "ce"}, "loss ce needs probabilities"},

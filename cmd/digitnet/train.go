@@ -17,6 +17,7 @@ import (
 	"github.com/digitnet/digitnet/internal/augment"
 	"github.com/digitnet/digitnet/internal/dataset"
 	"github.com/digitnet/digitnet/internal/model"
+	"github.com/digitnet/digitnet/internal/nn"
 	"github.com/digitnet/digitnet/internal/report"
 	"github.com/digitnet/digitnet/internal/tensor"
 	"github.com/digitnet/digitnet/internal/train"
@@ -48,6 +49,8 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	useCores(c.spec(), c.Threads)
+	algo, _ := nn.ParseConvAlgorithm(c.Conv) // validated
+	r.net.SetConvAlgorithm(algo)
 
 	// Human-readable lines go to stdout, unless stdout carries JSON.
 	human := stdout

@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -94,8 +95,10 @@ func BenchmarkLayers(b *testing.B) {
 }
 
 // BenchmarkConv times the PyTorch example network's second convolution (32→64 3×3 on
-// 26×26, batch 64), forward and backward, with the batch on one or two workers (each
-// with a single-threaded BLAS, as `train` runs CNNs), and reports GFLOP/s.
+// 26×26, batch 64), forward and backward, by GEMM and by Winograd F(2×2) and F(4×4),
+// with the batch on one or two workers (each with a single-threaded BLAS, as `train`
+// runs CNNs). GFLOP/s counts the direct convolution's arithmetic, so Winograd's figure
+// is an effective rate.
 func BenchmarkConv(b *testing.B) {
 	defer tensor.SetWorkers(tensor.Workers())
 	defer tensor.SetThreads(tensor.Threads())
@@ -106,20 +109,94 @@ func BenchmarkConv(b *testing.B) {
 	x := randTensor(rng, 1, 64, 32, 26, 26)
 	dy := randTensor(rng, 1, 64, 64, 24, 24)
 	flops := 2.0 * 64 * 24 * 24 * 64 * 32 * 9 // one product of the three
-	for _, workers := range []int{1, 2} {
-		tensor.SetWorkers(workers)
-		b.Run(map[int]string{1: "forward/1worker", 2: "forward/2workers"}[workers], func(b *testing.B) {
-			for b.Loop() {
+	for _, algo := range []struct {
+		name string
+		a    ConvAlgorithm
+		m    int
+	}{{"gemm", ConvGEMM, 0}, {"winograd2", ConvWinograd, 2}, {"winograd4", ConvWinograd, 4}} {
+		c.Algorithm, c.winogradM = algo.a, algo.m
+		for _, workers := range []int{1, 2} {
+			tensor.SetWorkers(workers)
+			b.Run(fmt.Sprintf("%s/forward/%dworkers", algo.name, workers), func(b *testing.B) {
+				for b.Loop() {
+					c.Forward(x, true)
+				}
+				b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+			b.Run(fmt.Sprintf("%s/backward/%dworkers", algo.name, workers), func(b *testing.B) {
 				c.Forward(x, true)
+				for b.Loop() {
+					c.Backward(dy)
+				}
+				b.ReportMetric(2*flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}
+
+// BenchmarkWinogradTiles times F(4×4,3×3)'s tile transforms for one image of the
+// PyTorch example network's second convolution (32 channels 26×26 in, 64 channels 24×24
+// out): input, output, output gradient and input gradient.
+func BenchmarkWinogradTiles(b *testing.B) {
+	rng := testRNG()
+	p := winogradF4
+	in := tensor.Tiling{H: 26, W: 26, Size: 6, Step: 4, TH: 6, TW: 6}
+	out := tensor.Tiling{H: 24, W: 24, Size: 4, Step: 4, TH: 6, TW: 6}
+	x, y := randTensor(rng, 1, 32, 26, 26).Data, randTensor(rng, 1, 64, 24, 24).Data
+	V, M := make([]float32, 36*32*36), make([]float32, 36*64*36)
+	tmp := make([]float32, 2*36*36)
+	b.Run("input", func(b *testing.B) {
+		for b.Loop() {
+			tensor.TilesIn(V, 32*36, 36, x, 32, in, p.BT, 6, tmp)
+		}
+	})
+	b.Run("output", func(b *testing.B) {
+		for b.Loop() {
+			tensor.TilesOut(y, 64, out, M, 64*36, 36, p.AT, 6, tmp)
+		}
+	})
+	b.Run("output-gradient", func(b *testing.B) {
+		for b.Loop() {
+			tensor.TilesIn(M, 64*36, 36, y, 64, out, p.A, 6, tmp)
+		}
+	})
+	b.Run("input-gradient", func(b *testing.B) {
+		for b.Loop() {
+			tensor.TilesOut(x, 32, in, V, 32*36, 36, p.B, 6, tmp)
+		}
+	})
+}
+
+// BenchmarkExampleCNNStep times one training step (forward, backward; no optimizer)
+// of PyTorch's example network (conv 32, conv 64, max pool, dropout, dense 128, dropout,
+// dense 10) on a batch of 64, on two workers, by each convolution algorithm.
+func BenchmarkExampleCNNStep(b *testing.B) {
+	defer tensor.SetWorkers(tensor.Workers())
+	defer tensor.SetThreads(tensor.Threads())
+	tensor.SetThreads(1)
+	tensor.SetWorkers(2)
+	spec := Spec{Input: []int{1, 28, 28}, Output: "softmax", Loss: "ce", Init: InitHeNormal, Layers: []LayerSpec{
+		{Type: "conv2d", Out: 32, Kernel: 3}, {Type: "relu"}, {Type: "conv2d", Out: 64, Kernel: 3}, {Type: "relu"},
+		{Type: "maxpool", Kernel: 2}, {Type: "dropout", P: 0.25}, {Type: "flatten"},
+		{Type: "dense", Out: 128}, {Type: "relu"}, {Type: "dropout", P: 0.5}, {Type: "dense", Out: 10},
+	}}
+	rng := testRNG()
+	x := randTensor(rng, 1, 64, 1, 28, 28)
+	labels := make([]int, 64)
+	for i := range labels {
+		labels[i] = i % 10
+	}
+	for _, algo := range []ConvAlgorithm{ConvGEMM, ConvWinograd} {
+		b.Run(algo.String(), func(b *testing.B) {
+			net, err := spec.Build(testRNG())
+			if err != nil {
+				b.Fatal(err)
 			}
-			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-		})
-		b.Run(map[int]string{1: "backward/1worker", 2: "backward/2workers"}[workers], func(b *testing.B) {
-			c.Forward(x, true)
+			net.SetConvAlgorithm(algo)
 			for b.Loop() {
-				c.Backward(dy)
+				net.TrainBatch(x, labels)
+				net.ZeroGrad()
 			}
-			b.ReportMetric(2*flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
 	}
 }

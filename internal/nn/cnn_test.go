@@ -17,6 +17,11 @@ func TestCNNLayerGradients(t *testing.T) {
 		fillNormal(c.B.Value.Data, 0.5, rng)
 		return c, randTensor(rng, 1, 2, 2, 7, 6)
 	}
+	winograd := func(m, pad int) (Layer, *tensor.Tensor) {
+		c, x := conv(3, 1, pad)
+		c.(*Conv2D).Algorithm, c.(*Conv2D).winogradM = ConvWinograd, m
+		return c, x
+	}
 	bn := func(shape ...int) (Layer, *tensor.Tensor) {
 		b := NewBatchNorm("bn", shape[1])
 		fillNormal(b.Gamma.Value.Data, 1, rng)
@@ -31,6 +36,8 @@ func TestCNNLayerGradients(t *testing.T) {
 		{"conv stride 2 padding 1", func() (Layer, *tensor.Tensor) { return conv(3, 2, 1) }},
 		{"conv 5x5 stride 3 padding 2", func() (Layer, *tensor.Tensor) { return conv(5, 3, 2) }},
 		{"conv 1x1", func() (Layer, *tensor.Tensor) { return conv(1, 1, 0) }},
+		{"conv winograd F(4x4) padding 1", func() (Layer, *tensor.Tensor) { return winograd(4, 1) }},
+		{"conv winograd F(2x2) no padding", func() (Layer, *tensor.Tensor) { return winograd(2, 0) }},
 		{"maxpool", func() (Layer, *tensor.Tensor) {
 			x := tensor.New(2, 3, 4, 6) // distinct values: no ties within a window
 			perm := rng.Perm(len(x.Data))
@@ -58,15 +65,26 @@ func TestCNNLayerGradients(t *testing.T) {
 // TestConvMatchesDirectSum checks the im2col convolution against its definition, for
 // several kernel, stride and padding combinations and with the batch split on workers.
 func TestConvMatchesDirectSum(t *testing.T) {
-	for _, tc := range []struct{ k, s, p, workers int }{
-		{3, 2, 1, 1}, {3, 1, 0, 2}, {5, 1, 2, 2}, {5, 3, 2, 1}, {1, 1, 0, 2}, {2, 2, 0, 1}, {4, 1, 3, 2},
+	for _, tc := range []struct {
+		k, s, p, workers int
+		algo             ConvAlgorithm
+		m                int // Winograd's tile
+		H, W             int
+	}{
+		{3, 2, 1, 1, ConvGEMM, 0, 5, 6}, {3, 1, 0, 2, ConvGEMM, 0, 5, 6}, {5, 1, 2, 2, ConvGEMM, 0, 5, 6},
+		{5, 3, 2, 1, ConvGEMM, 0, 5, 6}, {1, 1, 0, 2, ConvGEMM, 0, 5, 6}, {2, 2, 0, 1, ConvGEMM, 0, 5, 6},
+		{4, 1, 3, 2, ConvGEMM, 0, 5, 6},
+		// Winograd: outputs that fill the tiles exactly and that stop short, padded or not.
+		{3, 1, 0, 1, ConvWinograd, 4, 10, 6}, {3, 1, 1, 2, ConvWinograd, 4, 5, 6}, {3, 1, 2, 2, ConvWinograd, 4, 7, 9},
+		{3, 1, 0, 2, ConvWinograd, 2, 6, 5}, {3, 1, 1, 1, ConvWinograd, 2, 5, 6}, {3, 1, 0, 2, ConvWinograd, 4, 3, 3},
 	} {
-		t.Run(fmt.Sprintf("k%d s%d p%d workers %d", tc.k, tc.s, tc.p, tc.workers), func(t *testing.T) {
+		t.Run(fmt.Sprintf("k%d s%d p%d %s%d %dx%d workers %d", tc.k, tc.s, tc.p, tc.algo, tc.m, tc.H, tc.W, tc.workers), func(t *testing.T) {
 			defer tensor.SetWorkers(tensor.Workers())
 			tensor.SetWorkers(tc.workers)
 			rng := testRNG()
-			N, C, H, W, O, k, s, p := 3, 2, 5, 6, 3, tc.k, tc.s, tc.p
+			N, C, H, W, O, k, s, p := 3, 2, tc.H, tc.W, 3, tc.k, tc.s, tc.p
 			c := NewConv2D("c", C, O, k, s, p)
+			c.Algorithm, c.winogradM = tc.algo, tc.m
 			fillNormal(c.W.Value.Data, 1, rng)
 			fillNormal(c.B.Value.Data, 1, rng)
 			x := randTensor(rng, 1, N, C, H, W)
@@ -191,5 +209,62 @@ func TestWorkersGiveSameResults(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestWinogradMatchesGEMM runs a layer the size of a real one both ways, forward and
+// backward, on one and two workers: Winograd must give GEMM's output and gradients to
+// float32 accuracy (F(4×4)'s transforms cost a few bits, no more).
+func TestWinogradMatchesGEMM(t *testing.T) {
+	defer tensor.SetWorkers(tensor.Workers())
+	rng := testRNG()
+	x := randTensor(rng, 1, 5, 16, 13, 11)
+	dy := randTensor(rng, 1, 5, 24, 13, 11)
+	for _, m := range []int{2, 4} {
+		for _, workers := range []int{1, 2} {
+			t.Run(fmt.Sprintf("F(%dx%d) workers %d", m, m, workers), func(t *testing.T) {
+				tensor.SetWorkers(workers)
+				var y, dx, dW, dB [2][]float32
+				for i, algo := range []ConvAlgorithm{ConvGEMM, ConvWinograd} {
+					c := NewConv2D("c", 16, 24, 3, 1, 1)
+					c.Initialize(InitHeNormal, rand.New(rand.NewPCG(2, 2)))
+					fillNormal(c.B.Value.Data, 1, rand.New(rand.NewPCG(3, 3)))
+					c.Algorithm, c.winogradM = algo, m
+					y[i] = append([]float32(nil), c.Forward(x, true).Data...)
+					dx[i] = append([]float32(nil), c.Backward(dy).Data...)
+					dW[i], dB[i] = c.W.Grad.Data, c.B.Grad.Data
+				}
+				for _, v := range []struct {
+					name string
+					got  []float32
+					want []float32
+				}{{"output", y[1], y[0]}, {"input gradient", dx[1], dx[0]}, {"weight gradient", dW[1], dW[0]}, {"bias gradient", dB[1], dB[0]}} {
+					var worst, scale float64
+					for i := range v.want {
+						worst = max(worst, math.Abs(float64(v.got[i]-v.want[i])))
+						scale = max(scale, math.Abs(float64(v.want[i])))
+					}
+					if worst > 1e-5*scale {
+						t.Errorf("%s: Winograd differs from GEMM by up to %.3g (largest value %.3g)", v.name, worst, scale)
+					}
+				}
+			})
+		}
+	}
+}
+
+func TestParseConvAlgorithm(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want ConvAlgorithm
+		ok   bool
+	}{{"", ConvAuto, true}, {"auto", ConvAuto, true}, {"gemm", ConvGEMM, true}, {"winograd", ConvWinograd, true}, {"fft", 0, false}} {
+		got, err := ParseConvAlgorithm(tc.in)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("ParseConvAlgorithm(%q) = %v, %v; want %v, ok %v", tc.in, got, err, tc.want, tc.ok)
+		}
+		if tc.ok && tc.in != "" && got.String() != tc.in {
+			t.Errorf("%q parses to %v, which prints as %q", tc.in, got, got.String())
+		}
 	}
 }

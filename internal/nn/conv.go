@@ -15,24 +15,30 @@ import (
 // image keeps cols in the L2 cache (a whole batch's patches would not fit, and moving
 // them through memory cost as much as the products), and splits the batch on
 // tensor.Parallel's workers. Backward unfolds each image again rather than keeping
-// every image's cols from the forward pass, for the same reason.
+// every image's cols from the forward pass, for the same reason. 3×3 stride-1
+// convolutions take Winograd's route instead (winograd.go), per Algorithm.
 type Conv2D struct {
 	In, Out        int // channels
 	Kernel, Stride int
 	Padding        int
 	W, B           *Param
 	NoInputGrad    bool
+	Algorithm      ConvAlgorithm
+	winogradM      int // output tile side for Winograd: 4 (default) or 2
 	x              *tensor.Tensor
 	inH, inW       int
 	outH, outW     int
 	y, dx          *tensor.Tensor
 	scratch        []convScratch // one per worker
+	wino           *winogradPlan // the plan the last Forward used, nil for GEMM
+	u              []float32     // the weights in Winograd's domain, [α² O C]
 }
 
 // convScratch is one worker's buffers: an image's patches and their gradient, and its
 // share of the parameter gradients (worker 0 adds straight into the Params).
 type convScratch struct {
-	cols, dcols, dW, dB []float32
+	cols, dcols, dW, dB    []float32
+	wV, wM, wdV, wTmp, wdU []float32 // Winograd's tiles (see winogradBuffers)
 }
 
 // NewConv2D returns a convolution with zero parameters named with prefix.
@@ -88,6 +94,9 @@ func (c *Conv2D) prepare(backward bool) {
 	for len(c.scratch) < w {
 		c.scratch = append(c.scratch, convScratch{})
 	}
+	if c.wino != nil {
+		return // Winograd sizes its own buffers
+	}
 	for i := range c.scratch[:w] {
 		s := &c.scratch[i]
 		s.cols = resize(s.cols, K*P)
@@ -115,17 +124,17 @@ func (c *Conv2D) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 	c.outH, c.outW = c.outSize(c.inH, c.inW)
 	K, P, O := c.In*c.Kernel*c.Kernel, c.outH*c.outW, c.Out
 	c.y.Resize(N, O, c.outH, c.outW)
+	c.wino = c.plan()
 	c.prepare(false)
+	if c.wino != nil {
+		c.forwardWinograd(c.wino)
+		return c.y
+	}
 	tensor.Parallel(N, 1, func(w, lo, hi int) {
 		for n := lo; n < hi; n++ {
 			cols := c.patches(&c.scratch[w], n)
 			yn := c.y.Data[n*O*P : (n+1)*O*P]
-			for o, b := range c.B.Value.Data {
-				row := yn[o*P : (o+1)*P]
-				for i := range row {
-					row[i] = b
-				}
-			}
+			c.fillBias(yn)
 			tensor.GemmSerial(false, false, O, P, K, 1, c.W.Value.Data, K, cols, P, 1, yn, P)
 		}
 	})
@@ -143,6 +152,10 @@ func (c *Conv2D) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	if !c.NoInputGrad {
 		c.dx.Resize(N, c.In, c.inH, c.inW)
 	}
+	if c.wino != nil {
+		c.backwardWinograd(c.wino, dy)
+		return c.finishBackward()
+	}
 	used := tensor.Parallel(N, 1, func(w, lo, hi int) {
 		s := &c.scratch[w]
 		dW, dB := c.W.Grad.Data, c.B.Grad.Data
@@ -155,13 +168,7 @@ func (c *Conv2D) Backward(dy *tensor.Tensor) *tensor.Tensor {
 			cols := c.patches(s, n)
 			dyn := dy.Data[n*O*P : (n+1)*O*P]
 			tensor.GemmSerial(false, true, O, K, P, 1, dyn, P, cols, P, 1, dW, K)
-			for o := range dB {
-				var sum float32
-				for _, v := range dyn[o*P : (o+1)*P] {
-					sum += v
-				}
-				dB[o] += sum
-			}
+			addBiasGrad(dB, dyn, O)
 			if c.NoInputGrad {
 				continue
 			}
@@ -179,10 +186,39 @@ func (c *Conv2D) Backward(dy *tensor.Tensor) *tensor.Tensor {
 		tensor.Add(c.W.Grad.Data, c.scratch[w].dW)
 		tensor.Add(c.B.Grad.Data, c.scratch[w].dB)
 	}
+	return c.finishBackward()
+}
+
+func (c *Conv2D) finishBackward() *tensor.Tensor {
 	c.W.accumulatedDense()
 	c.B.accumulatedDense()
 	if c.NoInputGrad {
 		return nil
 	}
 	return c.dx
+}
+
+// fillBias sets each output channel of one image's yn [O P] to its bias.
+func (c *Conv2D) fillBias(yn []float32) {
+	P := len(yn) / c.Out
+	for o, b := range c.B.Value.Data {
+		row := yn[o*P : (o+1)*P]
+		row[0] = b
+		for k := 1; k < len(row); k *= 2 { // copy doubles the run: memmove speed
+			copy(row[k:], row[:k])
+		}
+	}
+}
+
+// addBiasGrad adds to dB [O] the sums of one image's output gradient dyn [O P] per
+// channel: db = Σ dy.
+func addBiasGrad(dB, dyn []float32, O int) {
+	P := len(dyn) / O
+	for o := range dB {
+		var sum float32
+		for _, v := range dyn[o*P : (o+1)*P] {
+			sum += v
+		}
+		dB[o] += sum
+	}
 }

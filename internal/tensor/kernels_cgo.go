@@ -176,6 +176,231 @@ KERNEL static void dn_col2im_chw(float *restrict dx, const float *restrict cols,
 	}
 }
 
+// Winograd tiles (see tiles.go). dn_transform sets dst plane (i·q+l) to
+// Σ_{j,k} L[i,j]·L[l,k]·src plane (j·p+k) in two passes through e, skipping L's zeros;
+// every pass runs down whole planes of n values, so it vectorizes.
+KERNEL static void dn_transform(float *restrict dst, int64_t dld, const float *restrict src, int64_t sld, int64_t n,
+		const float *L, int64_t q, int64_t p, float *restrict e) {
+	for (int64_t i = 0; i < q; i++)
+		for (int64_t k = 0; k < p; k++) {
+			float *restrict ev = e + (i * p + k) * n;
+			int first = 1;
+			for (int64_t j = 0; j < p; j++) {
+				const float a = L[i * p + j];
+				if (a == 0.0f) continue;
+				const float *restrict sv = src + (j * p + k) * sld;
+				if (first) for (int64_t t = 0; t < n; t++) ev[t] = a * sv[t];
+				else for (int64_t t = 0; t < n; t++) ev[t] += a * sv[t];
+				first = 0;
+			}
+			if (first) memset(ev, 0, n * sizeof(float));
+		}
+	for (int64_t i = 0; i < q; i++)
+		for (int64_t l = 0; l < q; l++) {
+			float *restrict dv = dst + (i * q + l) * dld;
+			int first = 1;
+			for (int64_t k = 0; k < p; k++) {
+				const float a = L[l * p + k];
+				if (a == 0.0f) continue;
+				const float *restrict ev = e + (i * p + k) * n;
+				if (first) for (int64_t t = 0; t < n; t++) dv[t] = a * ev[t];
+				else for (int64_t t = 0; t < n; t++) dv[t] += a * ev[t];
+				first = 0;
+			}
+			if (first) memset(dv, 0, n * sizeof(float));
+		}
+}
+
+typedef struct { int64_t H, W, S, step, off, TH, TW; } dn_tiling;
+
+// The tiles tx whose column tx·step+off+b lies inside [0, W).
+static inline void dn_tx_range(const dn_tiling *g, int64_t b, int64_t *lo, int64_t *hi) {
+	const int64_t a = -(g->off + b), t = g->W - 1 - g->off - b;
+	*lo = a > 0 ? (a + g->step - 1) / g->step : 0;
+	*hi = t < 0 ? 0 : t / g->step + 1;
+	if (*hi > g->TW) *hi = g->TW;
+	if (*lo > *hi) *lo = *hi;
+}
+
+// Eight tiles at a time, one per vector lane: the whole 2-D transform of a tile runs
+// in registers (out = L·in·Lᵀ, in p×p, L q×p). Called with constant q and p, so it
+// unrolls completely.
+typedef float dn_v8 __attribute__((vector_size(32)));
+
+static inline __attribute__((always_inline)) void dn_tile8(dn_v8 *restrict out, const dn_v8 *restrict in,
+		const float *L, const int q, const int p) {
+	dn_v8 e[6 * 6];
+	// With L a constant table and the loops unrolled, the tests on L's entries fold away
+	// and only its nonzero terms remain (0·x cannot be dropped otherwise: x may be NaN).
+#pragma GCC unroll 6
+	for (int i = 0; i < q; i++)
+#pragma GCC unroll 6
+		for (int k = 0; k < p; k++) {
+			dn_v8 acc = {0};
+			int first = 1;
+#pragma GCC unroll 6
+			for (int j = 0; j < p; j++) {
+				const float a = L[i * p + j];
+				if (a == 0.0f) continue;
+				const dn_v8 t = a == 1.0f ? in[j * p + k] : (a == -1.0f ? -in[j * p + k] : a * in[j * p + k]);
+				acc = first ? t : acc + t;
+				first = 0;
+			}
+			e[i * p + k] = acc;
+		}
+#pragma GCC unroll 6
+	for (int i = 0; i < q; i++)
+#pragma GCC unroll 6
+		for (int l = 0; l < q; l++) {
+			dn_v8 acc = {0};
+			int first = 1;
+#pragma GCC unroll 6
+			for (int k = 0; k < p; k++) {
+				const float a = L[l * p + k];
+				if (a == 0.0f) continue;
+				const dn_v8 t = a == 1.0f ? e[i * p + k] : (a == -1.0f ? -e[i * p + k] : a * e[i * p + k]);
+				acc = first ? t : acc + t;
+				first = 0;
+			}
+			out[i * q + l] = acc;
+		}
+}
+
+// dn_tile8_dense is dn_tile8 for a matrix known only at run time: every term.
+static inline __attribute__((always_inline)) void dn_tile8_dense(dn_v8 *restrict out, const dn_v8 *restrict in,
+		const float *L, const int q, const int p) {
+	dn_v8 e[6 * 6];
+	for (int i = 0; i < q; i++)
+		for (int k = 0; k < p; k++) {
+			dn_v8 acc = L[i * p] * in[k];
+			for (int j = 1; j < p; j++) acc += L[i * p + j] * in[j * p + k];
+			e[i * p + k] = acc;
+		}
+	for (int i = 0; i < q; i++)
+		for (int l = 0; l < q; l++) {
+			dn_v8 acc = L[l * p] * e[i * p];
+			for (int k = 1; k < p; k++) acc += L[l * p + k] * e[i * p + k];
+			out[i * q + l] = acc;
+		}
+}
+
+// dn_tiles8 transforms T tiles: src plane j (stride sld, T values) to dst plane i
+// (stride dld), eight tiles per step; the last partial step goes through a copy so no
+// plane is read or written past its T values.
+static inline __attribute__((always_inline)) void dn_tiles8(float *dst, int64_t dld, const float *src, int64_t sld,
+		int64_t T, const float *L, const int q, const int p, const int constant) {
+	dn_v8 in[6 * 6], out[6 * 6];
+	int64_t t = 0;
+	for (; t + 8 <= T; t += 8) {
+		for (int j = 0; j < p * p; j++) memcpy(&in[j], src + j * sld + t, sizeof(dn_v8));
+		if (constant) dn_tile8(out, in, L, q, p);
+		else dn_tile8_dense(out, in, L, q, p);
+		for (int i = 0; i < q * q; i++) memcpy(dst + i * dld + t, &out[i], sizeof(dn_v8));
+	}
+	if (t < T) { // lanes past T hold whatever was there: lanes do not mix, and they are not stored
+		const int64_t r = T - t;
+		for (int j = 0; j < p * p; j++)
+			for (int64_t l = 0; l < r; l++) in[j][l] = src[j * sld + t + l];
+		if (constant) dn_tile8(out, in, L, q, p);
+		else dn_tile8_dense(out, in, L, q, p);
+		for (int i = 0; i < q * q; i++)
+			for (int64_t l = 0; l < r; l++) dst[i * dld + t + l] = out[i][l];
+	}
+}
+
+// Winograd's matrices (nn/winograd.go holds the same): when L is one of them, the
+// transform runs a copy compiled for that constant matrix, about twice as fast.
+static const float dn_f4_BT[36] = {4, 0, -5, 0, 1, 0, 0, -4, -4, 1, 1, 0, 0, 4, -4, -1, 1, 0,
+	0, -2, -1, 2, 1, 0, 0, 2, -1, -2, 1, 0, 0, 4, 0, -5, 0, 1};
+static const float dn_f4_B[36] = {4, 0, 0, 0, 0, 0, 0, -4, 4, -2, 2, 4, -5, -4, -4, -1, -1, 0,
+	0, 1, -1, 2, -2, -5, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 1};
+static const float dn_f4_AT[24] = {1, 1, 1, 1, 1, 0, 0, 1, -1, 2, -2, 0, 0, 1, 1, 4, 4, 0, 0, 1, -1, 8, -8, 1};
+static const float dn_f4_A[24] = {1, 0, 0, 0, 1, 1, 1, 1, 1, -1, 1, -1, 1, 2, 4, 8, 1, -2, 4, -8, 0, 0, 0, 1};
+static const float dn_f2_BT[16] = {1, 0, -1, 0, 0, 1, 1, 0, 0, -1, 1, 0, 0, 1, 0, -1};
+static const float dn_f2_B[16] = {1, 0, 0, 0, 0, 1, -1, 1, -1, 1, 1, 0, 0, 0, 0, -1};
+static const float dn_f2_AT[8] = {1, 1, 1, 0, 0, 1, -1, -1};
+static const float dn_f2_A[8] = {1, 0, 1, 1, 1, -1, 0, -1};
+
+#define DN_IS(L, M) (memcmp((L), (M), sizeof(M)) == 0)
+
+// The (q, p) shapes Winograd F(2×2,3×3) and F(4×4,3×3) use get unrolled copies;
+// anything else takes the plane-at-a-time loops.
+KERNEL static void dn_tiles_transform(float *dst, int64_t dld, const float *src, int64_t sld, int64_t T,
+		const float *L, int64_t q, int64_t p, float *e) {
+	if (q == 6 && p == 6) {
+		if (DN_IS(L, dn_f4_BT)) dn_tiles8(dst, dld, src, sld, T, dn_f4_BT, 6, 6, 1);
+		else if (DN_IS(L, dn_f4_B)) dn_tiles8(dst, dld, src, sld, T, dn_f4_B, 6, 6, 1);
+		else dn_tiles8(dst, dld, src, sld, T, L, 6, 6, 0);
+	} else if (q == 6 && p == 4) {
+		if (DN_IS(L, dn_f4_A)) dn_tiles8(dst, dld, src, sld, T, dn_f4_A, 6, 4, 1);
+		else dn_tiles8(dst, dld, src, sld, T, L, 6, 4, 0);
+	} else if (q == 4 && p == 6) {
+		if (DN_IS(L, dn_f4_AT)) dn_tiles8(dst, dld, src, sld, T, dn_f4_AT, 4, 6, 1);
+		else dn_tiles8(dst, dld, src, sld, T, L, 4, 6, 0);
+	} else if (q == 4 && p == 4) {
+		if (DN_IS(L, dn_f2_BT)) dn_tiles8(dst, dld, src, sld, T, dn_f2_BT, 4, 4, 1);
+		else if (DN_IS(L, dn_f2_B)) dn_tiles8(dst, dld, src, sld, T, dn_f2_B, 4, 4, 1);
+		else dn_tiles8(dst, dld, src, sld, T, L, 4, 4, 0);
+	} else if (q == 4 && p == 2) {
+		if (DN_IS(L, dn_f2_A)) dn_tiles8(dst, dld, src, sld, T, dn_f2_A, 4, 2, 1);
+		else dn_tiles8(dst, dld, src, sld, T, L, 4, 2, 0);
+	} else if (q == 2 && p == 4) {
+		if (DN_IS(L, dn_f2_AT)) dn_tiles8(dst, dld, src, sld, T, dn_f2_AT, 2, 4, 1);
+		else dn_tiles8(dst, dld, src, sld, T, L, 2, 4, 0);
+	} else dn_transform(dst, dld, src, sld, T, L, q, p, e);
+}
+
+KERNEL static void dn_tiles_in(float *dst, int64_t ld, int64_t cs, const float *x, int64_t channels, dn_tiling g,
+		const float *L, int64_t q, float *tmp) {
+	const int64_t T = g.TH * g.TW, S = g.S;
+	float *restrict d = tmp, *e = tmp + S * S * T;
+	for (int64_t c = 0; c < channels; c++) {
+		const float *restrict xc = x + c * g.H * g.W;
+		for (int64_t a = 0; a < S; a++)
+			for (int64_t b = 0; b < S; b++) {
+				float *restrict plane = d + (a * S + b) * T;
+				int64_t lo, hi;
+				dn_tx_range(&g, b, &lo, &hi);
+				for (int64_t ty = 0; ty < g.TH; ty++) {
+					float *restrict row = plane + ty * g.TW;
+					const int64_t y = ty * g.step + a + g.off;
+					if (y < 0 || y >= g.H) {
+						for (int64_t tx = 0; tx < g.TW; tx++) row[tx] = 0.0f;
+						continue;
+					}
+					const float *src = xc + y * g.W + b + g.off;
+					for (int64_t tx = 0; tx < lo; tx++) row[tx] = 0.0f;
+					for (int64_t tx = lo; tx < hi; tx++) row[tx] = src[tx * g.step];
+					for (int64_t tx = hi; tx < g.TW; tx++) row[tx] = 0.0f;
+				}
+			}
+		dn_tiles_transform(dst + c * cs, ld, d, T, T, L, q, S, e);
+	}
+}
+
+KERNEL static void dn_tiles_out(float *x, int64_t channels, dn_tiling g, const float *src, int64_t ld, int64_t cs,
+		const float *L, int64_t p, float *tmp) {
+	const int64_t T = g.TH * g.TW, S = g.S;
+	float *restrict d = tmp, *e = tmp + S * S * T;
+	for (int64_t c = 0; c < channels; c++) {
+		dn_tiles_transform(d, T, src + c * cs, ld, T, L, S, p, e);
+		float *restrict xc = x + c * g.H * g.W;
+		for (int64_t a = 0; a < S; a++)
+			for (int64_t b = 0; b < S; b++) {
+				const float *restrict plane = d + (a * S + b) * T;
+				int64_t lo, hi;
+				dn_tx_range(&g, b, &lo, &hi);
+				for (int64_t ty = 0; ty < g.TH; ty++) {
+					const int64_t y = ty * g.step + a + g.off;
+					if (y < 0 || y >= g.H) continue;
+					float *dstp = xc + y * g.W + b + g.off;
+					const float *row = plane + ty * g.TW;
+					for (int64_t tx = lo; tx < hi; tx++) dstp[tx * g.step] += row[tx];
+				}
+			}
+	}
+}
+
 // maxpool over k×k windows with stride k of [NC H W]; argmax gets each output's source.
 static void dn_maxpool(float *y, int32_t *argmax, const float *x, int64_t NC, int64_t H, int64_t W,
 		int64_t k, int64_t OH, int64_t OW) {
@@ -427,4 +652,16 @@ func bnGradSums(dy, xhat []float32, n, stride, s int) (sum, sumX float64) {
 
 func bnInputGrad(dx, dy, xhat []float32, n, stride, s int, km, ks, kx float32) {
 	C.dn_bn_input_grad(fp(dx), fp(dy), fp(xhat), C.int64_t(n), C.int64_t(stride), C.int64_t(s), C.float(km), C.float(ks), C.float(kx))
+}
+
+func cTiling(g Tiling) C.dn_tiling {
+	return C.dn_tiling{H: C.int64_t(g.H), W: C.int64_t(g.W), S: C.int64_t(g.Size), step: C.int64_t(g.Step), off: C.int64_t(g.Off), TH: C.int64_t(g.TH), TW: C.int64_t(g.TW)}
+}
+
+func tilesIn(dst []float32, ld, cs int, x []float32, channels int, g Tiling, L []float32, q int, tmp []float32) {
+	C.dn_tiles_in(fp(dst), C.int64_t(ld), C.int64_t(cs), fp(x), C.int64_t(channels), cTiling(g), fp(L), C.int64_t(q), fp(tmp))
+}
+
+func tilesOut(x []float32, channels int, g Tiling, src []float32, ld, cs int, L []float32, p int, tmp []float32) {
+	C.dn_tiles_out(fp(x), C.int64_t(channels), cTiling(g), fp(src), C.int64_t(ld), C.int64_t(cs), fp(L), C.int64_t(p), fp(tmp))
 }

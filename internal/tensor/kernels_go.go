@@ -204,3 +204,86 @@ func bnInputGrad(dx, dy, xhat []float32, n, stride, s int, km, ks, kx float32) {
 		}
 	}
 }
+
+// transform sets dst plane (i·q+l) (stride dld) to Σ_{j,k} L[i,j]·L[l,k]·src plane
+// (j·p+k) (stride sld), n values a plane, going through e [q·p planes of n].
+func transform(dst []float32, dld int, src []float32, sld, n int, L []float32, q, p int, e []float32) {
+	for i := 0; i < q; i++ {
+		for k := 0; k < p; k++ {
+			ev := e[(i*p+k)*n : (i*p+k+1)*n]
+			clear(ev)
+			for j := 0; j < p; j++ {
+				if a := L[i*p+j]; a != 0 {
+					for t, v := range src[(j*p+k)*sld : (j*p+k)*sld+n] {
+						ev[t] += a * v
+					}
+				}
+			}
+		}
+	}
+	for i := 0; i < q; i++ {
+		for l := 0; l < q; l++ {
+			dv := dst[(i*q+l)*dld : (i*q+l)*dld+n]
+			clear(dv)
+			for k := 0; k < p; k++ {
+				if a := L[l*p+k]; a != 0 {
+					for t, v := range e[(i*p+k)*n : (i*p+k+1)*n] {
+						dv[t] += a * v
+					}
+				}
+			}
+		}
+	}
+}
+
+func tilesIn(dst []float32, ld, cs int, x []float32, channels int, g Tiling, L []float32, q int, tmp []float32) {
+	T, S := g.Tiles(), g.Size
+	d, e := tmp[:S*S*T], tmp[S*S*T:]
+	for c := 0; c < channels; c++ {
+		xc := x[c*g.H*g.W : (c+1)*g.H*g.W]
+		for a := 0; a < S; a++ {
+			for b := 0; b < S; b++ {
+				plane := d[(a*S+b)*T : (a*S+b+1)*T]
+				lo, hi := g.txRange(b)
+				for ty := 0; ty < g.TH; ty++ {
+					row := plane[ty*g.TW : (ty+1)*g.TW]
+					y := ty*g.Step + a + g.Off
+					if y < 0 || y >= g.H {
+						clear(row)
+						continue
+					}
+					clear(row[:lo])
+					clear(row[hi:])
+					for tx := lo; tx < hi; tx++ {
+						row[tx] = xc[y*g.W+tx*g.Step+b+g.Off]
+					}
+				}
+			}
+		}
+		transform(dst[c*cs:], ld, d, T, T, L, q, S, e)
+	}
+}
+
+func tilesOut(x []float32, channels int, g Tiling, src []float32, ld, cs int, L []float32, p int, tmp []float32) {
+	T, S := g.Tiles(), g.Size
+	d, e := tmp[:S*S*T], tmp[S*S*T:]
+	for c := 0; c < channels; c++ {
+		transform(d, T, src[c*cs:], ld, T, L, S, p, e)
+		xc := x[c*g.H*g.W : (c+1)*g.H*g.W]
+		for a := 0; a < S; a++ {
+			for b := 0; b < S; b++ {
+				plane := d[(a*S+b)*T : (a*S+b+1)*T]
+				lo, hi := g.txRange(b)
+				for ty := 0; ty < g.TH; ty++ {
+					y := ty*g.Step + a + g.Off
+					if y < 0 || y >= g.H {
+						continue
+					}
+					for tx := lo; tx < hi; tx++ {
+						xc[y*g.W+tx*g.Step+b+g.Off] += plane[ty*g.TW+tx]
+					}
+				}
+			}
+		}
+	}
+}

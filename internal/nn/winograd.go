@@ -1,0 +1,327 @@
+package nn
+
+import (
+	"fmt"
+
+	"github.com/digitnet/digitnet/internal/tensor"
+)
+
+// ConvAlgorithm selects how a Conv2D computes. Both give the same convolution; they
+// round differently, so a run is repeatable only with the same algorithm.
+type ConvAlgorithm int
+
+const (
+	// ConvAuto uses Winograd for 3×3 stride-1 convolutions with at least
+	// winogradMinChannels input channels, and GEMM for the rest.
+	ConvAuto ConvAlgorithm = iota
+	// ConvGEMM unfolds patches (im2col) and multiplies: 9 multiplications an output for 3×3.
+	ConvGEMM
+	// ConvWinograd uses Winograd's minimal filtering for every 3×3 stride-1 convolution
+	// (GEMM for the others).
+	ConvWinograd
+)
+
+// winogradMinChannels: below it the products in the transformed domain are too thin
+// (their inner dimension is the input channel count) to beat one im2col product.
+const winogradMinChannels = 8
+
+var convAlgorithmNames = []string{ConvAuto: "auto", ConvGEMM: "gemm", ConvWinograd: "winograd"}
+
+func (a ConvAlgorithm) String() string { return convAlgorithmNames[a] }
+
+// ParseConvAlgorithm reads "auto" (or ""), "gemm" or "winograd".
+func ParseConvAlgorithm(s string) (ConvAlgorithm, error) {
+	if s == "" {
+		return ConvAuto, nil
+	}
+	for a, name := range convAlgorithmNames {
+		if s == name {
+			return ConvAlgorithm(a), nil
+		}
+	}
+	return 0, fmt.Errorf("nn: unknown convolution algorithm %q, want auto, gemm or winograd", s)
+}
+
+// SetConvAlgorithm sets every convolution's algorithm.
+func (n *Network) SetConvAlgorithm(a ConvAlgorithm) {
+	for _, l := range n.Layers {
+		if c, ok := l.(*Conv2D); ok {
+			c.Algorithm = a
+		}
+	}
+}
+
+// winogradPlan is F(m×m, 3×3) (Lavin & Gray 2016): a tile of m×m outputs comes from an
+// α×α input tile d (α = m+2) as Y = Aᵀ[(G·g·Gᵀ) ⊙ (Bᵀ·d·B)]A, α² multiplications
+// instead of 9m². Summed over input channels, the ⊙ becomes α² matrix products
+// M_ξ[O×T] = U_ξ[O×C]·V_ξ[C×T] over all T tiles at once, which is where the time goes.
+//
+// Backward is that map's transpose, so it is the exact gradient of what forward
+// computed: with Ỹ = A·dY·Aᵀ per tile, dU_ξ = Ỹ_ξ·V_ξᵀ (then dg = Gᵀ·dU·G) and
+// dV_ξ = U_ξᵀ·Ỹ_ξ (then dd = B·dV·Bᵀ, added onto the overlapping input tiles).
+type winogradPlan struct {
+	m, alpha int
+	BT, B    []float32 // α×α and its transpose
+	AT, A    []float32 // m×α and α×m
+	G        []float64 // α×3
+}
+
+func newWinogradPlan(m int, BT, AT []float32, G []float64) *winogradPlan {
+	a := m + 2
+	p := &winogradPlan{m: m, alpha: a, BT: BT, AT: AT, G: G, B: make([]float32, a*a), A: make([]float32, a*m)}
+	for i := 0; i < a; i++ {
+		for j := 0; j < a; j++ {
+			p.B[j*a+i] = BT[i*a+j]
+		}
+		for j := 0; j < m; j++ {
+			p.A[i*m+j] = AT[j*a+i]
+		}
+	}
+	return p
+}
+
+// F(2×2, 3×3): points 0, ±1, ∞; every constant is exact in binary.
+var winogradF2 = newWinogradPlan(2,
+	[]float32{
+		1, 0, -1, 0,
+		0, 1, 1, 0,
+		0, -1, 1, 0,
+		0, 1, 0, -1,
+	},
+	[]float32{
+		1, 1, 1, 0,
+		0, 1, -1, -1,
+	},
+	[]float64{
+		1, 0, 0,
+		0.5, 0.5, 0.5,
+		0.5, -0.5, 0.5,
+		0, 0, 1,
+	})
+
+// F(4×4, 3×3): points 0, ±1, ±2, ∞; 2.25 multiplications an output.
+var winogradF4 = newWinogradPlan(4,
+	[]float32{
+		4, 0, -5, 0, 1, 0,
+		0, -4, -4, 1, 1, 0,
+		0, 4, -4, -1, 1, 0,
+		0, -2, -1, 2, 1, 0,
+		0, 2, -1, -2, 1, 0,
+		0, 4, 0, -5, 0, 1,
+	},
+	[]float32{
+		1, 1, 1, 1, 1, 0,
+		0, 1, -1, 2, -2, 0,
+		0, 1, 1, 4, 4, 0,
+		0, 1, -1, 8, -8, 1,
+	},
+	[]float64{
+		1.0 / 4, 0, 0,
+		-1.0 / 6, -1.0 / 6, -1.0 / 6,
+		-1.0 / 6, 1.0 / 6, -1.0 / 6,
+		1.0 / 24, 1.0 / 12, 1.0 / 6,
+		1.0 / 24, -1.0 / 12, 1.0 / 6,
+		0, 0, 1,
+	})
+
+// winogradTiles is how many tiles a worker transforms and multiplies at once: enough
+// for the products to run near the BLAS's speed, few enough to stay near the cache.
+const winogradTiles = 72
+
+// plan returns the Winograd plan this convolution uses, or nil for GEMM.
+func (c *Conv2D) plan() *winogradPlan {
+	if c.Kernel != 3 || c.Stride != 1 || c.Algorithm == ConvGEMM || (c.Algorithm == ConvAuto && c.In < winogradMinChannels) {
+		return nil
+	}
+	if c.winogradM == 2 {
+		return winogradF2
+	}
+	return winogradF4
+}
+
+// tilings cuts the (padded) input into overlapping α×α tiles and the output into the
+// m×m tiles they produce; the last row and column of tiles may reach past the output,
+// whose extra values are computed and dropped.
+func (c *Conv2D) tilings(p *winogradPlan) (in, out tensor.Tiling) {
+	th, tw := (c.outH+p.m-1)/p.m, (c.outW+p.m-1)/p.m
+	in = tensor.Tiling{H: c.inH, W: c.inW, Size: p.alpha, Step: p.m, Off: -c.Padding, TH: th, TW: tw}
+	out = tensor.Tiling{H: c.outH, W: c.outW, Size: p.m, Step: p.m, TH: th, TW: tw}
+	return in, out
+}
+
+// winogradBuffers sizes a worker's buffers for groups of up to imgs images.
+func (c *Conv2D) winogradBuffers(s *convScratch, p *winogradPlan, in tensor.Tiling, imgs int, backward bool) {
+	a2, T := p.alpha*p.alpha, imgs*in.Tiles()
+	s.wV = resize(s.wV, a2*c.In*T)
+	s.wM = resize(s.wM, a2*c.Out*T)
+	s.wTmp = resize(s.wTmp, 2*a2*in.Tiles())
+	if backward {
+		s.wdU = resize(s.wdU, a2*c.Out*c.In)
+		s.dB = resize(s.dB, c.Out)
+		if !c.NoInputGrad {
+			s.wdV = resize(s.wdV, a2*c.In*T)
+		}
+	}
+}
+
+// transformWeights sets c.u[ξ][o][c] = (G·W[o,c]·Gᵀ)[ξ].
+func (c *Conv2D) transformWeights(p *winogradPlan) {
+	a, O, C := p.alpha, c.Out, c.In
+	c.u = resize(c.u, a*a*O*C)
+	var t [6 * 3]float64
+	for o := 0; o < O; o++ {
+		for ch := 0; ch < C; ch++ {
+			g := c.W.Value.Data[(o*C+ch)*9 : (o*C+ch+1)*9]
+			for i := 0; i < a; i++ { // t = G·g
+				for v := 0; v < 3; v++ {
+					t[i*3+v] = p.G[i*3]*float64(g[v]) + p.G[i*3+1]*float64(g[3+v]) + p.G[i*3+2]*float64(g[6+v])
+				}
+			}
+			for i := 0; i < a; i++ { // (G·g)·Gᵀ
+				for l := 0; l < a; l++ {
+					u := t[i*3]*p.G[l*3] + t[i*3+1]*p.G[l*3+1] + t[i*3+2]*p.G[l*3+2]
+					c.u[((i*a+l)*O+o)*C+ch] = float32(u)
+				}
+			}
+		}
+	}
+}
+
+// addWeightGrad adds Gᵀ·dU[o,c]·G to W's gradient.
+func (c *Conv2D) addWeightGrad(p *winogradPlan, dU []float32) {
+	a, O, C := p.alpha, c.Out, c.In
+	var t [3 * 6]float64
+	for o := 0; o < O; o++ {
+		for ch := 0; ch < C; ch++ {
+			for u := 0; u < 3; u++ { // t = Gᵀ·dU
+				for l := 0; l < a; l++ {
+					var sum float64
+					for i := 0; i < a; i++ {
+						sum += p.G[i*3+u] * float64(dU[((i*a+l)*O+o)*C+ch])
+					}
+					t[u*a+l] = sum
+				}
+			}
+			dW := c.W.Grad.Data[(o*C+ch)*9 : (o*C+ch+1)*9]
+			for u := 0; u < 3; u++ { // (Gᵀ·dU)·G
+				for v := 0; v < 3; v++ {
+					var sum float64
+					for l := 0; l < a; l++ {
+						sum += t[u*a+l] * p.G[l*3+v]
+					}
+					dW[u*3+v] += float32(sum)
+				}
+			}
+		}
+	}
+}
+
+// groupSize is how many images a worker takes at once.
+func groupSize(tiles int) int { return max(1, (winogradTiles+tiles-1)/tiles) }
+
+// forwardWinograd: per group of images, V = Bᵀ·d·B for every input tile, M_ξ = U_ξ·V_ξ,
+// then Y = Aᵀ·M·A added onto the bias.
+func (c *Conv2D) forwardWinograd(p *winogradPlan) {
+	N, O, C, a2 := c.x.Shape[0], c.Out, c.In, p.alpha*p.alpha
+	in, out := c.tilings(p)
+	tiles, inSize, outSize := in.Tiles(), C*c.inH*c.inW, O*c.outH*c.outW
+	c.transformWeights(p)
+	group := groupSize(tiles)
+	tensor.Parallel(N, 1, func(w, lo, hi int) {
+		s := &c.scratch[w]
+		c.winogradBuffers(s, p, in, min(group, hi-lo), false)
+		for g0 := lo; g0 < hi; g0 += group {
+			g1 := min(g0+group, hi)
+			T := (g1 - g0) * tiles
+			V, M := s.wV[:a2*C*T], s.wM[:a2*O*T]
+			for n := g0; n < g1; n++ {
+				tensor.TilesIn(V[(n-g0)*tiles:], C*T, T, c.x.Data[n*inSize:(n+1)*inSize], C, in, p.BT, p.alpha, s.wTmp)
+			}
+			for xi := 0; xi < a2; xi++ {
+				tensor.GemmSerial(false, false, O, T, C, 1, c.u[xi*O*C:(xi+1)*O*C], C, V[xi*C*T:(xi+1)*C*T], T, 0, M[xi*O*T:(xi+1)*O*T], T)
+			}
+			for n := g0; n < g1; n++ {
+				yn := c.y.Data[n*outSize : (n+1)*outSize]
+				c.fillBias(yn)
+				tensor.TilesOut(yn, O, out, M[(n-g0)*tiles:], O*T, T, p.AT, p.alpha, s.wTmp)
+			}
+		}
+	})
+}
+
+// backwardWinograd: per group, V again, Ỹ = A·dY·Aᵀ, dU_ξ += Ỹ_ξ·V_ξᵀ, dV_ξ = U_ξᵀ·Ỹ_ξ and
+// dx = B·dV·Bᵀ added over the overlapping tiles; then dW += Gᵀ·dU·G once.
+func (c *Conv2D) backwardWinograd(p *winogradPlan, dy *tensor.Tensor) {
+	N, O, C, a2 := c.x.Shape[0], c.Out, c.In, p.alpha*p.alpha
+	in, out := c.tilings(p)
+	tiles, inSize, outSize := in.Tiles(), C*c.inH*c.inW, O*c.outH*c.outW
+	group := groupSize(tiles)
+	used := tensor.Parallel(N, 1, func(w, lo, hi int) {
+		s := &c.scratch[w]
+		c.winogradBuffers(s, p, in, min(group, hi-lo), true)
+		dU, dB := s.wdU, s.dB
+		clear(dU)
+		clear(dB)
+		for g0 := lo; g0 < hi; g0 += group {
+			g1 := min(g0+group, hi)
+			T := (g1 - g0) * tiles
+			V, M := s.wV[:a2*C*T], s.wM[:a2*O*T]
+			for n := g0; n < g1; n++ {
+				tensor.TilesIn(V[(n-g0)*tiles:], C*T, T, c.x.Data[n*inSize:(n+1)*inSize], C, in, p.BT, p.alpha, s.wTmp)
+				dyn := dy.Data[n*outSize : (n+1)*outSize]
+				tensor.TilesIn(M[(n-g0)*tiles:], O*T, T, dyn, O, out, p.A, p.alpha, s.wTmp)
+				addBiasGrad8(dB, dyn, O)
+			}
+			for xi := 0; xi < a2; xi++ {
+				tensor.GemmSerial(false, true, O, C, T, 1, M[xi*O*T:(xi+1)*O*T], T, V[xi*C*T:(xi+1)*C*T], T, 1, dU[xi*O*C:(xi+1)*O*C], C)
+			}
+			if c.NoInputGrad {
+				continue
+			}
+			dV := s.wdV[:a2*C*T]
+			for xi := 0; xi < a2; xi++ {
+				tensor.GemmSerial(true, false, C, T, O, 1, c.u[xi*O*C:(xi+1)*O*C], C, M[xi*O*T:(xi+1)*O*T], T, 0, dV[xi*C*T:(xi+1)*C*T], T)
+			}
+			for n := g0; n < g1; n++ {
+				dxn := c.dx.Data[n*inSize : (n+1)*inSize]
+				clear(dxn)
+				tensor.TilesOut(dxn, C, in, dV[(n-g0)*tiles:], C*T, T, p.B, p.alpha, s.wTmp)
+			}
+		}
+	})
+	// Summed in worker order, so a run repeats exactly for a given worker count.
+	dU := c.scratch[0].wdU
+	for w := 1; w < used; w++ {
+		tensor.Add(dU, c.scratch[w].wdU)
+	}
+	for w := 0; w < used; w++ {
+		tensor.Add(c.B.Grad.Data, c.scratch[w].dB)
+	}
+	c.addWeightGrad(p, dU)
+}
+
+// addBiasGrad8 is addBiasGrad with eight running sums a channel, which the CPU adds in
+// parallel instead of one after another.
+func addBiasGrad8(dB, dyn []float32, O int) {
+	P := len(dyn) / O
+	for o := range dB {
+		row := dyn[o*P : (o+1)*P]
+		var s [8]float32
+		i := 0
+		for ; i+8 <= len(row); i += 8 {
+			r := row[i : i+8 : i+8]
+			s[0] += r[0]
+			s[1] += r[1]
+			s[2] += r[2]
+			s[3] += r[3]
+			s[4] += r[4]
+			s[5] += r[5]
+			s[6] += r[6]
+			s[7] += r[7]
+		}
+		for ; i < len(row); i++ {
+			s[0] += row[i]
+		}
+		dB[o] += ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
+	}
+}
