@@ -47,6 +47,7 @@ func newRun(c *trainConfig) (*trainRun, error) {
 	if err != nil {
 		return nil, usageErr("%v", err)
 	}
+	net.SetRandomSource(pcg)
 	opt, err := optim.NewDecay(c.Optimizer, c.LR, c.Decay)
 	if err != nil {
 		return nil, usageErr("%v", err)
@@ -86,6 +87,7 @@ func resumeRun(fs *flag.FlagSet, c *trainConfig) (*trainRun, error) {
 	*c = st.Config
 	c.Threads, c.Data, c.JSON, c.History, c.Progress = keep.Threads, keep.Data, keep.JSON, keep.History, keep.Progress
 	c.CPUProfile, c.Out, c.Checkpoint, c.Resume, c.Report = keep.CPUProfile, keep.Out, keep.Checkpoint, keep.Resume, keep.Report
+	c.Conv = keep.Conv
 	if c.Checkpoint == "" {
 		c.Checkpoint = c.Resume // keep checkpointing where we resumed from
 	}
@@ -99,6 +101,7 @@ func resumeRun(fs *flag.FlagSet, c *trainConfig) (*trainRun, error) {
 	if err := r.pcg.UnmarshalBinary(st.RNG); err != nil {
 		return nil, fmt.Errorf("checkpoint %s: random state: %w", path, err)
 	}
+	r.net.SetRandomSource(r.pcg) // dropout goes on from the saved state, as the run would have
 	if r.opt, err = optim.NewDecay(c.Optimizer, c.LR, c.Decay); err != nil {
 		return nil, err
 	}

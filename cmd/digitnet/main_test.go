@@ -387,9 +387,15 @@ func TestKilledRunResumesBitIdentical(t *testing.T) {
 	needMNIST(t)
 	bin := buildDigitnet(t)
 	dir := t.TempDir()
-	// With elastic augmentation, so the augmenter's state must resume too.
-	args := []string{"train", "--train-limit", "20000", "--test-limit", "2000", "--epochs", "3", "--batch", "32", "--progress", "plain", "--augment", "elastic"}
+	// With elastic augmentation, so the augmenter's state must resume too, and dropout,
+	// whose masks must go on from the saved random state.
 	p := func(name string) string { return filepath.Join(dir, name) }
+	arch := `{"input": [784], "init": "he-normal", "output": "softmax", "loss": "ce", "layers": [
+		{"type": "dense", "out": 300}, {"type": "relu"}, {"type": "dropout", "p": 0.3}, {"type": "dense", "out": 10}]}`
+	if err := os.WriteFile(p("net.json"), []byte(arch), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"train", "--arch", p("net.json"), "--train-limit", "20000", "--test-limit", "2000", "--epochs", "3", "--batch", "32", "--progress", "plain", "--augment", "elastic"}
 
 	full := exec.Command(bin, append(args, "--checkpoint", p("ckA"), "--out", p("a.safetensors"), "--history", p("a.json"))...)
 	if out, err := full.CombinedOutput(); err != nil {

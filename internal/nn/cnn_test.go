@@ -268,3 +268,36 @@ func TestParseConvAlgorithm(t *testing.T) {
 		}
 	}
 }
+
+// TestDropoutMasksFollowTheSeed pins the masks to the definition, rng.Float64() < P
+// drops, whether the layer draws through its rng or straight from its source: the
+// faster draw must not change any seeded run.
+func TestDropoutMasksFollowTheSeed(t *testing.T) {
+	x := tensor.New(3, 1000)
+	for i := range x.Data {
+		x.Data[i] = 1
+	}
+	for _, p := range []float64{0.25, 0.5, 0.3} {
+		ref := rand.New(rand.NewPCG(7, p2u(p)))
+		want := make([]bool, x.Len())
+		for i := range want {
+			want[i] = ref.Float64() < p
+		}
+		for _, direct := range []bool{false, true} {
+			src := rand.NewPCG(7, p2u(p))
+			d := NewDropout(p, rand.New(src))
+			net := &Network{Layers: []Layer{d}}
+			if direct {
+				net.SetRandomSource(src)
+			}
+			y := d.Forward(x, true)
+			for i, drop := range want {
+				if (y.Data[i] == 0) != drop {
+					t.Fatalf("p %g, direct %v: value %d dropped %v, want %v", p, direct, i, y.Data[i] == 0, drop)
+				}
+			}
+		}
+	}
+}
+
+func p2u(p float64) uint64 { return math.Float64bits(p) }

@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 
 	"github.com/digitnet/digitnet/internal/tensor"
@@ -97,6 +98,7 @@ func (f *Flatten) Backward(dy *tensor.Tensor) *tensor.Tensor {
 type Dropout struct {
 	P     float64
 	rng   *rand.Rand
+	src   *rand.PCG // rng's own source, when SetRandomSource gave it: drawn directly
 	mask  []float32
 	y, dx *tensor.Tensor
 	train bool
@@ -125,15 +127,42 @@ func (d *Dropout) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 	}
 	d.mask = d.mask[:x.Len()]
 	keep := float32(1 / (1 - d.P))
-	for i, v := range x.Data {
-		if d.rng.Float64() < d.P {
-			d.mask[i] = 0
-		} else {
-			d.mask[i] = keep
+	// rng.Float64() < P, in integers: Float64 is the low 53 bits of a draw over 2⁵³.
+	drop := uint64(math.Ceil(d.P * (1 << 53)))
+	mask, y := d.mask, d.y.Data[:len(x.Data)]
+	if d.src != nil { // the same numbers without Rand's indirect call
+		for i := range mask {
+			m := keep
+			if d.src.Uint64()&(1<<53-1) < drop {
+				m = 0 // a conditional move, not a branch the CPU would guess wrong P of the time
+			}
+			mask[i] = m
 		}
-		d.y.Data[i] = v * d.mask[i]
+	} else {
+		for i := range mask {
+			m := keep
+			if d.rng.Uint64()&(1<<53-1) < drop {
+				m = 0 // a conditional move, not a branch the CPU would guess wrong P of the time
+			}
+			mask[i] = m
+		}
+	}
+	for i, v := range x.Data {
+		y[i] = v * mask[i]
 	}
 	return d.y
+}
+
+// SetRandomSource makes the dropout layers draw straight from src, which must be the
+// source of the rng the network was built with (the numbers are the same, only faster)
+// or that source restored from a checkpoint (then a resumed run draws the masks an
+// uninterrupted one would).
+func (net *Network) SetRandomSource(src *rand.PCG) {
+	for _, l := range net.Layers {
+		if d, ok := l.(*Dropout); ok {
+			d.src = src
+		}
+	}
 }
 
 // Backward: dx = dy·mask.
