@@ -402,8 +402,31 @@ KERNEL static void dn_tiles_out(float *x, int64_t channels, dn_tiling g, const f
 }
 
 // maxpool over k×k windows with stride k of [NC H W]; argmax gets each output's source.
-static void dn_maxpool(float *y, int32_t *argmax, const float *x, int64_t NC, int64_t H, int64_t W,
+KERNEL static void dn_maxpool(float *y, int32_t *argmax, const float *x, int64_t NC, int64_t H, int64_t W,
 		int64_t k, int64_t OH, int64_t OW) {
+	if (k == 2) { // the usual case, written as selects so it vectorizes; same first-wins order
+		for (int64_t nc = 0; nc < NC; nc++)
+			for (int64_t i = 0; i < OH; i++) {
+				const int32_t base = (int32_t)(nc * H * W + 2 * i * W);
+				const float *restrict r0 = x + base, *restrict r1 = r0 + W;
+				float *restrict yo = y + (nc * OH + i) * OW;
+				int32_t *restrict ao = argmax + (nc * OH + i) * OW;
+				for (int64_t j = 0; j < OW; j++) {
+					float best = r0[2 * j];
+					int32_t at = base + 2 * (int32_t)j;
+					const float b = r0[2 * j + 1], c = r1[2 * j], d = r1[2 * j + 1];
+					at = b > best ? base + 2 * (int32_t)j + 1 : at;
+					best = b > best ? b : best;
+					at = c > best ? base + (int32_t)W + 2 * (int32_t)j : at;
+					best = c > best ? c : best;
+					at = d > best ? base + (int32_t)W + 2 * (int32_t)j + 1 : at;
+					best = d > best ? d : best;
+					yo[j] = best;
+					ao[j] = at;
+				}
+			}
+		return;
+	}
 	int64_t o = 0;
 	for (int64_t nc = 0; nc < NC; nc++) {
 		const int64_t base = nc * H * W;

@@ -141,3 +141,36 @@ func TestGatherBytes(t *testing.T) {
 	GatherBytes(dst, src, 3, []int{2, 0}, 2, 1)
 	closeTo(t, "GatherBytes", dst, []float32{15, 17, 19, 3, 5, 7}, 0)
 }
+
+// TestMaxPool checks the pooled values and where they came from against the definition,
+// on values with many ties: the first maximum in the window (row by row) wins.
+func TestMaxPool(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	for _, tc := range []struct{ NC, H, W, k int }{{3, 6, 8, 2}, {2, 7, 5, 2}, {2, 9, 9, 3}, {1, 4, 4, 4}} {
+		OH, OW := tc.H/tc.k, tc.W/tc.k
+		x := make([]float32, tc.NC*tc.H*tc.W)
+		for i := range x {
+			x[i] = float32(rng.IntN(3)) // ties everywhere
+		}
+		y, at := make([]float32, tc.NC*OH*OW), make([]int32, tc.NC*OH*OW)
+		MaxPool(y, at, x, tc.NC, tc.H, tc.W, tc.k, OH, OW)
+		for nc := 0; nc < tc.NC; nc++ {
+			for i := 0; i < OH; i++ {
+				for j := 0; j < OW; j++ {
+					wantAt := nc*tc.H*tc.W + i*tc.k*tc.W + j*tc.k
+					for u := 0; u < tc.k; u++ {
+						for v := 0; v < tc.k; v++ {
+							if off := nc*tc.H*tc.W + (i*tc.k+u)*tc.W + j*tc.k + v; x[off] > x[wantAt] {
+								wantAt = off
+							}
+						}
+					}
+					o := (nc*OH+i)*OW + j
+					if y[o] != x[wantAt] || at[o] != int32(wantAt) {
+						t.Fatalf("%+v: output %d = %g from %d, want %g from %d", tc, o, y[o], at[o], x[wantAt], wantAt)
+					}
+				}
+			}
+		}
+	}
+}
