@@ -222,7 +222,9 @@ func TestWinogradMatchesGEMM(t *testing.T) {
 	dy := randTensor(rng, 1, 5, 24, 13, 11)
 	for _, m := range []int{2, 4} {
 		for _, workers := range []int{1, 2} {
-			t.Run(fmt.Sprintf("F(%dx%d) workers %d", m, m, workers), func(t *testing.T) {
+			// training keeps forward's input tiles for backward; otherwise backward makes them again
+			training := workers == 1
+			t.Run(fmt.Sprintf("F(%dx%d) workers %d training %v", m, m, workers, training), func(t *testing.T) {
 				tensor.SetWorkers(workers)
 				var y, dx, dW, dB [2][]float32
 				for i, algo := range []ConvAlgorithm{ConvGEMM, ConvWinograd} {
@@ -230,7 +232,7 @@ func TestWinogradMatchesGEMM(t *testing.T) {
 					c.Initialize(InitHeNormal, rand.New(rand.NewPCG(2, 2)))
 					fillNormal(c.B.Value.Data, 1, rand.New(rand.NewPCG(3, 3)))
 					c.Algorithm, c.winogradM = algo, m
-					y[i] = append([]float32(nil), c.Forward(x, true).Data...)
+					y[i] = append([]float32(nil), c.Forward(x, training).Data...)
 					dx[i] = append([]float32(nil), c.Backward(dy).Data...)
 					dW[i], dB[i] = c.W.Grad.Data, c.B.Grad.Data
 				}

@@ -32,6 +32,8 @@ type Conv2D struct {
 	scratch        []convScratch // one per worker
 	wino           *winogradPlan // the plan the last Forward used, nil for GEMM
 	u              []float32     // the weights in Winograd's domain, [α² O C]
+	vAll           []float32     // in training, the batch's input tiles [α² C N·tiles]
+	vKept          bool          // vAll holds the last Forward's tiles
 }
 
 // convScratch is one worker's buffers: an image's patches and their gradient, and its
@@ -127,7 +129,7 @@ func (c *Conv2D) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 	c.wino = c.plan()
 	c.prepare(false)
 	if c.wino != nil {
-		c.forwardWinograd(c.wino)
+		c.forwardWinograd(c.wino, training)
 		return c.y
 	}
 	tensor.Parallel(N, 1, func(w, lo, hi int) {

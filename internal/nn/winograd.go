@@ -168,8 +168,15 @@ func (c *Conv2D) winogradBuffers(s *convScratch, p *winogradPlan, in tensor.Tili
 func (c *Conv2D) transformWeights(p *winogradPlan) {
 	a, O, C := p.alpha, c.Out, c.In
 	c.u = resize(c.u, a*a*O*C)
+	tensor.Parallel(O, 8, func(_, lo, hi int) {
+		c.transformWeightRows(p, lo, hi)
+	})
+}
+
+func (c *Conv2D) transformWeightRows(p *winogradPlan, lo, hi int) {
+	a, O, C := p.alpha, c.Out, c.In
 	var t [6 * 3]float64
-	for o := 0; o < O; o++ {
+	for o := lo; o < hi; o++ {
 		for ch := 0; ch < C; ch++ {
 			g := c.W.Value.Data[(o*C+ch)*9 : (o*C+ch+1)*9]
 			for i := 0; i < a; i++ { // t = G·g
@@ -189,9 +196,15 @@ func (c *Conv2D) transformWeights(p *winogradPlan) {
 
 // addWeightGrad adds Gᵀ·dU[o,c]·G to W's gradient.
 func (c *Conv2D) addWeightGrad(p *winogradPlan, dU []float32) {
+	tensor.Parallel(c.Out, 8, func(_, lo, hi int) {
+		c.addWeightGradRows(p, dU, lo, hi)
+	})
+}
+
+func (c *Conv2D) addWeightGradRows(p *winogradPlan, dU []float32, lo, hi int) {
 	a, O, C := p.alpha, c.Out, c.In
 	var t [3 * 6]float64
-	for o := 0; o < O; o++ {
+	for o := lo; o < hi; o++ {
 		for ch := 0; ch < C; ch++ {
 			for u := 0; u < 3; u++ { // t = Gᵀ·dU
 				for l := 0; l < a; l++ {
@@ -221,11 +234,15 @@ func groupSize(tiles int) int { return max(1, (winogradTiles+tiles-1)/tiles) }
 
 // forwardWinograd: per group of images, V = Bᵀ·d·B for every input tile, M_ξ = U_ξ·V_ξ,
 // then Y = Aᵀ·M·A added onto the bias.
-func (c *Conv2D) forwardWinograd(p *winogradPlan) {
+func (c *Conv2D) forwardWinograd(p *winogradPlan, training bool) {
 	N, O, C, a2 := c.x.Shape[0], c.Out, c.In, p.alpha*p.alpha
 	in, out := c.tilings(p)
 	tiles, inSize, outSize := in.Tiles(), C*c.inH*c.inW, O*c.outH*c.outW
 	c.transformWeights(p)
+	c.vKept = training
+	if training { // backward needs V again: keep it rather than transform the input twice
+		c.vAll = resize(c.vAll, a2*C*N*tiles)
+	}
 	group := groupSize(tiles)
 	tensor.Parallel(N, 1, func(w, lo, hi int) {
 		s := &c.scratch[w]
@@ -233,12 +250,13 @@ func (c *Conv2D) forwardWinograd(p *winogradPlan) {
 		for g0 := lo; g0 < hi; g0 += group {
 			g1 := min(g0+group, hi)
 			T := (g1 - g0) * tiles
-			V, M := s.wV[:a2*C*T], s.wM[:a2*O*T]
+			V, ld, cs := c.inputTiles(s, g0, g1, tiles)
 			for n := g0; n < g1; n++ {
-				tensor.TilesIn(V[(n-g0)*tiles:], C*T, T, c.x.Data[n*inSize:(n+1)*inSize], C, in, p.BT, p.alpha, s.wTmp)
+				tensor.TilesIn(V[(n-g0)*tiles:], ld, cs, c.x.Data[n*inSize:(n+1)*inSize], C, in, p.BT, p.alpha, s.wTmp)
 			}
+			M := s.wM[:a2*O*T]
 			for xi := 0; xi < a2; xi++ {
-				tensor.GemmSerial(false, false, O, T, C, 1, c.u[xi*O*C:(xi+1)*O*C], C, V[xi*C*T:(xi+1)*C*T], T, 0, M[xi*O*T:(xi+1)*O*T], T)
+				tensor.GemmSerial(false, false, O, T, C, 1, c.u[xi*O*C:(xi+1)*O*C], C, V[xi*ld:], cs, 0, M[xi*O*T:(xi+1)*O*T], T)
 			}
 			for n := g0; n < g1; n++ {
 				yn := c.y.Data[n*outSize : (n+1)*outSize]
@@ -249,8 +267,21 @@ func (c *Conv2D) forwardWinograd(p *winogradPlan) {
 	})
 }
 
-// backwardWinograd: per group, V again, Ỹ = A·dY·Aᵀ, dU_ξ += Ỹ_ξ·V_ξᵀ, dV_ξ = U_ξᵀ·Ỹ_ξ and
-// dx = B·dV·Bᵀ added over the overlapping tiles; then dW += Gᵀ·dU·G once.
+// inputTiles returns where images [g0, g1)'s transformed input tiles go: plane ξ, channel
+// c, tile t at V[ξ·ld + c·cs + t]. In training that is the batch's V, kept for backward;
+// otherwise the worker's buffer for one group.
+func (c *Conv2D) inputTiles(s *convScratch, g0, g1, tiles int) (V []float32, ld, cs int) {
+	if c.vKept {
+		NT := c.x.Shape[0] * tiles
+		return c.vAll[g0*tiles:], c.In * NT, NT
+	}
+	T := (g1 - g0) * tiles
+	return s.wV, c.In * T, T
+}
+
+// backwardWinograd: per group, Ỹ = A·dY·Aᵀ, dU_ξ += Ỹ_ξ·V_ξᵀ, dV_ξ = U_ξᵀ·Ỹ_ξ and dx =
+// B·dV·Bᵀ added over the overlapping tiles; then dW += Gᵀ·dU·G once. V is forward's
+// (transformed again only if forward ran in inference mode).
 func (c *Conv2D) backwardWinograd(p *winogradPlan, dy *tensor.Tensor) {
 	N, O, C, a2 := c.x.Shape[0], c.Out, c.In, p.alpha*p.alpha
 	in, out := c.tilings(p)
@@ -265,15 +296,18 @@ func (c *Conv2D) backwardWinograd(p *winogradPlan, dy *tensor.Tensor) {
 		for g0 := lo; g0 < hi; g0 += group {
 			g1 := min(g0+group, hi)
 			T := (g1 - g0) * tiles
-			V, M := s.wV[:a2*C*T], s.wM[:a2*O*T]
+			V, ld, cs := c.inputTiles(s, g0, g1, tiles)
+			M := s.wM[:a2*O*T]
 			for n := g0; n < g1; n++ {
-				tensor.TilesIn(V[(n-g0)*tiles:], C*T, T, c.x.Data[n*inSize:(n+1)*inSize], C, in, p.BT, p.alpha, s.wTmp)
+				if !c.vKept {
+					tensor.TilesIn(V[(n-g0)*tiles:], ld, cs, c.x.Data[n*inSize:(n+1)*inSize], C, in, p.BT, p.alpha, s.wTmp)
+				}
 				dyn := dy.Data[n*outSize : (n+1)*outSize]
 				tensor.TilesIn(M[(n-g0)*tiles:], O*T, T, dyn, O, out, p.A, p.alpha, s.wTmp)
 				addBiasGrad8(dB, dyn, O)
 			}
 			for xi := 0; xi < a2; xi++ {
-				tensor.GemmSerial(false, true, O, C, T, 1, M[xi*O*T:(xi+1)*O*T], T, V[xi*C*T:(xi+1)*C*T], T, 1, dU[xi*O*C:(xi+1)*O*C], C)
+				tensor.GemmSerial(false, true, O, C, T, 1, M[xi*O*T:(xi+1)*O*T], T, V[xi*ld:], cs, 1, dU[xi*O*C:(xi+1)*O*C], C)
 			}
 			if c.NoInputGrad {
 				continue
