@@ -233,7 +233,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		full := bench.Median(ep.Secs) * float64(trainSet.N) / float64(steps*64)
 		r := benchRow{Work: "epoch, PyTorch's example CNN (conv 32, conv 64, dense 128), Adam, batch 64", Ours: full, Unit: "s", Target: "≤ 0.4× PyTorch",
-			Note: fmt.Sprintf("%d steps timed, extrapolated; %.0f GFLOP/s of useful arithmetic (71.6 MFLOP an image, forward and backward)", steps, 72e6*float64(steps*64)/bench.Median(ep.Secs)/1e9)}
+			Note: fmt.Sprintf("%d steps timed, extrapolated; %.0f GFLOP/s counting a direct convolution's arithmetic (71.6 MFLOP an image, forward and backward; Winograd does fewer multiplications)", steps, 72e6*float64(steps*64)/bench.Median(ep.Secs)/1e9)}
 		best := math.Inf(1) // PyTorch's faster setting of the two
 		for _, th := range []string{"2", "1"} {
 			tc := peer("torch_cnn.py", "--model", "examples", "--epochs", "2", "--max-steps", strconv.Itoa(steps), "--batch", "64", "--opt", "adam", "--lr", "1e-3", "--threads", th)

@@ -3,7 +3,9 @@ package nn
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/digitnet/digitnet/internal/tensor"
 )
@@ -167,36 +169,87 @@ func BenchmarkWinogradTiles(b *testing.B) {
 	})
 }
 
-// BenchmarkExampleCNNStep times one training step (forward, backward; no optimizer)
-// of PyTorch's example network (conv 32, conv 64, max pool, dropout, dense 128, dropout,
-// dense 10) on a batch of 64, on two workers, by each convolution algorithm.
-func BenchmarkExampleCNNStep(b *testing.B) {
-	defer tensor.SetWorkers(tensor.Workers())
-	defer tensor.SetThreads(tensor.Threads())
-	tensor.SetThreads(1)
-	tensor.SetWorkers(2)
+// exampleCNN is PyTorch's examples/mnist network (conv 32, conv 64, max pool, dropout,
+// dense 128, dropout, dense 10), built with its dropout drawing straight from its source
+// as `train` builds it.
+func exampleCNN(b *testing.B) *Network {
 	spec := Spec{Input: []int{1, 28, 28}, Output: "softmax", Loss: "ce", Init: InitHeNormal, Layers: []LayerSpec{
 		{Type: "conv2d", Out: 32, Kernel: 3}, {Type: "relu"}, {Type: "conv2d", Out: 64, Kernel: 3}, {Type: "relu"},
 		{Type: "maxpool", Kernel: 2}, {Type: "dropout", P: 0.25}, {Type: "flatten"},
 		{Type: "dense", Out: 128}, {Type: "relu"}, {Type: "dropout", P: 0.5}, {Type: "dense", Out: 10},
 	}}
-	rng := testRNG()
-	x := randTensor(rng, 1, 64, 1, 28, 28)
+	src := rand.NewPCG(1, 1)
+	net, err := spec.Build(rand.New(src))
+	if err != nil {
+		b.Fatal(err)
+	}
+	net.SetRandomSource(src)
+	return net
+}
+
+// BenchmarkExampleCNNStep times one training step (forward, backward; no optimizer)
+// of PyTorch's example network on a batch of 64, on two workers, by each convolution
+// algorithm.
+func BenchmarkExampleCNNStep(b *testing.B) {
+	defer tensor.SetWorkers(tensor.Workers())
+	defer tensor.SetThreads(tensor.Threads())
+	tensor.SetThreads(1)
+	tensor.SetWorkers(2)
+	x := randTensor(testRNG(), 1, 64, 1, 28, 28)
 	labels := make([]int, 64)
 	for i := range labels {
 		labels[i] = i % 10
 	}
 	for _, algo := range []ConvAlgorithm{ConvGEMM, ConvWinograd} {
 		b.Run(algo.String(), func(b *testing.B) {
-			net, err := spec.Build(testRNG())
-			if err != nil {
-				b.Fatal(err)
-			}
+			net := exampleCNN(b)
 			net.SetConvAlgorithm(algo)
 			for b.Loop() {
 				net.TrainBatch(x, labels)
 				net.ZeroGrad()
 			}
 		})
+	}
+}
+
+// BenchmarkExampleCNNLayers splits BenchmarkExampleCNNStep's Winograd step by layer:
+// each layer's forward and backward milliseconds a step, as metrics named after the
+// layer's place, e.g. 2-Conv2D-fwd-ms.
+func BenchmarkExampleCNNLayers(b *testing.B) {
+	defer tensor.SetWorkers(tensor.Workers())
+	defer tensor.SetThreads(tensor.Threads())
+	tensor.SetThreads(1)
+	tensor.SetWorkers(2)
+	x := randTensor(testRNG(), 1, 64, 1, 28, 28)
+	labels := make([]int, 64)
+	net := exampleCNN(b)
+	fwd, bwd := make([]time.Duration, len(net.Layers)), make([]time.Duration, len(net.Layers))
+	for b.Loop() {
+		h := x
+		for i, l := range net.Layers {
+			t0 := time.Now()
+			h = l.Forward(h, true)
+			fwd[i] += time.Since(t0)
+		}
+		net.Loss.Forward(h, labels)
+		d := net.Loss.Backward()
+		for i := len(net.Layers) - 1; i >= 0 && d != nil; i-- {
+			t0 := time.Now()
+			d = net.Layers[i].Backward(d)
+			bwd[i] += time.Since(t0)
+		}
+		net.ZeroGrad()
+	}
+	for i, l := range net.Layers {
+		name := strings.Fields(l.String())[0]
+		name = name[:strings.IndexAny(name+"(", "(")]
+		for _, m := range []struct {
+			what string
+			d    time.Duration
+		}{{"fwd", fwd[i]}, {"bwd", bwd[i]}} {
+			if ms := m.d.Seconds() * 1e3 / float64(b.N); ms >= 0.05 {
+				b.ReportMetric(ms, fmt.Sprintf("%d-%s-%s-ms", i+1, name, m.what))
+			}
+		}
 	}
 }

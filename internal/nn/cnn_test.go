@@ -303,3 +303,22 @@ func TestDropoutMasksFollowTheSeed(t *testing.T) {
 }
 
 func p2u(p float64) uint64 { return math.Float64bits(p) }
+
+// TestConvEmptyBatch: a batch of no images goes through both algorithms and leaves the
+// gradients alone.
+func TestConvEmptyBatch(t *testing.T) {
+	for _, algo := range []ConvAlgorithm{ConvGEMM, ConvWinograd} {
+		c := NewConv2D("c", 8, 4, 3, 1, 1)
+		c.Algorithm = algo
+		y := c.Forward(tensor.New(0, 8, 5, 5), true)
+		if want := []int{0, 4, 5, 5}; fmt.Sprint(y.Shape) != fmt.Sprint(want) {
+			t.Fatalf("%v: output shape %v, want %v", algo, y.Shape, want)
+		}
+		c.Backward(tensor.New(0, 4, 5, 5))
+		for _, v := range c.W.Grad.Data {
+			if v != 0 {
+				t.Fatalf("%v: weight gradient %g from an empty batch", algo, v)
+			}
+		}
+	}
+}

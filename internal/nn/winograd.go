@@ -323,6 +323,9 @@ func (c *Conv2D) backwardWinograd(p *winogradPlan, dy *tensor.Tensor) {
 			}
 		}
 	})
+	if used == 0 {
+		return // an empty batch
+	}
 	// Summed in worker order, so a run repeats exactly for a given worker count.
 	dU := c.scratch[0].wdU
 	for w := 1; w < used; w++ {
