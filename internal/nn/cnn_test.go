@@ -322,3 +322,15 @@ func TestConvEmptyBatch(t *testing.T) {
 		}
 	}
 }
+
+// TestWinogradTileChoice: F(4×4) for the usual map sizes, F(2×2) where F(4×4)'s tiles
+// would mostly hang over the edge.
+func TestWinogradTileChoice(t *testing.T) {
+	for _, tc := range []struct{ out, wantM int }{{24, 4}, {10, 4}, {8, 4}, {6, 2}, {5, 2}, {3, 4}, {2, 2}} {
+		c := NewConv2D("c", 16, 16, 3, 1, 1)
+		c.outH, c.outW = tc.out, tc.out
+		if got := c.plan().m; got != tc.wantM {
+			t.Errorf("%d×%d output: F(%d×%d), want F(%d×%d)", tc.out, tc.out, got, got, tc.wantM, tc.wantM)
+		}
+	}
+}

@@ -136,10 +136,22 @@ func (c *Conv2D) plan() *winogradPlan {
 	if c.Kernel != 3 || c.Stride != 1 || c.Algorithm == ConvGEMM || (c.Algorithm == ConvAuto && c.In < winogradMinChannels) {
 		return nil
 	}
-	if c.winogradM == 2 {
+	switch c.winogradM {
+	case 2:
 		return winogradF2
+	case 4:
+		return winogradF4
 	}
-	return winogradF4
+	// The tile with fewer multiplications for this output size: F(4×4) unless the map
+	// is so small that its tiles would mostly hang over the edge (ties go to F(2×2),
+	// whose transforms are cheaper and exact).
+	cost := func(p *winogradPlan) int {
+		return p.alpha * p.alpha * ((c.outH + p.m - 1) / p.m) * ((c.outW + p.m - 1) / p.m)
+	}
+	if cost(winogradF4) < cost(winogradF2) {
+		return winogradF4
+	}
+	return winogradF2
 }
 
 // tilings cuts the (padded) input into overlapping α×α tiles and the output into the
