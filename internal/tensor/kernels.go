@@ -121,7 +121,20 @@ func AdamUpdate(w, g, m, v []float32, p AdamParams) {
 	if len(g) != len(w) || len(m) != len(w) || len(v) != len(w) {
 		panic(fmt.Sprintf("tensor: AdamUpdate: lengths w %d g %d m %d v %d", len(w), len(g), len(m), len(v)))
 	}
-	adamUpdate(w, g, m, v, p)
+	// Elementwise, so splitting it over the workers changes no value. The splits fall on
+	// multiples of 8, so every value goes through the code it would unsplit (the C
+	// kernel takes vectors of 8 from its start, then a scalar tail).
+	blocks := len(w) / 8
+	Parallel(blocks, 1<<12, func(_, lo, hi int) {
+		lo, hi = lo*8, hi*8
+		if hi == blocks*8 {
+			hi = len(w)
+		}
+		adamUpdate(w[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], p)
+	})
+	if blocks == 0 {
+		adamUpdate(w, g, m, v, p)
+	}
 }
 
 // GatherBytes writes the examples idx of src (rows of d bytes) into dst as floats,

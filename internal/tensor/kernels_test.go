@@ -174,3 +174,28 @@ func TestMaxPool(t *testing.T) {
 		}
 	}
 }
+
+// TestAdamUpdateSplitsExactly: on two workers AdamUpdate gives the values one worker
+// does, bit for bit (a split off a multiple of 8 would round some values differently).
+func TestAdamUpdateSplitsExactly(t *testing.T) {
+	defer SetWorkers(Workers())
+	rng := rand.New(rand.NewPCG(8, 8))
+	n := 100_003
+	w0, g0, m0, v0 := randSlice(rng, n), randSlice(rng, n), randSlice(rng, n), randSlice(rng, n)
+	for i := range v0 {
+		v0[i] *= v0[i]
+	}
+	p := AdamParams{Beta1: 0.9, Beta2: 0.999, Step: 0.01, InvSqrtBC2: 3, Eps: 1e-8}
+	var got [2][]float32
+	for i, workers := range []int{1, 2} {
+		SetWorkers(workers)
+		w, g, m, v := append([]float32(nil), w0...), append([]float32(nil), g0...), append([]float32(nil), m0...), append([]float32(nil), v0...)
+		AdamUpdate(w, g, m, v, p)
+		got[i] = w
+	}
+	for i := range got[0] {
+		if got[0][i] != got[1][i] {
+			t.Fatalf("w[%d] = %g on one worker, %g on two", i, got[0][i], got[1][i])
+		}
+	}
+}
