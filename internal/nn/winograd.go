@@ -285,14 +285,15 @@ func (c *Conv2D) forwardWinograd(p *winogradPlan, training bool) {
 }
 
 // inputTiles returns where images [g0, g1)'s transformed input tiles go: plane ξ, channel
-// c, tile t at V[ξ·ld + c·cs + t]. In training that is the batch's V, kept for backward;
-// otherwise the worker's buffer for one group.
+// c, tile t at V[ξ·C·T + c·T + t], T the group's tiles. In training that is the group's
+// own block of the batch's tiles, kept for backward (one block a group, so a group's
+// writes stay together in memory); otherwise the worker's buffer.
 func (c *Conv2D) inputTiles(s *convScratch, g0, g1, tiles int) (V []float32, ld, cs int) {
-	if c.vKept {
-		NT := c.x.Shape[0] * tiles
-		return c.vAll[g0*tiles:], c.In * NT, NT
-	}
 	T := (g1 - g0) * tiles
+	if c.vKept {
+		a2 := c.wino.alpha * c.wino.alpha
+		return c.vAll[a2*c.In*g0*tiles : a2*c.In*g1*tiles], c.In * T, T
+	}
 	return s.wV, c.In * T, T
 }
 
