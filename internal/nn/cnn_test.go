@@ -334,3 +334,44 @@ func TestWinogradTileChoice(t *testing.T) {
 		}
 	}
 }
+
+// TestPCGJump pins pcgJump against stepping math/rand/v2's PCG.
+func TestPCGJump(t *testing.T) {
+	for _, k := range []uint64{0, 1, 2, 3, 64, 1000, 12345} {
+		src := rand.NewPCG(0x1234, 0x5678)
+		for range k {
+			src.Uint64()
+		}
+		if got, want := pcgJump(u128{0x1234, 0x5678}, k), pcgState(src); got != want {
+			t.Errorf("%d steps: jump gives %x, stepping %x", k, got, want)
+		}
+	}
+}
+
+// TestDropoutOnWorkersKeepsTheStream: split over two workers, dropout draws the masks
+// the serial stream gives and leaves the source where the serial draws would.
+func TestDropoutOnWorkersKeepsTheStream(t *testing.T) {
+	defer tensor.SetWorkers(tensor.Workers())
+	x := tensor.New(4, 30001)
+	for i := range x.Data {
+		x.Data[i] = 1
+	}
+	ref := rand.New(rand.NewPCG(5, 6))
+	want := make([]bool, x.Len())
+	for i := range want {
+		want[i] = ref.Float64() < 0.4
+	}
+	tensor.SetWorkers(2)
+	src := rand.NewPCG(5, 6)
+	d := NewDropout(0.4, rand.New(src))
+	(&Network{Layers: []Layer{d}}).SetRandomSource(src)
+	y := d.Forward(x, true)
+	for i, drop := range want {
+		if (y.Data[i] == 0) != drop {
+			t.Fatalf("value %d dropped %v, want %v", i, y.Data[i] == 0, drop)
+		}
+	}
+	if got, next := src.Uint64(), ref.Uint64(); got != next {
+		t.Errorf("after dropout the source draws %x, the serial stream %x", got, next)
+	}
+}

@@ -130,26 +130,34 @@ func (d *Dropout) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 	// rng.Float64() < P, in integers: Float64 is the low 53 bits of a draw over 2⁵³.
 	drop := uint64(math.Ceil(d.P * (1 << 53)))
 	mask, y := d.mask, d.y.Data[:len(x.Data)]
-	if d.src != nil { // the same numbers without Rand's indirect call
-		for i := range mask {
-			m := keep
-			if d.src.Uint64()&(1<<53-1) < drop {
-				m = 0 // a conditional move, not a branch the CPU would guess wrong P of the time
-			}
-			mask[i] = m
-		}
-	} else {
+	if d.src == nil {
 		for i := range mask {
 			m := keep
 			if d.rng.Uint64()&(1<<53-1) < drop {
 				m = 0 // a conditional move, not a branch the CPU would guess wrong P of the time
 			}
 			mask[i] = m
+			y[i] = x.Data[i] * m
 		}
+		return d.y
 	}
-	for i, v := range x.Data {
-		y[i] = v * mask[i]
-	}
+	// Straight from the source, split over the workers: each starts its own PCG where
+	// the serial stream would be at its first value, so the masks are the serial ones.
+	start := pcgState(d.src)
+	tensor.Parallel(len(mask), 1<<14, func(_, lo, hi int) {
+		s := pcgJump(start, uint64(lo))
+		src := rand.NewPCG(s.hi, s.lo)
+		for i := lo; i < hi; i++ {
+			m := keep
+			if src.Uint64()&(1<<53-1) < drop {
+				m = 0
+			}
+			mask[i] = m
+			y[i] = x.Data[i] * m
+		}
+	})
+	end := pcgJump(start, uint64(len(mask)))
+	d.src.Seed(end.hi, end.lo)
 	return d.y
 }
 
