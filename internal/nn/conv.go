@@ -32,6 +32,7 @@ type Conv2D struct {
 	scratch        []convScratch // one per worker
 	wino           *winogradPlan // the plan the last Forward used, nil for GEMM
 	u              []float32     // the weights in Winograd's domain, [α² O C]
+	wt             []float64     // the weight transforms' halfway products, [O C α 3]
 	vAll           []float32     // in training, the batch's input tiles, a block [α² C T] a group
 	vKept          bool          // vAll holds the last Forward's tiles
 }

@@ -185,6 +185,7 @@ func (c *Conv2D) winogradBuffers(s *convScratch, p *winogradPlan, in tensor.Tili
 func (c *Conv2D) transformWeights(p *winogradPlan) {
 	a, O, C := p.alpha, c.Out, c.In
 	c.u = resize(c.u, a*a*O*C)
+	c.wt = resize64(c.wt, O*C*a*3)
 	tensor.Parallel(O, 8, func(_, lo, hi int) {
 		c.transformWeightRows(p, lo, hi)
 	})
@@ -192,20 +193,27 @@ func (c *Conv2D) transformWeights(p *winogradPlan) {
 
 func (c *Conv2D) transformWeightRows(p *winogradPlan, lo, hi int) {
 	a, O, C := p.alpha, c.Out, c.In
-	var t [6 * 3]float64
-	for o := lo; o < hi; o++ {
-		for ch := 0; ch < C; ch++ {
-			g := c.W.Value.Data[(o*C+ch)*9 : (o*C+ch+1)*9]
-			for i := 0; i < a; i++ { // t = G·g
-				for v := 0; v < 3; v++ {
-					t[i*3+v] = p.G[i*3]*float64(g[v]) + p.G[i*3+1]*float64(g[3+v]) + p.G[i*3+2]*float64(g[6+v])
-				}
+	var G [6 * 3]float64 // a local copy: no bounds checks in the loops
+	copy(G[:], p.G)
+	// t = G·g for every kernel of the rows first, then (G·g)·Gᵀ one element ξ at a time,
+	// so the writes run along U_ξ instead of jumping between the α² planes (4× faster).
+	t := c.wt[lo*C*a*3 : hi*C*a*3]
+	for k, wv := 0, c.W.Value.Data[lo*C*9:hi*C*9]; k < (hi-lo)*C; k++ {
+		g := wv[k*9 : k*9+9 : k*9+9]
+		tk := t[k*a*3 : (k+1)*a*3 : (k+1)*a*3]
+		for i := 0; i < a; i++ {
+			for v := 0; v < 3; v++ {
+				tk[i*3+v] = G[i*3]*float64(g[v]) + G[i*3+1]*float64(g[3+v]) + G[i*3+2]*float64(g[6+v])
 			}
-			for i := 0; i < a; i++ { // (G·g)·Gᵀ
-				for l := 0; l < a; l++ {
-					u := t[i*3]*p.G[l*3] + t[i*3+1]*p.G[l*3+1] + t[i*3+2]*p.G[l*3+2]
-					c.u[((i*a+l)*O+o)*C+ch] = float32(u)
-				}
+		}
+	}
+	for i := 0; i < a; i++ {
+		for l := 0; l < a; l++ {
+			u := c.u[((i*a+l)*O+lo)*C : ((i*a+l)*O+hi)*C]
+			g0, g1, g2 := G[l*3], G[l*3+1], G[l*3+2]
+			for k := range u {
+				tk := t[k*a*3+i*3 : k*a*3+i*3+3 : k*a*3+i*3+3]
+				u[k] = float32(tk[0]*g0 + tk[1]*g1 + tk[2]*g2)
 			}
 		}
 	}
@@ -220,27 +228,34 @@ func (c *Conv2D) addWeightGrad(p *winogradPlan, dU []float32) {
 
 func (c *Conv2D) addWeightGradRows(p *winogradPlan, dU []float32, lo, hi int) {
 	a, O, C := p.alpha, c.Out, c.In
-	var t [3 * 6]float64
-	for o := lo; o < hi; o++ {
-		for ch := 0; ch < C; ch++ {
-			for u := 0; u < 3; u++ { // t = Gᵀ·dU
-				for l := 0; l < a; l++ {
-					var sum float64
-					for i := 0; i < a; i++ {
-						sum += p.G[i*3+u] * float64(dU[((i*a+l)*O+o)*C+ch])
-					}
-					t[u*a+l] = sum
-				}
+	var G [6 * 3]float64
+	copy(G[:], p.G)
+	// t = Gᵀ·dU for every kernel of the rows, reading dU one element ξ at a time (along
+	// the plane, as transformWeightRows writes it), the sums over i in the same order.
+	t := c.wt[lo*C*a*3 : hi*C*a*3]
+	clear(t)
+	for i := 0; i < a; i++ {
+		for l := 0; l < a; l++ {
+			d := dU[((i*a+l)*O+lo)*C : ((i*a+l)*O+hi)*C]
+			g0, g1, g2 := G[i*3], G[i*3+1], G[i*3+2]
+			for k, v := range d {
+				tk := t[k*a*3 : (k+1)*a*3 : (k+1)*a*3]
+				tk[l] += g0 * float64(v)
+				tk[a+l] += g1 * float64(v)
+				tk[2*a+l] += g2 * float64(v)
 			}
-			dW := c.W.Grad.Data[(o*C+ch)*9 : (o*C+ch+1)*9]
-			for u := 0; u < 3; u++ { // (Gᵀ·dU)·G
-				for v := 0; v < 3; v++ {
-					var sum float64
-					for l := 0; l < a; l++ {
-						sum += t[u*a+l] * p.G[l*3+v]
-					}
-					dW[u*3+v] += float32(sum)
+		}
+	}
+	dW := c.W.Grad.Data[lo*C*9 : hi*C*9]
+	for k := 0; k < (hi-lo)*C; k++ { // (Gᵀ·dU)·G
+		tk := t[k*a*3 : (k+1)*a*3 : (k+1)*a*3]
+		for u := 0; u < 3; u++ {
+			for v := 0; v < 3; v++ {
+				var sum float64
+				for l := 0; l < a; l++ {
+					sum += tk[u*a+l] * G[l*3+v]
 				}
+				dW[k*9+u*3+v] += float32(sum)
 			}
 		}
 	}
@@ -379,4 +394,11 @@ func addBiasGrad8(dB, dyn []float32, O int) {
 		}
 		dB[o] += ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
 	}
+}
+
+func resize64(b []float64, n int) []float64 {
+	if cap(b) < n {
+		return make([]float64, n)
+	}
+	return b[:n]
 }
