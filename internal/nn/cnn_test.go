@@ -38,6 +38,11 @@ func TestCNNLayerGradients(t *testing.T) {
 		{"conv 1x1", func() (Layer, *tensor.Tensor) { return conv(1, 1, 0) }},
 		{"conv winograd F(4x4) padding 1", func() (Layer, *tensor.Tensor) { return winograd(4, 1) }},
 		{"conv winograd F(2x2) no padding", func() (Layer, *tensor.Tensor) { return winograd(2, 0) }},
+		{"conv winograd F(2x2, 5x5) padding 2", func() (Layer, *tensor.Tensor) {
+			c, x := conv(5, 1, 2)
+			c.(*Conv2D).Algorithm = ConvWinograd
+			return c, x
+		}},
 		{"maxpool", func() (Layer, *tensor.Tensor) {
 			x := tensor.New(2, 3, 4, 6) // distinct values: no ties within a window
 			perm := rng.Perm(len(x.Data))
@@ -77,6 +82,7 @@ func TestConvMatchesDirectSum(t *testing.T) {
 		// Winograd: outputs that fill the tiles exactly and that stop short, padded or not.
 		{3, 1, 0, 1, ConvWinograd, 4, 10, 6}, {3, 1, 1, 2, ConvWinograd, 4, 5, 6}, {3, 1, 2, 2, ConvWinograd, 4, 7, 9},
 		{3, 1, 0, 2, ConvWinograd, 2, 6, 5}, {3, 1, 1, 1, ConvWinograd, 2, 5, 6}, {3, 1, 0, 2, ConvWinograd, 4, 3, 3},
+		{5, 1, 0, 1, ConvWinograd, 0, 14, 14}, {5, 1, 2, 2, ConvWinograd, 0, 7, 6}, {5, 1, 1, 2, ConvWinograd, 0, 5, 5},
 	} {
 		t.Run(fmt.Sprintf("k%d s%d p%d %s%d %dx%d workers %d", tc.k, tc.s, tc.p, tc.algo, tc.m, tc.H, tc.W, tc.workers), func(t *testing.T) {
 			defer tensor.SetWorkers(tensor.Workers())
@@ -220,18 +226,22 @@ func TestWinogradMatchesGEMM(t *testing.T) {
 	rng := testRNG()
 	x := randTensor(rng, 1, 5, 16, 13, 11)
 	dy := randTensor(rng, 1, 5, 24, 13, 11)
-	for _, m := range []int{2, 4} {
+	for _, tc := range []struct{ m, k int }{{2, 3}, {4, 3}, {2, 5}} {
+		m, k := tc.m, tc.k
 		for _, workers := range []int{1, 2} {
 			// training keeps forward's input tiles for backward; otherwise backward makes them again
 			training := workers == 1
-			t.Run(fmt.Sprintf("F(%dx%d) workers %d training %v", m, m, workers, training), func(t *testing.T) {
+			t.Run(fmt.Sprintf("F(%dx%d, %dx%d) workers %d training %v", m, m, k, k, workers, training), func(t *testing.T) {
 				tensor.SetWorkers(workers)
 				var y, dx, dW, dB [2][]float32
 				for i, algo := range []ConvAlgorithm{ConvGEMM, ConvWinograd} {
-					c := NewConv2D("c", 16, 24, 3, 1, 1)
+					c := NewConv2D("c", 16, 24, k, 1, k/2)
 					c.Initialize(InitHeNormal, rand.New(rand.NewPCG(2, 2)))
 					fillNormal(c.B.Value.Data, 1, rand.New(rand.NewPCG(3, 3)))
 					c.Algorithm, c.winogradM = algo, m
+					if k == 5 {
+						c.winogradM = 0 // one tile size for 5×5
+					}
 					y[i] = append([]float32(nil), c.Forward(x, training).Data...)
 					dx[i] = append([]float32(nil), c.Backward(dy).Data...)
 					dW[i], dB[i] = c.W.Grad.Data, c.B.Grad.Data

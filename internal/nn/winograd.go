@@ -11,13 +11,13 @@ import (
 type ConvAlgorithm int
 
 const (
-	// ConvAuto uses Winograd for 3×3 stride-1 convolutions with at least
+	// ConvAuto uses Winograd for 3×3 and 5×5 stride-1 convolutions with at least
 	// winogradMinChannels input channels, and GEMM for the rest.
 	ConvAuto ConvAlgorithm = iota
 	// ConvGEMM unfolds patches (im2col) and multiplies: 9 multiplications an output for 3×3.
 	ConvGEMM
-	// ConvWinograd uses Winograd's minimal filtering for every 3×3 stride-1 convolution
-	// (GEMM for the others).
+	// ConvWinograd uses Winograd's minimal filtering for every 3×3 and 5×5 stride-1
+	// convolution (GEMM for the others).
 	ConvWinograd
 )
 
@@ -51,24 +51,24 @@ func (n *Network) SetConvAlgorithm(a ConvAlgorithm) {
 	}
 }
 
-// winogradPlan is F(m×m, 3×3) (Lavin & Gray 2016): a tile of m×m outputs comes from an
-// α×α input tile d (α = m+2) as Y = Aᵀ[(G·g·Gᵀ) ⊙ (Bᵀ·d·B)]A, α² multiplications
-// instead of 9m². Summed over input channels, the ⊙ becomes α² matrix products
+// winogradPlan is F(m×m, r×r) (Lavin & Gray 2016): a tile of m×m outputs comes from an
+// α×α input tile d (α = m+r-1) as Y = Aᵀ[(G·g·Gᵀ) ⊙ (Bᵀ·d·B)]A, α² multiplications
+// instead of r²m². Summed over input channels, the ⊙ becomes α² matrix products
 // M_ξ[O×T] = U_ξ[O×C]·V_ξ[C×T] over all T tiles at once, which is where the time goes.
 //
 // Backward is that map's transpose, so it is the exact gradient of what forward
 // computed: with Ỹ = A·dY·Aᵀ per tile, dU_ξ = Ỹ_ξ·V_ξᵀ (then dg = Gᵀ·dU·G) and
 // dV_ξ = U_ξᵀ·Ỹ_ξ (then dd = B·dV·Bᵀ, added onto the overlapping input tiles).
 type winogradPlan struct {
-	m, alpha int
-	BT, B    []float32 // α×α and its transpose
-	AT, A    []float32 // m×α and α×m
-	G        []float64 // α×3
+	m, r, alpha int       // output tile m×m, kernel r×r, input tile α×α (α = m+r-1)
+	BT, B       []float32 // α×α and its transpose
+	AT, A       []float32 // m×α and α×m
+	G           []float64 // α×r
 }
 
-func newWinogradPlan(m int, BT, AT []float32, G []float64) *winogradPlan {
-	a := m + 2
-	p := &winogradPlan{m: m, alpha: a, BT: BT, AT: AT, G: G, B: make([]float32, a*a), A: make([]float32, a*m)}
+func newWinogradPlan(m, r int, BT, AT []float32, G []float64) *winogradPlan {
+	a := m + r - 1
+	p := &winogradPlan{m: m, r: r, alpha: a, BT: BT, AT: AT, G: G, B: make([]float32, a*a), A: make([]float32, a*m)}
 	for i := 0; i < a; i++ {
 		for j := 0; j < a; j++ {
 			p.B[j*a+i] = BT[i*a+j]
@@ -81,7 +81,7 @@ func newWinogradPlan(m int, BT, AT []float32, G []float64) *winogradPlan {
 }
 
 // F(2×2, 3×3): points 0, ±1, ∞; every constant is exact in binary.
-var winogradF2 = newWinogradPlan(2,
+var winogradF2 = newWinogradPlan(2, 3,
 	[]float32{
 		1, 0, -1, 0,
 		0, 1, 1, 0,
@@ -100,7 +100,7 @@ var winogradF2 = newWinogradPlan(2,
 	})
 
 // F(4×4, 3×3): points 0, ±1, ±2, ∞; 2.25 multiplications an output.
-var winogradF4 = newWinogradPlan(4,
+var winogradF4 = newWinogradPlan(4, 3,
 	[]float32{
 		4, 0, -5, 0, 1, 0,
 		0, -4, -4, 1, 1, 0,
@@ -124,6 +124,23 @@ var winogradF4 = newWinogradPlan(4,
 		0, 0, 1,
 	})
 
+// F(2×2, 5×5): the same points as F(4×4, 3×3), so the same Bᵀ; 36 multiplications for
+// 4 outputs instead of 100. G's rows are p^k/Π(p-q) over the other points p, q.
+var winogradF2K5 = newWinogradPlan(2, 5,
+	winogradF4.BT,
+	[]float32{
+		1, 1, 1, 1, 1, 0,
+		0, 1, -1, 2, -2, 1,
+	},
+	[]float64{
+		1.0 / 4, 0, 0, 0, 0,
+		-1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6,
+		-1.0 / 6, 1.0 / 6, -1.0 / 6, 1.0 / 6, -1.0 / 6,
+		1.0 / 24, 2.0 / 24, 4.0 / 24, 8.0 / 24, 16.0 / 24,
+		1.0 / 24, -2.0 / 24, 4.0 / 24, -8.0 / 24, 16.0 / 24,
+		0, 0, 0, 0, 1,
+	})
+
 // winogradTiles is about how many tiles a worker transforms and multiplies at once:
 // enough for the products to run near the BLAS's single-core speed (≈ 100 GFLOP/s from
 // 72 tiles on here), few enough for a group's tiles to stay in L2. Measured on the
@@ -133,8 +150,11 @@ const winogradTiles = 72
 
 // plan returns the Winograd plan this convolution uses, or nil for GEMM.
 func (c *Conv2D) plan() *winogradPlan {
-	if c.Kernel != 3 || c.Stride != 1 || c.Algorithm == ConvGEMM || (c.Algorithm == ConvAuto && c.In < winogradMinChannels) {
+	if (c.Kernel != 3 && c.Kernel != 5) || c.Stride != 1 || c.Algorithm == ConvGEMM || (c.Algorithm == ConvAuto && c.In < winogradMinChannels) {
 		return nil
+	}
+	if c.Kernel == 5 {
+		return winogradF2K5
 	}
 	switch c.winogradM {
 	case 2:
@@ -185,35 +205,43 @@ func (c *Conv2D) winogradBuffers(s *convScratch, p *winogradPlan, in tensor.Tili
 func (c *Conv2D) transformWeights(p *winogradPlan) {
 	a, O, C := p.alpha, c.Out, c.In
 	c.u = resize(c.u, a*a*O*C)
-	c.wt = resize64(c.wt, O*C*a*3)
+	c.wt = resize64(c.wt, O*C*a*p.r)
 	tensor.Parallel(O, 8, func(_, lo, hi int) {
 		c.transformWeightRows(p, lo, hi)
 	})
 }
 
 func (c *Conv2D) transformWeightRows(p *winogradPlan, lo, hi int) {
-	a, O, C := p.alpha, c.Out, c.In
-	var G [6 * 3]float64 // a local copy: no bounds checks in the loops
+	a, r, O, C := p.alpha, p.r, c.Out, c.In
+	var G [6 * 5]float64 // a local copy: no bounds checks in the loops
 	copy(G[:], p.G)
 	// t = G·g for every kernel of the rows first, then (G·g)·Gᵀ one element ξ at a time,
 	// so the writes run along U_ξ instead of jumping between the α² planes (4× faster).
-	t := c.wt[lo*C*a*3 : hi*C*a*3]
-	for k, wv := 0, c.W.Value.Data[lo*C*9:hi*C*9]; k < (hi-lo)*C; k++ {
-		g := wv[k*9 : k*9+9 : k*9+9]
-		tk := t[k*a*3 : (k+1)*a*3 : (k+1)*a*3]
+	t, rr := c.wt[lo*C*a*r:hi*C*a*r], r*r
+	for k, wv := 0, c.W.Value.Data[lo*C*rr:hi*C*rr]; k < (hi-lo)*C; k++ {
+		g := wv[k*rr : (k+1)*rr : (k+1)*rr]
+		tk := t[k*a*r : (k+1)*a*r : (k+1)*a*r]
 		for i := 0; i < a; i++ {
-			for v := 0; v < 3; v++ {
-				tk[i*3+v] = G[i*3]*float64(g[v]) + G[i*3+1]*float64(g[3+v]) + G[i*3+2]*float64(g[6+v])
+			for v := 0; v < r; v++ {
+				sum := G[i*r] * float64(g[v])
+				for j := 1; j < r; j++ {
+					sum += G[i*r+j] * float64(g[j*r+v])
+				}
+				tk[i*r+v] = sum
 			}
 		}
 	}
 	for i := 0; i < a; i++ {
 		for l := 0; l < a; l++ {
 			u := c.u[((i*a+l)*O+lo)*C : ((i*a+l)*O+hi)*C]
-			g0, g1, g2 := G[l*3], G[l*3+1], G[l*3+2]
+			gl := G[l*r : (l+1)*r : (l+1)*r]
 			for k := range u {
-				tk := t[k*a*3+i*3 : k*a*3+i*3+3 : k*a*3+i*3+3]
-				u[k] = float32(tk[0]*g0 + tk[1]*g1 + tk[2]*g2)
+				tk := t[k*a*r+i*r : k*a*r+i*r+r : k*a*r+i*r+r]
+				sum := tk[0] * gl[0]
+				for j := 1; j < r; j++ {
+					sum += tk[j] * gl[j]
+				}
+				u[k] = float32(sum)
 			}
 		}
 	}
@@ -227,35 +255,35 @@ func (c *Conv2D) addWeightGrad(p *winogradPlan, dU []float32) {
 }
 
 func (c *Conv2D) addWeightGradRows(p *winogradPlan, dU []float32, lo, hi int) {
-	a, O, C := p.alpha, c.Out, c.In
-	var G [6 * 3]float64
+	a, r, O, C := p.alpha, p.r, c.Out, c.In
+	var G [6 * 5]float64
 	copy(G[:], p.G)
 	// t = Gᵀ·dU for every kernel of the rows, reading dU one element ξ at a time (along
 	// the plane, as transformWeightRows writes it), the sums over i in the same order.
-	t := c.wt[lo*C*a*3 : hi*C*a*3]
+	t, rr := c.wt[lo*C*a*r:hi*C*a*r], r*r
 	clear(t)
 	for i := 0; i < a; i++ {
 		for l := 0; l < a; l++ {
 			d := dU[((i*a+l)*O+lo)*C : ((i*a+l)*O+hi)*C]
-			g0, g1, g2 := G[i*3], G[i*3+1], G[i*3+2]
+			gi := G[i*r : (i+1)*r : (i+1)*r]
 			for k, v := range d {
-				tk := t[k*a*3 : (k+1)*a*3 : (k+1)*a*3]
-				tk[l] += g0 * float64(v)
-				tk[a+l] += g1 * float64(v)
-				tk[2*a+l] += g2 * float64(v)
+				tk := t[k*a*r : (k+1)*a*r : (k+1)*a*r]
+				for u := 0; u < r; u++ {
+					tk[u*a+l] += gi[u] * float64(v)
+				}
 			}
 		}
 	}
-	dW := c.W.Grad.Data[lo*C*9 : hi*C*9]
+	dW := c.W.Grad.Data[lo*C*rr : hi*C*rr]
 	for k := 0; k < (hi-lo)*C; k++ { // (Gᵀ·dU)·G
-		tk := t[k*a*3 : (k+1)*a*3 : (k+1)*a*3]
-		for u := 0; u < 3; u++ {
-			for v := 0; v < 3; v++ {
+		tk := t[k*a*r : (k+1)*a*r : (k+1)*a*r]
+		for u := 0; u < r; u++ {
+			for v := 0; v < r; v++ {
 				var sum float64
 				for l := 0; l < a; l++ {
-					sum += tk[u*a+l] * G[l*3+v]
+					sum += tk[u*a+l] * G[l*r+v]
 				}
-				dW[k*9+u*3+v] += float32(sum)
+				dW[k*rr+u*r+v] += float32(sum)
 			}
 		}
 	}

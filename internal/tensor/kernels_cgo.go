@@ -320,10 +320,12 @@ static const float dn_f2_BT[16] = {1, 0, -1, 0, 0, 1, 1, 0, 0, -1, 1, 0, 0, 1, 0
 static const float dn_f2_B[16] = {1, 0, 0, 0, 0, 1, -1, 1, -1, 1, 1, 0, 0, 0, 0, -1};
 static const float dn_f2_AT[8] = {1, 1, 1, 0, 0, 1, -1, -1};
 static const float dn_f2_A[8] = {1, 0, 1, 1, 1, -1, 0, -1};
+static const float dn_f2k5_AT[12] = {1, 1, 1, 1, 1, 0, 0, 1, -1, 2, -2, 1};
+static const float dn_f2k5_A[12] = {1, 0, 1, 1, 1, -1, 1, 2, 1, -2, 0, 1};
 
 #define DN_IS(L, M) (memcmp((L), (M), sizeof(M)) == 0)
 
-// The (q, p) shapes Winograd F(2×2,3×3) and F(4×4,3×3) use get unrolled copies;
+// The (q, p) shapes Winograd F(2×2,3×3), F(4×4,3×3) and F(2×2,5×5) use get unrolled copies;
 // anything else takes the plane-at-a-time loops.
 KERNEL static void dn_tiles_transform(float *dst, int64_t dld, const float *src, int64_t sld, int64_t T,
 		const float *L, int64_t q, int64_t p, float *e) {
@@ -347,6 +349,12 @@ KERNEL static void dn_tiles_transform(float *dst, int64_t dld, const float *src,
 	} else if (q == 2 && p == 4) {
 		if (DN_IS(L, dn_f2_AT)) dn_tiles8(dst, dld, src, sld, T, dn_f2_AT, 2, 4, 1);
 		else dn_tiles8(dst, dld, src, sld, T, L, 2, 4, 0);
+	} else if (q == 6 && p == 2) {
+		if (DN_IS(L, dn_f2k5_A)) dn_tiles8(dst, dld, src, sld, T, dn_f2k5_A, 6, 2, 1);
+		else dn_tiles8(dst, dld, src, sld, T, L, 6, 2, 0);
+	} else if (q == 2 && p == 6) {
+		if (DN_IS(L, dn_f2k5_AT)) dn_tiles8(dst, dld, src, sld, T, dn_f2k5_AT, 2, 6, 1);
+		else dn_tiles8(dst, dld, src, sld, T, L, 2, 6, 0);
 	} else dn_transform(dst, dld, src, sld, T, L, q, p, e);
 }
 
