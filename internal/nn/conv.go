@@ -15,7 +15,7 @@ import (
 // image keeps cols in the L2 cache (a whole batch's patches would not fit, and moving
 // them through memory cost as much as the products), and splits the batch on
 // tensor.Parallel's workers. Backward unfolds each image again rather than keeping
-// every image's cols from the forward pass, for the same reason. 3×3 stride-1
+// every image's cols from the forward pass, for the same reason. 3×3 and 5×5 stride-1
 // convolutions take Winograd's route instead (winograd.go), per Algorithm.
 type Conv2D struct {
 	In, Out        int // channels
@@ -32,7 +32,7 @@ type Conv2D struct {
 	scratch        []convScratch // one per worker
 	wino           *winogradPlan // the plan the last Forward used, nil for GEMM
 	u              []float32     // the weights in Winograd's domain, [α² O C]
-	wt             []float64     // the weight transforms' halfway products, [O C α 3]
+	wt             []float64     // the weight transforms' halfway products, [O C α r]
 	vAll           []float32     // in training, the batch's input tiles, a block [α² C T] a group
 	vKept          bool          // vAll holds the last Forward's tiles
 }
