@@ -125,7 +125,8 @@ var winogradF4 = newWinogradPlan(4, 3,
 	})
 
 // F(2×2, 5×5): the same points as F(4×4, 3×3), so the same Bᵀ; 36 multiplications for
-// 4 outputs instead of 100. G's rows are p^k/Π(p-q) over the other points p, q.
+// 4 outputs instead of 100. G's row for a finite point p is (p⁰, …, p⁴)/Π_{q≠p}(p−q)
+// over the other finite points q, and (0, 0, 0, 0, 1) for ∞.
 var winogradF2K5 = newWinogradPlan(2, 5,
 	winogradF4.BT,
 	[]float32{
