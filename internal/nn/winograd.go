@@ -189,15 +189,15 @@ func (c *Conv2D) tilings(p *winogradPlan) (in, out tensor.Tiling) {
 func (c *Conv2D) winogradBuffers(s *convScratch, p *winogradPlan, in tensor.Tiling, imgs int, backward bool) {
 	a2, T := p.alpha*p.alpha, imgs*in.Tiles()
 	if !c.vKept {
-		s.wV = resize(s.wV, a2*c.In*T)
+		s.wV = resize(s.wV, a2*(c.In*T+planePad))
 	}
-	s.wM = resize(s.wM, a2*c.Out*T)
+	s.wM = resize(s.wM, a2*(c.Out*T+planePad))
 	s.wTmp = resize(s.wTmp, 2*a2*in.Tiles())
 	if backward {
 		s.wdU = resize(s.wdU, a2*c.Out*c.In)
 		s.dB = resize(s.dB, c.Out)
 		if !c.NoInputGrad {
-			s.wdV = resize(s.wdV, a2*c.In*T)
+			s.wdV = resize(s.wdV, a2*(c.In*T+planePad))
 		}
 	}
 }
@@ -302,7 +302,7 @@ func (c *Conv2D) forwardWinograd(p *winogradPlan, training bool) {
 	c.transformWeights(p)
 	c.vKept = training
 	if training { // backward needs V again: keep it rather than transform the input twice
-		c.vAll = resize(c.vAll, a2*C*N*tiles)
+		c.vAll = resize(c.vAll, N*a2*(C*tiles+planePad))
 	}
 	group := groupSize(tiles)
 	tensor.Parallel(N, 1, func(w, lo, hi int) {
@@ -315,14 +315,15 @@ func (c *Conv2D) forwardWinograd(p *winogradPlan, training bool) {
 			for n := g0; n < g1; n++ {
 				tensor.TilesIn(V[(n-g0)*tiles:], ld, cs, c.x.Data[n*inSize:(n+1)*inSize], C, in, p.BT, p.alpha, s.wTmp)
 			}
-			M := s.wM[:a2*O*T]
+			ldM := planeStride(O * T)
+			M := s.wM[:a2*ldM]
 			for xi := 0; xi < a2; xi++ {
-				tensor.GemmSerial(false, false, O, T, C, 1, c.u[xi*O*C:(xi+1)*O*C], C, V[xi*ld:], cs, 0, M[xi*O*T:(xi+1)*O*T], T)
+				tensor.GemmSerial(false, false, O, T, C, 1, c.u[xi*O*C:(xi+1)*O*C], C, V[xi*ld:], cs, 0, M[xi*ldM:xi*ldM+O*T], T)
 			}
 			for n := g0; n < g1; n++ {
 				yn := c.y.Data[n*outSize : (n+1)*outSize]
 				c.fillBias(yn)
-				tensor.TilesOut(yn, O, out, M[(n-g0)*tiles:], O*T, T, p.AT, p.alpha, s.wTmp)
+				tensor.TilesOut(yn, O, out, M[(n-g0)*tiles:], ldM, T, p.AT, p.alpha, s.wTmp)
 			}
 		}
 	})
@@ -336,9 +337,10 @@ func (c *Conv2D) inputTiles(s *convScratch, g0, g1, tiles int) (V []float32, ld,
 	T := (g1 - g0) * tiles
 	if c.vKept {
 		a2 := c.wino.alpha * c.wino.alpha
-		return c.vAll[a2*c.In*g0*tiles : a2*c.In*g1*tiles], c.In * T, T
+		ld := planeStride(c.In * T)
+		return c.vAll[g0*a2*(c.In*tiles+planePad):][:a2*ld], ld, T
 	}
-	return s.wV, c.In * T, T
+	return s.wV, planeStride(c.In * T), T
 }
 
 // backwardWinograd: per group, Ỹ = A·dY·Aᵀ, dU_ξ += Ỹ_ξ·V_ξᵀ, dV_ξ = U_ξᵀ·Ỹ_ξ and dx =
@@ -359,29 +361,31 @@ func (c *Conv2D) backwardWinograd(p *winogradPlan, dy *tensor.Tensor) {
 			g1 := min(g0+group, hi)
 			T := (g1 - g0) * tiles
 			V, ld, cs := c.inputTiles(s, g0, g1, tiles)
-			M := s.wM[:a2*O*T]
+			ldM := planeStride(O * T)
+			M := s.wM[:a2*ldM]
 			for n := g0; n < g1; n++ {
 				if !c.vKept {
 					tensor.TilesIn(V[(n-g0)*tiles:], ld, cs, c.x.Data[n*inSize:(n+1)*inSize], C, in, p.BT, p.alpha, s.wTmp)
 				}
 				dyn := dy.Data[n*outSize : (n+1)*outSize]
-				tensor.TilesIn(M[(n-g0)*tiles:], O*T, T, dyn, O, out, p.A, p.alpha, s.wTmp)
+				tensor.TilesIn(M[(n-g0)*tiles:], ldM, T, dyn, O, out, p.A, p.alpha, s.wTmp)
 				addBiasGrad8(dB, dyn, O)
 			}
 			for xi := 0; xi < a2; xi++ {
-				tensor.GemmSerial(false, true, O, C, T, 1, M[xi*O*T:(xi+1)*O*T], T, V[xi*ld:], cs, 1, dU[xi*O*C:(xi+1)*O*C], C)
+				tensor.GemmSerial(false, true, O, C, T, 1, M[xi*ldM:xi*ldM+O*T], T, V[xi*ld:], cs, 1, dU[xi*O*C:(xi+1)*O*C], C)
 			}
 			if c.NoInputGrad {
 				continue
 			}
-			dV := s.wdV[:a2*C*T]
+			ldV := planeStride(C * T)
+			dV := s.wdV[:a2*ldV]
 			for xi := 0; xi < a2; xi++ {
-				tensor.GemmSerial(true, false, C, T, O, 1, c.u[xi*O*C:(xi+1)*O*C], C, M[xi*O*T:(xi+1)*O*T], T, 0, dV[xi*C*T:(xi+1)*C*T], T)
+				tensor.GemmSerial(true, false, C, T, O, 1, c.u[xi*O*C:(xi+1)*O*C], C, M[xi*ldM:xi*ldM+O*T], T, 0, dV[xi*ldV:xi*ldV+C*T], T)
 			}
 			for n := g0; n < g1; n++ {
 				dxn := c.dx.Data[n*inSize : (n+1)*inSize]
 				clear(dxn)
-				tensor.TilesOut(dxn, C, in, dV[(n-g0)*tiles:], C*T, T, p.B, p.alpha, s.wTmp)
+				tensor.TilesOut(dxn, C, in, dV[(n-g0)*tiles:], ldV, T, p.B, p.alpha, s.wTmp)
 			}
 		}
 	})
@@ -430,4 +434,19 @@ func resize64(b []float64, n int) []float64 {
 		return make([]float64, n)
 	}
 	return b[:n]
+}
+
+// planePad is the most planeStride adds to a plane.
+const planePad = 32
+
+// planeStride is where the next of the α² planes of n values starts: n rounded up to a
+// whole number of 64-byte lines, and to an odd number of them. A tile transform touches
+// all α² planes at once; planes a power-of-two-ish stride apart (e.g. 64·72 floats, 288
+// lines) all fall into the same two or four L1 sets and evict each other.
+func planeStride(n int) int {
+	s := (n + 15) &^ 15
+	if (s/16)%2 == 0 {
+		s += 16
+	}
+	return s
 }
