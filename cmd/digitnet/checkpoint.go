@@ -43,11 +43,10 @@ type trainRun struct {
 // newRun builds the network, optimizer and random source for a fresh run.
 func newRun(c *trainConfig) (*trainRun, error) {
 	pcg := rand.NewPCG(c.Seed, 0x9e3779b97f4a7c15)
-	net, err := c.spec().Build(rand.New(pcg))
+	net, err := c.spec().BuildFrom(pcg)
 	if err != nil {
 		return nil, usageErr("%v", err)
 	}
-	net.SetRandomSource(pcg)
 	opt, err := optim.NewDecay(c.Optimizer, c.LR, c.Decay)
 	if err != nil {
 		return nil, usageErr("%v", err)

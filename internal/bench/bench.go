@@ -89,13 +89,14 @@ type Training struct {
 
 // Run trains and returns what each epoch took.
 func (t Training) Run(ctx context.Context, m MNIST) (*Epochs, error) {
-	rng := rand.New(rand.NewPCG(t.Seed, 0x9e3779b97f4a7c15))
+	src := rand.NewPCG(t.Seed, 0x9e3779b97f4a7c15)
+	rng := rand.New(src)
 	var net *nn.Network
 	var spec nn.Spec
 	var err error
 	if t.Spec != nil {
 		spec = *t.Spec
-		net, err = spec.Build(rng)
+		net, err = spec.BuildFrom(src) // as train builds it
 	} else if net, err = t.MLP.Build(rng); err == nil {
 		spec = t.MLP.Spec()
 	}

@@ -178,12 +178,10 @@ func exampleCNN(b *testing.B) *Network {
 		{Type: "maxpool", Kernel: 2}, {Type: "dropout", P: 0.25}, {Type: "flatten"},
 		{Type: "dense", Out: 128}, {Type: "relu"}, {Type: "dropout", P: 0.5}, {Type: "dense", Out: 10},
 	}}
-	src := rand.NewPCG(1, 1)
-	net, err := spec.Build(rand.New(src))
+	net, err := spec.BuildFrom(rand.NewPCG(1, 1))
 	if err != nil {
 		b.Fatal(err)
 	}
-	net.SetRandomSource(src)
 	return net
 }
 

@@ -176,6 +176,16 @@ func (ls LayerSpec) layer(prefix string, in []int, rng *rand.Rand) (Layer, error
 	return nil, fmt.Errorf("unknown layer type %q, want one of %v", ls.Type, LayerTypes)
 }
 
+// BuildFrom is Build(rand.New(src)) with the dropout layers drawing straight from src
+// (SetRandomSource): the same run, with faster, parallel dropout. Training builds this way.
+func (s Spec) BuildFrom(src *rand.PCG) (*Network, error) {
+	net, err := s.Build(rand.New(src))
+	if err == nil {
+		net.SetRandomSource(src)
+	}
+	return net, err
+}
+
 // Build creates the network with parameters drawn from rng; dropout layers draw their
 // masks from rng too, so one random source fixes the whole run.
 func (s Spec) Build(rng *rand.Rand) (*Network, error) {
