@@ -32,6 +32,8 @@ type Conv2D struct {
 	scratch        []convScratch // one per worker
 	wino           *winogradPlan // the plan the last Forward used, nil for GEMM
 	u              []float32     // the weights in Winograd's domain, [α² O C]
+	uPlan          *winogradPlan // the plan u was made for
+	uOf            []float32     // the weights u was made from
 	wt             []float64     // the weight transforms' halfway products, [O C α r]
 	vAll           []float32     // in training, the batch's input tiles, a block [α² C T] a group
 	vKept          bool          // vAll holds the last Forward's tiles

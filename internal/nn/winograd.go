@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/digitnet/digitnet/internal/tensor"
 )
@@ -202,8 +203,14 @@ func (c *Conv2D) winogradBuffers(s *convScratch, p *winogradPlan, in tensor.Tili
 	}
 }
 
-// transformWeights sets c.u[ξ][o][c] = (G·W[o,c]·Gᵀ)[ξ].
+// transformWeights sets c.u[ξ][o][c] = (G·W[o,c]·Gᵀ)[ξ], unless c.u already holds these
+// weights' transform: inference (eval, serve) runs many forward passes on the same
+// weights, and comparing them costs a fraction of transforming them.
 func (c *Conv2D) transformWeights(p *winogradPlan) {
+	if c.uPlan == p && slices.Equal(c.uOf, c.W.Value.Data) {
+		return
+	}
+	c.uPlan, c.uOf = p, append(c.uOf[:0], c.W.Value.Data...)
 	a, O, C := p.alpha, c.Out, c.In
 	c.u = resize(c.u, a*a*O*C)
 	c.wt = resize64(c.wt, O*C*a*p.r)
