@@ -96,15 +96,25 @@ func BenchmarkLayers(b *testing.B) {
 	})
 }
 
+// asTrainRunsCNNs sets the cores up as `train` does for a network with convolutions
+// (workers each driving a single-threaded BLAS) until the benchmark ends.
+func asTrainRunsCNNs(b *testing.B, workers int) {
+	threads, was := tensor.Threads(), tensor.Workers()
+	b.Cleanup(func() {
+		tensor.SetThreads(threads)
+		tensor.SetWorkers(was)
+	})
+	tensor.SetThreads(1)
+	tensor.SetWorkers(workers)
+}
+
 // BenchmarkConv times the PyTorch example network's second convolution (32→64 3×3 on
 // 26×26, batch 64), forward and backward, by GEMM and by Winograd F(2×2) and F(4×4),
 // with the batch on one or two workers (each with a single-threaded BLAS, as `train`
 // runs CNNs). GFLOP/s counts the direct convolution's arithmetic, so Winograd's figure
 // is an effective rate.
 func BenchmarkConv(b *testing.B) {
-	defer tensor.SetWorkers(tensor.Workers())
-	defer tensor.SetThreads(tensor.Threads())
-	tensor.SetThreads(1)
+	asTrainRunsCNNs(b, 1)
 	rng := testRNG()
 	c := NewConv2D("c", 32, 64, 3, 1, 0)
 	c.W.Value.Data = randTensor(rng, 0.1, 64, 32, 3, 3).Data
@@ -189,10 +199,7 @@ func exampleCNN(b *testing.B) *Network {
 // of PyTorch's example network on a batch of 64, on two workers, by each convolution
 // algorithm.
 func BenchmarkExampleCNNStep(b *testing.B) {
-	defer tensor.SetWorkers(tensor.Workers())
-	defer tensor.SetThreads(tensor.Threads())
-	tensor.SetThreads(1)
-	tensor.SetWorkers(2)
+	asTrainRunsCNNs(b, 2)
 	x := randTensor(testRNG(), 1, 64, 1, 28, 28)
 	labels := make([]int, 64)
 	for i := range labels {
@@ -214,10 +221,7 @@ func BenchmarkExampleCNNStep(b *testing.B) {
 // each layer's forward and backward milliseconds a step, as metrics named after the
 // layer's place, e.g. 2-Conv2D-fwd-ms.
 func BenchmarkExampleCNNLayers(b *testing.B) {
-	defer tensor.SetWorkers(tensor.Workers())
-	defer tensor.SetThreads(tensor.Threads())
-	tensor.SetThreads(1)
-	tensor.SetWorkers(2)
+	asTrainRunsCNNs(b, 2)
 	x := randTensor(testRNG(), 1, 64, 1, 28, 28)
 	labels := make([]int, 64)
 	net := exampleCNN(b)
