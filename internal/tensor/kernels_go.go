@@ -240,26 +240,7 @@ func tilesIn(dst []float32, ld, cs int, x []float32, channels int, g Tiling, L [
 	T, S := g.Tiles(), g.Size
 	d, e := tmp[:S*S*T], tmp[S*S*T:]
 	for c := 0; c < channels; c++ {
-		xc := x[c*g.H*g.W : (c+1)*g.H*g.W]
-		for a := 0; a < S; a++ {
-			for b := 0; b < S; b++ {
-				plane := d[(a*S+b)*T : (a*S+b+1)*T]
-				lo, hi := g.txRange(b)
-				for ty := 0; ty < g.TH; ty++ {
-					row := plane[ty*g.TW : (ty+1)*g.TW]
-					y := ty*g.Step + a + g.Off
-					if y < 0 || y >= g.H {
-						clear(row)
-						continue
-					}
-					clear(row[:lo])
-					clear(row[hi:])
-					for tx := lo; tx < hi; tx++ {
-						row[tx] = xc[y*g.W+tx*g.Step+b+g.Off]
-					}
-				}
-			}
-		}
+		moveTiles(d, x[c*g.H*g.W:(c+1)*g.H*g.W], g, true)
 		transform(dst[c*cs:], ld, d, T, T, L, q, S, e)
 	}
 }
@@ -269,19 +250,38 @@ func tilesOut(x []float32, channels int, g Tiling, src []float32, ld, cs int, L 
 	d, e := tmp[:S*S*T], tmp[S*S*T:]
 	for c := 0; c < channels; c++ {
 		transform(d, T, src[c*cs:], ld, T, L, S, p, e)
-		xc := x[c*g.H*g.W : (c+1)*g.H*g.W]
-		for a := 0; a < S; a++ {
-			for b := 0; b < S; b++ {
-				plane := d[(a*S+b)*T : (a*S+b+1)*T]
-				lo, hi := g.txRange(b)
-				for ty := 0; ty < g.TH; ty++ {
-					y := ty*g.Step + a + g.Off
-					if y < 0 || y >= g.H {
-						continue
+		moveTiles(d, x[c*g.H*g.W:(c+1)*g.H*g.W], g, false)
+	}
+}
+
+// moveTiles copies one channel xc into its tiles d [Size² planes of g.Tiles()] (zero
+// outside the image), or with in false adds the tiles back onto xc.
+func moveTiles(d, xc []float32, g Tiling, in bool) {
+	T, S := g.Tiles(), g.Size
+	for a := 0; a < S; a++ {
+		for b := 0; b < S; b++ {
+			plane := d[(a*S+b)*T : (a*S+b+1)*T]
+			lo, hi := g.txRange(b)
+			for ty := 0; ty < g.TH; ty++ {
+				row := plane[ty*g.TW : (ty+1)*g.TW]
+				y := ty*g.Step + a + g.Off
+				if y < 0 || y >= g.H {
+					if in {
+						clear(row)
 					}
+					continue
+				}
+				at := y*g.W + b + g.Off // column tx at at + tx·Step (at may be < 0: lo skips those)
+				if !in {
 					for tx := lo; tx < hi; tx++ {
-						xc[y*g.W+tx*g.Step+b+g.Off] += plane[ty*g.TW+tx]
+						xc[at+tx*g.Step] += row[tx]
 					}
+					continue
+				}
+				clear(row[:lo])
+				clear(row[hi:])
+				for tx := lo; tx < hi; tx++ {
+					row[tx] = xc[at+tx*g.Step]
 				}
 			}
 		}
