@@ -227,61 +227,43 @@ static inline void dn_tx_range(const dn_tiling *g, int64_t b, int64_t *lo, int64
 // unrolls completely.
 typedef float dn_v8 __attribute__((vector_size(32)));
 
-static inline __attribute__((always_inline)) void dn_tile8(dn_v8 *restrict out, const dn_v8 *restrict in,
-		const float *L, const int q, const int p) {
-	dn_v8 e[6 * 6];
-	// With L a constant table and the loops unrolled, the tests on L's entries fold away
-	// and only its nonzero terms remain (0·x cannot be dropped otherwise: x may be NaN).
+// *out = Σ_j row[j]·v[j·stride] over j < p. With constant set, row is a constant table and
+// the loop unrolls, so the tests on its entries fold away and only the nonzero terms
+// remain (0·x cannot be dropped otherwise: x may be NaN), ±1 without a multiply; both
+// ways add the terms in the same order.
+static inline __attribute__((always_inline)) void dn_dot8(dn_v8 *out, const float *row, const dn_v8 *v,
+		const int stride, const int p, const int constant) {
+	if (!constant) {
+		dn_v8 acc = row[0] * v[0];
+		for (int j = 1; j < p; j++) acc += row[j] * v[j * stride];
+		*out = acc;
+		return;
+	}
+	dn_v8 acc = {0};
+	int first = 1;
 #pragma GCC unroll 6
-	for (int i = 0; i < q; i++)
-#pragma GCC unroll 6
-		for (int k = 0; k < p; k++) {
-			dn_v8 acc = {0};
-			int first = 1;
-#pragma GCC unroll 6
-			for (int j = 0; j < p; j++) {
-				const float a = L[i * p + j];
-				if (a == 0.0f) continue;
-				const dn_v8 t = a == 1.0f ? in[j * p + k] : (a == -1.0f ? -in[j * p + k] : a * in[j * p + k]);
-				acc = first ? t : acc + t;
-				first = 0;
-			}
-			e[i * p + k] = acc;
-		}
-#pragma GCC unroll 6
-	for (int i = 0; i < q; i++)
-#pragma GCC unroll 6
-		for (int l = 0; l < q; l++) {
-			dn_v8 acc = {0};
-			int first = 1;
-#pragma GCC unroll 6
-			for (int k = 0; k < p; k++) {
-				const float a = L[l * p + k];
-				if (a == 0.0f) continue;
-				const dn_v8 t = a == 1.0f ? e[i * p + k] : (a == -1.0f ? -e[i * p + k] : a * e[i * p + k]);
-				acc = first ? t : acc + t;
-				first = 0;
-			}
-			out[i * q + l] = acc;
-		}
+	for (int j = 0; j < p; j++) {
+		const float a = row[j];
+		if (a == 0.0f) continue;
+		const dn_v8 t = a == 1.0f ? v[j * stride] : (a == -1.0f ? -v[j * stride] : a * v[j * stride]);
+		acc = first ? t : acc + t;
+		first = 0;
+	}
+	*out = acc;
 }
 
-// dn_tile8_dense is dn_tile8 for a matrix known only at run time: every term.
-static inline __attribute__((always_inline)) void dn_tile8_dense(dn_v8 *restrict out, const dn_v8 *restrict in,
-		const float *L, const int q, const int p) {
+// out = L·in·Lᵀ for eight tiles (in p×p, L q×p, both passes through dn_dot8).
+static inline __attribute__((always_inline)) void dn_tile8(dn_v8 *restrict out, const dn_v8 *restrict in,
+		const float *L, const int q, const int p, const int constant) {
 	dn_v8 e[6 * 6];
+#pragma GCC unroll 6
 	for (int i = 0; i < q; i++)
-		for (int k = 0; k < p; k++) {
-			dn_v8 acc = L[i * p] * in[k];
-			for (int j = 1; j < p; j++) acc += L[i * p + j] * in[j * p + k];
-			e[i * p + k] = acc;
-		}
+#pragma GCC unroll 6
+		for (int k = 0; k < p; k++) dn_dot8(&e[i * p + k], L + i * p, in + k, p, p, constant);
+#pragma GCC unroll 6
 	for (int i = 0; i < q; i++)
-		for (int l = 0; l < q; l++) {
-			dn_v8 acc = L[l * p] * e[i * p];
-			for (int k = 1; k < p; k++) acc += L[l * p + k] * e[i * p + k];
-			out[i * q + l] = acc;
-		}
+#pragma GCC unroll 6
+		for (int l = 0; l < q; l++) dn_dot8(&out[i * q + l], L + l * p, e + i * p, 1, p, constant);
 }
 
 // dn_tiles8 transforms T tiles: src plane j (stride sld, T values) to dst plane i
@@ -293,16 +275,14 @@ static inline __attribute__((always_inline)) void dn_tiles8(float *dst, int64_t 
 	int64_t t = 0;
 	for (; t + 8 <= T; t += 8) {
 		for (int j = 0; j < p * p; j++) memcpy(&in[j], src + j * sld + t, sizeof(dn_v8));
-		if (constant) dn_tile8(out, in, L, q, p);
-		else dn_tile8_dense(out, in, L, q, p);
+		dn_tile8(out, in, L, q, p, constant);
 		for (int i = 0; i < q * q; i++) memcpy(dst + i * dld + t, &out[i], sizeof(dn_v8));
 	}
 	if (t < T) { // lanes past T hold whatever was there: lanes do not mix, and they are not stored
 		const int64_t r = T - t;
 		for (int j = 0; j < p * p; j++)
 			for (int64_t l = 0; l < r; l++) in[j][l] = src[j * sld + t + l];
-		if (constant) dn_tile8(out, in, L, q, p);
-		else dn_tile8_dense(out, in, L, q, p);
+		dn_tile8(out, in, L, q, p, constant);
 		for (int i = 0; i < q * q; i++)
 			for (int64_t l = 0; l < r; l++) dst[i * dld + t + l] = out[i][l];
 	}
@@ -327,35 +307,24 @@ static const float dn_f2k5_A[12] = {1, 0, 1, 1, 1, -1, 1, 2, 1, -2, 0, 1};
 
 // The (q, p) shapes Winograd F(2×2,3×3), F(4×4,3×3) and F(2×2,5×5) use get unrolled copies;
 // anything else takes the plane-at-a-time loops.
+// DN_TRY runs the copy compiled for table when L is that table; DN_ANY the copy for
+// any L of the shape.
+#define DN_TRY(table, Q, P) \
+	if (DN_IS(L, table)) { dn_tiles8(dst, dld, src, sld, T, table, Q, P, 1); return; }
+#define DN_ANY(Q, P) \
+	{ dn_tiles8(dst, dld, src, sld, T, L, Q, P, 0); return; }
+
 KERNEL static void dn_tiles_transform(float *dst, int64_t dld, const float *src, int64_t sld, int64_t T,
 		const float *L, int64_t q, int64_t p, float *e) {
-	if (q == 6 && p == 6) {
-		if (DN_IS(L, dn_f4_BT)) dn_tiles8(dst, dld, src, sld, T, dn_f4_BT, 6, 6, 1);
-		else if (DN_IS(L, dn_f4_B)) dn_tiles8(dst, dld, src, sld, T, dn_f4_B, 6, 6, 1);
-		else dn_tiles8(dst, dld, src, sld, T, L, 6, 6, 0);
-	} else if (q == 6 && p == 4) {
-		if (DN_IS(L, dn_f4_A)) dn_tiles8(dst, dld, src, sld, T, dn_f4_A, 6, 4, 1);
-		else dn_tiles8(dst, dld, src, sld, T, L, 6, 4, 0);
-	} else if (q == 4 && p == 6) {
-		if (DN_IS(L, dn_f4_AT)) dn_tiles8(dst, dld, src, sld, T, dn_f4_AT, 4, 6, 1);
-		else dn_tiles8(dst, dld, src, sld, T, L, 4, 6, 0);
-	} else if (q == 4 && p == 4) {
-		if (DN_IS(L, dn_f2_BT)) dn_tiles8(dst, dld, src, sld, T, dn_f2_BT, 4, 4, 1);
-		else if (DN_IS(L, dn_f2_B)) dn_tiles8(dst, dld, src, sld, T, dn_f2_B, 4, 4, 1);
-		else dn_tiles8(dst, dld, src, sld, T, L, 4, 4, 0);
-	} else if (q == 4 && p == 2) {
-		if (DN_IS(L, dn_f2_A)) dn_tiles8(dst, dld, src, sld, T, dn_f2_A, 4, 2, 1);
-		else dn_tiles8(dst, dld, src, sld, T, L, 4, 2, 0);
-	} else if (q == 2 && p == 4) {
-		if (DN_IS(L, dn_f2_AT)) dn_tiles8(dst, dld, src, sld, T, dn_f2_AT, 2, 4, 1);
-		else dn_tiles8(dst, dld, src, sld, T, L, 2, 4, 0);
-	} else if (q == 6 && p == 2) {
-		if (DN_IS(L, dn_f2k5_A)) dn_tiles8(dst, dld, src, sld, T, dn_f2k5_A, 6, 2, 1);
-		else dn_tiles8(dst, dld, src, sld, T, L, 6, 2, 0);
-	} else if (q == 2 && p == 6) {
-		if (DN_IS(L, dn_f2k5_AT)) dn_tiles8(dst, dld, src, sld, T, dn_f2k5_AT, 2, 6, 1);
-		else dn_tiles8(dst, dld, src, sld, T, L, 2, 6, 0);
-	} else dn_transform(dst, dld, src, sld, T, L, q, p, e);
+	if (q == 6 && p == 6) { DN_TRY(dn_f4_BT, 6, 6) DN_TRY(dn_f4_B, 6, 6) DN_ANY(6, 6) }
+	if (q == 6 && p == 4) { DN_TRY(dn_f4_A, 6, 4) DN_ANY(6, 4) }
+	if (q == 4 && p == 6) { DN_TRY(dn_f4_AT, 4, 6) DN_ANY(4, 6) }
+	if (q == 4 && p == 4) { DN_TRY(dn_f2_BT, 4, 4) DN_TRY(dn_f2_B, 4, 4) DN_ANY(4, 4) }
+	if (q == 4 && p == 2) { DN_TRY(dn_f2_A, 4, 2) DN_ANY(4, 2) }
+	if (q == 2 && p == 4) { DN_TRY(dn_f2_AT, 2, 4) DN_ANY(2, 4) }
+	if (q == 6 && p == 2) { DN_TRY(dn_f2k5_A, 6, 2) DN_ANY(6, 2) }
+	if (q == 2 && p == 6) { DN_TRY(dn_f2k5_AT, 2, 6) DN_ANY(2, 6) }
+	dn_transform(dst, dld, src, sld, T, L, q, p, e);
 }
 
 KERNEL static void dn_tiles_in(float *dst, int64_t ld, int64_t cs, const float *x, int64_t channels, dn_tiling g,
