@@ -411,7 +411,8 @@ func (c *Conv2D) backwardWinograd(p *winogradPlan, dy *tensor.Tensor) {
 }
 
 // addBiasGrad8 is addBiasGrad with eight running sums a channel, which the CPU adds in
-// parallel instead of one after another.
+// parallel instead of one after another. It rounds differently, so the GEMM path keeps
+// addBiasGrad: `--conv gemm` runs recorded before Winograd still reproduce bit for bit.
 func addBiasGrad8(dB, dyn []float32, O int) {
 	P := len(dyn) / O
 	for o := range dB {
