@@ -337,7 +337,7 @@ func (c *Conv2D) forwardWinograd(p *winogradPlan, training bool) {
 }
 
 // inputTiles returns where images [g0, g1)'s transformed input tiles go: plane ξ, channel
-// c, tile t at V[ξ·C·T + c·T + t], T the group's tiles. In training that is the group's
+// c, tile t at V[ξ·ld + c·T + t], T the group's tiles and ld = planeStride(C·T). In training that is the group's
 // own block of the batch's tiles, kept for backward (one block a group, so a group's
 // writes stay together in memory); otherwise the worker's buffer.
 func (c *Conv2D) inputTiles(s *convScratch, g0, g1, tiles int) (V []float32, ld, cs int) {
