@@ -109,7 +109,7 @@ func asTrainRunsCNNs(b *testing.B, workers int) {
 }
 
 // BenchmarkConv times the PyTorch example network's second convolution (32→64 3×3 on
-// 26×26, batch 64), forward and backward, by GEMM and by Winograd F(2×2) and F(4×4),
+// 26×26, batch 64), forward and backward, by GEMM and by Winograd F(2×2), F(4×4) and F(6×6),
 // with the batch on one or two workers (each with a single-threaded BLAS, as `train`
 // runs CNNs). GFLOP/s counts the direct convolution's arithmetic, so Winograd's figure
 // is an effective rate.
@@ -125,7 +125,7 @@ func BenchmarkConv(b *testing.B) {
 		name string
 		a    ConvAlgorithm
 		m    int
-	}{{"gemm", ConvGEMM, 0}, {"winograd2", ConvWinograd, 2}, {"winograd4", ConvWinograd, 4}} {
+	}{{"gemm", ConvGEMM, 0}, {"winograd2", ConvWinograd, 2}, {"winograd4", ConvWinograd, 4}, {"winograd6", ConvWinograd, 6}} {
 		c.Algorithm, c.winogradM = algo.a, algo.m
 		for _, workers := range []int{1, 2} {
 			tensor.SetWorkers(workers)
@@ -252,6 +252,28 @@ func BenchmarkExampleCNNLayers(b *testing.B) {
 			if ms := m.d.Seconds() * 1e3 / float64(b.N); ms >= 0.05 {
 				b.ReportMetric(ms, fmt.Sprintf("%d-%s-%s-ms", i+1, name, m.what))
 			}
+		}
+	}
+}
+
+// BenchmarkWinogradTileSizes times F(4×4) against F(6×6) (forward and backward, batch
+// 128, two workers) on the map sizes the tile choice in Conv2D.plan was set from.
+func BenchmarkWinogradTileSizes(b *testing.B) {
+	asTrainRunsCNNs(b, 2)
+	rng := testRNG()
+	for _, tc := range []struct{ C, O, H, pad int }{{32, 32, 28, 1}, {32, 32, 26, 0}, {64, 64, 14, 1}, {32, 64, 12, 0}} {
+		c := NewConv2D("c", tc.C, tc.O, 3, 1, tc.pad)
+		c.W.Value.Data = randTensor(rng, 0.1, tc.O, tc.C, 3, 3).Data
+		OH := tc.H + 2*tc.pad - 2
+		x, dy := randTensor(rng, 1, 128, tc.C, tc.H, tc.H), randTensor(rng, 1, 128, tc.O, OH, OH)
+		for _, m := range []int{4, 6} {
+			c.Algorithm, c.winogradM = ConvWinograd, m
+			b.Run(fmt.Sprintf("%dto%d-%dx%d/F%d", tc.C, tc.O, OH, OH, m), func(b *testing.B) {
+				for b.Loop() {
+					c.Forward(x, true)
+					c.Backward(dy)
+				}
+			})
 		}
 	}
 }

@@ -37,6 +37,7 @@ func TestCNNLayerGradients(t *testing.T) {
 		{"conv 5x5 stride 3 padding 2", func() (Layer, *tensor.Tensor) { return conv(5, 3, 2) }},
 		{"conv 1x1", func() (Layer, *tensor.Tensor) { return conv(1, 1, 0) }},
 		{"conv winograd F(4x4) padding 1", func() (Layer, *tensor.Tensor) { return winograd(4, 1) }},
+		{"conv winograd F(6x6) padding 1", func() (Layer, *tensor.Tensor) { return winograd(6, 1) }},
 		{"conv winograd F(2x2) no padding", func() (Layer, *tensor.Tensor) { return winograd(2, 0) }},
 		{"conv winograd F(2x2, 5x5) padding 2", func() (Layer, *tensor.Tensor) {
 			c, x := conv(5, 1, 2)
@@ -82,6 +83,7 @@ func TestConvMatchesDirectSum(t *testing.T) {
 		// Winograd: outputs that fill the tiles exactly and that stop short, padded or not.
 		{3, 1, 0, 1, ConvWinograd, 4, 10, 6}, {3, 1, 1, 2, ConvWinograd, 4, 5, 6}, {3, 1, 2, 2, ConvWinograd, 4, 7, 9},
 		{3, 1, 0, 2, ConvWinograd, 2, 6, 5}, {3, 1, 1, 1, ConvWinograd, 2, 5, 6}, {3, 1, 0, 2, ConvWinograd, 4, 3, 3},
+		{3, 1, 0, 1, ConvWinograd, 6, 14, 8}, {3, 1, 1, 2, ConvWinograd, 6, 7, 6}, {3, 1, 2, 2, ConvWinograd, 6, 9, 13},
 		{5, 1, 0, 1, ConvWinograd, 0, 14, 14}, {5, 1, 2, 2, ConvWinograd, 0, 7, 6}, {5, 1, 1, 2, ConvWinograd, 0, 5, 5},
 	} {
 		t.Run(fmt.Sprintf("k%d s%d p%d %s%d %dx%d workers %d", tc.k, tc.s, tc.p, tc.algo, tc.m, tc.H, tc.W, tc.workers), func(t *testing.T) {
@@ -226,7 +228,7 @@ func TestWinogradMatchesGEMM(t *testing.T) {
 	rng := testRNG()
 	x := randTensor(rng, 1, 5, 16, 13, 11)
 	dy := randTensor(rng, 1, 5, 24, 13, 11)
-	for _, tc := range []struct{ m, k int }{{2, 3}, {4, 3}, {2, 5}} {
+	for _, tc := range []struct{ m, k int }{{2, 3}, {4, 3}, {6, 3}, {2, 5}} {
 		m, k := tc.m, tc.k
 		for _, workers := range []int{1, 2} {
 			// training keeps forward's input tiles for backward; otherwise backward makes them again
@@ -334,9 +336,9 @@ func TestConvEmptyBatch(t *testing.T) {
 }
 
 // TestWinogradTileChoice: F(4×4) for the usual map sizes, F(2×2) where F(4×4)'s tiles
-// would mostly hang over the edge.
+// would mostly hang over the edge, F(6×6) where its tiles fit a large map well.
 func TestWinogradTileChoice(t *testing.T) {
-	for _, tc := range []struct{ out, wantM int }{{24, 4}, {10, 4}, {8, 4}, {6, 2}, {5, 2}, {3, 4}, {2, 2}} {
+	for _, tc := range []struct{ out, wantM int }{{24, 6}, {18, 6}, {30, 6}, {28, 4}, {32, 4}, {14, 4}, {10, 4}, {8, 4}, {6, 2}, {5, 2}, {3, 4}, {2, 2}} {
 		c := NewConv2D("c", 16, 16, 3, 1, 1)
 		c.outH, c.outW = tc.out, tc.out
 		if got := c.plan().m; got != tc.wantM {

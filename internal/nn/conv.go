@@ -24,7 +24,7 @@ type Conv2D struct {
 	W, B           *Param
 	NoInputGrad    bool
 	Algorithm      ConvAlgorithm
-	winogradM      int // output tile side for Winograd: 2 or 4; 0 chooses by output size
+	winogradM      int // output tile side for Winograd: 2, 4 or 6; 0 chooses by output size
 	x              *tensor.Tensor
 	inH, inW       int
 	outH, outW     int

@@ -143,6 +143,38 @@ var winogradF2K5 = newWinogradPlan(2, 5,
 		0, 0, 0, 0, 1,
 	})
 
+// F(6×6, 3×3): points 0, ±1, ±2, ±½, ∞ (Lavin & Gray; NNPACK's default); 1.78
+// multiplications an output. Bᵀ and Aᵀ are exact in binary, G is not (1/90, 2/9, …).
+var winogradF6 = newWinogradPlan(6, 3,
+	[]float32{
+		1, 0, -21.0 / 4, 0, 21.0 / 4, 0, -1, 0,
+		0, 1, 1, -17.0 / 4, -17.0 / 4, 1, 1, 0,
+		0, -1, 1, 17.0 / 4, -17.0 / 4, -1, 1, 0,
+		0, 1.0 / 2, 1.0 / 4, -5.0 / 2, -5.0 / 4, 2, 1, 0,
+		0, -1.0 / 2, 1.0 / 4, 5.0 / 2, -5.0 / 4, -2, 1, 0,
+		0, 2, 4, -5.0 / 2, -5, 1.0 / 2, 1, 0,
+		0, -2, 4, 5.0 / 2, -5, -1.0 / 2, 1, 0,
+		0, -1, 0, 21.0 / 4, 0, -21.0 / 4, 0, 1,
+	},
+	[]float32{
+		1, 1, 1, 1, 1, 1, 1, 0,
+		0, 1, -1, 2, -2, 1.0 / 2, -1.0 / 2, 0,
+		0, 1, 1, 4, 4, 1.0 / 4, 1.0 / 4, 0,
+		0, 1, -1, 8, -8, 1.0 / 8, -1.0 / 8, 0,
+		0, 1, 1, 16, 16, 1.0 / 16, 1.0 / 16, 0,
+		0, 1, -1, 32, -32, 1.0 / 32, -1.0 / 32, 1,
+	},
+	[]float64{
+		1, 0, 0,
+		-2.0 / 9, -2.0 / 9, -2.0 / 9,
+		-2.0 / 9, 2.0 / 9, -2.0 / 9,
+		1.0 / 90, 1.0 / 45, 2.0 / 45,
+		1.0 / 90, -1.0 / 45, 2.0 / 45,
+		32.0 / 45, 16.0 / 45, 8.0 / 45,
+		32.0 / 45, -16.0 / 45, 8.0 / 45,
+		0, 0, 1,
+	})
+
 // winogradTiles is about how many tiles a worker transforms and multiplies at once:
 // enough for the products to run near the BLAS's single-core speed (≈ 100 GFLOP/s from
 // 72 tiles on here), few enough for a group's tiles to stay in L2. Measured on the
@@ -163,17 +195,27 @@ func (c *Conv2D) plan() *winogradPlan {
 		return winogradF2
 	case 4:
 		return winogradF4
+	case 6:
+		return winogradF6
 	}
 	// The tile with fewer multiplications for this output size: F(4×4) unless the map
 	// is so small that its tiles would mostly hang over the edge (ties go to F(2×2),
-	// whose transforms are cheaper and exact).
+	// whose transforms are cheaper and exact), or F(6×6) where it saves enough.
 	cost := func(p *winogradPlan) int {
 		return p.alpha * p.alpha * ((c.outH + p.m - 1) / p.m) * ((c.outW + p.m - 1) / p.m)
 	}
-	if cost(winogradF4) < cost(winogradF2) {
-		return winogradF4
+	if cost(winogradF4) >= cost(winogradF2) {
+		return winogradF2
 	}
-	return winogradF2
+	// F(6×6)'s transforms cost more a tile, so it must save a sixth of F(4×4)'s
+	// multiplications, on a map of at least 18×18 (on smaller ones most of its tiles hang
+	// over the edge). Measured (BenchmarkWinogradTileSizes, forward and backward): 18 %
+	// faster on 24×24; as fast or slower on 28×28 (9 % fewer multiplications), 14×14
+	// (as many) and 10×10 (21 % fewer).
+	if c.outH >= 18 && c.outW >= 18 && 6*cost(winogradF6) <= 5*cost(winogradF4) {
+		return winogradF6
+	}
+	return winogradF4
 }
 
 // tilings cuts the (padded) input into overlapping α×α tiles and the output into the
@@ -221,7 +263,7 @@ func (c *Conv2D) transformWeights(p *winogradPlan) {
 
 func (c *Conv2D) transformWeightRows(p *winogradPlan, lo, hi int) {
 	a, r, O, C := p.alpha, p.r, c.Out, c.In
-	var G [6 * 5]float64 // a local copy: no bounds checks in the loops
+	var G [6 * 5]float64 // a local copy, no bounds checks in the loops; room for the largest G (6×5 for 5×5)
 	copy(G[:], p.G)
 	// t = G·g for every kernel of the rows first, then (G·g)·Gᵀ one element ξ at a time,
 	// so the writes run along U_ξ instead of jumping between the α² planes (4× faster).

@@ -213,13 +213,53 @@ KERNEL static void dn_transform(float *restrict dst, int64_t dld, const float *r
 
 typedef struct { int64_t H, W, S, step, off, TH, TW; } dn_tiling;
 
-// The tiles tx whose column tx·step+off+b lies inside [0, W).
-static inline void dn_tx_range(const dn_tiling *g, int64_t b, int64_t *lo, int64_t *hi) {
-	const int64_t a = -(g->off + b), t = g->W - 1 - g->off - b;
-	*lo = a > 0 ? (a + g->step - 1) / g->step : 0;
-	*hi = t < 0 ? 0 : t / g->step + 1;
-	if (*hi > g->TW) *hi = g->TW;
-	if (*lo > *hi) *lo = *hi;
+// dn_move_tile moves one S×S tile between an image channel (row stride W, its
+// corner at x) and column t of the S² planes of d (stride T): gathers it into d, or
+// adds it from d onto the image. Called with a constant S, the copy unrolls.
+static inline __attribute__((always_inline)) void dn_move_tile(float *restrict d, int64_t T, float *restrict x, int64_t W,
+		const int S, const int gather) {
+#pragma GCC unroll 8
+	for (int a = 0; a < S; a++)
+#pragma GCC unroll 8
+		for (int b = 0; b < S; b++) {
+			if (gather) d[(a * S + b) * T] = x[a * W + b];
+			else x[a * W + b] += d[(a * S + b) * T];
+		}
+}
+
+// dn_move_tiles moves all of a channel's tiles: whole tiles through the unrolled copy,
+// tiles over the border element by element (zeros gathered from outside; nothing added
+// there). The tiles go last to first: where they overlap, adds then come in the order
+// of the older plane-by-plane loops, so results are the same to the bit.
+static inline __attribute__((always_inline)) void dn_move_tiles(float *restrict d, float *restrict xc, const dn_tiling *g,
+		const int S, const int gather) {
+	const int64_t T = g->TH * g->TW;
+	for (int64_t ty = g->TH - 1; ty >= 0; ty--)
+		for (int64_t tx = g->TW - 1; tx >= 0; tx--) {
+			const int64_t t = ty * g->TW + tx, y0 = ty * g->step + g->off, x0 = tx * g->step + g->off;
+			if (y0 >= 0 && x0 >= 0 && y0 + S <= g->H && x0 + S <= g->W) {
+				dn_move_tile(d + t, T, xc + y0 * g->W + x0, g->W, S, gather);
+				continue;
+			}
+			for (int a = 0; a < S; a++)
+				for (int b = 0; b < S; b++) {
+					const int64_t y = y0 + a, x = x0 + b;
+					const int inside = y >= 0 && y < g->H && x >= 0 && x < g->W;
+					if (gather) d[(a * S + b) * T + t] = inside ? xc[y * g->W + x] : 0.0f;
+					else if (inside) xc[y * g->W + x] += d[(a * S + b) * T + t];
+				}
+		}
+}
+
+// dn_move_channel picks the copy unrolled for the tile size.
+static void dn_move_channel(float *restrict d, float *restrict xc, const dn_tiling *g, const int gather) {
+	switch (g->S) {
+	case 2: dn_move_tiles(d, xc, g, 2, gather); return;
+	case 4: dn_move_tiles(d, xc, g, 4, gather); return;
+	case 6: dn_move_tiles(d, xc, g, 6, gather); return;
+	case 8: dn_move_tiles(d, xc, g, 8, gather); return;
+	}
+	dn_move_tiles(d, xc, g, g->S, gather);
 }
 
 // Eight tiles at a time, one per vector lane: the whole 2-D transform of a tile runs
@@ -241,7 +281,7 @@ static inline __attribute__((always_inline)) void dn_dot8(dn_v8 *out, const floa
 	}
 	dn_v8 acc = {0};
 	int first = 1;
-#pragma GCC unroll 6
+#pragma GCC unroll 8
 	for (int j = 0; j < p; j++) {
 		const float a = row[j];
 		if (a == 0.0f) continue;
@@ -255,14 +295,14 @@ static inline __attribute__((always_inline)) void dn_dot8(dn_v8 *out, const floa
 // out = L·in·Lᵀ for eight tiles (in p×p, L q×p, both passes through dn_dot8).
 static inline __attribute__((always_inline)) void dn_tile8(dn_v8 *restrict out, const dn_v8 *restrict in,
 		const float *L, const int q, const int p, const int constant) {
-	dn_v8 e[6 * 6];
-#pragma GCC unroll 6
+	dn_v8 e[8 * 8];
+#pragma GCC unroll 8
 	for (int i = 0; i < q; i++)
-#pragma GCC unroll 6
+#pragma GCC unroll 8
 		for (int k = 0; k < p; k++) dn_dot8(&e[i * p + k], L + i * p, in + k, p, p, constant);
-#pragma GCC unroll 6
+#pragma GCC unroll 8
 	for (int i = 0; i < q; i++)
-#pragma GCC unroll 6
+#pragma GCC unroll 8
 		for (int l = 0; l < q; l++) dn_dot8(&out[i * q + l], L + l * p, e + i * p, 1, p, constant);
 }
 
@@ -271,7 +311,7 @@ static inline __attribute__((always_inline)) void dn_tile8(dn_v8 *restrict out, 
 // plane is read or written past its T values.
 static inline __attribute__((always_inline)) void dn_tiles8(float *dst, int64_t dld, const float *src, int64_t sld,
 		int64_t T, const float *L, const int q, const int p, const int constant) {
-	dn_v8 in[6 * 6], out[6 * 6];
+	dn_v8 in[8 * 8], out[8 * 8];
 	int64_t t = 0;
 	for (; t + 8 <= T; t += 8) {
 		for (int j = 0; j < p * p; j++) memcpy(&in[j], src + j * sld + t, sizeof(dn_v8));
@@ -302,10 +342,14 @@ static const float dn_f2_AT[8] = {1, 1, 1, 0, 0, 1, -1, -1};
 static const float dn_f2_A[8] = {1, 0, 1, 1, 1, -1, 0, -1};
 static const float dn_f2k5_AT[12] = {1, 1, 1, 1, 1, 0, 0, 1, -1, 2, -2, 1};
 static const float dn_f2k5_A[12] = {1, 0, 1, 1, 1, -1, 1, 2, 1, -2, 0, 1};
+static const float dn_f6_BT[64] = {1, 0, -5.25, 0, 5.25, 0, -1, 0, 0, 1, 1, -4.25, -4.25, 1, 1, 0, 0, -1, 1, 4.25, -4.25, -1, 1, 0, 0, 0.5, 0.25, -2.5, -1.25, 2, 1, 0, 0, -0.5, 0.25, 2.5, -1.25, -2, 1, 0, 0, 2, 4, -2.5, -5, 0.5, 1, 0, 0, -2, 4, 2.5, -5, -0.5, 1, 0, 0, -1, 0, 5.25, 0, -5.25, 0, 1};
+static const float dn_f6_B[64] = {1, 0, 0, 0, 0, 0, 0, 0, 0, 1, -1, 0.5, -0.5, 2, -2, -1, -5.25, 1, 1, 0.25, 0.25, 4, 4, 0, 0, -4.25, 4.25, -2.5, 2.5, -2.5, 2.5, 5.25, 5.25, -4.25, -4.25, -1.25, -1.25, -5, -5, 0, 0, 1, -1, 2, -2, 0.5, -0.5, -5.25, -1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+static const float dn_f6_AT[48] = {1, 1, 1, 1, 1, 1, 1, 0, 0, 1, -1, 2, -2, 0.5, -0.5, 0, 0, 1, 1, 4, 4, 0.25, 0.25, 0, 0, 1, -1, 8, -8, 0.125, -0.125, 0, 0, 1, 1, 16, 16, 0.0625, 0.0625, 0, 0, 1, -1, 32, -32, 0.03125, -0.03125, 1};
+static const float dn_f6_A[48] = {1, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, -1, 1, -1, 1, -1, 1, 2, 4, 8, 16, 32, 1, -2, 4, -8, 16, -32, 1, 0.5, 0.25, 0.125, 0.0625, 0.03125, 1, -0.5, 0.25, -0.125, 0.0625, -0.03125, 0, 0, 0, 0, 0, 1};
 
 #define DN_IS(L, M) (memcmp((L), (M), sizeof(M)) == 0)
 
-// The (q, p) shapes Winograd F(2×2,3×3), F(4×4,3×3) and F(2×2,5×5) use get unrolled copies;
+// The (q, p) shapes Winograd F(2×2,3×3), F(4×4,3×3), F(6×6,3×3) and F(2×2,5×5) use get unrolled copies;
 // anything else takes the plane-at-a-time loops.
 // DN_TRY runs the copy compiled for table when L is that table; DN_ANY the copy for
 // any L of the shape.
@@ -316,6 +360,9 @@ static const float dn_f2k5_A[12] = {1, 0, 1, 1, 1, -1, 1, 2, 1, -2, 0, 1};
 
 KERNEL static void dn_tiles_transform(float *dst, int64_t dld, const float *src, int64_t sld, int64_t T,
 		const float *L, int64_t q, int64_t p, float *e) {
+	if (q == 8 && p == 8) { DN_TRY(dn_f6_BT, 8, 8) DN_TRY(dn_f6_B, 8, 8) DN_ANY(8, 8) }
+	if (q == 8 && p == 6) { DN_TRY(dn_f6_A, 8, 6) DN_ANY(8, 6) }
+	if (q == 6 && p == 8) { DN_TRY(dn_f6_AT, 6, 8) DN_ANY(6, 8) }
 	if (q == 6 && p == 6) { DN_TRY(dn_f4_BT, 6, 6) DN_TRY(dn_f4_B, 6, 6) DN_ANY(6, 6) }
 	if (q == 6 && p == 4) { DN_TRY(dn_f4_A, 6, 4) DN_ANY(6, 4) }
 	if (q == 4 && p == 6) { DN_TRY(dn_f4_AT, 4, 6) DN_ANY(4, 6) }
@@ -332,25 +379,7 @@ KERNEL static void dn_tiles_in(float *dst, int64_t ld, int64_t cs, const float *
 	const int64_t T = g.TH * g.TW, S = g.S;
 	float *restrict d = tmp, *e = tmp + S * S * T;
 	for (int64_t c = 0; c < channels; c++) {
-		const float *restrict xc = x + c * g.H * g.W;
-		for (int64_t a = 0; a < S; a++)
-			for (int64_t b = 0; b < S; b++) {
-				float *restrict plane = d + (a * S + b) * T;
-				int64_t lo, hi;
-				dn_tx_range(&g, b, &lo, &hi);
-				for (int64_t ty = 0; ty < g.TH; ty++) {
-					float *restrict row = plane + ty * g.TW;
-					const int64_t y = ty * g.step + a + g.off;
-					if (y < 0 || y >= g.H) {
-						for (int64_t tx = 0; tx < g.TW; tx++) row[tx] = 0.0f;
-						continue;
-					}
-					const float *src = xc + y * g.W + b + g.off;
-					for (int64_t tx = 0; tx < lo; tx++) row[tx] = 0.0f;
-					for (int64_t tx = lo; tx < hi; tx++) row[tx] = src[tx * g.step];
-					for (int64_t tx = hi; tx < g.TW; tx++) row[tx] = 0.0f;
-				}
-			}
+		dn_move_channel(d, (float *)(x + c * g.H * g.W), &g, 1);
 		dn_tiles_transform(dst + c * cs, ld, d, T, T, L, q, S, e);
 	}
 }
@@ -361,20 +390,7 @@ KERNEL static void dn_tiles_out(float *x, int64_t channels, dn_tiling g, const f
 	float *restrict d = tmp, *e = tmp + S * S * T;
 	for (int64_t c = 0; c < channels; c++) {
 		dn_tiles_transform(d, T, src + c * cs, ld, T, L, S, p, e);
-		float *restrict xc = x + c * g.H * g.W;
-		for (int64_t a = 0; a < S; a++)
-			for (int64_t b = 0; b < S; b++) {
-				const float *restrict plane = d + (a * S + b) * T;
-				int64_t lo, hi;
-				dn_tx_range(&g, b, &lo, &hi);
-				for (int64_t ty = 0; ty < g.TH; ty++) {
-					const int64_t y = ty * g.step + a + g.off;
-					if (y < 0 || y >= g.H) continue;
-					float *dstp = xc + y * g.W + b + g.off;
-					const float *row = plane + ty * g.TW;
-					for (int64_t tx = lo; tx < hi; tx++) dstp[tx * g.step] += row[tx];
-				}
-			}
+		dn_move_channel(d, x + c * g.H * g.W, &g, 0);
 	}
 }
 

@@ -42,11 +42,13 @@ func TestTiles(t *testing.T) {
 		g Tiling
 		q int
 	}{
-		{Tiling{H: 8, W: 8, Size: 4, Step: 2, Off: -1, TH: 4, TW: 4}, 4},  // overlapping, padded
-		{Tiling{H: 26, W: 26, Size: 6, Step: 4, Off: 0, TH: 6, TW: 6}, 6}, // stops short of the border
-		{Tiling{H: 7, W: 9, Size: 6, Step: 4, Off: -2, TH: 3, TW: 3}, 4},  // overhangs, q < Size
-		{Tiling{H: 5, W: 3, Size: 2, Step: 2, Off: 0, TH: 3, TW: 2}, 3},   // q > Size
-		{Tiling{H: 4, W: 4, Size: 3, Step: 1, Off: 1, TH: 2, TW: 1}, 2},   // offset into the image
+		{Tiling{H: 8, W: 8, Size: 4, Step: 2, Off: -1, TH: 4, TW: 4}, 4},   // overlapping, padded
+		{Tiling{H: 26, W: 26, Size: 6, Step: 4, Off: 0, TH: 6, TW: 6}, 6},  // stops short of the border
+		{Tiling{H: 7, W: 9, Size: 6, Step: 4, Off: -2, TH: 3, TW: 3}, 4},   // overhangs, q < Size
+		{Tiling{H: 5, W: 3, Size: 2, Step: 2, Off: 0, TH: 3, TW: 2}, 3},    // q > Size
+		{Tiling{H: 4, W: 4, Size: 3, Step: 1, Off: 1, TH: 2, TW: 1}, 2},    // offset into the image
+		{Tiling{H: 13, W: 10, Size: 8, Step: 6, Off: -1, TH: 2, TW: 2}, 8}, // F(6×6)'s size: whole and overhanging tiles
+		{Tiling{H: 14, W: 14, Size: 8, Step: 6, Off: 0, TH: 2, TW: 2}, 6},  // whole tiles only, q < Size
 	} {
 		t.Run(fmt.Sprintf("%+v", tc.g), func(t *testing.T) {
 			const channels = 3
