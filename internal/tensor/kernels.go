@@ -37,7 +37,7 @@ func Tanh(y, x []float32) {
 	tanh(y, x)
 }
 
-// ReLU sets y = max(x, 0) elementwise.
+// ReLU sets y = max(x, 0) elementwise; y may be x.
 func ReLU(y, x []float32) {
 	if len(y) != len(x) {
 		panic(fmt.Sprintf("tensor: ReLU: %d outputs for %d inputs", len(y), len(x)))

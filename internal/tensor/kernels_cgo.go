@@ -378,8 +378,14 @@ KERNEL static void dn_tiles_in(float *dst, int64_t ld, int64_t cs, const float *
 		const float *L, int64_t q, float *tmp) {
 	const int64_t T = g.TH * g.TW, S = g.S;
 	float *restrict d = tmp, *e = tmp + S * S * T;
+	const int64_t plane = g.H * g.W;
 	for (int64_t c = 0; c < channels; c++) {
-		dn_move_channel(d, (float *)(x + c * g.H * g.W), &g, 1);
+		// The next channel is asked for now, a line per prefetch: it is usually far off
+		// (the layer before wrote it a while ago), and the tile copies would otherwise
+		// wait for each line in turn.
+		if (c + 1 < channels)
+			for (int64_t i = 0; i < plane; i += 16) __builtin_prefetch(x + (c + 1) * plane + i, 0, 3);
+		dn_move_channel(d, (float *)(x + c * plane), &g, 1);
 		dn_tiles_transform(dst + c * cs, ld, d, T, T, L, q, S, e);
 	}
 }
@@ -507,7 +513,7 @@ KERNEL static void dn_bn_input_grad(float *restrict dx, const float *restrict dy
 	}
 }
 
-KERNEL static void dn_relu(float *restrict y, const float *restrict x, int64_t n) {
+KERNEL static void dn_relu(float *y, const float *x, int64_t n) { // y may be x
 	for (int64_t i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0;
 }
 
