@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/digitnet/digitnet/internal/tensor"
@@ -385,5 +386,64 @@ func TestDropoutOnWorkersKeepsTheStream(t *testing.T) {
 	}
 	if got, next := src.Uint64(), ref.Uint64(); got != next {
 		t.Errorf("after dropout the source draws %x, the serial stream %x", got, next)
+	}
+}
+
+// TestFusedReLUIsExact: a convolution that applies the ReLU after it (Spec.Build fuses
+// them) gives the same losses, input gradients and parameter gradients to the bit as the
+// two layers run apart, by GEMM and Winograd, on one and two workers; inference is left
+// unfused, so the ReLU layer still sees pre-activations there.
+func TestFusedReLUIsExact(t *testing.T) {
+	defer tensor.SetWorkers(tensor.Workers())
+	spec := Spec{Input: []int{3, 12, 12}, Output: "softmax", Loss: "ce", Init: InitHeNormal, Layers: []LayerSpec{
+		{Type: "conv2d", Out: 8, Kernel: 3}, {Type: "relu"}, {Type: "conv2d", Out: 16, Kernel: 3, Padding: 1}, {Type: "relu"},
+		{Type: "maxpool", Kernel: 2}, {Type: "flatten"}, {Type: "dense", Out: 10},
+	}}
+	x := randTensor(testRNG(), 1, 5, 3, 12, 12)
+	labels := []int{1, 2, 3, 4, 5}
+	for _, algo := range []ConvAlgorithm{ConvGEMM, ConvWinograd} {
+		for _, workers := range []int{1, 2} {
+			tensor.SetWorkers(workers)
+			var losses [2]float64
+			var grads [2][]float32
+			for i, fused := range []bool{true, false} {
+				net, err := spec.BuildFrom(rand.NewPCG(4, 4))
+				if err != nil {
+					t.Fatal(err)
+				}
+				net.SetConvAlgorithm(algo)
+				if !fused {
+					for _, l := range net.Layers {
+						switch l := l.(type) {
+						case *Conv2D:
+							l.relu = nil
+						case *ReLU:
+							l.conv = nil
+						}
+					}
+				} else if c := net.Layers[2].(*Conv2D); c.relu == nil {
+					t.Fatal("Spec.Build did not fuse the convolution with its ReLU")
+				}
+				losses[i], _ = net.TrainBatch(x, labels)
+				for _, p := range net.Params() {
+					grads[i] = append(grads[i], p.Grad.Data...)
+				}
+				if fused {
+					if !net.Layers[3].(*ReLU).passed {
+						t.Fatalf("%v: the ReLU layer ran although its convolution applied it", algo)
+					}
+					net.Forward(x, false)
+					if net.Layers[3].(*ReLU).passed {
+						t.Fatalf("%v: fused in inference", algo)
+					}
+				}
+			}
+			if losses[0] != losses[1] {
+				t.Errorf("%v, %d workers: loss %v fused, %v apart", algo, workers, losses[0], losses[1])
+			}
+			if !slices.Equal(grads[0], grads[1]) {
+				t.Errorf("%v, %d workers: gradients differ between fused and apart", algo, workers)
+			}
+		}
 	}
 }

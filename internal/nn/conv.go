@@ -37,12 +37,19 @@ type Conv2D struct {
 	wt             []float64     // the weight transforms' halfway products, [O C α r]
 	vAll           []float32     // in training, the batch's input tiles, a block [α² C T] a group
 	vKept          bool          // vAll holds the last Forward's tiles
+	// relu is the ReLU that follows in the network, if any (see fuseReLUs). In training
+	// the convolution applies it to each image while that image's output is still in
+	// cache, and masks the gradient the same way, instead of two more passes over a
+	// batch of outputs too large for the cache; the ReLU layer then passes values through.
+	relu     *ReLU
+	reluDone bool // the last Forward applied relu: y is its output
 }
 
 // convScratch is one worker's buffers: an image's patches and their gradient, and its
 // share of the parameter gradients (worker 0 adds straight into the Params).
 type convScratch struct {
 	cols, dcols, dW, dB    []float32
+	dyMasked               []float32 // an image's output gradient through the fused ReLU
 	wV, wM, wdV, wTmp, wdU []float32 // Winograd's tiles (see winogradBuffers)
 }
 
@@ -130,6 +137,7 @@ func (c *Conv2D) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 	K, P, O := c.In*c.Kernel*c.Kernel, c.outH*c.outW, c.Out
 	c.y.Resize(N, O, c.outH, c.outW)
 	c.wino = c.plan()
+	c.reluDone = training && c.relu != nil
 	c.prepare(false)
 	if c.wino != nil {
 		c.forwardWinograd(c.wino, training)
@@ -141,6 +149,7 @@ func (c *Conv2D) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 			yn := c.y.Data[n*O*P : (n+1)*O*P]
 			c.fillBias(yn)
 			tensor.GemmSerial(false, false, O, P, K, 1, c.W.Value.Data, K, cols, P, 1, yn, P)
+			c.applyReLU(yn)
 		}
 	})
 	return c.y
@@ -171,7 +180,7 @@ func (c *Conv2D) Backward(dy *tensor.Tensor) *tensor.Tensor {
 		}
 		for n := lo; n < hi; n++ {
 			cols := c.patches(s, n)
-			dyn := dy.Data[n*O*P : (n+1)*O*P]
+			dyn := c.imageGrad(s, dy, n)
 			tensor.GemmSerial(false, true, O, K, P, 1, dyn, P, cols, P, 1, dW, K)
 			addBiasGrad(dB, dyn, O)
 			if c.NoInputGrad {
@@ -201,6 +210,26 @@ func (c *Conv2D) finishBackward() *tensor.Tensor {
 		return nil
 	}
 	return c.dx
+}
+
+// applyReLU applies the fused ReLU, if this pass does, to one image's output yn.
+func (c *Conv2D) applyReLU(yn []float32) {
+	if c.reluDone {
+		tensor.ReLU(yn, yn)
+	}
+}
+
+// imageGrad is image n's slice of the output gradient dy, taken through the fused ReLU
+// (into the worker's buffer) if forward applied it.
+func (c *Conv2D) imageGrad(s *convScratch, dy *tensor.Tensor, n int) []float32 {
+	size := c.Out * c.outH * c.outW
+	dyn := dy.Data[n*size : (n+1)*size]
+	if !c.reluDone {
+		return dyn
+	}
+	s.dyMasked = resize(s.dyMasked, size)
+	tensor.ReLUBackward(s.dyMasked, c.y.Data[n*size:(n+1)*size], dyn)
+	return s.dyMasked
 }
 
 // fillBias sets each output channel of one image's yn [O P] to its bias.

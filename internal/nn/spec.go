@@ -229,6 +229,7 @@ func (s Spec) Build(rng *rand.Rand) (*Network, error) {
 		}
 		net.Loss = map[string]Loss{"mse": &MSE{}, "bce": &BCE{}, "ce": &CrossEntropy{}}[s.Loss]
 	}
+	net.fuseReLUs()
 	return net, nil
 }
 

@@ -373,6 +373,7 @@ func (c *Conv2D) forwardWinograd(p *winogradPlan, training bool) {
 				yn := c.y.Data[n*outSize : (n+1)*outSize]
 				c.fillBias(yn)
 				tensor.TilesOut(yn, O, out, M[(n-g0)*tiles:], ldM, T, p.AT, p.alpha, s.wTmp)
+				c.applyReLU(yn)
 			}
 		}
 	})
@@ -398,7 +399,7 @@ func (c *Conv2D) inputTiles(s *convScratch, g0, g1, tiles int) (V []float32, ld,
 func (c *Conv2D) backwardWinograd(p *winogradPlan, dy *tensor.Tensor) {
 	N, O, C, a2 := c.x.Shape[0], c.Out, c.In, p.alpha*p.alpha
 	in, out := c.tilings(p)
-	tiles, inSize, outSize := in.Tiles(), C*c.inH*c.inW, O*c.outH*c.outW
+	tiles, inSize := in.Tiles(), C*c.inH*c.inW
 	group := groupSize(tiles)
 	used := tensor.Parallel(N, 1, func(w, lo, hi int) {
 		s := &c.scratch[w]
@@ -416,7 +417,7 @@ func (c *Conv2D) backwardWinograd(p *winogradPlan, dy *tensor.Tensor) {
 				if !c.vKept {
 					tensor.TilesIn(V[(n-g0)*tiles:], ld, cs, c.x.Data[n*inSize:(n+1)*inSize], C, in, p.BT, p.alpha, s.wTmp)
 				}
-				dyn := dy.Data[n*outSize : (n+1)*outSize]
+				dyn := c.imageGrad(s, dy, n)
 				tensor.TilesIn(M[(n-g0)*tiles:], ldM, T, dyn, O, out, p.A, p.alpha, s.wTmp)
 				addBiasGrad8(dB, dyn, O)
 			}
