@@ -292,10 +292,77 @@ static inline __attribute__((always_inline)) void dn_dot8(dn_v8 *out, const floa
 	*out = acc;
 }
 
-// out = L·in·Lᵀ for eight tiles (in p×p, L q×p, both passes through dn_dot8).
+// F(6×6, 3×3)'s four 1-D transforms written out (as NNPACK does), sharing the sums
+// and differences its pairs of points ±1, ±2, ±½ have in common: about 26 vector
+// operations for Bᵀ instead of the 44 its nonzero entries take one by one. o[i·os] =
+// Σ_j M[i][j]·v[j·vs] with M one of Bᵀ (8×8), Aᵀ (6×8), A (8×6) and B (8×8).
+enum { DN_F6_BT = 1, DN_F6_AT, DN_F6_A, DN_F6_B };
+
+static inline __attribute__((always_inline)) void dn_f6_1d(dn_v8 *restrict o, const dn_v8 *restrict v,
+		const int os, const int vs, const int which) {
+#define V(j) v[(j) * vs]
+#define O(i) o[(i) * os]
+	if (which == DN_F6_BT) {
+		O(0) = (V(0) - V(6)) + 5.25f * (V(4) - V(2));
+		O(7) = (V(7) - V(1)) + 5.25f * (V(3) - V(5));
+		const dn_v8 a1 = (V(2) + V(6)) - 4.25f * V(4), b1 = (V(1) + V(5)) - 4.25f * V(3);
+		O(1) = a1 + b1;
+		O(2) = a1 - b1;
+		const dn_v8 a2 = (0.25f * V(2) + V(6)) - 1.25f * V(4), b2 = (0.5f * V(1) - 2.5f * V(3)) + 2.0f * V(5);
+		O(3) = a2 + b2;
+		O(4) = a2 - b2;
+		const dn_v8 a3 = (4.0f * V(2) + V(6)) - 5.0f * V(4), b3 = (2.0f * V(1) - 2.5f * V(3)) + 0.5f * V(5);
+		O(5) = a3 + b3;
+		O(6) = a3 - b3;
+	} else if (which == DN_F6_AT) {
+		const dn_v8 s1 = V(1) + V(2), d1 = V(1) - V(2), s2 = V(3) + V(4), d2 = V(3) - V(4);
+		const dn_v8 s3 = V(5) + V(6), d3 = V(5) - V(6);
+		O(0) = ((V(0) + s1) + s2) + s3;
+		O(1) = (d1 + 2.0f * d2) + 0.5f * d3;
+		O(2) = (s1 + 4.0f * s2) + 0.25f * s3;
+		O(3) = (d1 + 8.0f * d2) + 0.125f * d3;
+		O(4) = (s1 + 16.0f * s2) + 0.0625f * s3;
+		O(5) = ((d1 + 32.0f * d2) + 0.03125f * d3) + V(7);
+	} else if (which == DN_F6_A) {
+		const dn_v8 e1 = (V(0) + V(2)) + V(4), o1 = (V(1) + V(3)) + V(5);
+		const dn_v8 e2 = (V(0) + 4.0f * V(2)) + 16.0f * V(4), o2 = (2.0f * V(1) + 8.0f * V(3)) + 32.0f * V(5);
+		const dn_v8 e3 = (V(0) + 0.25f * V(2)) + 0.0625f * V(4), o3 = (0.5f * V(1) + 0.125f * V(3)) + 0.03125f * V(5);
+		O(0) = V(0);
+		O(1) = e1 + o1;
+		O(2) = e1 - o1;
+		O(3) = e2 + o2;
+		O(4) = e2 - o2;
+		O(5) = e3 + o3;
+		O(6) = e3 - o3;
+		O(7) = V(5);
+	} else { // DN_F6_B
+		const dn_v8 p1 = V(1) + V(2), q1 = V(1) - V(2), p2 = V(3) + V(4), q2 = V(3) - V(4);
+		const dn_v8 p3 = V(5) + V(6), q3 = V(5) - V(6);
+		O(0) = V(0);
+		O(1) = ((q1 + 0.5f * q2) + 2.0f * q3) - V(7);
+		O(2) = ((p1 - 5.25f * V(0)) + 0.25f * p2) + 4.0f * p3;
+		O(3) = ((5.25f * V(7) - 4.25f * q1) - 2.5f * q2) - 2.5f * q3;
+		O(4) = ((5.25f * V(0) - 4.25f * p1) - 1.25f * p2) - 5.0f * p3;
+		O(5) = ((q1 + 2.0f * q2) + 0.5f * q3) - 5.25f * V(7);
+		O(6) = ((p1 - V(0)) + p2) + p3;
+		O(7) = V(7);
+	}
+#undef V
+#undef O
+}
+
+// out = L·in·Lᵀ for eight tiles (in p×p, L q×p): both passes through dn_dot8, or
+// through dn_f6_1d when written is one of its transforms (then L must be that matrix).
 static inline __attribute__((always_inline)) void dn_tile8(dn_v8 *restrict out, const dn_v8 *restrict in,
-		const float *L, const int q, const int p, const int constant) {
+		const float *L, const int q, const int p, const int constant, const int written) {
 	dn_v8 e[8 * 8];
+	if (written) {
+#pragma GCC unroll 8
+		for (int k = 0; k < p; k++) dn_f6_1d(e + k, in + k, p, p, written);
+#pragma GCC unroll 8
+		for (int i = 0; i < q; i++) dn_f6_1d(out + i * q, e + i * p, 1, 1, written);
+		return;
+	}
 #pragma GCC unroll 8
 	for (int i = 0; i < q; i++)
 #pragma GCC unroll 8
@@ -310,19 +377,19 @@ static inline __attribute__((always_inline)) void dn_tile8(dn_v8 *restrict out, 
 // (stride dld), eight tiles per step; the last partial step goes through a copy so no
 // plane is read or written past its T values.
 static inline __attribute__((always_inline)) void dn_tiles8(float *dst, int64_t dld, const float *src, int64_t sld,
-		int64_t T, const float *L, const int q, const int p, const int constant) {
+		int64_t T, const float *L, const int q, const int p, const int constant, const int written) {
 	dn_v8 in[8 * 8], out[8 * 8];
 	int64_t t = 0;
 	for (; t + 8 <= T; t += 8) {
 		for (int j = 0; j < p * p; j++) memcpy(&in[j], src + j * sld + t, sizeof(dn_v8));
-		dn_tile8(out, in, L, q, p, constant);
+		dn_tile8(out, in, L, q, p, constant, written);
 		for (int i = 0; i < q * q; i++) memcpy(dst + i * dld + t, &out[i], sizeof(dn_v8));
 	}
 	if (t < T) { // lanes past T hold whatever was there: lanes do not mix, and they are not stored
 		const int64_t r = T - t;
 		for (int j = 0; j < p * p; j++)
 			for (int64_t l = 0; l < r; l++) in[j][l] = src[j * sld + t + l];
-		dn_tile8(out, in, L, q, p, constant);
+		dn_tile8(out, in, L, q, p, constant, written);
 		for (int i = 0; i < q * q; i++)
 			for (int64_t l = 0; l < r; l++) dst[i * dld + t + l] = out[i][l];
 	}
@@ -354,15 +421,17 @@ static const float dn_f6_A[48] = {1, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, -1, 1, 
 // DN_TRY runs the copy compiled for table when L is that table; DN_ANY the copy for
 // any L of the shape.
 #define DN_TRY(table, Q, P) \
-	if (DN_IS(L, table)) { dn_tiles8(dst, dld, src, sld, T, table, Q, P, 1); return; }
+	if (DN_IS(L, table)) { dn_tiles8(dst, dld, src, sld, T, table, Q, P, 1, 0); return; }
+#define DN_WRITTEN(table, which, Q, P) \
+	if (DN_IS(L, table)) { dn_tiles8(dst, dld, src, sld, T, table, Q, P, 1, which); return; }
 #define DN_ANY(Q, P) \
-	{ dn_tiles8(dst, dld, src, sld, T, L, Q, P, 0); return; }
+	{ dn_tiles8(dst, dld, src, sld, T, L, Q, P, 0, 0); return; }
 
 KERNEL static void dn_tiles_transform(float *dst, int64_t dld, const float *src, int64_t sld, int64_t T,
 		const float *L, int64_t q, int64_t p, float *e) {
-	if (q == 8 && p == 8) { DN_TRY(dn_f6_BT, 8, 8) DN_TRY(dn_f6_B, 8, 8) DN_ANY(8, 8) }
-	if (q == 8 && p == 6) { DN_TRY(dn_f6_A, 8, 6) DN_ANY(8, 6) }
-	if (q == 6 && p == 8) { DN_TRY(dn_f6_AT, 6, 8) DN_ANY(6, 8) }
+	if (q == 8 && p == 8) { DN_WRITTEN(dn_f6_BT, DN_F6_BT, 8, 8) DN_WRITTEN(dn_f6_B, DN_F6_B, 8, 8) DN_ANY(8, 8) }
+	if (q == 8 && p == 6) { DN_WRITTEN(dn_f6_A, DN_F6_A, 8, 6) DN_ANY(8, 6) }
+	if (q == 6 && p == 8) { DN_WRITTEN(dn_f6_AT, DN_F6_AT, 6, 8) DN_ANY(6, 8) }
 	if (q == 6 && p == 6) { DN_TRY(dn_f4_BT, 6, 6) DN_TRY(dn_f4_B, 6, 6) DN_ANY(6, 6) }
 	if (q == 6 && p == 4) { DN_TRY(dn_f4_A, 6, 4) DN_ANY(6, 4) }
 	if (q == 4 && p == 6) { DN_TRY(dn_f4_AT, 4, 6) DN_ANY(4, 6) }
