@@ -245,7 +245,9 @@ func (c *Conv2D) fillBias(yn []float32) {
 }
 
 // addBiasGrad adds to dB [O] the sums of one image's output gradient dyn [O P] per
-// channel: db = Σ dy.
+// channel: db = Σ dy, one value after another. tensor.AddRowSums8 is several times
+// faster but rounds differently; Winograd uses it, and the GEMM path keeps this sum so
+// that `--conv gemm` runs recorded before Winograd still reproduce bit for bit.
 func addBiasGrad(dB, dyn []float32, O int) {
 	P := len(dyn) / O
 	for o := range dB {

@@ -419,7 +419,7 @@ func (c *Conv2D) backwardWinograd(p *winogradPlan, dy *tensor.Tensor) {
 				}
 				dyn := c.imageGrad(s, dy, n)
 				tensor.TilesIn(M[(n-g0)*tiles:], ldM, T, dyn, O, out, p.A, p.alpha, s.wTmp)
-				addBiasGrad8(dB, dyn, O)
+				tensor.AddRowSums8(dB, dyn) // not addBiasGrad: see its comment
 			}
 			for xi := 0; xi < a2; xi++ {
 				tensor.GemmSerial(false, true, O, C, T, 1, M[xi*ldM:xi*ldM+O*T], T, V[xi*ld:], cs, 1, dU[xi*O*C:(xi+1)*O*C], C)
@@ -451,33 +451,6 @@ func (c *Conv2D) backwardWinograd(p *winogradPlan, dy *tensor.Tensor) {
 		tensor.Add(c.B.Grad.Data, c.scratch[w].dB)
 	}
 	c.addWeightGrad(p, dU)
-}
-
-// addBiasGrad8 is addBiasGrad with eight running sums a channel, which the CPU adds in
-// parallel instead of one after another. It rounds differently, so the GEMM path keeps
-// addBiasGrad: `--conv gemm` runs recorded before Winograd still reproduce bit for bit.
-func addBiasGrad8(dB, dyn []float32, O int) {
-	P := len(dyn) / O
-	for o := range dB {
-		row := dyn[o*P : (o+1)*P]
-		var s [8]float32
-		i := 0
-		for ; i+8 <= len(row); i += 8 {
-			r := row[i : i+8 : i+8]
-			s[0] += r[0]
-			s[1] += r[1]
-			s[2] += r[2]
-			s[3] += r[3]
-			s[4] += r[4]
-			s[5] += r[5]
-			s[6] += r[6]
-			s[7] += r[7]
-		}
-		for ; i < len(row); i++ {
-			s[0] += row[i]
-		}
-		dB[o] += ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
-	}
 }
 
 func resize64(b []float64, n int) []float64 {

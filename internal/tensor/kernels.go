@@ -172,6 +172,18 @@ func Add(dst, src []float32) {
 	}
 }
 
+// AddRowSums8 adds to dst[r] the sum of row r of x (len(dst) rows of equal length),
+// summed in a fixed order that eight vector lanes run in parallel: lane j adds the
+// row's values j, j+8, j+16, … of its whole groups of eight, lane 0 then the rest one by
+// one, and the lanes combine as ((0+1)+(2+3))+((4+5)+(6+7)). (One running sum would wait
+// on each add in turn; this order is the same in the C and Go builds.)
+func AddRowSums8(dst, x []float32) {
+	if len(dst) == 0 || len(x)%len(dst) != 0 {
+		panic(fmt.Sprintf("tensor: AddRowSums8: %d values in %d rows", len(x), len(dst)))
+	}
+	addRowSums8(dst, x)
+}
+
 // Batch normalization over one channel: n planes of s values each, stride apart, the
 // slices starting at the channel's first plane ([N C S] data offset by c·S, stride C·S).
 

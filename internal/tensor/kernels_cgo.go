@@ -586,6 +586,21 @@ KERNEL static void dn_relu(float *y, const float *x, int64_t n) { // y may be x
 	for (int64_t i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0;
 }
 
+KERNEL static void dn_add_row_sums8(float *restrict dst, const float *restrict x, int64_t rows, int64_t n) {
+	for (int64_t r = 0; r < rows; r++) {
+		const float *row = x + r * n;
+		dn_v8 s = {0};
+		int64_t i = 0;
+		for (; i + 8 <= n; i += 8) {
+			dn_v8 v;
+			memcpy(&v, row + i, sizeof v);
+			s += v;
+		}
+		for (; i < n; i++) s[0] += row[i];
+		dst[r] += ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+	}
+}
+
 KERNEL static void dn_relu_backward(float *restrict dx, const float *restrict y,
 		const float *restrict dy, int64_t n) {
 	for (int64_t i = 0; i < n; i++) dx[i] = y[i] > 0 ? dy[i] : 0;
@@ -691,6 +706,10 @@ func col2im(dx, cols []float32, ch, H, W, k, s, p, OH, OW int) {
 
 func maxPool(y []float32, argmax []int32, x []float32, NC, H, W, k, OH, OW int) {
 	C.dn_maxpool(fp(y), (*C.int32_t)(unsafe.Pointer(unsafe.SliceData(argmax))), fp(x), C.int64_t(NC), C.int64_t(H), C.int64_t(W), C.int64_t(k), C.int64_t(OH), C.int64_t(OW))
+}
+
+func addRowSums8(dst, x []float32) {
+	C.dn_add_row_sums8(fp(dst), fp(x), C.int64_t(len(dst)), C.int64_t(len(x)/len(dst)))
 }
 
 func relu(y, x []float32) {

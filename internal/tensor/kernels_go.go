@@ -287,3 +287,27 @@ func moveTiles(d, xc []float32, g Tiling, in bool) {
 		}
 	}
 }
+
+func addRowSums8(dst, x []float32) {
+	n := len(x) / len(dst)
+	for r := range dst {
+		row := x[r*n : (r+1)*n]
+		var s [8]float32
+		i := 0
+		for ; i+8 <= len(row); i += 8 {
+			v := row[i : i+8 : i+8]
+			s[0] += v[0]
+			s[1] += v[1]
+			s[2] += v[2]
+			s[3] += v[3]
+			s[4] += v[4]
+			s[5] += v[5]
+			s[6] += v[6]
+			s[7] += v[7]
+		}
+		for ; i < len(row); i++ {
+			s[0] += row[i]
+		}
+		dst[r] += ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
+	}
+}

@@ -199,3 +199,29 @@ func TestAdamUpdateSplitsExactly(t *testing.T) {
 		}
 	}
 }
+
+// TestAddRowSums8 pins the summation order AddRowSums8 documents, bit for bit, on rows
+// with and without a partial group of eight.
+func TestAddRowSums8(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	for _, n := range []int{1, 5, 8, 13, 576} {
+		const rows = 3
+		x := randSlice(rng, rows*n)
+		got := []float32{1, 2, 3}
+		AddRowSums8(got, x)
+		for r := range rows {
+			var lane [8]float32
+			for i, v := range x[r*n : (r+1)*n] {
+				if i < n/8*8 {
+					lane[i%8] += v
+				} else {
+					lane[0] += v
+				}
+			}
+			want := float32(r+1) + (((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7])))
+			if got[r] != want {
+				t.Errorf("row of %d: sum %v, want %v", n, got[r], want)
+			}
+		}
+	}
+}
