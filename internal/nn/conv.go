@@ -245,12 +245,30 @@ func (c *Conv2D) fillBias(yn []float32) {
 }
 
 // addBiasGrad adds to dB [O] the sums of one image's output gradient dyn [O P] per
-// channel: db = Σ dy, one value after another. tensor.AddRowSums8 is several times
-// faster but rounds differently; Winograd uses it, and the GEMM path keeps this sum so
-// that `--conv gemm` runs recorded before Winograd still reproduce bit for bit.
+// channel: db = Σ dy, each channel's values one after another. tensor.AddRowSums8 is
+// faster still but rounds differently; Winograd uses it, and the GEMM path keeps this
+// order so that `--conv gemm` runs recorded before Winograd still reproduce bit for bit.
+// Four channels are summed side by side: four independent chains of adds, which the
+// CPU overlaps, where one chain waits on each add in turn (same order, same values).
 func addBiasGrad(dB, dyn []float32, O int) {
 	P := len(dyn) / O
-	for o := range dB {
+	o := 0
+	for ; o+4 <= O; o += 4 {
+		r0, r1 := dyn[o*P:(o+1)*P], dyn[(o+1)*P:(o+2)*P]
+		r2, r3 := dyn[(o+2)*P:(o+3)*P], dyn[(o+3)*P:(o+4)*P]
+		var s0, s1, s2, s3 float32
+		for i := range r0 {
+			s0 += r0[i]
+			s1 += r1[i]
+			s2 += r2[i]
+			s3 += r3[i]
+		}
+		dB[o] += s0
+		dB[o+1] += s1
+		dB[o+2] += s2
+		dB[o+3] += s3
+	}
+	for ; o < O; o++ {
 		var sum float32
 		for _, v := range dyn[o*P : (o+1)*P] {
 			sum += v
