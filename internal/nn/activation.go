@@ -104,13 +104,19 @@ func (r *ReLU) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	return r.activation.Backward(dy)
 }
 
-// fuseReLUs lets each convolution followed by a ReLU apply it (see Conv2D.relu).
+// fuseReLUs lets each convolution followed by a ReLU apply it, and the max pooling
+// after that too (see Conv2D.relu and Conv2D.pool).
 func (net *Network) fuseReLUs() {
 	for i := 1; i < len(net.Layers); i++ {
 		c, isConv := net.Layers[i-1].(*Conv2D)
 		r, isReLU := net.Layers[i].(*ReLU)
 		if isConv && isReLU {
 			c.relu, r.conv = r, c
+			if i+1 < len(net.Layers) {
+				if m, ok := net.Layers[i+1].(*MaxPool2D); ok {
+					c.pool, m.conv = m, c
+				}
+			}
 		}
 	}
 }

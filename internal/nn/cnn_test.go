@@ -389,60 +389,68 @@ func TestDropoutOnWorkersKeepsTheStream(t *testing.T) {
 	}
 }
 
-// TestFusedReLUIsExact: a convolution that applies the ReLU after it (Spec.Build fuses
-// them) gives the same losses, input gradients and parameter gradients to the bit as the
-// two layers run apart, by GEMM and Winograd, on one and two workers; inference is left
-// unfused, so the ReLU layer still sees pre-activations there.
+// TestFusedReLUIsExact: a convolution that applies the ReLU after it, and the max
+// pooling after that (Spec.Build fuses them), gives the same losses and gradients to
+// the bit as the layers run apart, by GEMM and Winograd, on one and two workers, with a
+// pooled map that divides evenly and one that does not; inference is left unfused, so
+// the ReLU layer still sees pre-activations there.
 func TestFusedReLUIsExact(t *testing.T) {
 	defer tensor.SetWorkers(tensor.Workers())
-	spec := Spec{Input: []int{3, 12, 12}, Output: "softmax", Loss: "ce", Init: InitHeNormal, Layers: []LayerSpec{
-		{Type: "conv2d", Out: 8, Kernel: 3}, {Type: "relu"}, {Type: "conv2d", Out: 16, Kernel: 3, Padding: 1}, {Type: "relu"},
-		{Type: "maxpool", Kernel: 2}, {Type: "flatten"}, {Type: "dense", Out: 10},
-	}}
-	x := randTensor(testRNG(), 1, 5, 3, 12, 12)
-	labels := []int{1, 2, 3, 4, 5}
-	for _, algo := range []ConvAlgorithm{ConvGEMM, ConvWinograd} {
-		for _, workers := range []int{1, 2} {
-			tensor.SetWorkers(workers)
-			var losses [2]float64
-			var grads [2][]float32
-			for i, fused := range []bool{true, false} {
-				net, err := spec.BuildFrom(rand.NewPCG(4, 4))
-				if err != nil {
-					t.Fatal(err)
-				}
-				net.SetConvAlgorithm(algo)
-				if !fused {
-					for _, l := range net.Layers {
-						switch l := l.(type) {
-						case *Conv2D:
-							l.relu = nil
-						case *ReLU:
-							l.conv = nil
+	for _, size := range []int{12, 13} {
+		spec := Spec{Input: []int{3, size, size}, Output: "softmax", Loss: "ce", Init: InitHeNormal, Layers: []LayerSpec{
+			{Type: "conv2d", Out: 8, Kernel: 3}, {Type: "relu"}, {Type: "conv2d", Out: 16, Kernel: 3, Padding: 1}, {Type: "relu"},
+			{Type: "maxpool", Kernel: 2}, {Type: "conv2d", Out: 8, Kernel: 3, Padding: 1}, {Type: "relu"},
+			{Type: "flatten"}, {Type: "dense", Out: 10},
+		}}
+		x := randTensor(testRNG(), 1, 5, 3, size, size)
+		labels := []int{1, 2, 3, 4, 5}
+		for _, algo := range []ConvAlgorithm{ConvGEMM, ConvWinograd} {
+			for _, workers := range []int{1, 2} {
+				tensor.SetWorkers(workers)
+				name := fmt.Sprintf("%d×%d, %v, %d workers", size, size, algo, workers)
+				var losses [2]float64
+				var grads [2][]float32
+				for i, fused := range []bool{true, false} {
+					net, err := spec.BuildFrom(rand.NewPCG(4, 4))
+					if err != nil {
+						t.Fatal(err)
+					}
+					net.SetConvAlgorithm(algo)
+					relu, pool := net.Layers[3].(*ReLU), net.Layers[4].(*MaxPool2D)
+					if !fused {
+						for _, l := range net.Layers {
+							switch l := l.(type) {
+							case *Conv2D:
+								l.relu, l.pool = nil, nil
+							case *ReLU:
+								l.conv = nil
+							case *MaxPool2D:
+								l.conv = nil
+							}
+						}
+					} else if c := net.Layers[2].(*Conv2D); c.relu != relu || c.pool != pool || net.Layers[5].(*Conv2D).pool != nil {
+						t.Fatal("Spec.Build did not fuse the convolutions with the ReLUs and pooling after them")
+					}
+					losses[i], _ = net.TrainBatch(x, labels)
+					for _, p := range net.Params() {
+						grads[i] = append(grads[i], p.Grad.Data...)
+					}
+					if fused {
+						if !relu.passed || !pool.passed {
+							t.Fatalf("%s: the ReLU or pooling layer ran although its convolution applied it", name)
+						}
+						net.Forward(x, false)
+						if relu.passed || pool.passed {
+							t.Fatalf("%s: fused in inference", name)
 						}
 					}
-				} else if c := net.Layers[2].(*Conv2D); c.relu == nil {
-					t.Fatal("Spec.Build did not fuse the convolution with its ReLU")
 				}
-				losses[i], _ = net.TrainBatch(x, labels)
-				for _, p := range net.Params() {
-					grads[i] = append(grads[i], p.Grad.Data...)
+				if losses[0] != losses[1] {
+					t.Errorf("%s: loss %v fused, %v apart", name, losses[0], losses[1])
 				}
-				if fused {
-					if !net.Layers[3].(*ReLU).passed {
-						t.Fatalf("%v: the ReLU layer ran although its convolution applied it", algo)
-					}
-					net.Forward(x, false)
-					if net.Layers[3].(*ReLU).passed {
-						t.Fatalf("%v: fused in inference", algo)
-					}
+				if !slices.Equal(grads[0], grads[1]) {
+					t.Errorf("%s: gradients differ between fused and apart", name)
 				}
-			}
-			if losses[0] != losses[1] {
-				t.Errorf("%v, %d workers: loss %v fused, %v apart", algo, workers, losses[0], losses[1])
-			}
-			if !slices.Equal(grads[0], grads[1]) {
-				t.Errorf("%v, %d workers: gradients differ between fused and apart", algo, workers)
 			}
 		}
 	}

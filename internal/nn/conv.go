@@ -43,13 +43,20 @@ type Conv2D struct {
 	// batch of outputs too large for the cache; the ReLU layer then passes values through.
 	relu     *ReLU
 	reluDone bool // the last Forward applied relu: y is its output
+	// pool is the max pooling after relu, if any: then in training the convolution pools
+	// each image as well, into pool's output, and its own full-size output never leaves
+	// the cache (y keeps its shape, not its values); backward starts from the pooled
+	// gradient. Max pooling of a ReLU's output passes back the gradient the two layers
+	// apart would, to the bit (tested).
+	pool     *MaxPool2D
+	poolDone bool // the last Forward pooled: pool.y holds the output, y does not
 }
 
 // convScratch is one worker's buffers: an image's patches and their gradient, and its
 // share of the parameter gradients (worker 0 adds straight into the Params).
 type convScratch struct {
 	cols, dcols, dW, dB    []float32
-	dyMasked               []float32 // an image's output gradient through the fused ReLU
+	dyMasked, yImg         []float32 // an image's output gradient through the fused ReLU; its output, when pooled
 	wV, wM, wdV, wTmp, wdU []float32 // Winograd's tiles (see winogradBuffers)
 }
 
@@ -138,6 +145,10 @@ func (c *Conv2D) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 	c.y.Resize(N, O, c.outH, c.outW)
 	c.wino = c.plan()
 	c.reluDone = training && c.relu != nil
+	c.poolDone = c.reluDone && c.pool != nil
+	if c.poolDone {
+		c.pool.prepare(c.y.Shape)
+	}
 	c.prepare(false)
 	if c.wino != nil {
 		c.forwardWinograd(c.wino, training)
@@ -146,10 +157,10 @@ func (c *Conv2D) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 	tensor.Parallel(N, 1, func(w, lo, hi int) {
 		for n := lo; n < hi; n++ {
 			cols := c.patches(&c.scratch[w], n)
-			yn := c.y.Data[n*O*P : (n+1)*O*P]
+			yn := c.outputImage(&c.scratch[w], n)
 			c.fillBias(yn)
 			tensor.GemmSerial(false, false, O, P, K, 1, c.W.Value.Data, K, cols, P, 1, yn, P)
-			c.applyReLU(yn)
+			c.finishImage(yn, n)
 		}
 	})
 	return c.y
@@ -159,7 +170,11 @@ func (c *Conv2D) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 // overlaps). Workers other than the first sum their images' parameter gradients apart
 // and add them at the end, so a run is repeatable for a given worker count.
 func (c *Conv2D) Backward(dy *tensor.Tensor) *tensor.Tensor {
-	sameShape(c, "output gradient", dy.Shape, c.y.Shape)
+	if c.poolDone {
+		sameShape(c, "output gradient (pooled)", dy.Shape, c.pool.y.Shape)
+	} else {
+		sameShape(c, "output gradient", dy.Shape, c.y.Shape)
+	}
 	N, K, P, O := c.y.Shape[0], c.In*c.Kernel*c.Kernel, c.outH*c.outW, c.Out
 	inSize := c.In * c.inH * c.inW
 	c.prepare(true)
@@ -212,23 +227,43 @@ func (c *Conv2D) finishBackward() *tensor.Tensor {
 	return c.dx
 }
 
-// applyReLU applies the fused ReLU, if this pass does, to one image's output yn.
-func (c *Conv2D) applyReLU(yn []float32) {
-	if c.reluDone {
-		tensor.ReLU(yn, yn)
+// outputImage is where image n's output goes: its slice of y, or, when it is pooled
+// here, the worker's buffer.
+func (c *Conv2D) outputImage(s *convScratch, n int) []float32 {
+	size := c.Out * c.outH * c.outW
+	if c.poolDone {
+		s.yImg = resize(s.yImg, size)
+		return s.yImg
+	}
+	return c.y.Data[n*size : (n+1)*size]
+}
+
+// finishImage applies the fused ReLU and max pooling, as far as this pass does, to image
+// n's output yn.
+func (c *Conv2D) finishImage(yn []float32, n int) {
+	if !c.reluDone {
+		return
+	}
+	tensor.ReLU(yn, yn)
+	if c.poolDone {
+		c.pool.poolImage(yn, n)
 	}
 }
 
-// imageGrad is image n's slice of the output gradient dy, taken through the fused ReLU
-// (into the worker's buffer) if forward applied it.
+// imageGrad is image n's output gradient: its slice of dy, or, through the fused ReLU
+// (and max pooling), the worker's buffer.
 func (c *Conv2D) imageGrad(s *convScratch, dy *tensor.Tensor, n int) []float32 {
 	size := c.Out * c.outH * c.outW
-	dyn := dy.Data[n*size : (n+1)*size]
 	if !c.reluDone {
-		return dyn
+		return dy.Data[n*size : (n+1)*size]
 	}
 	s.dyMasked = resize(s.dyMasked, size)
-	tensor.ReLUBackward(s.dyMasked, c.y.Data[n*size:(n+1)*size], dyn)
+	if c.poolDone { // what MaxPool2D.Backward then ReLU's would give for this image
+		clear(s.dyMasked)
+		c.pool.imageGrad(s.dyMasked, dy, n)
+		return s.dyMasked
+	}
+	tensor.ReLUBackward(s.dyMasked, c.y.Data[n*size:(n+1)*size], dy.Data[n*size:(n+1)*size])
 	return s.dyMasked
 }
 

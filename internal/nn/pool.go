@@ -15,6 +15,8 @@ type MaxPool2D struct {
 	argmax     []int32 // for each output, the input offset it came from
 	y, dx      *tensor.Tensor
 	outH, outW int
+	conv       *Conv2D // the convolution (and ReLU) before it, which pools in training (Conv2D.pool)
+	passed     bool    // the last Forward found its output made by conv
 }
 
 // NewMaxPool2D returns a k×k max pool with stride k.
@@ -35,14 +37,12 @@ func (m *MaxPool2D) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 	if len(x.Shape) != 4 {
 		panic(fmt.Sprintf("nn: %s: input %s, want [N C H W]", m, tensor.ShapeString(x.Shape)))
 	}
-	N, C, H, W := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
-	m.shape = append(m.shape[:0], x.Shape...)
-	m.outH, m.outW = H/m.K, W/m.K
-	m.y.Resize(N, C, m.outH, m.outW)
-	if cap(m.argmax) < m.y.Len() {
-		m.argmax = make([]int32, m.y.Len())
+	m.passed = m.conv != nil && m.conv.poolDone && x == m.conv.y
+	if m.passed {
+		return m.y
 	}
-	m.argmax = m.argmax[:m.y.Len()]
+	m.prepare(x.Shape)
+	N, C, H, W := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
 	in, out := H*W, m.outH*m.outW
 	tensor.Parallel(N*C, max(1, elementGrain/in), func(_, lo, hi int) {
 		argmax := m.argmax[lo*out : hi*out]
@@ -54,8 +54,45 @@ func (m *MaxPool2D) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 	return m.y
 }
 
+// prepare sizes the output and argmax for inputs of shape [N C H W].
+func (m *MaxPool2D) prepare(shape []int) {
+	m.shape = append(m.shape[:0], shape...)
+	m.outH, m.outW = shape[2]/m.K, shape[3]/m.K
+	m.y.Resize(shape[0], shape[1], m.outH, m.outW)
+	if cap(m.argmax) < m.y.Len() {
+		m.argmax = make([]int32, m.y.Len())
+	}
+	m.argmax = m.argmax[:m.y.Len()]
+}
+
+// poolImage pools image n of the input, given on its own as xn [C H W], as Forward would.
+func (m *MaxPool2D) poolImage(xn []float32, n int) {
+	C, H, W := m.shape[1], m.shape[2], m.shape[3]
+	out := C * m.outH * m.outW
+	argmax := m.argmax[n*out : (n+1)*out]
+	tensor.MaxPool(m.y.Data[n*out:(n+1)*out], argmax, xn, C, H, W, m.K, m.outH, m.outW)
+	for i := range argmax {
+		argmax[i] += int32(n * len(xn))
+	}
+}
+
+// imageGrad adds image n's share of Backward(dy), masked by the ReLU before it, onto
+// dxn [C H W]: where the window's maximum was positive, its gradient goes to it.
+func (m *MaxPool2D) imageGrad(dxn []float32, dy *tensor.Tensor, n int) {
+	out := m.shape[1] * m.outH * m.outW
+	y, dyn := m.y.Data[n*out:(n+1)*out], dy.Data[n*out:(n+1)*out]
+	for j, at := range m.argmax[n*out : (n+1)*out] {
+		if y[j] > 0 {
+			dxn[int(at)-n*len(dxn)] += dyn[j]
+		}
+	}
+}
+
 // Backward: the gradient goes to the input that was the maximum of its window.
 func (m *MaxPool2D) Backward(dy *tensor.Tensor) *tensor.Tensor {
+	if m.passed {
+		return dy // the convolution takes it from here
+	}
 	sameShape(m, "output gradient", dy.Shape, m.y.Shape)
 	m.dx.Resize(m.shape...)
 	in, out := m.shape[2]*m.shape[3], m.outH*m.outW

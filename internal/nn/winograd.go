@@ -347,7 +347,7 @@ func groupSize(tiles int) int { return max(1, (winogradTiles+tiles-1)/tiles) }
 func (c *Conv2D) forwardWinograd(p *winogradPlan, training bool) {
 	N, O, C, a2 := c.x.Shape[0], c.Out, c.In, p.alpha*p.alpha
 	in, out := c.tilings(p)
-	tiles, inSize, outSize := in.Tiles(), C*c.inH*c.inW, O*c.outH*c.outW
+	tiles, inSize := in.Tiles(), C*c.inH*c.inW
 	c.transformWeights(p)
 	c.vKept = training
 	if training { // backward needs V again: keep it rather than transform the input twice
@@ -370,10 +370,10 @@ func (c *Conv2D) forwardWinograd(p *winogradPlan, training bool) {
 				tensor.GemmSerial(false, false, O, T, C, 1, c.u[xi*O*C:(xi+1)*O*C], C, V[xi*ld:], cs, 0, M[xi*ldM:xi*ldM+O*T], T)
 			}
 			for n := g0; n < g1; n++ {
-				yn := c.y.Data[n*outSize : (n+1)*outSize]
+				yn := c.outputImage(s, n)
 				c.fillBias(yn)
 				tensor.TilesOut(yn, O, out, M[(n-g0)*tiles:], ldM, T, p.AT, p.alpha, s.wTmp)
-				c.applyReLU(yn)
+				c.finishImage(yn, n)
 			}
 		}
 	})
