@@ -309,17 +309,23 @@ func (c *Conv2D) addWeightGradRows(p *winogradPlan, dU []float32, lo, hi int) {
 	var G [6 * 5]float64
 	copy(G[:], p.G)
 	// t = Gᵀ·dU for every kernel of the rows, reading dU one element ξ at a time (along
-	// the plane, as transformWeightRows writes it), the sums over i in the same order.
+	// the plane, as transformWeightRows writes it), the sums over i in the same order;
+	// a block of kernels at a time, so that their t stays in L1 over the α² planes.
+	const block = 64
 	t, rr := c.wt[lo*C*a*r:hi*C*a*r], r*r
 	clear(t)
-	for i := 0; i < a; i++ {
-		for l := 0; l < a; l++ {
-			d := dU[((i*a+l)*O+lo)*C : ((i*a+l)*O+hi)*C]
-			gi := G[i*r : (i+1)*r : (i+1)*r]
-			for k, v := range d {
-				tk := t[k*a*r : (k+1)*a*r : (k+1)*a*r]
-				for u := 0; u < r; u++ {
-					tk[u*a+l] += gi[u] * float64(v)
+	for k0 := 0; k0 < (hi-lo)*C; k0 += block {
+		k1 := min(k0+block, (hi-lo)*C)
+		for i := 0; i < a; i++ {
+			for l := 0; l < a; l++ {
+				d := dU[((i*a+l)*O+lo)*C+k0 : ((i*a+l)*O+lo)*C+k1]
+				gi := G[i*r : (i+1)*r : (i+1)*r]
+				for j, v := range d {
+					k := k0 + j
+					tk := t[k*a*r : (k+1)*a*r : (k+1)*a*r]
+					for u := 0; u < r; u++ {
+						tk[u*a+l] += gi[u] * float64(v)
+					}
 				}
 			}
 		}
