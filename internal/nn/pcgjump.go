@@ -82,10 +82,8 @@ type pcgLanes struct {
 func newPCGLanes(s u128) *pcgLanes {
 	l := &pcgLanes{}
 	l.mul, l.inc = pcgStride(4)
-	one, oneInc := pcgStride(1)
 	for j := range l.s {
-		s = one.mul(s).add(oneInc)
-		l.s[j] = s
+		l.s[j] = pcgJump(s, uint64(j+1))
 	}
 	return l
 }
