@@ -176,39 +176,30 @@ KERNEL static void dn_col2im_chw(float *restrict dx, const float *restrict cols,
 	}
 }
 
+// dn_lincomb sets out = Σ_j L[j]·(plane j of in, stride ld), n values, over the p
+// coefficients L, skipping zeros (all zero: out = 0).
+static inline void dn_lincomb(float *restrict out, const float *L, int64_t p, const float *restrict in, int64_t ld, int64_t n) {
+	int first = 1;
+	for (int64_t j = 0; j < p; j++) {
+		const float a = L[j];
+		if (a == 0.0f) continue;
+		const float *restrict v = in + j * ld;
+		if (first) for (int64_t t = 0; t < n; t++) out[t] = a * v[t];
+		else for (int64_t t = 0; t < n; t++) out[t] += a * v[t];
+		first = 0;
+	}
+	if (first) memset(out, 0, n * sizeof(float));
+}
+
 // Winograd tiles (see tiles.go). dn_transform sets dst plane (i·q+l) to
 // Σ_{j,k} L[i,j]·L[l,k]·src plane (j·p+k) in two passes through e, skipping L's zeros;
 // every pass runs down whole planes of n values, so it vectorizes.
 KERNEL static void dn_transform(float *restrict dst, int64_t dld, const float *restrict src, int64_t sld, int64_t n,
 		const float *L, int64_t q, int64_t p, float *restrict e) {
-	for (int64_t i = 0; i < q; i++)
-		for (int64_t k = 0; k < p; k++) {
-			float *restrict ev = e + (i * p + k) * n;
-			int first = 1;
-			for (int64_t j = 0; j < p; j++) {
-				const float a = L[i * p + j];
-				if (a == 0.0f) continue;
-				const float *restrict sv = src + (j * p + k) * sld;
-				if (first) for (int64_t t = 0; t < n; t++) ev[t] = a * sv[t];
-				else for (int64_t t = 0; t < n; t++) ev[t] += a * sv[t];
-				first = 0;
-			}
-			if (first) memset(ev, 0, n * sizeof(float));
-		}
-	for (int64_t i = 0; i < q; i++)
-		for (int64_t l = 0; l < q; l++) {
-			float *restrict dv = dst + (i * q + l) * dld;
-			int first = 1;
-			for (int64_t k = 0; k < p; k++) {
-				const float a = L[l * p + k];
-				if (a == 0.0f) continue;
-				const float *restrict ev = e + (i * p + k) * n;
-				if (first) for (int64_t t = 0; t < n; t++) dv[t] = a * ev[t];
-				else for (int64_t t = 0; t < n; t++) dv[t] += a * ev[t];
-				first = 0;
-			}
-			if (first) memset(dv, 0, n * sizeof(float));
-		}
+	for (int64_t i = 0; i < q; i++) // e(i,k) = Σ_j L[i,j]·src(j,k)
+		for (int64_t k = 0; k < p; k++) dn_lincomb(e + (i * p + k) * n, L + i * p, p, src + k * sld, p * sld, n);
+	for (int64_t i = 0; i < q; i++) // dst(i,l) = Σ_k L[l,k]·e(i,k)
+		for (int64_t l = 0; l < q; l++) dn_lincomb(dst + (i * q + l) * dld, L + l * p, p, e + i * p * n, n, n);
 }
 
 typedef struct { int64_t H, W, S, step, off, TH, TW; } dn_tiling;
