@@ -157,26 +157,21 @@ func BenchmarkWinogradTiles(b *testing.B) {
 	x, y := randTensor(rng, 1, 32, 26, 26).Data, randTensor(rng, 1, 64, 24, 24).Data
 	V, M := make([]float32, 36*32*36), make([]float32, 36*64*36)
 	tmp := make([]float32, 2*36*36)
-	b.Run("input", func(b *testing.B) {
-		for b.Loop() {
-			tensor.TilesIn(V, 32*36, 36, x, 32, in, p.BT, 6, tmp)
-		}
-	})
-	b.Run("output", func(b *testing.B) {
-		for b.Loop() {
-			tensor.TilesOut(y, 64, out, M, 64*36, 36, p.AT, 6, tmp)
-		}
-	})
-	b.Run("output-gradient", func(b *testing.B) {
-		for b.Loop() {
-			tensor.TilesIn(M, 64*36, 36, y, 64, out, p.A, 6, tmp)
-		}
-	})
-	b.Run("input-gradient", func(b *testing.B) {
-		for b.Loop() {
-			tensor.TilesOut(x, 32, in, V, 32*36, 36, p.B, 6, tmp)
-		}
-	})
+	for _, t := range []struct {
+		name string
+		run  func()
+	}{
+		{"input", func() { tensor.TilesIn(V, 32*36, 36, x, 32, in, p.BT, 6, tmp) }},
+		{"output", func() { tensor.TilesOut(y, 64, out, M, 64*36, 36, p.AT, 6, tmp) }},
+		{"output-gradient", func() { tensor.TilesIn(M, 64*36, 36, y, 64, out, p.A, 6, tmp) }},
+		{"input-gradient", func() { tensor.TilesOut(x, 32, in, V, 32*36, 36, p.B, 6, tmp) }},
+	} {
+		b.Run(t.name, func(b *testing.B) {
+			for b.Loop() {
+				t.run()
+			}
+		})
+	}
 }
 
 // exampleCNN is PyTorch's examples/mnist network (conv 32, conv 64, max pool, dropout,
