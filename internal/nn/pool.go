@@ -182,7 +182,7 @@ func (d *Dropout) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 	tensor.Parallel(len(mask), 1<<14, func(_, lo, hi int) {
 		lanes := newPCGLanes(pcgJump(start, uint64(lo)))
 		i := lo
-		for ; i+4 <= hi; i += 4 {
+		for ; i+4 <= hi; i += 4 { // written out: a loop over the four was 25 % slower
 			a, b, c, e := lanes.next4()
 			ms, xs, ys := mask[i:i+4:i+4], x.Data[i:i+4:i+4], y[i:i+4:i+4]
 			ms[0], ms[1], ms[2] = dropoutMask(a, drop, keepBits), dropoutMask(b, drop, keepBits), dropoutMask(c, drop, keepBits)
