@@ -25,7 +25,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 
 	"github.com/digitnet/digitnet/internal/fsutil"
 )
@@ -122,10 +121,13 @@ func Write(dir string, r Report) error {
 		}
 		return fmt.Errorf("report: create %s: %w", dir, err)
 	}
-	for _, f := range files {
-		if err := fsutil.WriteFile(filepath.Join(dir, f.name), f.data, 0o644); err != nil {
-			return fmt.Errorf("report: write %s: %w", f.name, err)
-		}
+	set := make([]fsutil.File, len(files))
+	for i, f := range files {
+		set[i] = fsutil.File{Name: f.name, Data: f.data}
+	}
+	// All or nothing: a full disk leaves the previous report whole.
+	if err := fsutil.WriteFiles(dir, set, 0o644); err != nil {
+		return fmt.Errorf("report: %w", err)
 	}
 	return nil
 }
