@@ -115,7 +115,8 @@ func runXOR(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *hidden < 1 || *epochs < 1 {
 		return usageErr("--hidden and --epochs must be positive")
 	}
-	rng := rand.New(rand.NewPCG(*seed, 0x9e3779b97f4a7c15))
+	src := rand.NewPCG(*seed, 0x9e3779b97f4a7c15)
+	rng := rand.New(src)
 	net, err := nn.MLP{Sizes: []int{2, *hidden, 1}, Activation: "sigmoid", Output: "sigmoid", Loss: "bce", Init: nn.InitGlorotUniform}.Build(rng)
 	if err != nil {
 		return err
@@ -125,7 +126,7 @@ func runXOR(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return usageErr("%v", err)
 	}
 	data := &xorData{}
-	res, err := train.Run(ctx, net, opt, data, data, train.Config{Epochs: *epochs, BatchSize: 4}, rng, nil)
+	res, err := train.Run(ctx, net, opt, data, data, train.Config{Epochs: *epochs, BatchSize: 4}, src, nil)
 	if err != nil {
 		return err
 	}

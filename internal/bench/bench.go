@@ -110,7 +110,7 @@ func (t Training) Run(ctx context.Context, m MNIST) (*Epochs, error) {
 	rec := &Epochs{}
 	cfg := train.Config{Epochs: t.Epochs, BatchSize: t.Batch, EvalBatch: spec.EvalBatch(), Shuffle: t.Shuffle, Schedule: t.Schedule, RunningTrainAccuracy: t.RunningTrainAccuracy}
 	trainSet := train.Subset(m.data(m.Train, t.Scale, spec.Input), t.Limit)
-	if _, err := train.Run(ctx, net, opt, trainSet, m.data(m.Test, t.Scale, spec.Input), cfg, rng, rec); err != nil {
+	if _, err := train.Run(ctx, net, opt, trainSet, m.data(m.Test, t.Scale, spec.Input), cfg, src, rec); err != nil {
 		return nil, err
 	}
 	return rec, nil

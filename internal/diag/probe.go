@@ -378,7 +378,8 @@ func checkLabels(ctx context.Context, s Setup, st Stats) []Finding {
 	fit := train.Window(norm(s.Train), 0, 2000)
 	held := train.Window(norm(s.Train), 2000, 1000)
 	test := train.Window(norm(s.Test), 0, 1000)
-	rng := rand.New(rand.NewPCG(s.Seed, 11))
+	src := rand.NewPCG(s.Seed, 11)
+	rng := rand.New(src)
 	K := s.Arch.Outputs()
 	ref := nn.Spec{Input: s.Arch.Input, Output: "softmax", Loss: "ce", Init: nn.InitHeNormal, Layers: []nn.LayerSpec{
 		{Type: "flatten"}, {Type: "dense", Out: 128}, {Type: "relu"}, {Type: "dense", Out: K}}}
@@ -386,7 +387,7 @@ func checkLabels(ctx context.Context, s Setup, st Stats) []Finding {
 	if err != nil || K < 2 {
 		return nil
 	}
-	if _, err := train.Run(ctx, net, optim.NewAdam(1e-3), fit, fit, train.Config{Epochs: 4, BatchSize: 64, Shuffle: true, RunningTrainAccuracy: true}, rng, nil); err != nil {
+	if _, err := train.Run(ctx, net, optim.NewAdam(1e-3), fit, fit, train.Config{Epochs: 4, BatchSize: 64, Shuffle: true, RunningTrainAccuracy: true}, src, nil); err != nil {
 		return nil
 	}
 	h, t := train.Evaluate(net, held, 1000).Accuracy, train.Evaluate(net, test, 1000).Accuracy

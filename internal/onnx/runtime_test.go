@@ -85,9 +85,9 @@ func TestOnnxruntimeMatchesPredict(t *testing.T) {
 	overall := 0.0
 	for _, c := range netCases {
 		t.Run(c.name, func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(9, 10))
-			m := newModel(t, c, rng)
-			trainBriefly(t, m.Net, trainSet, testSet, m.Input.Scale, m.Input.Offset, rng)
+			src := rand.NewPCG(9, 10)
+			m := newModel(t, c, rand.New(src))
+			trainBriefly(t, m.Net, trainSet, testSet, m.Input.Scale, m.Input.Offset, src)
 			path := filepath.Join(t.TempDir(), "model.onnx")
 			writeExport(t, path, m)
 
@@ -171,7 +171,7 @@ func labelsFor(K int, digits []uint8) []uint8 {
 
 // trainBriefly trains net for two epochs on 5000 MNIST images, so the test compares
 // weights shaped by data rather than by the initializer alone.
-func trainBriefly(t *testing.T, net *nn.Network, trainSet, testSet *dataset.Set, scale, offset float32, rng *rand.Rand) {
+func trainBriefly(t *testing.T, net *nn.Network, trainSet, testSet *dataset.Set, scale, offset float32, src *rand.PCG) {
 	t.Helper()
 	out, err := outSize(net)
 	if err != nil {
@@ -186,7 +186,7 @@ func trainBriefly(t *testing.T, net *nn.Network, trainSet, testSet *dataset.Set,
 		t.Fatal(err)
 	}
 	cfg := train.Config{Epochs: 2, BatchSize: 32, Shuffle: true, RunningTrainAccuracy: true}
-	res, err := train.Run(t.Context(), net, opt, data(trainSet, 5000), data(testSet, 1000), cfg, rng, nil)
+	res, err := train.Run(t.Context(), net, opt, data(trainSet, 5000), data(testSet, 1000), cfg, src, nil)
 	if err != nil {
 		t.Fatalf("training: %v", err)
 	}

@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/digitnet/digitnet/internal/dataset"
 	"github.com/digitnet/digitnet/internal/model"
 	"github.com/digitnet/digitnet/internal/nn"
@@ -39,6 +41,13 @@ func TestMain(m *testing.M) {
 	testDir = dir
 	code := m.Run()
 	os.RemoveAll(dir)
+	if code == 0 {
+		// Every server, connection and handler a test started has ended.
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintf(os.Stderr, "goroutines left running after the tests: %v\n", err)
+			code = 1
+		}
+	}
 	os.Exit(code)
 }
 
@@ -75,7 +84,8 @@ func trainModel(path string) (string, error) {
 	}
 	mnistTest = testSet
 	spec := nn.MLP{Sizes: []int{784, 300, 10}, Activation: "relu", Output: "softmax", Loss: "ce", Init: nn.InitHeNormal}.Spec()
-	rng := rand.New(rand.NewPCG(1, 2))
+	src := rand.NewPCG(1, 2)
+	rng := rand.New(src)
 	net, err := spec.Build(rng)
 	if err != nil {
 		return "", err
@@ -84,7 +94,7 @@ func trainModel(path string) (string, error) {
 		return &train.Bytes{Pixels: s.Images, Labels: s.Labels, ExampleShape: []int{784}, Scale: 1.0 / 255}
 	}
 	cfg := train.Config{Epochs: 2, BatchSize: 128, Shuffle: true, RunningTrainAccuracy: true}
-	res, err := train.Run(ctx, net, optim.NewAdam(2e-3), data(trainSet), data(testSet), cfg, rng, nil)
+	res, err := train.Run(ctx, net, optim.NewAdam(2e-3), data(trainSet), data(testSet), cfg, src, nil)
 	if err != nil {
 		return "", err
 	}

@@ -31,6 +31,12 @@ type Config struct {
 	// result) and training starts with epoch len(Resume)+1. The network, optimizer and
 	// random source must be in the state they had at the end of that epoch.
 	Resume []Epoch
+	// ResumePartial, with Resume, continues an epoch that an interruption cut short (the
+	// Result.Partial of that run): training goes on from its next batch, in the order the
+	// epoch began with, and the run ends as the uninterrupted one would have, bit for bit.
+	// The network, optimizer and random source must be in their state at the
+	// interruption.
+	ResumePartial *Partial
 	// AfterEpoch, when set, runs after each epoch's report (to write a checkpoint); an
 	// error stops the run and is returned.
 	AfterEpoch func(history []Epoch) error
@@ -88,18 +94,39 @@ type Result struct {
 	// EarlyStopped says the run ended before Config.Epochs for lack of progress.
 	BestEpoch    int
 	EarlyStopped bool
+	// Partial is the epoch an interruption cut short, nil when the run stopped between
+	// epochs: with a checkpoint of the weights, optimizer and random source taken now, it
+	// is what Config.ResumePartial needs to finish the run.
+	Partial *Partial
+}
+
+// Partial is an epoch cut short: where it stood, and what it had summed so far.
+type Partial struct {
+	Epoch int `json:"epoch"`
+	Done  int `json:"done"` // examples trained, a whole number of batches
+	// OrderState is the random source's state (rand.PCG.MarshalBinary) when the epoch
+	// began: the epoch's example order is drawn from it.
+	OrderState []byte  `json:"order_state"`
+	LossSum    float64 `json:"loss_sum"` // Σ batch loss × batch size
+	Correct    int     `json:"correct"`  // examples classified right as they were trained on
+	Seconds    float64 `json:"seconds"`  // training wall time so far
 }
 
 // Run trains net on trainSet, evaluating on both sets after every epoch. It stops early,
 // without error, when ctx is done: the result then says Interrupted and holds metrics for
-// the weights reached. rng drives the shuffling.
-func Run(ctx context.Context, net *nn.Network, opt optim.Optimizer, trainSet, testSet Data, cfg Config, rng *rand.Rand, rec Recorder) (Result, error) {
+// the weights reached, and Partial when it stopped within an epoch. src drives the
+// shuffling (and whatever else the caller draws from it, such as dropout masks).
+func Run(ctx context.Context, net *nn.Network, opt optim.Optimizer, trainSet, testSet Data, cfg Config, src *rand.PCG, rec Recorder) (Result, error) {
 	if cfg.Epochs <= 0 || cfg.BatchSize <= 0 {
 		return Result{}, fmt.Errorf("train: epochs %d and batch %d must be positive", cfg.Epochs, cfg.BatchSize)
 	}
 	if trainSet.Len() == 0 {
 		return Result{}, fmt.Errorf("train: no training examples")
 	}
+	if p := cfg.ResumePartial; p != nil && (p.Epoch != len(cfg.Resume)+1 || p.Done < 0 || p.Done > trainSet.Len()) {
+		return Result{}, fmt.Errorf("train: a partial epoch %d with %d examples done cannot follow %d epochs of %d examples", p.Epoch, p.Done, len(cfg.Resume), trainSet.Len())
+	}
+	rng := rand.New(src)
 	shape := trainSet.Shape()
 	dim := tensor.Size(shape)
 	n := trainSet.Len()
@@ -125,19 +152,37 @@ func Run(ctx context.Context, net *nn.Network, opt optim.Optimizer, trainSet, te
 			opt.SetLR(cfg.Schedule(epoch))
 		}
 		// Each epoch's order is drawn afresh from the identity, so the random source's
-		// state is all a resumed run needs to repeat it.
+		// state when the epoch begins is all a resumed run needs to repeat it.
+		orderState, err := src.MarshalBinary()
+		if err != nil {
+			return res, fmt.Errorf("train: random state: %w", err)
+		}
+		var lossSum, prevSecs float64
+		done, correct := 0, 0
+		orderRNG := rng
+		if p := cfg.ResumePartial; p != nil && epoch == p.Epoch {
+			// Draw the interrupted epoch's order from the state it began with; the source
+			// itself is already where the interruption left it.
+			from := &rand.PCG{}
+			if err := from.UnmarshalBinary(p.OrderState); err != nil {
+				return res, fmt.Errorf("train: partial epoch %d: order state: %w", p.Epoch, err)
+			}
+			orderState, orderRNG = p.OrderState, rand.New(from)
+			done, lossSum, correct, prevSecs = p.Done, p.LossSum, p.Correct, p.Seconds
+		}
 		for i := range order {
 			order[i] = i
 		}
 		if cfg.Shuffle {
-			rng.Shuffle(n, func(i, j int) { order[i], order[j] = order[j], order[i] })
+			orderRNG.Shuffle(n, func(i, j int) { order[i], order[j] = order[j], order[i] })
 		}
 		if rec != nil {
 			rec.StartEpoch(epoch, cfg.Epochs, n)
+			if done > 0 {
+				rec.Progress(done, lossSum/float64(done))
+			}
 		}
 		start := time.Now()
-		var lossSum float64
-		done, correct := 0, 0
 		for done < n && ctx.Err() == nil {
 			b := min(cfg.BatchSize, n-done)
 			x.Resize(append([]int{b}, shape...)...)
@@ -154,13 +199,15 @@ func Run(ctx context.Context, net *nn.Network, opt optim.Optimizer, trainSet, te
 				rec.Progress(done, lossSum/float64(done))
 			}
 		}
-		secs := time.Since(start).Seconds()
+		secs := prevSecs + time.Since(start).Seconds()
 		res.Seconds += secs
 		if done > 0 {
 			res.LastLoss = lossSum / float64(done)
 		}
 		if done < n { // interrupted mid-epoch: the weights moved since the last evaluation
-			res.Interrupted, stale = true, true
+			res.Interrupted = true
+			res.Partial = &Partial{Epoch: epoch, Done: done, OrderState: orderState, LossSum: lossSum, Correct: correct, Seconds: secs}
+			stale = stale || done > 0
 			break
 		}
 		e := Epoch{Epoch: epoch, Loss: res.LastLoss, Seconds: secs, LR: opt.LR()}

@@ -2,8 +2,10 @@ package train
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/digitnet/digitnet/internal/nn"
@@ -41,13 +43,14 @@ func TestLearnsXOR(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(3, 4))
+			src := rand.NewPCG(3, 4)
+			rng := rand.New(src)
 			net, err := c.mlp.Build(rng)
 			if err != nil {
 				t.Fatal(err)
 			}
 			opt, _ := optim.New(c.opt, c.lr)
-			res, err := Run(context.Background(), net, opt, xor, xor, Config{Epochs: 2000, BatchSize: 4, Shuffle: true}, rng, nil)
+			res, err := Run(context.Background(), net, opt, xor, xor, Config{Epochs: 2000, BatchSize: 4, Shuffle: true}, src, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -81,12 +84,13 @@ func blobs(n int, seed uint64) *floats {
 
 func runBlobs(t *testing.T, ctx context.Context, seed uint64, rec Recorder) Result {
 	t.Helper()
-	rng := rand.New(rand.NewPCG(seed, 0))
+	src := rand.NewPCG(seed, 0)
+	rng := rand.New(src)
 	net, err := nn.MLP{Sizes: []int{4, 8, 3}, Activation: "relu", Output: "softmax", Loss: "ce", Init: nn.InitHeNormal}.Build(rng)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Run(ctx, net, optim.NewAdam(0.01), blobs(300, 1), blobs(90, 2), Config{Epochs: 5, BatchSize: 16, Shuffle: true}, rng, rec)
+	res, err := Run(ctx, net, optim.NewAdam(0.01), blobs(300, 1), blobs(90, 2), Config{Epochs: 5, BatchSize: 16, Shuffle: true}, src, rec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,13 +187,14 @@ func TestEvaluateConfusion(t *testing.T) {
 func TestLearnsXORWithOneOutput(t *testing.T) {
 	for _, hidden := range []int{2, 4} {
 		for _, loss := range []string{"bce", "mse"} {
-			rng := rand.New(rand.NewPCG(5, 6))
+			src := rand.NewPCG(5, 6)
+			rng := rand.New(src)
 			net, err := nn.MLP{Sizes: []int{2, hidden, 1}, Activation: "sigmoid", Output: "sigmoid", Loss: loss, Init: nn.InitGlorotUniform}.Build(rng)
 			if err != nil {
 				t.Fatal(err)
 			}
 			opt, _ := optim.New("momentum", 0.5)
-			res, err := Run(context.Background(), net, opt, xor, xor, Config{Epochs: 3000, BatchSize: 4}, rng, nil)
+			res, err := Run(context.Background(), net, opt, xor, xor, Config{Epochs: 3000, BatchSize: 4}, src, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -203,12 +208,13 @@ func TestLearnsXORWithOneOutput(t *testing.T) {
 // TestEarlyStoppingKeepsBest: with a validation set, the run stops when validation
 // accuracy stalls and ends with the best epoch's weights.
 func TestEarlyStoppingKeepsBest(t *testing.T) {
-	rng := rand.New(rand.NewPCG(9, 9))
+	src := rand.NewPCG(9, 9)
+	rng := rand.New(src)
 	net, _ := nn.MLP{Sizes: []int{4, 16, 3}, Activation: "relu", Output: "softmax", Loss: "ce", Init: nn.InitHeNormal}.Build(rng)
 	small := blobs(12, 1) // tiny and noisy: validation accuracy peaks early
 	val := blobs(300, 3)
 	opt, _ := optim.New("adam", 0.05)
-	res, err := Run(context.Background(), net, opt, small, blobs(90, 2), Config{Epochs: 200, BatchSize: 4, Shuffle: true, Val: val, Patience: 5, KeepBest: true}, rng, nil)
+	res, err := Run(context.Background(), net, opt, small, blobs(90, 2), Config{Epochs: 200, BatchSize: 4, Shuffle: true, Val: val, Patience: 5, KeepBest: true}, src, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,5 +224,71 @@ func TestEarlyStoppingKeepsBest(t *testing.T) {
 	best := res.History[res.BestEpoch-1].ValAccuracy
 	if got := Evaluate(net, val, 100).Accuracy; got != best {
 		t.Errorf("final weights score %g on validation, the best epoch %g", got, best)
+	}
+}
+
+// TestResumePartialEpochBitIdentical: a run interrupted within an epoch, then resumed
+// from its Partial with the network, optimizer and random source as the interruption
+// left them (what a checkpoint holds), ends with the weights and history of the run
+// that was never interrupted. The network has dropout, so the random source's state
+// matters beyond the shuffle.
+func TestResumePartialEpochBitIdentical(t *testing.T) {
+	spec := nn.Spec{Input: []int{4}, Output: "softmax", Loss: "ce", Init: nn.InitHeNormal, Layers: []nn.LayerSpec{
+		{Type: "dense", Out: 16}, {Type: "relu"}, {Type: "dropout", P: 0.3}, {Type: "dense", Out: 3}}}
+	cfg := Config{Epochs: 3, BatchSize: 16, Shuffle: true}
+	run := func(ctx context.Context, rec Recorder) (*nn.Network, Result) {
+		src := rand.NewPCG(11, 0)
+		net, err := spec.BuildFrom(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := Run(ctx, net, optim.NewAdam(0.01), blobs(300, 1), blobs(90, 2), cfg, src, rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return net, res
+	}
+	want, wantRes := run(context.Background(), nil)
+
+	for _, stopAt := range []int{19 + 7, 2*19 + 1, 19} { // mid-epoch 2, first batch of 3, end of epoch 1
+		t.Run(fmt.Sprint(stopAt), func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			src := rand.NewPCG(11, 0)
+			net, err := spec.BuildFrom(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			opt := optim.NewAdam(0.01)
+			res, err := Run(ctx, net, opt, blobs(300, 1), blobs(90, 2), cfg, src, &cancelAfter{n: stopAt, cancel: cancel})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !res.Interrupted {
+				t.Fatalf("not interrupted after %d batches", stopAt)
+			}
+			if mid := stopAt%19 != 0; (res.Partial != nil) != mid {
+				t.Fatalf("stopped after %d batches: partial %+v, want one only within an epoch", stopAt, res.Partial)
+			}
+			resumed := cfg
+			resumed.Resume, resumed.ResumePartial = res.History, res.Partial
+			got, err := Run(context.Background(), net, opt, blobs(300, 1), blobs(90, 2), resumed, src, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wp, gp := want.Params(), net.Params()
+			for i := range wp {
+				if !slices.Equal(wp[i].Value.Data, gp[i].Value.Data) {
+					t.Fatalf("%s differs after resuming", wp[i].Name)
+				}
+			}
+			for i := range wantRes.History {
+				w, g := wantRes.History[i], got.History[i]
+				w.Seconds, g.Seconds = 0, 0
+				if w != g {
+					t.Errorf("epoch %d: resumed %+v, uninterrupted %+v", i+1, g, w)
+				}
+			}
+		})
 	}
 }
