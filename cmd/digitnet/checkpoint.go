@@ -4,8 +4,8 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -21,13 +21,35 @@ import (
 // atomically, so a run killed at any moment leaves the last complete epoch's state.
 const checkpointFile = "checkpoint.safetensors"
 
+// checkpointVersion is the version of checkpointState this digitnet writes. Version 1
+// (no "version" key) had no partial epoch; it is still read. A newer version is refused
+// with a message naming it, since its fields may mean what this digitnet cannot know.
+const checkpointVersion = 2
+
 // checkpointState is the training loop's state stored in a checkpoint.
 type checkpointState struct {
+	Version int           `json:"version"`
 	Config  trainConfig   `json:"config"`
 	History []train.Epoch `json:"history"`
-	RNG     []byte        `json:"rng"` // the PCG source's state, after the last epoch
-	Steps   int           `json:"optimizer_steps"`
-	Augment uint64        `json:"augment_calls,omitempty"` // the augmenter's state
+	// Partial is the epoch an interruption (Ctrl-C, SIGTERM) cut short, if any.
+	Partial *train.Partial `json:"partial,omitempty"`
+	RNG     []byte         `json:"rng"` // the PCG source's state when the checkpoint was taken
+	Steps   int            `json:"optimizer_steps"`
+	Augment uint64         `json:"augment_calls,omitempty"` // the augmenter's state
+}
+
+// checkState refuses a state whose version this digitnet does not know.
+func checkState(path string, st *checkpointState) error {
+	switch st.Version {
+	case 0: // version 1 wrote no version
+		if st.Partial != nil {
+			return fmt.Errorf("checkpoint %s: state without a version holds a partial epoch; the file is corrupt", path)
+		}
+	case checkpointVersion:
+	default:
+		return fmt.Errorf("checkpoint %s: state version %d, this digitnet reads versions 1 to %d (was it written by a newer digitnet?)", path, st.Version, checkpointVersion)
+	}
+	return nil
 }
 
 // trainRun is what a training run is made of, fresh or resumed.
@@ -35,9 +57,10 @@ type trainRun struct {
 	net      *nn.Network
 	opt      optim.Optimizer
 	pcg      *rand.PCG
-	history  []train.Epoch // epochs already done (resume)
-	aug      *augment.Data // the augmenter when training distorts its images
-	augState uint64        // its state to resume from
+	history  []train.Epoch  // epochs already done (resume)
+	partial  *train.Partial // the epoch a resumed run was interrupted in
+	aug      *augment.Data  // the augmenter when training distorts its images
+	augState uint64         // its state to resume from
 }
 
 // newRun builds the network, optimizer and random source for a fresh run.
@@ -65,6 +88,9 @@ func resumeRun(fs *flag.FlagSet, c *trainConfig) (*trainRun, error) {
 	var st checkpointState
 	if err := json.Unmarshal(ck.State, &st); err != nil {
 		return nil, fmt.Errorf("checkpoint %s: state: %w", path, err)
+	}
+	if err := checkState(path, &st); err != nil {
+		return nil, err
 	}
 	saved, _ := json.Marshal(st.Config)
 	given, _ := json.Marshal(c)
@@ -96,7 +122,7 @@ func resumeRun(fs *flag.FlagSet, c *trainConfig) (*trainRun, error) {
 	if fmt.Sprint(ck.Model.Arch) != fmt.Sprint(c.spec()) {
 		return nil, fmt.Errorf("checkpoint %s: weights for %v, settings for %v", path, ck.Model.Arch, c.spec())
 	}
-	r := &trainRun{net: ck.Model.Net, pcg: &rand.PCG{}, history: st.History, augState: st.Augment}
+	r := &trainRun{net: ck.Model.Net, pcg: &rand.PCG{}, history: st.History, partial: st.Partial, augState: st.Augment}
 	if err := r.pcg.UnmarshalBinary(st.RNG); err != nil {
 		return nil, fmt.Errorf("checkpoint %s: random state: %w", path, err)
 	}
@@ -110,30 +136,38 @@ func resumeRun(fs *flag.FlagSet, c *trainConfig) (*trainRun, error) {
 	return r, nil
 }
 
-// checkpointer returns the AfterEpoch hook writing c.Checkpoint/checkpoint.safetensors.
-func (r *trainRun) checkpointer(c *trainConfig, classes []string) (func([]train.Epoch) error, error) {
-	if err := os.MkdirAll(c.Checkpoint, 0o755); err != nil {
-		return nil, fmt.Errorf("checkpoint: %w", err)
-	}
+// saveCheckpoint writes c.Checkpoint/checkpoint.safetensors: the weights, optimizer and
+// random state now, after the epochs in hist and, if an interruption cut one short, the
+// partial epoch. It tells log where it went: a line a caller may wait for.
+func (r *trainRun) saveCheckpoint(c *trainConfig, classes []string, hist []train.Epoch, partial *train.Partial, log io.Writer) error {
 	path := filepath.Join(c.Checkpoint, checkpointFile)
-	return func(hist []train.Epoch) error {
-		rngState, err := r.pcg.MarshalBinary()
-		if err != nil {
-			return err
-		}
-		ost := r.opt.State(r.net.Params())
-		st := checkpointState{Config: *c, History: hist, RNG: rngState, Steps: ost.Steps}
-		if r.aug != nil {
-			st.Augment = r.aug.State()
-		}
-		state, err := json.Marshal(st)
-		if err != nil {
-			return err
-		}
-		last := hist[len(hist)-1]
-		m := r.model(c, classes, len(hist), last.TrainAccuracy, last.TestAccuracy)
-		return model.SaveCheckpoint(path, &model.Checkpoint{Model: m, Buffers: ost.Buffers, State: state})
-	}, nil
+	rngState, err := r.pcg.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	ost := r.opt.State(r.net.Params())
+	st := checkpointState{Version: checkpointVersion, Config: *c, History: hist, Partial: partial, RNG: rngState, Steps: ost.Steps}
+	if r.aug != nil {
+		st.Augment = r.aug.State()
+	}
+	state, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	var last train.Epoch
+	if len(hist) > 0 {
+		last = hist[len(hist)-1]
+	}
+	m := r.model(c, classes, len(hist), last.TrainAccuracy, last.TestAccuracy)
+	if err := model.SaveCheckpoint(path, &model.Checkpoint{Model: m, Buffers: ost.Buffers, State: state}); err != nil {
+		return fmt.Errorf("--checkpoint %s: %w", c.Checkpoint, err)
+	}
+	if partial != nil {
+		fmt.Fprintf(log, "checkpoint: epoch %d stopped after %d examples, saved to %s\n", partial.Epoch, partial.Done, path)
+	} else {
+		fmt.Fprintf(log, "checkpoint: epoch %d saved to %s\n", len(hist), path)
+	}
+	return nil
 }
 
 // model wraps the run's network with its metadata.

@@ -65,12 +65,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptible(context.Background())
 	defer stop()
-	go func() {
-		<-ctx.Done()
-		stop() // a second Ctrl-C kills the process the usual way
-	}()
 	for _, c := range commands {
 		if c.name != args[0] {
 			continue
@@ -95,6 +91,42 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "digitnet: unknown command %q\n", args[0])
 	usage(stderr)
 	return 2
+}
+
+// interrupted is the cause of a context that SIGINT or SIGTERM ended.
+type interrupted struct{ sig syscall.Signal }
+
+func (i interrupted) Error() string { return i.sig.String() + " received" }
+
+// interruptible returns a context that the first SIGINT (Ctrl-C) or SIGTERM ends, with
+// an interrupted cause naming the signal. The handler is removed then, so a second one
+// kills the process the usual way.
+func interruptible(parent context.Context) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(parent)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		select {
+		case s := <-sigs:
+			signal.Stop(sigs)
+			cancel(interrupted{s.(syscall.Signal)})
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		cancel(context.Canceled)
+	}
+}
+
+// interruptedExit is the exit status of a command that a signal stopped early and that
+// finished its work for it: 128 + the signal's number, as a shell reports a process the
+// signal killed (130 for Ctrl-C, 143 for SIGTERM).
+func interruptedExit(ctx context.Context) exitError {
+	if i, ok := context.Cause(ctx).(interrupted); ok {
+		return exitError{128 + int(i.sig)}
+	}
+	return exitError{130}
 }
 
 func usage(w io.Writer) {

@@ -5,15 +5,21 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 
 	"github.com/digitnet/digitnet/internal/dataset"
 	"github.com/digitnet/digitnet/internal/diag"
@@ -161,7 +167,8 @@ func TestSeedPresetFailsLikeTheSeed(t *testing.T) {
 	c.Seed, c.Epochs = 1, 1
 	trainSet := train.Subset(c.dataFor(trainRaw), 10000)
 	testSet := train.Subset(c.dataFor(testRaw), 2000)
-	rng := rand.New(rand.NewPCG(c.Seed, 0x9e3779b97f4a7c15))
+	src := rand.NewPCG(c.Seed, 0x9e3779b97f4a7c15)
+	rng := rand.New(src)
 	net, err := c.mlp().Build(rng)
 	if err != nil {
 		t.Fatal(err)
@@ -178,7 +185,7 @@ func TestSeedPresetFailsLikeTheSeed(t *testing.T) {
 		t.Errorf("seed network at init: %.1f%% of hidden pre-activations beyond |z| > 5, want ≥ 90%%", 100*s)
 	}
 	opt, _ := optim.New(c.Optimizer, c.LR)
-	res, err := train.Run(context.Background(), net, opt, trainSet, testSet, train.Config{Epochs: 1, BatchSize: c.Batch}, rng, nil)
+	res, err := train.Run(context.Background(), net, opt, trainSet, testSet, train.Config{Epochs: 1, BatchSize: c.Batch}, src, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,36 +293,38 @@ func TestBadIDXGivesOneLineError(t *testing.T) {
 	}
 }
 
-// TestInterruptPrintsFinalReport sends SIGINT to a real digitnet process mid-run: it
-// must stop, print the done event with interrupted=true, and exit 130.
+// TestInterruptPrintsFinalReport sends SIGINT to a real digitnet process once it has
+// reported its first epoch: it must stop after the batch it is in, print the done event
+// with interrupted=true, and exit 130.
 func TestInterruptPrintsFinalReport(t *testing.T) {
 	needMNIST(t)
 	bin := buildDigitnet(t)
 	cmd := exec.Command(bin, "train", "--epochs", "50", "--train-limit", "20000", "--json", "--progress", "none")
-	var stdout bytes.Buffer
-	cmd.Stdout = &stdout
-	pipe, _ := cmd.StderrPipe()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	sc := bufio.NewScanner(pipe)
-	for sc.Scan() {
-		if f := strings.Fields(sc.Text()); len(f) > 1 && f[0] == "epoch" && f[1] == "1/50" {
+	var out strings.Builder
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() { // the first epoch event
+		out.WriteString(sc.Text() + "\n")
+		if strings.HasPrefix(sc.Text(), `{"event":"epoch"`) {
 			break
 		}
 	}
-	time.Sleep(100 * time.Millisecond) // into epoch 2
 	_ = cmd.Process.Signal(syscall.SIGINT)
-	go func() {
-		for sc.Scan() {
-		}
-	}()
-	err := cmd.Wait()
+	for sc.Scan() {
+		out.WriteString(sc.Text() + "\n")
+	}
+	err = cmd.Wait()
 	ee, ok := err.(*exec.ExitError)
 	if !ok || ee.ExitCode() != 130 {
 		t.Fatalf("after SIGINT: %v, want exit status 130", err)
 	}
-	evs := parseEvents(t, stdout.String())
+	evs := parseEvents(t, out.String())
 	done := evs[len(evs)-1]
 	if !done.Interrupted || done.Epoch >= 50 || *done.TestAccuracy < 0.5 {
 		t.Errorf("done after SIGINT: %+v, want interrupted with a real test accuracy", done)
@@ -360,6 +369,14 @@ func TestMain(m *testing.M) {
 	if builtBinary != "" {
 		os.RemoveAll(filepath.Dir(builtBinary))
 	}
+	if code == 0 {
+		// Every command run in-process has stopped what it started (servers, signal
+		// handlers, data prefetching).
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintf(os.Stderr, "goroutines left running after the tests: %v\n", err)
+			code = 1
+		}
+	}
 	os.Exit(code)
 }
 
@@ -380,9 +397,37 @@ func buildDigitnet(t *testing.T) string {
 	return bin
 }
 
-// TestKilledRunResumesBitIdentical: a run killed with SIGKILL in the middle of an epoch
-// and resumed from its checkpoint ends with the same weights and history (all but the
-// wall-clock seconds) as an uninterrupted run with the same seed.
+// startUntil starts bin with args and reads its standard output until a line starting
+// with prefix: the event a test waits for, never a time. The rest of the output is
+// drained in the background, so the process never blocks on a full pipe.
+func startUntil(t *testing.T, bin string, args []string, prefix string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), prefix) {
+			go io.Copy(io.Discard, stdout)
+			return cmd
+		}
+	}
+	cmd.Wait()
+	t.Fatalf("%v ended without printing a line starting %q", args, prefix)
+	return nil
+}
+
+// TestKilledRunResumesBitIdentical: a run killed with SIGKILL after its first
+// checkpoint, or stopped with SIGTERM in the middle of an epoch, and resumed from its
+// checkpoint ends with the same weights and history (all but the wall-clock seconds) as
+// an uninterrupted run with the same seed. The kill waits for the line the run prints
+// once the checkpoint is on disk, never for a time.
 func TestKilledRunResumesBitIdentical(t *testing.T) {
 	needMNIST(t)
 	bin := buildDigitnet(t)
@@ -395,55 +440,11 @@ func TestKilledRunResumesBitIdentical(t *testing.T) {
 	if err := os.WriteFile(p("net.json"), []byte(arch), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"train", "--arch", p("net.json"), "--train-limit", "20000", "--test-limit", "2000", "--epochs", "3", "--batch", "32", "--progress", "plain", "--augment", "elastic"}
+	args := []string{"train", "--arch", p("net.json"), "--train-limit", "12000", "--test-limit", "2000", "--epochs", "3", "--batch", "32", "--progress", "none", "--augment", "elastic"}
 
-	full := exec.Command(bin, append(args, "--checkpoint", p("ckA"), "--out", p("a.safetensors"), "--history", p("a.json"))...)
+	full := exec.Command(bin, append(args, "--out", p("a.safetensors"), "--history", p("a.json"))...)
 	if out, err := full.CombinedOutput(); err != nil {
 		t.Fatalf("uninterrupted run: %v\n%s", err, out)
-	}
-
-	killed := exec.Command(bin, append(args, "--checkpoint", p("ckB"))...)
-	stdout, _ := killed.StdoutPipe() // the epoch lines
-	if err := killed.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() {
-		if f := strings.Fields(sc.Text()); len(f) > 1 && f[0] == "epoch" && f[1] == "1/3" {
-			break
-		}
-	}
-	time.Sleep(80 * time.Millisecond) // into epoch 2, after epoch 1's checkpoint
-	_ = killed.Process.Kill()
-	_ = killed.Wait()
-	ck, err := model.LoadCheckpoint(filepath.Join(p("ckB"), checkpointFile))
-	if err != nil {
-		t.Fatalf("checkpoint after the kill: %v", err)
-	}
-	var st checkpointState
-	if err := json.Unmarshal(ck.State, &st); err != nil || len(st.History) == 0 || len(st.History) >= 3 {
-		t.Fatalf("the killed run's checkpoint holds %d epochs (%v); want it killed mid-run", len(st.History), err)
-	}
-
-	out, err := exec.Command(bin, "train", "--resume", p("ckB"), "--progress", "none", "--out", p("b.safetensors"), "--history", p("b.json")).CombinedOutput()
-	if err != nil {
-		t.Fatalf("resume: %v\n%s", err, out)
-	}
-	if !strings.Contains(string(out), "resuming from") {
-		t.Errorf("resume did not say it resumed:\n%s", out)
-	}
-	a, errA := model.Load(p("a.safetensors"))
-	b, errB := model.Load(p("b.safetensors"))
-	if errA != nil || errB != nil {
-		t.Fatal(errA, errB)
-	}
-	pa, pb := a.Net.Params(), b.Net.Params()
-	for i := range pa {
-		for j, v := range pa[i].Value.Data {
-			if pb[i].Value.Data[j] != v {
-				t.Fatalf("%s[%d]: resumed %g, uninterrupted %g", pa[i].Name, j, pb[i].Value.Data[j], v)
-			}
-		}
 	}
 	readHist := func(name string) []train.Epoch {
 		var h []train.Epoch
@@ -456,8 +457,92 @@ func TestKilledRunResumesBitIdentical(t *testing.T) {
 		}
 		return h
 	}
-	if ha, hb := readHist("a.json"), readHist("b.json"); !reflect.DeepEqual(ha, hb) {
-		t.Errorf("histories differ:\nuninterrupted %+v\nresumed       %+v", ha, hb)
+	a, err := model.Load(p("a.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantHist := readHist("a.json")
+
+	// stopMidEpoch runs train in-process with a progress line after every batch, and
+	// ends its context, as SIGTERM would, on the first line of epoch 2: deterministically
+	// within an epoch.
+	stopMidEpoch := func(ck string) int {
+		defer func(d time.Duration) { plainEvery = d }(plainEvery)
+		plainEvery = 0
+		ctx, cancel := context.WithCancelCause(context.Background())
+		defer cancel(nil)
+		stderr := &onLine{prefix: "epoch 2/3 ", do: func() { cancel(interrupted{syscall.SIGTERM}) }}
+		a := append(slices.Clone(args), "--checkpoint", ck)
+		a[slices.Index(a, "none")] = "plain"
+		var ee exitError
+		if err := runTrain(ctx, a[1:], io.Discard, stderr); !errors.As(err, &ee) {
+			t.Fatalf("train stopped mid-epoch: %v, want an exit status", err)
+		}
+		return ee.code
+	}
+	for _, c := range []struct {
+		name string
+		stop func(ck string) int // returns the stopped run's exit status; -1: killed
+		exit int
+	}{
+		{"SIGKILL", func(ck string) int {
+			cmd := startUntil(t, bin, append(args, "--checkpoint", ck), "checkpoint: epoch 1 saved")
+			cmd.Process.Kill()
+			cmd.Wait()
+			return cmd.ProcessState.ExitCode()
+		}, -1},
+		{"SIGTERM", func(ck string) int {
+			cmd := startUntil(t, bin, append(args, "--checkpoint", ck), "checkpoint: epoch 1 saved")
+			cmd.Process.Signal(syscall.SIGTERM)
+			cmd.Wait()
+			return cmd.ProcessState.ExitCode()
+		}, 143},
+		{"mid-epoch", stopMidEpoch, 143},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ck := p("ck-" + c.name)
+			if code := c.stop(ck); code != c.exit {
+				t.Fatalf("the stopped run: exit status %d, want %d", code, c.exit)
+			}
+			state, err := model.LoadCheckpoint(filepath.Join(ck, checkpointFile))
+			if err != nil {
+				t.Fatalf("checkpoint after the stop: %v", err)
+			}
+			var st checkpointState
+			if err := json.Unmarshal(state.State, &st); err != nil || len(st.History) == 0 || len(st.History) >= 3 || st.Version != checkpointVersion {
+				t.Fatalf("the stopped run's checkpoint holds %d epochs, version %d (%v); want it stopped mid-run", len(st.History), st.Version, err)
+			}
+			if st.Partial != nil {
+				t.Logf("stopped in epoch %d after %d examples", st.Partial.Epoch, st.Partial.Done)
+			} else {
+				t.Logf("stopped after epoch %d", len(st.History))
+			}
+			if c.name == "mid-epoch" && (st.Partial == nil || st.Partial.Epoch != 2 || st.Partial.Done == 0) {
+				t.Fatalf("stopped on epoch 2's first progress line, the checkpoint holds partial %+v, want epoch 2 with examples done", st.Partial)
+			}
+			out, err := exec.Command(bin, "train", "--resume", ck, "--progress", "none", "--out", p(c.name+".safetensors"), "--history", p(c.name+".json")).CombinedOutput()
+			if err != nil {
+				t.Fatalf("resume: %v\n%s", err, out)
+			}
+			if !strings.Contains(string(out), "resuming from") {
+				t.Errorf("resume did not say it resumed:\n%s", out)
+			}
+			b, err := model.Load(p(c.name + ".safetensors"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			pa, pb := a.Net.Params(), b.Net.Params()
+			for i := range pa {
+				for j, v := range pa[i].Value.Data {
+					if pb[i].Value.Data[j] != v {
+						t.Fatalf("%s[%d]: resumed %g, uninterrupted %g", pa[i].Name, j, pb[i].Value.Data[j], v)
+					}
+				}
+			}
+			if got := readHist(c.name + ".json"); !reflect.DeepEqual(wantHist, got) {
+				t.Errorf("histories differ:\nuninterrupted %+v\nresumed       %+v", wantHist, got)
+			}
+		})
 	}
 }
 
@@ -696,5 +781,29 @@ func TestEnsembleEvalAndPredict(t *testing.T) {
 	code, _, errOut = digitnet("eval", "--model", paths[0]+",/no/such/model")
 	if code != 1 || !strings.Contains(errOut, "/no/such/model") {
 		t.Errorf("ensemble with a missing member: exit %d %q", code, errOut)
+	}
+}
+
+// onLine is an io.Writer that calls do, once, when a line starting with prefix is
+// written: a test's hook on a program's output.
+type onLine struct {
+	prefix string
+	do     func()
+	buf    []byte
+	done   bool
+}
+
+func (o *onLine) Write(p []byte) (int, error) {
+	o.buf = append(o.buf, p...)
+	for {
+		i := bytes.IndexByte(o.buf, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		if !o.done && bytes.HasPrefix(o.buf[:i], []byte(o.prefix)) {
+			o.done = true
+			o.do()
+		}
+		o.buf = o.buf[i+1:]
 	}
 }

@@ -39,8 +39,9 @@ func progressMode(flag string, stderr io.Writer) string {
 	return "plain"
 }
 
-// plainEvery is how often a plain progress line is written within an epoch.
-const plainEvery = 10 * time.Second
+// plainEvery is how often a plain progress line is written within an epoch; a variable
+// so that a test can have a line after every batch, an event to act on mid-epoch.
+var plainEvery = 10 * time.Second
 
 func (r *reporter) StartEpoch(epoch, epochs, examples int) {
 	r.epoch, r.epochs, r.total = epoch, epochs, examples

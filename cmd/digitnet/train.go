@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/digitnet/digitnet/internal/augment"
 	"github.com/digitnet/digitnet/internal/dataset"
+	"github.com/digitnet/digitnet/internal/fsutil"
 	"github.com/digitnet/digitnet/internal/model"
 	"github.com/digitnet/digitnet/internal/nn"
 	"github.com/digitnet/digitnet/internal/report"
@@ -48,6 +48,9 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	if err := c.checkOutputs(); err != nil {
+		return err
+	}
 	useCores(c.spec(), c.Threads)
 	algo, _ := nn.ParseConvAlgorithm(c.Conv) // validated
 	r.net.SetConvAlgorithm(algo)
@@ -78,7 +81,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	rec := &reporter{mode: progressMode(c.Progress, stderr), errw: stderr, lines: human, json: jw}
 	cfg := train.Config{Epochs: c.Epochs, BatchSize: c.Batch, EvalBatch: c.spec().EvalBatch(), Shuffle: c.Shuffle, Schedule: c.schedule(),
-		RunningTrainAccuracy: c.TrainEval == "running", Resume: r.history}
+		RunningTrainAccuracy: c.TrainEval == "running", Resume: r.history, ResumePartial: r.partial}
 	if c.Val > 0 {
 		if c.Val >= trainData.Len() {
 			return usageErr("--val %d leaves no training images (there are %d)", c.Val, trainData.Len())
@@ -99,13 +102,14 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		cfg.TrainEval, trainData = plain, r.aug
 		fmt.Fprintf(human, "augmentation: %s %+v\n", c.Augment, augmentations[c.Augment])
 	}
-	if len(r.history) > 0 {
+	switch {
+	case r.partial != nil:
+		fmt.Fprintf(human, "resuming from %s in epoch %d of %d, after %d of its %d examples\n", c.Resume, r.partial.Epoch, c.Epochs, r.partial.Done, trainData.Len())
+	case len(r.history) > 0:
 		fmt.Fprintf(human, "resuming from %s after epoch %d of %d\n", c.Resume, len(r.history), c.Epochs)
 	}
 	if c.Checkpoint != "" {
-		if cfg.AfterEpoch, err = r.checkpointer(&c, trainRaw.Classes); err != nil {
-			return err
-		}
+		cfg.AfterEpoch = func(hist []train.Epoch) error { return r.saveCheckpoint(&c, trainRaw.Classes, hist, nil, human) }
 	}
 	if c.CPUProfile != "" {
 		stopProfile, err := startProfile(c.CPUProfile)
@@ -114,9 +118,22 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		defer stopProfile()
 	}
-	res, err := train.Run(ctx, net, opt, trainData, testData, cfg, rand.New(r.pcg), rec)
+	res, err := train.Run(ctx, net, opt, trainData, testData, cfg, r.pcg, rec)
 	if err != nil {
 		return err
+	}
+	// What the run made is saved before anything else is reported: a failure below must
+	// not lose the trained weights.
+	if c.Out != "" {
+		m := r.model(&c, trainRaw.Classes, res.EpochsDone, res.Train.Accuracy, res.Test.Accuracy)
+		if err := saveModel(c.Out, m); err != nil {
+			return err
+		}
+	}
+	if c.Checkpoint != "" && res.Partial != nil {
+		if err := r.saveCheckpoint(&c, trainRaw.Classes, res.History, res.Partial, human); err != nil {
+			return err
+		}
 	}
 	if c.Val > 0 {
 		stop := ""
@@ -144,10 +161,6 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(human, "history written to %s\n", c.History)
 	}
 	if c.Out != "" {
-		m := r.model(&c, trainRaw.Classes, res.EpochsDone, res.Train.Accuracy, res.Test.Accuracy)
-		if err := model.Save(c.Out, m); err != nil {
-			return err
-		}
 		fmt.Fprintf(human, "model saved to %s\n", c.Out)
 	}
 	if c.Report != "" {
@@ -167,12 +180,52 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			Worst: worstDigits(net, testData, testRaw.Images, 24),
 		}
 		if err := report.Write(c.Report, withMetrics(r)); err != nil {
-			return err
+			return fmt.Errorf("--report %s: %w", c.Report, err)
 		}
 		fmt.Fprintf(human, "report written to %s\n", filepath.Join(c.Report, report.IndexHTML))
 	}
 	if res.Interrupted {
-		return exitError{130}
+		return interruptedExit(ctx)
+	}
+	return nil
+}
+
+// saveModel writes m to path. If that fails (a full disk, a read-only directory), it
+// saves m in the temporary directory instead, so that the weights a long run made are
+// not lost, and the error says where they are.
+func saveModel(path string, m *model.Model) error {
+	err := model.Save(path, m)
+	if err == nil {
+		return nil
+	}
+	rescue, rerr := os.CreateTemp("", "digitnet-rescued-*.safetensors")
+	if rerr == nil {
+		rescue.Close()
+		if rerr = model.Save(rescue.Name(), m); rerr == nil {
+			return fmt.Errorf("--out %s: %w; the trained model was saved to %s instead", path, err, rescue.Name())
+		}
+		os.Remove(rescue.Name())
+	}
+	return fmt.Errorf("--out %s: %w (saving it to the temporary directory failed too: %v)", path, err, rerr)
+}
+
+// checkOutputs fails before any training when a file the run will write cannot be
+// created: better now than after an hour of training.
+func (c *trainConfig) checkOutputs() error {
+	for _, o := range []struct {
+		flag, value string
+		isDir       bool
+	}{{"out", c.Out, false}, {"history", c.History, false}, {"checkpoint", c.Checkpoint, true}, {"report", c.Report, true}} {
+		if o.value == "" {
+			continue
+		}
+		dir := o.value
+		if !o.isDir {
+			dir = filepath.Dir(o.value)
+		}
+		if err := fsutil.CheckWritable(dir); err != nil {
+			return fmt.Errorf("--%s %s: %w", o.flag, o.value, err)
+		}
 	}
 	return nil
 }
