@@ -27,6 +27,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	maxBatch := fs.Int("max-batch", d.MaxBatch, "most instances in one request")
 	inFlight := fs.Int("max-inflight", d.MaxInFlight, "predictions running at once (decoding included); 2 per CPU by default")
 	queue := fs.Duration("queue-timeout", d.QueueTimeout, "how long a request waits for a free prediction slot before 503")
+	maxConns := fs.Int("max-conns", d.MaxConns, "connections open at once; beyond it the one waiting longest for a request is closed, or, if all are busy, the new one gets 503")
+	reqTimeout := fs.Duration("request-timeout", d.RequestTimeout, "time for one request from its header to its answer (a body still arriving then: 408)")
+	headerTimeout := fs.Duration("read-header-timeout", d.ReadHeaderTimeout, "time for a request's header to arrive")
+	bodyMemory := fs.Int64("max-body-memory", d.MaxBodyMemory, "bytes of request bodies held in memory at once, over all requests (beyond: 503)")
 	shutdown := fs.Duration("shutdown-timeout", d.ShutdownTimeout, "on SIGINT/SIGTERM, how long to let requests in flight finish")
 	logJSON := fs.Bool("log-json", false, "write logs as JSON lines (default: key=value text)")
 	verbose := fs.Bool("verbose", false, "log every request (debug level)")
@@ -63,6 +67,8 @@ flags:`)
 	}{
 		{"max-body", *maxBody > 0}, {"max-pixels", *maxPixels > 0}, {"max-batch", *maxBatch > 0},
 		{"max-inflight", *inFlight > 0}, {"queue-timeout", *queue > 0}, {"shutdown-timeout", *shutdown > 0},
+		{"max-conns", *maxConns > 0}, {"request-timeout", *reqTimeout > 0}, {"read-header-timeout", *headerTimeout > 0},
+		{"max-body-memory", *bodyMemory > 0},
 	} {
 		if !v.ok {
 			return usageErr("--%s %s: want a positive value", v.name, fs.Lookup(v.name).Value)
@@ -82,6 +88,7 @@ flags:`)
 	s, err := serve.New(*path, serve.Options{
 		MaxBodyBytes: *maxBody, MaxPixels: *maxPixels, MaxBatch: *maxBatch,
 		MaxInFlight: *inFlight, QueueTimeout: *queue, ShutdownTimeout: *shutdown, Logger: log,
+		MaxConns: *maxConns, RequestTimeout: *reqTimeout, ReadHeaderTimeout: *headerTimeout, MaxBodyMemory: *bodyMemory,
 	})
 	if err != nil {
 		return err
@@ -106,8 +113,8 @@ flags:`)
 		}
 	}()
 	url := serveURL(ln.Addr())
-	log.Info("listening", "url", url, "addr", ln.Addr().String(), "max_inflight", *inFlight,
-		"timeouts", fmt.Sprintf("read %v, write %v, idle %v", d.ReadTimeout, d.WriteTimeout, d.IdleTimeout))
+	log.Info("listening", "url", url, "addr", ln.Addr().String(), "max_inflight", *inFlight, "max_conns", *maxConns,
+		"timeouts", fmt.Sprintf("header %v, request %v, idle %v", *headerTimeout, *reqTimeout, d.IdleTimeout))
 	fmt.Fprintf(stdout, "digitnet serve: %s on %s (Ctrl-C stops, SIGHUP reloads the model)\n", filepath.Base(*path), url)
 	start := time.Now()
 	err = s.Serve(ctx, ln)

@@ -15,7 +15,6 @@ import (
 	"sync"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/digitnet/digitnet/internal/model"
 	"github.com/digitnet/digitnet/internal/nn"
@@ -36,15 +35,21 @@ func serveModel(t *testing.T, path string, hidden int) {
 	}
 }
 
-// lockedBuffer is an io.Writer safe to read while runServe writes to it.
+// lockedBuffer is an io.Writer safe to read while runServe writes to it, and to wait on
+// for what it will be written.
 type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
+	mu      sync.Mutex
+	b       strings.Builder
+	written sync.Cond // on mu
 }
 
 func (l *lockedBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.written.L == nil {
+		l.written.L = &l.mu
+	}
+	defer l.written.Broadcast()
 	return l.b.Write(p)
 }
 
@@ -52,6 +57,23 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// waitFor blocks until what was written, from byte from on, matches re, and returns the
+// match and the length written so far.
+func (l *lockedBuffer) waitFor(re *regexp.Regexp, from int) (string, int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.written.L == nil {
+		l.written.L = &l.mu
+	}
+	for {
+		s := l.b.String()
+		if m := re.FindString(s[from:]); m != "" {
+			return m, len(s)
+		}
+		l.written.Wait()
+	}
 }
 
 func TestServeRejectsBadFlags(t *testing.T) {
@@ -97,18 +119,15 @@ func TestServeCommand(t *testing.T) {
 	go func() {
 		done <- runServe(ctx, []string{"--model", path, "--addr", "127.0.0.1:0", "--verbose"}, &stdout, &stderr)
 	}()
-	urlRE := regexp.MustCompile(`http://127\.0\.0\.1:\d+/`)
-	var url string
-	for deadline := time.Now().Add(10 * time.Second); url == ""; time.Sleep(10 * time.Millisecond) {
-		url = urlRE.FindString(stdout.String())
-		select {
-		case err := <-done:
-			t.Fatalf("runServe returned %v before serving; stderr:\n%s", err, stderr.String())
-		default:
+	go func() { // a failure to start ends the test rather than the wait for the URL
+		if err := <-done; err != nil {
+			stdout.Write([]byte("failed: " + err.Error() + "\n"))
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no URL printed; stdout %q", stdout.String())
-		}
+		done <- nil
+	}()
+	url, _ := stdout.waitFor(regexp.MustCompile(`http://127\.0\.0\.1:\d+/|failed: .*`), 0)
+	if strings.HasPrefix(url, "failed") {
+		t.Fatalf("runServe %s; stderr:\n%s", url, stderr.String())
 	}
 	get := func(route string) string {
 		resp, err := http.Get(url + route)
@@ -135,36 +154,29 @@ func TestServeCommand(t *testing.T) {
 	}
 	resp.Body.Close()
 
-	// Replace the file and send SIGHUP: the new model is served.
+	// Replace the file and send SIGHUP: the new model is served once the reload is
+	// logged.
 	serveModel(t, path, 32)
+	_, logged := stderr.waitFor(regexp.MustCompile(`listening`), 0)
 	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(get("v1/model"), `"summary":"784-32-10 relu, softmax"`); time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("after SIGHUP, /v1/model is still %s; stderr:\n%s", get("v1/model"), stderr.String())
-		}
+	_, logged = stderr.waitFor(regexp.MustCompile(`model reload`), logged)
+	if m := get("v1/model"); !strings.Contains(m, `"summary":"784-32-10 relu, softmax"`) {
+		t.Fatalf("after SIGHUP, /v1/model is %s; stderr:\n%s", m, stderr.String())
 	}
 	// A broken file on SIGHUP keeps the model.
 	os.WriteFile(path, []byte("broken"), 0o644)
 	syscall.Kill(os.Getpid(), syscall.SIGHUP)
-	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(stderr.String(), "model reload failed"); time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no reload failure logged; stderr:\n%s", stderr.String())
-		}
-	}
+	stderr.waitFor(regexp.MustCompile(`model reload failed`), logged)
 	if !strings.Contains(get("v1/model"), `"summary":"784-32-10 relu, softmax"`) {
 		t.Errorf("after a bad reload, /v1/model is %s", get("v1/model"))
 	}
 
 	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("runServe after its context ended: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("runServe did not return after its context ended")
+	<-done // runServe returned; its error, if any, is in stdout
+	if strings.Contains(stdout.String(), "failed:") {
+		t.Errorf("runServe after its context ended: %s", stdout.String())
 	}
 	log := stderr.String()
 	for _, want := range []string{"model loaded", "listening", "model reloaded", "model reload failed", "msg=request", "shut down"} {

@@ -110,7 +110,10 @@ func TestBrowserDrawing(t *testing.T) {
 	}()
 	origin := "http://" + ln.Addr().String()
 
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	// No deadline: on a cold, busy machine Chromium may take long to start; every wait
+	// below is for an event (the page, the model's name, the prediction), and a hang is
+	// go test's -timeout to catch.
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
 		chromedp.ExecPath(browser),
@@ -137,7 +140,7 @@ func TestBrowserDrawing(t *testing.T) {
 	); err != nil {
 		t.Fatalf("loading the page: %v", err)
 	}
-	if _, err := chromedp.Run(bctx, chromedp.Poll[string](`document.getElementById("model").textContent`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+	if _, err := chromedp.Run(bctx, chromedp.Poll[string](`document.getElementById("model").textContent`, chromedp.WithPollingTimeout(0))); err != nil {
 		t.Fatalf("the page did not show the model: %v", err)
 	}
 	t.Logf("browser up and page loaded in %v", time.Since(start).Round(time.Millisecond))
@@ -204,7 +207,7 @@ func TestBrowserDrawing(t *testing.T) {
 			got, err := chromedp.Run(bctx, chromedp.Poll[string](`(() => {
 				const b = document.body.dataset;
 				return b.version !== "0" && b.predicted === b.version && b.digit !== undefined ? b.digit : false;
-			})()`, chromedp.WithPollingTimeout(10*time.Second)))
+			})()`, chromedp.WithPollingTimeout(0)))
 			if err != nil {
 				t.Fatalf("waiting for the prediction of the drawing: %v", err)
 			}

@@ -23,6 +23,9 @@ type counter = prometheus.Counter
 //	digitnet_predictions_total{class}                   predictions by predicted class
 //	digitnet_predict_in_flight                          predictions running now
 //	digitnet_predict_rejected_total                     requests turned away busy (503)
+//	digitnet_connections_open                           connections open now
+//	digitnet_connections_evicted_total                  waiting connections closed to admit new ones
+//	digitnet_connections_shed_total                     connections answered 503 at accept (all busy)
 //	digitnet_model_reloads_total{result}                Reload calls, result ok or error
 //	digitnet_model_info{file,arch}                      1 for the model being served
 //
@@ -35,6 +38,8 @@ type metrics struct {
 	duration    *prometheus.HistogramVec
 	predictions *prometheus.CounterVec
 	rejected    prometheus.Counter
+	evicted     prometheus.Counter
+	shed        prometheus.Counter
 	reloads     *prometheus.CounterVec
 	modelInfo   *prometheus.GaugeVec
 	writers     sync.Pool // *statusWriter
@@ -57,6 +62,12 @@ func newMetrics(s *Server) *metrics {
 		rejected: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "digitnet_predict_rejected_total", Help: "Prediction requests answered 503 because every slot stayed busy.",
 		}),
+		evicted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "digitnet_connections_evicted_total", Help: "Connections waiting for a request (slow header, idle keep-alive) closed to admit a new one at the connection limit.",
+		}),
+		shed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "digitnet_connections_shed_total", Help: "Connections answered 503 and closed at accept because every open connection was busy.",
+		}),
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "digitnet_model_reloads_total", Help: "Model reloads (SIGHUP), by result: ok, or error (the old model kept).",
 		}, []string{"result"}),
@@ -68,7 +79,11 @@ func newMetrics(s *Server) *metrics {
 	inFlight := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "digitnet_predict_in_flight", Help: "Predictions running now (decoding and preprocessing included).",
 	}, func() float64 { return float64(len(s.slots)) })
-	m.reg.MustRegister(m.requests, m.duration, m.predictions, m.rejected, m.reloads, m.modelInfo, inFlight,
+	open := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "digitnet_connections_open", Help: "Connections open now.",
+	}, func() float64 { return float64(s.conns.count()) })
+	s.conns.onEvict, s.conns.onShed = m.evicted.Inc, m.shed.Inc
+	m.reg.MustRegister(m.requests, m.duration, m.predictions, m.rejected, m.evicted, m.shed, m.reloads, m.modelInfo, inFlight, open,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, r := range []string{"ok", "error"} {
 		m.reloads.WithLabelValues(r) // present from the start, at 0

@@ -8,6 +8,7 @@ import (
 	"math"
 	"mime"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -71,11 +72,26 @@ func (s *Server) predict(w http.ResponseWriter, r *http.Request, j *job) *apiErr
 		return errorf(http.StatusRequestEntityTooLarge, "request body of %d bytes is larger than the limit, %d bytes", r.ContentLength, max)
 	}
 	var err error
-	j.body, err = readBody(http.MaxBytesReader(w, r.Body, max), j.body[:0], r.ContentLength)
+	var held int64 // bytes of s.bodies this request holds
+	defer func() { s.bodies.give(held) }()
+	grow := func(n int64) bool {
+		if !s.bodies.take(n) {
+			return false
+		}
+		held += n
+		return true
+	}
+	j.body, err = readBody(http.MaxBytesReader(w, r.Body, max), j.body[:0], r.ContentLength, grow)
 	if err != nil {
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		switch {
+		case errors.As(err, &mbe):
 			return errorf(http.StatusRequestEntityTooLarge, "request body larger than the limit, %d bytes", max)
+		case errors.Is(err, errBodyMemory):
+			s.metrics.rejected.Inc()
+			return errorf(http.StatusServiceUnavailable, "server busy: request bodies in memory reached the limit, %d bytes; retry shortly", s.opt.MaxBodyMemory)
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			return errorf(http.StatusRequestTimeout, "the request body did not arrive within the request timeout, %v", s.opt.RequestTimeout)
 		}
 		return errorf(http.StatusBadRequest, "reading the request body: %v", err)
 	}
@@ -131,17 +147,32 @@ func kindOf(mediaType string) int {
 	return 0
 }
 
+// errBodyMemory is readBody's error when grow refuses more memory.
+var errBodyMemory = errors.New("request bodies in memory reached their limit")
+
 // readBody reads r to the end into b. The Content-Length, when known, sizes the buffer,
 // but only up to preallocMax: a client claiming a large body it does not send (many of
-// them, slowly) must not make the server allocate it up front.
-func readBody(r io.Reader, b []byte, hint int64) ([]byte, error) {
+// them, slowly) must not make the server allocate it up front. Every byte of capacity
+// the body comes to need is first asked of grow; a refusal ends the read with
+// errBodyMemory.
+func readBody(r io.Reader, b []byte, hint int64, grow func(n int64) bool) ([]byte, error) {
 	const preallocMax = 256 << 10
+	if !grow(int64(cap(b))) {
+		return b, errBodyMemory
+	}
 	if hint = min(hint, preallocMax); hint > 0 && int64(cap(b)) < hint+1 {
+		if !grow(hint + 1 - int64(cap(b))) {
+			return b, errBodyMemory
+		}
 		b = make([]byte, 0, hint+1) // +1: the read that sees EOF needs room
 	}
 	for {
 		if len(b) == cap(b) {
+			old := cap(b)
 			b = append(b, 0)[:len(b)]
+			if !grow(int64(cap(b) - old)) {
+				return b, errBodyMemory
+			}
 		}
 		n, err := r.Read(b[len(b):cap(b)])
 		b = b[:len(b)+n]

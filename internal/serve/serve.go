@@ -11,9 +11,17 @@
 //	GET  /            the drawing page (web/, embedded), its assets under /static/
 //
 // Every error is JSON, {"error":"…"}, with a 4xx status saying whose fault it is: 400
-// malformed, 404 unknown route, 405 wrong method (with Allow), 413 body too large, 415
-// wrong Content-Type, 422 well-formed but unusable (wrong pixel count, a value outside
-// 0..255, a blank image, an image of 0×0 or too many pixels), 503 busy.
+// malformed, 404 unknown route, 405 wrong method (with Allow), 408 body not received
+// within the request timeout, 413 body too large, 415 wrong Content-Type, 422
+// well-formed but unusable (wrong pixel count, a value outside 0..255, a blank image, an
+// image of 0×0 or too many pixels), 503 busy (with Retry-After).
+//
+// Slow and hostile clients: a request's header must arrive within ReadHeaderTimeout, and
+// the whole request (body, queue, prediction, answer) gets RequestTimeout. At most
+// MaxConns connections are open; a new one beyond that closes the connection that has
+// waited longest for a request (slowloris, idle keep-alive), or, when every connection
+// is busy, is answered 503 and closed (conns.go). Request bodies held in memory at once
+// are bounded by MaxBodyMemory (503 beyond it). Nothing waits in an unbounded queue.
 //
 // Images go through digit.Decode and digit.Preprocess, as in `digitnet predict`, so the
 // server sees what the command line sees. Concurrency: at most Options.MaxInFlight
@@ -78,6 +86,14 @@ type Options struct {
 	// waits for one of those slots before it gets 503.
 	MaxInFlight  int
 	QueueTimeout time.Duration
+	// MaxConns is how many connections may be open at once (Serve).
+	MaxConns int
+	// RequestTimeout bounds one request from its header to its answer: a body still
+	// arriving then gets 408, a request still waiting for a slot 503.
+	RequestTimeout time.Duration
+	// MaxBodyMemory bounds the bytes of request bodies held in memory at once, over all
+	// requests; a request that would pass it gets 503.
+	MaxBodyMemory int64
 	// The http.Server's timeouts (Serve), and how long Serve's shutdown waits for
 	// requests in flight before it closes their connections.
 	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
@@ -93,6 +109,9 @@ var DefaultOptions = Options{
 	MaxBatch:          256,
 	MaxInFlight:       2 * runtime.GOMAXPROCS(0),
 	QueueTimeout:      250 * time.Millisecond,
+	MaxConns:          4096,
+	RequestTimeout:    10 * time.Second,
+	MaxBodyMemory:     256 << 20,
 	ReadHeaderTimeout: 5 * time.Second,
 	ReadTimeout:       30 * time.Second,
 	WriteTimeout:      30 * time.Second,
@@ -107,6 +126,9 @@ func (o Options) withDefaults() Options {
 	o.MaxBatch = orDefault(o.MaxBatch, d.MaxBatch)
 	o.MaxInFlight = orDefault(o.MaxInFlight, d.MaxInFlight)
 	o.QueueTimeout = orDefault(o.QueueTimeout, d.QueueTimeout)
+	o.MaxConns = orDefault(o.MaxConns, d.MaxConns)
+	o.RequestTimeout = orDefault(o.RequestTimeout, d.RequestTimeout)
+	o.MaxBodyMemory = orDefault(o.MaxBodyMemory, d.MaxBodyMemory)
 	o.ReadHeaderTimeout = orDefault(o.ReadHeaderTimeout, d.ReadHeaderTimeout)
 	o.ReadTimeout = orDefault(o.ReadTimeout, d.ReadTimeout)
 	o.WriteTimeout = orDefault(o.WriteTimeout, d.WriteTimeout)
@@ -132,6 +154,8 @@ type Server struct {
 	cur     atomic.Pointer[loaded] // the model requests use; swapped whole by Reload
 	reload  sync.Mutex             // one Reload at a time
 	slots   chan struct{}          // a token per running prediction
+	conns   *conns                 // the open connections (Serve)
+	bodies  budget                 // bytes of request bodies in memory
 	mux     *http.ServeMux
 	metrics *metrics
 	jobs    sync.Pool // *job
@@ -163,7 +187,8 @@ type worker struct {
 // New loads the model at path and returns a server for it.
 func New(path string, opt Options) (*Server, error) {
 	opt = opt.withDefaults()
-	s := &Server{opt: opt, log: opt.Logger, slots: make(chan struct{}, opt.MaxInFlight), started: time.Now()}
+	s := &Server{opt: opt, log: opt.Logger, slots: make(chan struct{}, opt.MaxInFlight), started: time.Now(),
+		conns: newConns(opt.MaxConns), bodies: budget{max: opt.MaxBodyMemory}}
 	s.metrics = newMetrics(s)
 	s.jobs.New = func() any { return new(job) }
 	st, err := s.load(path)
@@ -371,6 +396,20 @@ var routeList = []string{"GET /", "POST /v1/predict", "GET /v1/model", "GET /hea
 // ServeHTTP routes a request. A request no route matches gets the mux's 404 or 405 (with
 // its Allow header), rewritten as a JSON error.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if nc, ok := r.Context().Value(connKey{}).(net.Conn); ok {
+		s.conns.busy(nc)
+		defer s.conns.done(nc)
+	}
+	// The request's deadline: for reading its body, waiting for a slot and predicting.
+	// The answer may take a moment longer to write, so that a late request still hears
+	// why it failed.
+	deadline := time.Now().Add(s.opt.RequestTimeout)
+	rc := http.NewResponseController(w)
+	rc.SetReadDeadline(deadline)
+	rc.SetWriteDeadline(deadline.Add(time.Second))
+	ctx, cancel := context.WithDeadline(r.Context(), deadline)
+	defer cancel()
+	r = r.WithContext(ctx)
 	if _, pattern := s.mux.Handler(r); pattern == "" {
 		start := time.Now()
 		ew := &muxErrorWriter{ResponseWriter: w, r: r}
@@ -439,6 +478,7 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"status": "ok", "model": st.name, "uptime_seconds": time.Since(s.started).Seconds(),
 		"in_flight": len(s.slots), "max_in_flight": cap(s.slots),
+		"connections": s.conns.count(), "max_connections": s.opt.MaxConns,
 	})
 }
 
@@ -453,6 +493,8 @@ func (s *Server) handleModel(w http.ResponseWriter, r *http.Request) {
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{
 		Handler:           s,
+		ConnState:         s.conns.connState,
+		ConnContext:       withConn,
 		ReadHeaderTimeout: s.opt.ReadHeaderTimeout,
 		ReadTimeout:       s.opt.ReadTimeout,
 		WriteTimeout:      s.opt.WriteTimeout,
@@ -461,7 +503,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() { errc <- hs.Serve(listener{ln, s.conns}) }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -470,6 +512,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.log.Info("shutting down: finishing requests in flight", "timeout", s.opt.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), s.opt.ShutdownTimeout)
 	defer cancel()
+	go s.conns.closeWaiting() // no request of theirs has begun: nothing to finish
 	err := hs.Shutdown(sctx)
 	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) && err == nil {
 		err = serr
