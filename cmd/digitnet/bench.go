@@ -15,10 +15,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/digitnet/digitnet/dataset"
 	"github.com/digitnet/digitnet/internal/bench"
-	"github.com/digitnet/digitnet/internal/dataset"
-	"github.com/digitnet/digitnet/internal/nn"
-	"github.com/digitnet/digitnet/internal/tensor"
+	"github.com/digitnet/digitnet/internal/kernels"
+	"github.com/digitnet/digitnet/nn"
 )
 
 // benchRow is one line of the benchmark table.
@@ -45,7 +45,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	tensor.SetThreads(*threads)
+	kernels.SetThreads(*threads)
 	logf := func(format string, a ...any) { fmt.Fprintf(stderr, "bench: "+format+"\n", a...) }
 
 	var peers *bench.Peers
@@ -270,7 +270,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintln(stdout, string(b))
 		return nil
 	}
-	fmt.Fprintf(stdout, "digitnet bench — %s, %d threads, %s, %s\n\n", tensor.Backend, *threads, cpuModel(), time.Now().UTC().Format("2006-01-02"))
+	fmt.Fprintf(stdout, "digitnet bench — %s, %d threads, %s, %s\n\n", kernels.Backend, *threads, cpuModel(), time.Now().UTC().Format("2006-01-02"))
 	fmt.Fprintln(stdout, "| work | digitnet | PyTorch | ratio | target | met | note |")
 	fmt.Fprintln(stdout, "|---|---|---|---|---|---|---|")
 	for _, r := range rows {

@@ -10,11 +10,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/digitnet/digitnet/internal/augment"
+	"github.com/digitnet/digitnet/augment"
 	"github.com/digitnet/digitnet/internal/model"
-	"github.com/digitnet/digitnet/internal/nn"
-	"github.com/digitnet/digitnet/internal/optim"
-	"github.com/digitnet/digitnet/internal/train"
+	"github.com/digitnet/digitnet/nn"
+	"github.com/digitnet/digitnet/optim"
+	"github.com/digitnet/digitnet/train"
 )
 
 // checkpointFile is the file a checkpoint directory holds; each epoch replaces it

@@ -11,12 +11,12 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/digitnet/digitnet/internal/augment"
-	"github.com/digitnet/digitnet/internal/dataset"
+	"github.com/digitnet/digitnet/augment"
+	"github.com/digitnet/digitnet/dataset"
 	"github.com/digitnet/digitnet/internal/folder"
-	"github.com/digitnet/digitnet/internal/nn"
-	"github.com/digitnet/digitnet/internal/optim"
-	"github.com/digitnet/digitnet/internal/tensor"
+	"github.com/digitnet/digitnet/internal/kernels"
+	"github.com/digitnet/digitnet/nn"
+	"github.com/digitnet/digitnet/optim"
 )
 
 // trainConfig is everything a training run is made of; every field is a flag.
@@ -389,10 +389,10 @@ func (c *trainConfig) scaling() (scale, offset float32) {
 // dense network lets OpenBLAS thread each product, which measured faster for it.
 func useCores(s nn.Spec, threads int) {
 	if s.Convolutional() {
-		tensor.SetThreads(1)
-		tensor.SetWorkers(threads)
+		kernels.SetThreads(1)
+		kernels.SetWorkers(threads)
 		return
 	}
-	tensor.SetThreads(threads)
-	tensor.SetWorkers(1)
+	kernels.SetThreads(threads)
+	kernels.SetWorkers(1)
 }

@@ -9,7 +9,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/digitnet/digitnet/internal/dataset"
+	"github.com/digitnet/digitnet/dataset"
 )
 
 func runData(ctx context.Context, args []string, stdout, stderr io.Writer) error {

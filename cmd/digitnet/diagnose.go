@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/digitnet/digitnet/internal/diag"
-	"github.com/digitnet/digitnet/internal/nn"
 	"github.com/digitnet/digitnet/internal/report"
-	"github.com/digitnet/digitnet/internal/train"
+	"github.com/digitnet/digitnet/nn"
+	"github.com/digitnet/digitnet/train"
 )
 
 func runDiagnose(ctx context.Context, args []string, stdout, stderr io.Writer) error {

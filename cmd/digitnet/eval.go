@@ -10,11 +10,11 @@ import (
 	"runtime"
 	"strings"
 
-	"github.com/digitnet/digitnet/internal/dataset"
+	"github.com/digitnet/digitnet/dataset"
 	"github.com/digitnet/digitnet/internal/folder"
 	"github.com/digitnet/digitnet/internal/model"
 	"github.com/digitnet/digitnet/internal/report"
-	"github.com/digitnet/digitnet/internal/train"
+	"github.com/digitnet/digitnet/train"
 )
 
 // classMetrics is one class's row of `eval --json`.

@@ -15,7 +15,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/digitnet/digitnet/internal/dataset"
+	"github.com/digitnet/digitnet/dataset"
 	"github.com/digitnet/digitnet/internal/model"
 )
 

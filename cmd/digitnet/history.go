@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/digitnet/digitnet/internal/fsutil"
-	"github.com/digitnet/digitnet/internal/train"
+	"github.com/digitnet/digitnet/train"
 )
 
 // writeHistory writes the per-epoch curve as CSV or JSON, by the file's extension.

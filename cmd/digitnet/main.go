@@ -19,7 +19,7 @@ import (
 	"runtime/debug"
 	"syscall"
 
-	"github.com/digitnet/digitnet/internal/tensor"
+	"github.com/digitnet/digitnet/internal/kernels"
 )
 
 // version is set at build time with -ldflags "-X main.version=..."; otherwise it comes
@@ -160,7 +160,7 @@ func runVersion(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if len(args) > 0 {
 		return usageErr("version takes no arguments, got %q", args)
 	}
-	fmt.Fprintf(stdout, "digitnet %s (math backend %s, %d threads)\n", versionString(), tensor.Backend, tensor.Threads())
+	fmt.Fprintf(stdout, "digitnet %s (math backend %s, %d threads)\n", versionString(), kernels.Backend, kernels.Threads())
 	return nil
 }
 

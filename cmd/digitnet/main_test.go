@@ -21,12 +21,12 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/digitnet/digitnet/internal/dataset"
+	"github.com/digitnet/digitnet/dataset"
 	"github.com/digitnet/digitnet/internal/diag"
 	"github.com/digitnet/digitnet/internal/model"
-	"github.com/digitnet/digitnet/internal/optim"
-	"github.com/digitnet/digitnet/internal/tensor"
-	"github.com/digitnet/digitnet/internal/train"
+	"github.com/digitnet/digitnet/optim"
+	"github.com/digitnet/digitnet/tensor"
+	"github.com/digitnet/digitnet/train"
 )
 
 // digitnet runs the command in-process and returns its exit status and outputs.

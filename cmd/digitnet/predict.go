@@ -13,7 +13,7 @@ import (
 
 	"github.com/digitnet/digitnet/internal/digit"
 	"github.com/digitnet/digitnet/internal/model"
-	"github.com/digitnet/digitnet/internal/nn"
+	"github.com/digitnet/digitnet/nn"
 )
 
 // prediction is one line of `predict --json`.

@@ -15,7 +15,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/digitnet/digitnet/internal/dataset"
+	"github.com/digitnet/digitnet/dataset"
 )
 
 // stroke is a polyline in unit coordinates (0..1 across the digit's box).

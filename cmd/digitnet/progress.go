@@ -9,7 +9,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
-	"github.com/digitnet/digitnet/internal/train"
+	"github.com/digitnet/digitnet/train"
 )
 
 // reporter shows a run's progress: a bar within each epoch on a terminal (or plain lines

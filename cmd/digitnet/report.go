@@ -6,10 +6,10 @@ import (
 	"strings"
 
 	"github.com/digitnet/digitnet/internal/diag"
-	"github.com/digitnet/digitnet/internal/nn"
 	"github.com/digitnet/digitnet/internal/report"
-	"github.com/digitnet/digitnet/internal/tensor"
-	"github.com/digitnet/digitnet/internal/train"
+	"github.com/digitnet/digitnet/nn"
+	"github.com/digitnet/digitnet/tensor"
+	"github.com/digitnet/digitnet/train"
 )
 
 // worstDigits runs net over d (whose raw pixels are pixels, 784 per example) and returns

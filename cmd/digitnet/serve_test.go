@@ -17,7 +17,7 @@ import (
 	"testing"
 
 	"github.com/digitnet/digitnet/internal/model"
-	"github.com/digitnet/digitnet/internal/nn"
+	"github.com/digitnet/digitnet/nn"
 )
 
 // serveModel writes an untrained MLP with the given hidden width to path.

@@ -13,14 +13,15 @@ import (
 	"strings"
 	"time"
 
-	"github.com/digitnet/digitnet/internal/augment"
-	"github.com/digitnet/digitnet/internal/dataset"
+	"github.com/digitnet/digitnet/augment"
+	"github.com/digitnet/digitnet/dataset"
 	"github.com/digitnet/digitnet/internal/fsutil"
+	"github.com/digitnet/digitnet/internal/kernels"
 	"github.com/digitnet/digitnet/internal/model"
-	"github.com/digitnet/digitnet/internal/nn"
 	"github.com/digitnet/digitnet/internal/report"
-	"github.com/digitnet/digitnet/internal/tensor"
-	"github.com/digitnet/digitnet/internal/train"
+	"github.com/digitnet/digitnet/nn"
+	"github.com/digitnet/digitnet/tensor"
+	"github.com/digitnet/digitnet/train"
 )
 
 func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -77,7 +78,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintf(human, "data: %s, %d train / %d test images, loaded in %.2fs\n", c.Dataset, trainData.Len(), testData.Len(), loadSecs)
 	fmt.Fprintf(human, "network (preset %s): %s\n", c.Preset, net)
 	fmt.Fprintf(human, "training: %s, batch %d, %d epochs, %s schedule, input %s, shuffle %v, seed %d, %s backend with %d threads\n",
-		opt, c.Batch, c.Epochs, c.Schedule, c.Input, c.Shuffle, c.Seed, tensor.Backend, c.Threads)
+		opt, c.Batch, c.Epochs, c.Schedule, c.Input, c.Shuffle, c.Seed, kernels.Backend, c.Threads)
 
 	rec := &reporter{mode: progressMode(c.Progress, stderr), errw: stderr, lines: human, json: jw}
 	cfg := train.Config{Epochs: c.Epochs, BatchSize: c.Batch, EvalBatch: c.spec().EvalBatch(), Shuffle: c.Shuffle, Schedule: c.schedule(),

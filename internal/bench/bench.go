@@ -10,11 +10,12 @@ import (
 	"slices"
 	"time"
 
-	"github.com/digitnet/digitnet/internal/dataset"
-	"github.com/digitnet/digitnet/internal/nn"
-	"github.com/digitnet/digitnet/internal/optim"
-	"github.com/digitnet/digitnet/internal/tensor"
-	"github.com/digitnet/digitnet/internal/train"
+	"github.com/digitnet/digitnet/dataset"
+	"github.com/digitnet/digitnet/internal/kernels"
+	"github.com/digitnet/digitnet/nn"
+	"github.com/digitnet/digitnet/optim"
+	"github.com/digitnet/digitnet/tensor"
+	"github.com/digitnet/digitnet/train"
 )
 
 // MNIST is the data every measurement uses, scaled to [0,1] (the seed run uses raw).
@@ -175,7 +176,7 @@ func GemmSeconds(shapes []GemmShape) (secs, flops float64) {
 		for range 5 {
 			t0 := time.Now()
 			for range reps {
-				tensor.Gemm(g.TransA, g.TransB, g.M, g.N, g.K, 1, a, lda, b, ldb, 1, c, g.N)
+				kernels.Gemm(g.TransA, g.TransB, g.M, g.N, g.K, 1, a, lda, b, ldb, 1, c, g.N)
 			}
 			best = min(best, time.Since(t0))
 		}

@@ -4,8 +4,8 @@ import (
 	"context"
 	"testing"
 
-	"github.com/digitnet/digitnet/internal/dataset"
-	"github.com/digitnet/digitnet/internal/nn"
+	"github.com/digitnet/digitnet/dataset"
+	"github.com/digitnet/digitnet/nn"
 )
 
 func loadMNIST(tb testing.TB) MNIST {

@@ -5,9 +5,9 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/digitnet/digitnet/internal/dataset"
-	"github.com/digitnet/digitnet/internal/nn"
-	"github.com/digitnet/digitnet/internal/train"
+	"github.com/digitnet/digitnet/dataset"
+	"github.com/digitnet/digitnet/nn"
+	"github.com/digitnet/digitnet/train"
 )
 
 func mnist(t *testing.T) (tr, te *train.Bytes) {

@@ -5,9 +5,9 @@ import (
 	"math"
 	"strings"
 
-	"github.com/digitnet/digitnet/internal/nn"
-	"github.com/digitnet/digitnet/internal/tensor"
-	"github.com/digitnet/digitnet/internal/train"
+	"github.com/digitnet/digitnet/nn"
+	"github.com/digitnet/digitnet/tensor"
+	"github.com/digitnet/digitnet/train"
 )
 
 // Severity grades a finding.

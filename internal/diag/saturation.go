@@ -5,8 +5,8 @@ package diag
 import (
 	"math"
 
-	"github.com/digitnet/digitnet/internal/nn"
-	"github.com/digitnet/digitnet/internal/tensor"
+	"github.com/digitnet/digitnet/nn"
+	"github.com/digitnet/digitnet/tensor"
 )
 
 // SaturationLimit is the |pre-activation| beyond which a sigmoid or tanh unit counts as

@@ -4,8 +4,8 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/digitnet/digitnet/internal/nn"
-	"github.com/digitnet/digitnet/internal/tensor"
+	"github.com/digitnet/digitnet/nn"
+	"github.com/digitnet/digitnet/tensor"
 )
 
 // mnistLike is a batch of sparse images: about a fifth of the pixels inked, at 0..255

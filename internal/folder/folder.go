@@ -20,7 +20,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/digitnet/digitnet/internal/dataset"
+	"github.com/digitnet/digitnet/dataset"
 	"github.com/digitnet/digitnet/internal/digit"
 )
 

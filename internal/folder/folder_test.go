@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/digitnet/digitnet/internal/dataset"
+	"github.com/digitnet/digitnet/dataset"
 )
 
 // WriteMNISTFolder writes perClass MNIST images of each digit per split as dark ink on

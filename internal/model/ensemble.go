@@ -5,8 +5,9 @@ import (
 	"math"
 	"slices"
 
-	"github.com/digitnet/digitnet/internal/nn"
-	"github.com/digitnet/digitnet/internal/tensor"
+	"github.com/digitnet/digitnet/internal/kernels"
+	"github.com/digitnet/digitnet/nn"
+	"github.com/digitnet/digitnet/tensor"
 )
 
 // Ensemble averages the class probabilities of several models of the same classes. Each
@@ -93,7 +94,7 @@ func (e *Ensemble) Predict(pixels []uint8, n int) *tensor.Tensor {
 			e.sum.Resize(p.Shape...)
 			copy(e.sum.Data, p.Data)
 		} else {
-			tensor.Add(e.sum.Data, p.Data)
+			kernels.Add(e.sum.Data, p.Data)
 		}
 	}
 	inv := 1 / float32(len(e.Models))

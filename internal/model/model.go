@@ -42,8 +42,8 @@ import (
 	"github.com/nlpodyssey/safetensors"
 
 	"github.com/digitnet/digitnet/internal/fsutil"
-	"github.com/digitnet/digitnet/internal/nn"
-	"github.com/digitnet/digitnet/internal/tensor"
+	"github.com/digitnet/digitnet/internal/kernels"
+	"github.com/digitnet/digitnet/nn"
 )
 
 // FormatVersion is the version this package writes; it also reads version 1.
@@ -427,7 +427,7 @@ func unmarshalKey(md map[string]string, key string, v any) error {
 
 // Batch converts pixel bytes to the network's input with the model's normalization.
 func (m *Model) Batch(dst []float32, pixels []uint8) {
-	tensor.BytesToFloat(dst, pixels, m.Input.Scale, m.Input.Offset)
+	kernels.BytesToFloat(dst, pixels, m.Input.Scale, m.Input.Offset)
 }
 
 // Replica returns a network with the model's architecture whose parameters and layer

@@ -14,9 +14,9 @@ import (
 
 	"github.com/nlpodyssey/safetensors"
 
-	"github.com/digitnet/digitnet/internal/nn"
-	"github.com/digitnet/digitnet/internal/tensor"
-	"github.com/digitnet/digitnet/internal/train"
+	"github.com/digitnet/digitnet/nn"
+	"github.com/digitnet/digitnet/tensor"
+	"github.com/digitnet/digitnet/train"
 )
 
 func testModel(t testing.TB) *Model {

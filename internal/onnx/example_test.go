@@ -5,8 +5,8 @@ import (
 	"math/rand/v2"
 
 	"github.com/digitnet/digitnet/internal/model"
-	"github.com/digitnet/digitnet/internal/nn"
 	"github.com/digitnet/digitnet/internal/onnx"
+	"github.com/digitnet/digitnet/nn"
 )
 
 func ExampleConvert() {

@@ -53,9 +53,9 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/digitnet/digitnet/internal/model"
-	"github.com/digitnet/digitnet/internal/nn"
 	"github.com/digitnet/digitnet/internal/onnx/onnxpb"
-	"github.com/digitnet/digitnet/internal/tensor"
+	"github.com/digitnet/digitnet/nn"
+	"github.com/digitnet/digitnet/tensor"
 )
 
 // The versions this package writes.

@@ -17,12 +17,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/digitnet/digitnet/internal/dataset"
+	"github.com/digitnet/digitnet/dataset"
 	"github.com/digitnet/digitnet/internal/model"
-	"github.com/digitnet/digitnet/internal/nn"
 	"github.com/digitnet/digitnet/internal/onnx"
-	"github.com/digitnet/digitnet/internal/optim"
-	"github.com/digitnet/digitnet/internal/train"
+	"github.com/digitnet/digitnet/nn"
+	"github.com/digitnet/digitnet/optim"
+	"github.com/digitnet/digitnet/train"
 )
 
 // Checks by independent tools.

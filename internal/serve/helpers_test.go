@@ -22,11 +22,11 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/digitnet/digitnet/internal/dataset"
+	"github.com/digitnet/digitnet/dataset"
 	"github.com/digitnet/digitnet/internal/model"
-	"github.com/digitnet/digitnet/internal/nn"
-	"github.com/digitnet/digitnet/internal/optim"
-	"github.com/digitnet/digitnet/internal/train"
+	"github.com/digitnet/digitnet/nn"
+	"github.com/digitnet/digitnet/optim"
+	"github.com/digitnet/digitnet/train"
 )
 
 // testDir holds the models the tests train and write, for the whole test binary.

@@ -52,9 +52,9 @@ import (
 	"time"
 
 	"github.com/digitnet/digitnet/internal/digit"
+	"github.com/digitnet/digitnet/internal/kernels"
 	"github.com/digitnet/digitnet/internal/model"
-	"github.com/digitnet/digitnet/internal/nn"
-	"github.com/digitnet/digitnet/internal/tensor"
+	"github.com/digitnet/digitnet/nn"
 )
 
 //go:embed web
@@ -373,8 +373,8 @@ func archString(a nn.Spec) string {
 // compete with them, and spin after each product. It sets a process-wide setting, so
 // the command calls it, not New.
 func SingleThreadedProducts() {
-	if tensor.Backend == "openblas" {
-		tensor.SetThreads(1)
+	if kernels.Backend == "openblas" {
+		kernels.SetThreads(1)
 	}
 }
 

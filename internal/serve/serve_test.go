@@ -25,8 +25,8 @@ import (
 
 	"github.com/digitnet/digitnet/internal/digit"
 	"github.com/digitnet/digitnet/internal/model"
-	"github.com/digitnet/digitnet/internal/nn"
-	"github.com/digitnet/digitnet/internal/tensor"
+	"github.com/digitnet/digitnet/nn"
+	"github.com/digitnet/digitnet/tensor"
 )
 
 // prediction is one answer of POST /v1/predict.

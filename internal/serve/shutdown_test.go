@@ -78,7 +78,7 @@ func TestShutdownFinishesInFlight(t *testing.T) {
 	conn.Write(body[:half])
 	<-ln.read
 
-	cancel() // SIGTERM, as runServe sees it
+	cancel()    // SIGTERM, as runServe sees it
 	<-ln.closed // shutdown has begun
 	select {
 	case err := <-served:

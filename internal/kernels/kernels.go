@@ -1,0 +1,224 @@
+package kernels
+
+import "fmt"
+
+// Vector kernels for the work around the matrix products: the sparse rows of a batch-1
+// step, and the optimizer's elementwise update. They run in C (vectorized, through cgo)
+// on the OpenBLAS build and in Go on the purego build; both follow these definitions.
+
+// AxpyRows adds to y the rows of the row-major matrix w (stride ld) selected by rows,
+// each scaled by its coefficient: y += Σ_r coef[r]·w[rows[r], 0:len(y)]. It is x·W for
+// an input x whose nonzero entries are coef at positions rows.
+func AxpyRows(y, w []float32, ld int, rows []int, coef []float32) {
+	checkRows("AxpyRows", len(w), ld, len(y), rows, len(coef))
+	axpyRows(y, w, ld, rows, coef)
+}
+
+// AddOuterRows adds coef[r]·v to row rows[r] of w (stride ld): the rank-1 update
+// W += x·vᵀ restricted to x's nonzero entries.
+func AddOuterRows(w []float32, ld int, rows []int, coef, v []float32) {
+	checkRows("AddOuterRows", len(w), ld, len(v), rows, len(coef))
+	addOuterRows(w, ld, rows, coef, v)
+}
+
+// Sigmoid sets y = 1/(1+e^-x) elementwise, to within a few float32 ulps.
+func Sigmoid(y, x []float32) {
+	if len(y) != len(x) {
+		panic(fmt.Sprintf("tensor: Sigmoid: %d outputs for %d inputs", len(y), len(x)))
+	}
+	sigmoid(y, x)
+}
+
+// Tanh sets y = tanh(x) elementwise, to within a few float32 ulps.
+func Tanh(y, x []float32) {
+	if len(y) != len(x) {
+		panic(fmt.Sprintf("tensor: Tanh: %d outputs for %d inputs", len(y), len(x)))
+	}
+	tanh(y, x)
+}
+
+// ReLU sets y = max(x, 0) elementwise; y may be x.
+func ReLU(y, x []float32) {
+	if len(y) != len(x) {
+		panic(fmt.Sprintf("tensor: ReLU: %d outputs for %d inputs", len(y), len(x)))
+	}
+	relu(y, x)
+}
+
+// ReLUBackward sets dx = dy where y > 0 and 0 elsewhere, y being ReLU's output.
+func ReLUBackward(dx, y, dy []float32) {
+	if len(dx) != len(y) || len(dy) != len(y) {
+		panic(fmt.Sprintf("tensor: ReLUBackward: lengths dx %d y %d dy %d", len(dx), len(y), len(dy)))
+	}
+	reluBackward(dx, y, dy)
+}
+
+// BytesToFloat sets dst[i] = scale·src[i] + offset: pixels to network inputs.
+func BytesToFloat(dst []float32, src []uint8, scale, offset float32) {
+	if len(dst) != len(src) {
+		panic(fmt.Sprintf("tensor: BytesToFloat: %d outputs for %d bytes", len(dst), len(src)))
+	}
+	bytesToFloat(dst, src, scale, offset)
+}
+
+// Im2col writes the patches of one image x [C H W] under a k×k convolution with stride
+// s and zero padding p as cols [C·k·k, OH·OW]: row (c,u,v) holds, for every output
+// position, the input under tap (u,v) of channel c (Caffe's layout). Then W[O, C·k·k] ·
+// cols is the output [O, OH·OW] already in NCHW order, with no transposes.
+func Im2col(cols, x []float32, C, H, W, k, s, p, OH, OW int) {
+	if len(x) < C*H*W || len(cols) < C*k*k*OH*OW || !convFits(H, W, k, s, p, OH, OW) {
+		panic(fmt.Sprintf("tensor: Im2col: x %d, cols %d values for C=%d %dx%d k=%d s=%d p=%d → %dx%d", len(x), len(cols), C, H, W, k, s, p, OH, OW))
+	}
+	im2col(cols, x, C, H, W, k, s, p, OH, OW)
+}
+
+// Col2im is Im2col's adjoint: it adds cols [C·k·k, OH·OW] back onto the positions of
+// dx [C H W] the values came from.
+func Col2im(dx, cols []float32, C, H, W, k, s, p, OH, OW int) {
+	if len(dx) < C*H*W || len(cols) < C*k*k*OH*OW || !convFits(H, W, k, s, p, OH, OW) {
+		panic(fmt.Sprintf("tensor: Col2im: dx %d, cols %d values for C=%d %dx%d k=%d s=%d p=%d → %dx%d", len(dx), len(cols), C, H, W, k, s, p, OH, OW))
+	}
+	col2im(dx, cols, C, H, W, k, s, p, OH, OW)
+}
+
+// convFits reports whether OH×OW is the output size of the convolution.
+func convFits(H, W, k, s, p, OH, OW int) bool {
+	return k > 0 && s > 0 && p >= 0 && OH == (H+2*p-k)/s+1 && OW == (W+2*p-k)/s+1 && OH > 0 && OW > 0
+}
+
+// tapRange returns the output columns [lo, hi) whose input column j·s+v-p, under
+// kernel tap v, lies inside [0, W).
+func tapRange(W, s, p, v, OW int) (lo, hi int) {
+	if a := p - v; a > 0 {
+		lo = (a + s - 1) / s
+	}
+	if t := W - 1 + p - v; t >= 0 {
+		hi = min(OW, t/s+1)
+	}
+	return min(lo, hi), hi
+}
+
+// MaxPool sets y to the maximum of each k×k window (stride k) of x [NC H W], and
+// argmax to the offset in x each maximum came from.
+func MaxPool(y []float32, argmax []int32, x []float32, NC, H, W, k, OH, OW int) {
+	if len(x) < NC*H*W || len(y) < NC*OH*OW || len(argmax) < NC*OH*OW || OH*k > H || OW*k > W {
+		panic(fmt.Sprintf("tensor: MaxPool: x %d, y %d values for %d×%dx%d, k=%d → %dx%d", len(x), len(y), NC, H, W, k, OH, OW))
+	}
+	maxPool(y, argmax, x, NC, H, W, k, OH, OW)
+}
+
+// AdamParams are the per-step constants of an Adam update.
+type AdamParams struct {
+	Beta1, Beta2 float32
+	Step         float32 // lr/(1-β1ᵗ)
+	InvSqrtBC2   float32 // 1/√(1-β2ᵗ)
+	Eps          float32
+}
+
+// AdamUpdate applies one Adam step to w from gradient g with moments m and v, and
+// clears g: m = β1·m + (1-β1)·g; v = β2·v + (1-β2)·g²; w -= Step·m/(√v·InvSqrtBC2 + ε).
+func AdamUpdate(w, g, m, v []float32, p AdamParams) {
+	if len(g) != len(w) || len(m) != len(w) || len(v) != len(w) {
+		panic(fmt.Sprintf("tensor: AdamUpdate: lengths w %d g %d m %d v %d", len(w), len(g), len(m), len(v)))
+	}
+	// Elementwise, so splitting it over the workers changes no value. The splits fall on
+	// multiples of 8, so every value goes through the code it would unsplit (the C
+	// kernel takes vectors of 8 from its start, then a scalar tail).
+	blocks := len(w) / 8
+	Parallel(blocks, 1<<12, func(_, lo, hi int) {
+		lo, hi = lo*8, hi*8
+		if hi == blocks*8 {
+			hi = len(w)
+		}
+		adamUpdate(w[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], p)
+	})
+	if blocks == 0 {
+		adamUpdate(w, g, m, v, p)
+	}
+}
+
+// GatherBytes writes the examples idx of src (rows of d bytes) into dst as floats,
+// dst[j·d+k] = scale·src[idx[j]·d+k] + offset: one call for a whole batch.
+func GatherBytes(dst []float32, src []uint8, d int, idx []int, scale, offset float32) {
+	if len(dst) != len(idx)*d {
+		panic(fmt.Sprintf("tensor: GatherBytes: %d outputs for %d rows of %d", len(dst), len(idx), d))
+	}
+	for _, i := range idx {
+		if i < 0 || (i+1)*d > len(src) {
+			panic(fmt.Sprintf("tensor: GatherBytes: row %d outside %d bytes of rows of %d", i, len(src), d))
+		}
+	}
+	gatherBytes(dst, src, d, idx, scale, offset)
+}
+
+func checkRows(name string, lw, ld, n int, rows []int, ncoef int) {
+	if n > ld || ncoef != len(rows) {
+		panic(fmt.Sprintf("tensor: %s: row length %d with stride %d, %d rows and %d coefficients", name, n, ld, len(rows), ncoef))
+	}
+	for _, r := range rows {
+		if r < 0 || (r+1)*ld > lw+ld-n || r*ld+n > lw {
+			panic(fmt.Sprintf("tensor: %s: row %d outside a %d-value matrix of stride %d", name, r, lw, ld))
+		}
+	}
+}
+
+// Add sets dst[i] += src[i].
+func Add(dst, src []float32) {
+	if len(dst) != len(src) {
+		panic(fmt.Sprintf("tensor: Add: %d values plus %d", len(dst), len(src)))
+	}
+	for i, v := range src {
+		dst[i] += v
+	}
+}
+
+// AddRowSums8 adds to dst[r] the sum of row r of x (len(dst) rows of equal length),
+// summed in a fixed order that eight vector lanes run in parallel: lane j adds the
+// row's values j, j+8, j+16, … of its whole groups of eight, lane 0 then the rest one by
+// one, and the lanes combine as ((0+1)+(2+3))+((4+5)+(6+7)). (One running sum would wait
+// on each add in turn; this order is the same in the C and Go builds.)
+func AddRowSums8(dst, x []float32) {
+	if len(dst) == 0 || len(x)%len(dst) != 0 {
+		panic(fmt.Sprintf("tensor: AddRowSums8: %d values in %d rows", len(x), len(dst)))
+	}
+	addRowSums8(dst, x)
+}
+
+// Batch normalization over one channel: n planes of s values each, stride apart, the
+// slices starting at the channel's first plane ([N C S] data offset by c·S, stride C·S).
+
+// BNMoments returns the channel's mean and (biased) variance.
+func BNMoments(x []float32, n, stride, s int) (mean, variance float64) {
+	checkPlanes("BNMoments", n, stride, s, x)
+	return bnMoments(x, n, stride, s)
+}
+
+// BNNormalize sets xhat = (x-mean)·inv and y = gamma·xhat + beta over the channel.
+func BNNormalize(y, xhat, x []float32, n, stride, s int, mean, inv, gamma, beta float32) {
+	checkPlanes("BNNormalize", n, stride, s, y, xhat, x)
+	bnNormalize(y, xhat, x, n, stride, s, mean, inv, gamma, beta)
+}
+
+// BNGradSums returns Σdy and Σdy·xhat over the channel.
+func BNGradSums(dy, xhat []float32, n, stride, s int) (sum, sumX float64) {
+	checkPlanes("BNGradSums", n, stride, s, dy, xhat)
+	return bnGradSums(dy, xhat, n, stride, s)
+}
+
+// BNInputGrad sets dx = km·dy - ks - kx·xhat over the channel.
+func BNInputGrad(dx, dy, xhat []float32, n, stride, s int, km, ks, kx float32) {
+	checkPlanes("BNInputGrad", n, stride, s, dx, dy, xhat)
+	bnInputGrad(dx, dy, xhat, n, stride, s, km, ks, kx)
+}
+
+func checkPlanes(name string, n, stride, s int, bufs ...[]float32) {
+	need := 0
+	if n > 0 {
+		need = (n-1)*stride + s
+	}
+	for _, b := range bufs {
+		if n < 0 || s < 0 || stride < s || len(b) < need {
+			panic(fmt.Sprintf("tensor: %s: %d planes of %d values, stride %d, need %d values, have %d", name, n, s, stride, need, len(b)))
+		}
+	}
+}

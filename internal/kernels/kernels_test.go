@@ -1,0 +1,227 @@
+package kernels
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+func closeTo(t *testing.T, what string, got, want []float32, tol float64) {
+	t.Helper()
+	for i := range want {
+		if math.Abs(float64(got[i]-want[i])) > tol*(1+math.Abs(float64(want[i]))) {
+			t.Fatalf("%s[%d] = %g, want %g (backend %s)", what, i, got[i], want[i], Backend)
+		}
+	}
+}
+
+func TestRowKernels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	const rowsN, ld = 20, 37
+	for _, n := range []int{1, 8, 30, 37} { // row lengths around the vector width
+		w := randSlice(rng, rowsN*ld)
+		rows := []int{0, 3, 19, 7}
+		coef := randSlice(rng, len(rows))
+		y, want := randSlice(rng, n), make([]float32, n)
+		copy(want, y)
+		for k, r := range rows {
+			for j := 0; j < n; j++ {
+				want[j] += coef[k] * w[r*ld+j]
+			}
+		}
+		AxpyRows(y, w, ld, rows, coef)
+		closeTo(t, "AxpyRows", y, want, 1e-6)
+
+		v := randSlice(rng, n)
+		wantW := append([]float32(nil), w...)
+		for k, r := range rows {
+			for j := 0; j < n; j++ {
+				wantW[r*ld+j] += coef[k] * v[j]
+			}
+		}
+		AddOuterRows(w, ld, rows, coef, v)
+		closeTo(t, "AddOuterRows", w, wantW, 1e-6)
+	}
+}
+
+func TestAdamUpdate(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	n := 1003
+	w, g, m, v := randSlice(rng, n), randSlice(rng, n), randSlice(rng, n), randSlice(rng, n)
+	for i := range v {
+		v[i] = v[i] * v[i]
+	}
+	p := AdamParams{Beta1: 0.9, Beta2: 0.999, Step: 0.01, InvSqrtBC2: 3, Eps: 1e-8}
+	ww, wm, wv := append([]float32(nil), w...), append([]float32(nil), m...), append([]float32(nil), v...)
+	for i := range ww {
+		gi := float64(g[i])
+		mi := 0.9*float64(wm[i]) + 0.1*gi
+		vi := 0.999*float64(wv[i]) + 0.001*gi*gi
+		wm[i], wv[i] = float32(mi), float32(vi)
+		ww[i] = float32(float64(ww[i]) - 0.01*mi/(math.Sqrt(vi)*3+1e-8))
+	}
+	AdamUpdate(w, g, m, v, p)
+	closeTo(t, "m", m, wm, 1e-5)
+	closeTo(t, "v", v, wv, 1e-5)
+	closeTo(t, "w", w, ww, 1e-5)
+	for i, x := range g {
+		if x != 0 {
+			t.Fatalf("g[%d] = %g after AdamUpdate, want 0", i, x)
+		}
+	}
+}
+
+func TestRowKernelsRejectOutOfRange(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Error("AxpyRows with row 5 of a 5-row matrix did not panic")
+		}
+	}()
+	AxpyRows(make([]float32, 3), make([]float32, 15), 3, []int{5}, []float32{1})
+}
+
+func TestElementwiseKernels(t *testing.T) {
+	x := []float32{-2, -0.5, 0, 0.25, 3, -1, 7, 0.5, -3}
+	y := make([]float32, len(x))
+	ReLU(y, x)
+	closeTo(t, "ReLU", y, []float32{0, 0, 0, 0.25, 3, 0, 7, 0.5, 0}, 0)
+	dy := []float32{1, 2, 3, 4, 5, 6, 7, 8, 9}
+	dx := make([]float32, len(x))
+	ReLUBackward(dx, y, dy)
+	closeTo(t, "ReLUBackward", dx, []float32{0, 0, 0, 4, 5, 0, 7, 8, 0}, 0)
+	src := []uint8{0, 1, 128, 255, 17, 200, 3, 99, 254}
+	dst := make([]float32, len(src))
+	BytesToFloat(dst, src, 0.5, -1)
+	want := make([]float32, len(src))
+	for i, v := range src {
+		want[i] = float32(v)*0.5 - 1
+	}
+	closeTo(t, "BytesToFloat", dst, want, 1e-7)
+}
+
+func TestSigmoidTanhAccuracy(t *testing.T) {
+	var xs []float32
+	for x := -100.0; x <= 100; x += 0.0137 {
+		xs = append(xs, float32(x))
+	}
+	xs = append(xs, 0, -0, 1e-8, -1e-8, 88.7, -88.7, 1e4, -1e4)
+	sig, th := make([]float32, len(xs)), make([]float32, len(xs))
+	Sigmoid(sig, xs)
+	Tanh(th, xs)
+	for i, x := range xs {
+		ws := 1 / (1 + math.Exp(-float64(x)))
+		if d := math.Abs(float64(sig[i]) - ws); d > 1e-6*ws+1e-37 && d > 2e-7 {
+			t.Fatalf("Sigmoid(%g) = %g, want %g (backend %s)", x, sig[i], ws, Backend)
+		}
+		wt := math.Tanh(float64(x))
+		if d := math.Abs(float64(th[i]) - wt); d > 1e-6 {
+			t.Fatalf("Tanh(%g) = %g, want %g (backend %s)", x, th[i], wt, Backend)
+		}
+	}
+}
+
+func BenchmarkAxpyRows150x300(b *testing.B) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	w := randSlice(rng, 784*300)
+	rows := make([]int, 0, 150)
+	for i := 0; i < 784 && len(rows) < 150; i += 5 {
+		rows = append(rows, i)
+	}
+	coef := randSlice(rng, len(rows))
+	y := make([]float32, 300)
+	for b.Loop() {
+		AxpyRows(y, w, 300, rows, coef)
+	}
+	b.ReportMetric(2*150*300*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+func TestGatherBytes(t *testing.T) {
+	src := []uint8{1, 2, 3, 4, 5, 6, 7, 8, 9}
+	dst := make([]float32, 6)
+	GatherBytes(dst, src, 3, []int{2, 0}, 2, 1)
+	closeTo(t, "GatherBytes", dst, []float32{15, 17, 19, 3, 5, 7}, 0)
+}
+
+// TestMaxPool checks the pooled values and where they came from against the definition,
+// on values with many ties: the first maximum in the window (row by row) wins.
+func TestMaxPool(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	for _, tc := range []struct{ NC, H, W, k int }{{3, 6, 8, 2}, {2, 7, 5, 2}, {2, 9, 9, 3}, {1, 4, 4, 4}} {
+		OH, OW := tc.H/tc.k, tc.W/tc.k
+		x := make([]float32, tc.NC*tc.H*tc.W)
+		for i := range x {
+			x[i] = float32(rng.IntN(3)) // ties everywhere
+		}
+		y, at := make([]float32, tc.NC*OH*OW), make([]int32, tc.NC*OH*OW)
+		MaxPool(y, at, x, tc.NC, tc.H, tc.W, tc.k, OH, OW)
+		for nc := 0; nc < tc.NC; nc++ {
+			for i := 0; i < OH; i++ {
+				for j := 0; j < OW; j++ {
+					wantAt := nc*tc.H*tc.W + i*tc.k*tc.W + j*tc.k
+					for u := 0; u < tc.k; u++ {
+						for v := 0; v < tc.k; v++ {
+							if off := nc*tc.H*tc.W + (i*tc.k+u)*tc.W + j*tc.k + v; x[off] > x[wantAt] {
+								wantAt = off
+							}
+						}
+					}
+					o := (nc*OH+i)*OW + j
+					if y[o] != x[wantAt] || at[o] != int32(wantAt) {
+						t.Fatalf("%+v: output %d = %g from %d, want %g from %d", tc, o, y[o], at[o], x[wantAt], wantAt)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestAdamUpdateSplitsExactly: on two workers AdamUpdate gives the values one worker
+// does, bit for bit (a split off a multiple of 8 would round some values differently).
+func TestAdamUpdateSplitsExactly(t *testing.T) {
+	defer SetWorkers(Workers())
+	rng := rand.New(rand.NewPCG(8, 8))
+	n := 100_003
+	w0, g0, m0, v0 := randSlice(rng, n), randSlice(rng, n), randSlice(rng, n), randSlice(rng, n)
+	for i := range v0 {
+		v0[i] *= v0[i]
+	}
+	p := AdamParams{Beta1: 0.9, Beta2: 0.999, Step: 0.01, InvSqrtBC2: 3, Eps: 1e-8}
+	var got [2][]float32
+	for i, workers := range []int{1, 2} {
+		SetWorkers(workers)
+		w, g, m, v := append([]float32(nil), w0...), append([]float32(nil), g0...), append([]float32(nil), m0...), append([]float32(nil), v0...)
+		AdamUpdate(w, g, m, v, p)
+		got[i] = w
+	}
+	for i := range got[0] {
+		if got[0][i] != got[1][i] {
+			t.Fatalf("w[%d] = %g on one worker, %g on two", i, got[0][i], got[1][i])
+		}
+	}
+}
+
+// TestAddRowSums8 pins the summation order AddRowSums8 documents, bit for bit, on rows
+// with and without a partial group of eight.
+func TestAddRowSums8(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	for _, n := range []int{1, 5, 8, 13, 576} {
+		const rows = 3
+		x := randSlice(rng, rows*n)
+		got := []float32{1, 2, 3}
+		AddRowSums8(got, x)
+		for r := range rows {
+			var lane [8]float32
+			for i, v := range x[r*n : (r+1)*n] {
+				if i < n/8*8 {
+					lane[i%8] += v
+				} else {
+					lane[0] += v
+				}
+			}
+			want := float32(r+1) + (((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7])))
+			if got[r] != want {
+				t.Errorf("row of %d: sum %v, want %v", n, got[r], want)
+			}
+		}
+	}
+}

@@ -1,0 +1,62 @@
+package kernels
+
+import "fmt"
+
+// Tiling places a TH×TW grid of Size×Size tiles on each H×W channel of an image: tile
+// (ty, tx) covers rows ty·Step+Off … ty·Step+Off+Size-1 and the same for columns.
+// Tiles may overlap (Step < Size), hang over the border (zero there), or stop short of
+// it. Winograd convolutions cut their inputs, outputs and gradients this way.
+type Tiling struct {
+	H, W            int // the channel's size
+	Size, Step, Off int
+	TH, TW          int // tiles down and across
+}
+
+// Tiles is the number of tiles per channel.
+func (g Tiling) Tiles() int { return g.TH * g.TW }
+
+func (g Tiling) valid() bool {
+	return g.H > 0 && g.W > 0 && g.Size > 0 && g.Step > 0 && g.TH > 0 && g.TW > 0
+}
+
+// TilesIn cuts each of the channels of x [channels H W] into g's tiles and transforms
+// each tile d to L·d·Lᵀ (L is q×g.Size, row-major): for channel c and tile t (row-major
+// in the grid), element (i,l) of the result goes to dst[(i·q+l)·ld + c·cs + t]. So dst
+// holds q² planes, one per element, each a [channels × tiles] block with row stride
+// cs. tmp is scratch of at least 2·max(q,Size)²·g.Tiles() values.
+func TilesIn(dst []float32, ld, cs int, x []float32, channels int, g Tiling, L []float32, q int, tmp []float32) {
+	T := g.Tiles()
+	if !g.valid() || len(x) < channels*g.H*g.W || len(L) != q*g.Size || cs < T || ld < (channels-1)*cs+T ||
+		len(dst) < (q*q-1)*ld+(channels-1)*cs+T || len(tmp) < tileScratch(q, g) {
+		panic(fmt.Sprintf("tensor: TilesIn: %+v, %d channels, x %d, dst %d (ld %d, cs %d), L %d for q=%d, tmp %d", g, channels, len(x), len(dst), ld, cs, len(L), q, len(tmp)))
+	}
+	tilesIn(dst, ld, cs, x, channels, g, L, q, tmp)
+}
+
+// TilesOut is the way back: for each channel c and tile t it gathers the p×p block
+// s[j][k] = src[(j·p+k)·ld + c·cs + t], transforms it to L·s·Lᵀ (L is g.Size×p) and adds
+// that tile onto x [channels H W] where it lies inside the image (overlaps add up).
+func TilesOut(x []float32, channels int, g Tiling, src []float32, ld, cs int, L []float32, p int, tmp []float32) {
+	T := g.Tiles()
+	if !g.valid() || len(x) < channels*g.H*g.W || len(L) != g.Size*p || cs < T || ld < (channels-1)*cs+T ||
+		len(src) < (p*p-1)*ld+(channels-1)*cs+T || len(tmp) < tileScratch(p, g) {
+		panic(fmt.Sprintf("tensor: TilesOut: %+v, %d channels, x %d, src %d (ld %d, cs %d), L %d for p=%d, tmp %d", g, channels, len(x), len(src), ld, cs, len(L), p, len(tmp)))
+	}
+	tilesOut(x, channels, g, src, ld, cs, L, p, tmp)
+}
+
+func tileScratch(q int, g Tiling) int {
+	a := max(q, g.Size)
+	return 2 * a * a * g.Tiles()
+}
+
+// txRange returns the tiles tx whose column tx·Step+Off+b lies inside [0, W).
+func (g Tiling) txRange(b int) (lo, hi int) {
+	if a := -(g.Off + b); a > 0 {
+		lo = (a + g.Step - 1) / g.Step
+	}
+	if t := g.W - 1 - g.Off - b; t >= 0 {
+		hi = min(g.TW, t/g.Step+1)
+	}
+	return min(lo, hi), hi
+}

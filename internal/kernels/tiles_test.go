@@ -1,0 +1,94 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// naiveTilesIn follows TilesIn's definition value by value.
+func naiveTilesIn(dst []float32, ld, cs int, x []float32, channels int, g Tiling, L []float32, q int) {
+	S := g.Size
+	for c := 0; c < channels; c++ {
+		for ty := 0; ty < g.TH; ty++ {
+			for tx := 0; tx < g.TW; tx++ {
+				at := func(a, b int) float64 {
+					y, z := ty*g.Step+a+g.Off, tx*g.Step+b+g.Off
+					if y < 0 || y >= g.H || z < 0 || z >= g.W {
+						return 0
+					}
+					return float64(x[(c*g.H+y)*g.W+z])
+				}
+				for i := 0; i < q; i++ {
+					for l := 0; l < q; l++ {
+						var sum float64
+						for a := 0; a < S; a++ {
+							for b := 0; b < S; b++ {
+								sum += float64(L[i*S+a]) * float64(L[l*S+b]) * at(a, b)
+							}
+						}
+						dst[(i*q+l)*ld+c*cs+ty*g.TW+tx] = float32(sum)
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestTiles(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 11))
+	for _, tc := range []struct {
+		g Tiling
+		q int
+	}{
+		{Tiling{H: 8, W: 8, Size: 4, Step: 2, Off: -1, TH: 4, TW: 4}, 4},   // overlapping, padded
+		{Tiling{H: 26, W: 26, Size: 6, Step: 4, Off: 0, TH: 6, TW: 6}, 6},  // stops short of the border
+		{Tiling{H: 7, W: 9, Size: 6, Step: 4, Off: -2, TH: 3, TW: 3}, 4},   // overhangs, q < Size
+		{Tiling{H: 5, W: 3, Size: 2, Step: 2, Off: 0, TH: 3, TW: 2}, 3},    // q > Size
+		{Tiling{H: 4, W: 4, Size: 3, Step: 1, Off: 1, TH: 2, TW: 1}, 2},    // offset into the image
+		{Tiling{H: 13, W: 10, Size: 8, Step: 6, Off: -1, TH: 2, TW: 2}, 8}, // F(6×6)'s size: whole and overhanging tiles
+		{Tiling{H: 14, W: 14, Size: 8, Step: 6, Off: 0, TH: 2, TW: 2}, 6},  // whole tiles only, q < Size
+	} {
+		t.Run(fmt.Sprintf("%+v", tc.g), func(t *testing.T) {
+			const channels = 3
+			g, q, S, T := tc.g, tc.q, tc.g.Size, tc.g.Tiles()
+			cs := T + 2 // planes wider than one image's tiles, as in a group of images
+			ld := channels*cs + 1
+			L := randSlice(rng, q*S)
+			L[1] = 0 // zeros are skipped: make sure that is right
+			x := randSlice(rng, channels*g.H*g.W)
+			tmp := make([]float32, tileScratch(q, g))
+			got, want := make([]float32, q*q*ld), make([]float32, q*q*ld)
+			TilesIn(got, ld, cs, x, channels, g, L, q, tmp)
+			naiveTilesIn(want, ld, cs, x, channels, g, L, q)
+			closeTo(t, "TilesIn", got, want, 1e-5)
+
+			// TilesOut with Lᵀ is TilesIn's adjoint: <TilesIn(x), y> = <x, TilesOut(y)>.
+			y := randSlice(rng, len(got))
+			Lt := make([]float32, len(L))
+			for i := 0; i < q; i++ {
+				for a := 0; a < S; a++ {
+					Lt[a*q+i] = L[i*S+a]
+				}
+			}
+			back := make([]float32, len(x))
+			TilesOut(back, channels, g, y, ld, cs, Lt, q, make([]float32, tileScratch(q, g)))
+			var lhs, rhs float64
+			for c := 0; c < channels; c++ {
+				for xi := 0; xi < q*q; xi++ {
+					for t := 0; t < T; t++ {
+						k := xi*ld + c*cs + t
+						lhs += float64(got[k]) * float64(y[k])
+					}
+				}
+			}
+			for i := range x {
+				rhs += float64(x[i]) * float64(back[i])
+			}
+			if math.Abs(lhs-rhs) > 1e-4*(1+math.Abs(lhs)) {
+				t.Errorf("<TilesIn(x), y> = %g, <x, TilesOut(y)> = %g", lhs, rhs)
+			}
+		})
+	}
+}

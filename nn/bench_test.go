@@ -1,0 +1,275 @@
+package nn
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/digitnet/digitnet/internal/kernels"
+	"github.com/digitnet/digitnet/tensor"
+)
+
+// mnistLikeBatch is n sparse inputs in [0,1], about a fifth nonzero like MNIST digits.
+func mnistLikeBatch(rng *rand.Rand, n int) *tensor.Tensor {
+	x := tensor.New(n, 784)
+	for i := range x.Data {
+		if rng.Float64() < 0.19 {
+			x.Data[i] = rng.Float32()
+		}
+	}
+	return x
+}
+
+func benchNet(b *testing.B, act string) *Network {
+	net, err := MLP{Sizes: []int{784, 300, 10}, Activation: act, Output: "softmax", Loss: "ce", Init: InitGlorotUniform}.Build(testRNG())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return net
+}
+
+func BenchmarkPredict(b *testing.B) {
+	for _, n := range []int{1, 1000} {
+		b.Run(map[int]string{1: "batch1", 1000: "batch1000"}[n], func(b *testing.B) {
+			net := benchNet(b, "sigmoid")
+			x := mnistLikeBatch(testRNG(), n)
+			for b.Loop() {
+				net.Predict(x)
+			}
+			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "img/s")
+		})
+	}
+}
+
+func BenchmarkTrainBatch128(b *testing.B) {
+	net := benchNet(b, "relu")
+	x := mnistLikeBatch(testRNG(), 128)
+	labels := make([]int, 128)
+	for i := range labels {
+		labels[i] = i % 10
+	}
+	for b.Loop() {
+		net.TrainBatch(x, labels)
+		net.ZeroGrad()
+	}
+}
+
+func BenchmarkLayers(b *testing.B) {
+	rng := testRNG()
+	x := mnistLikeBatch(rng, 128)
+	d := NewDense("d", 784, 300)
+	d.Initialize(InitHeNormal, rng)
+	h := randTensor(rng, 1, 128, 300)
+	dy := randTensor(rng, 1, 128, 300)
+	layers := []struct {
+		name string
+		l    Layer
+		in   *tensor.Tensor
+	}{
+		{"Dense784x300", d, x},
+		{"Sigmoid", NewSigmoid(), h},
+		{"Tanh", NewTanh(), h},
+		{"ReLU", NewReLU(), h},
+	}
+	for _, c := range layers {
+		b.Run(c.name+"/forward", func(b *testing.B) {
+			for b.Loop() {
+				c.l.Forward(c.in, true)
+			}
+		})
+		b.Run(c.name+"/backward", func(b *testing.B) {
+			c.l.Forward(c.in, true)
+			for b.Loop() {
+				c.l.Backward(dy)
+			}
+		})
+	}
+	b.Run("SoftmaxCrossEntropy", func(b *testing.B) {
+		z := randTensor(rng, 1, 128, 10)
+		labels := make([]int, 128)
+		l := &SoftmaxCrossEntropy{}
+		for b.Loop() {
+			l.Forward(z, labels)
+			l.Backward()
+		}
+	})
+}
+
+// asTrainRunsCNNs sets the cores up as `train` does for a network with convolutions
+// (workers each driving a single-threaded BLAS) until the benchmark ends.
+func asTrainRunsCNNs(b *testing.B, workers int) {
+	threads, was := kernels.Threads(), kernels.Workers()
+	b.Cleanup(func() {
+		kernels.SetThreads(threads)
+		kernels.SetWorkers(was)
+	})
+	kernels.SetThreads(1)
+	kernels.SetWorkers(workers)
+}
+
+// BenchmarkConv times the PyTorch example network's second convolution (32→64 3×3 on
+// 26×26, batch 64), forward and backward, by GEMM and by Winograd F(2×2), F(4×4) and F(6×6),
+// with the batch on one or two workers (each with a single-threaded BLAS, as `train`
+// runs CNNs). GFLOP/s counts the direct convolution's arithmetic, so Winograd's figure
+// is an effective rate.
+func BenchmarkConv(b *testing.B) {
+	asTrainRunsCNNs(b, 1)
+	rng := testRNG()
+	c := NewConv2D("c", 32, 64, 3, 1, 0)
+	c.W.Value.Data = randTensor(rng, 0.1, 64, 32, 3, 3).Data
+	x := randTensor(rng, 1, 64, 32, 26, 26)
+	dy := randTensor(rng, 1, 64, 64, 24, 24)
+	flops := 2.0 * 64 * 24 * 24 * 64 * 32 * 9 // one product of the three
+	for _, algo := range []struct {
+		name string
+		a    ConvAlgorithm
+		m    int
+	}{{"gemm", ConvGEMM, 0}, {"winograd2", ConvWinograd, 2}, {"winograd4", ConvWinograd, 4}, {"winograd6", ConvWinograd, 6}} {
+		c.Algorithm, c.winogradM = algo.a, algo.m
+		for _, workers := range []int{1, 2} {
+			kernels.SetWorkers(workers)
+			b.Run(fmt.Sprintf("%s/forward/%dworkers", algo.name, workers), func(b *testing.B) {
+				for b.Loop() {
+					c.Forward(x, true)
+				}
+				b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+			b.Run(fmt.Sprintf("%s/backward/%dworkers", algo.name, workers), func(b *testing.B) {
+				c.Forward(x, true)
+				for b.Loop() {
+					c.Backward(dy)
+				}
+				b.ReportMetric(2*flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}
+
+// BenchmarkWinogradTiles times F(4×4,3×3)'s tile transforms for one image of the
+// PyTorch example network's second convolution (32 channels 26×26 in, 64 channels 24×24
+// out): input, output, output gradient and input gradient.
+func BenchmarkWinogradTiles(b *testing.B) {
+	rng := testRNG()
+	p := winogradF4
+	in := kernels.Tiling{H: 26, W: 26, Size: 6, Step: 4, TH: 6, TW: 6}
+	out := kernels.Tiling{H: 24, W: 24, Size: 4, Step: 4, TH: 6, TW: 6}
+	x, y := randTensor(rng, 1, 32, 26, 26).Data, randTensor(rng, 1, 64, 24, 24).Data
+	V, M := make([]float32, 36*32*36), make([]float32, 36*64*36)
+	tmp := make([]float32, 2*36*36)
+	for _, t := range []struct {
+		name string
+		run  func()
+	}{
+		{"input", func() { kernels.TilesIn(V, 32*36, 36, x, 32, in, p.BT, 6, tmp) }},
+		{"output", func() { kernels.TilesOut(y, 64, out, M, 64*36, 36, p.AT, 6, tmp) }},
+		{"output-gradient", func() { kernels.TilesIn(M, 64*36, 36, y, 64, out, p.A, 6, tmp) }},
+		{"input-gradient", func() { kernels.TilesOut(x, 32, in, V, 32*36, 36, p.B, 6, tmp) }},
+	} {
+		b.Run(t.name, func(b *testing.B) {
+			for b.Loop() {
+				t.run()
+			}
+		})
+	}
+}
+
+// exampleCNN is PyTorch's examples/mnist network (conv 32, conv 64, max pool, dropout,
+// dense 128, dropout, dense 10), built with its dropout drawing straight from its source
+// as `train` builds it.
+func exampleCNN(b *testing.B) *Network {
+	spec := Spec{Input: []int{1, 28, 28}, Output: "softmax", Loss: "ce", Init: InitHeNormal, Layers: []LayerSpec{
+		{Type: "conv2d", Out: 32, Kernel: 3}, {Type: "relu"}, {Type: "conv2d", Out: 64, Kernel: 3}, {Type: "relu"},
+		{Type: "maxpool", Kernel: 2}, {Type: "dropout", P: 0.25}, {Type: "flatten"},
+		{Type: "dense", Out: 128}, {Type: "relu"}, {Type: "dropout", P: 0.5}, {Type: "dense", Out: 10},
+	}}
+	net, err := spec.BuildFrom(rand.NewPCG(1, 1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return net
+}
+
+// BenchmarkExampleCNNStep times one training step (forward, backward; no optimizer)
+// of PyTorch's example network on a batch of 64, on two workers, by each convolution
+// algorithm.
+func BenchmarkExampleCNNStep(b *testing.B) {
+	asTrainRunsCNNs(b, 2)
+	x := randTensor(testRNG(), 1, 64, 1, 28, 28)
+	labels := make([]int, 64)
+	for i := range labels {
+		labels[i] = i % 10
+	}
+	for _, algo := range []ConvAlgorithm{ConvGEMM, ConvWinograd} {
+		b.Run(algo.String(), func(b *testing.B) {
+			net := exampleCNN(b)
+			net.SetConvAlgorithm(algo)
+			for b.Loop() {
+				net.TrainBatch(x, labels)
+				net.ZeroGrad()
+			}
+		})
+	}
+}
+
+// BenchmarkExampleCNNLayers splits BenchmarkExampleCNNStep's Winograd step by layer:
+// each layer's forward and backward milliseconds a step, as metrics named after the
+// layer's place, e.g. 2-Conv2D-fwd-ms.
+func BenchmarkExampleCNNLayers(b *testing.B) {
+	asTrainRunsCNNs(b, 2)
+	x := randTensor(testRNG(), 1, 64, 1, 28, 28)
+	labels := make([]int, 64)
+	net := exampleCNN(b)
+	fwd, bwd := make([]time.Duration, len(net.Layers)), make([]time.Duration, len(net.Layers))
+	for b.Loop() {
+		h := x
+		for i, l := range net.Layers {
+			t0 := time.Now()
+			h = l.Forward(h, true)
+			fwd[i] += time.Since(t0)
+		}
+		net.Loss.Forward(h, labels)
+		d := net.Loss.Backward()
+		for i := len(net.Layers) - 1; i >= 0 && d != nil; i-- {
+			t0 := time.Now()
+			d = net.Layers[i].Backward(d)
+			bwd[i] += time.Since(t0)
+		}
+		net.ZeroGrad()
+	}
+	for i, l := range net.Layers {
+		name := strings.Fields(l.String())[0]
+		name = name[:strings.IndexAny(name+"(", "(")]
+		for _, m := range []struct {
+			what string
+			d    time.Duration
+		}{{"fwd", fwd[i]}, {"bwd", bwd[i]}} {
+			if ms := m.d.Seconds() * 1e3 / float64(b.N); ms >= 0.05 {
+				b.ReportMetric(ms, fmt.Sprintf("%d-%s-%s-ms", i+1, name, m.what))
+			}
+		}
+	}
+}
+
+// BenchmarkWinogradTileSizes times F(4×4) against F(6×6) (forward and backward, batch
+// 128, two workers) on the map sizes the tile choice in Conv2D.plan was set from.
+func BenchmarkWinogradTileSizes(b *testing.B) {
+	asTrainRunsCNNs(b, 2)
+	rng := testRNG()
+	for _, tc := range []struct{ C, O, H, pad int }{{32, 32, 28, 1}, {32, 32, 26, 0}, {64, 64, 14, 1}, {32, 64, 12, 0}} {
+		c := NewConv2D("c", tc.C, tc.O, 3, 1, tc.pad)
+		c.W.Value.Data = randTensor(rng, 0.1, tc.O, tc.C, 3, 3).Data
+		OH := tc.H + 2*tc.pad - 2
+		x, dy := randTensor(rng, 1, 128, tc.C, tc.H, tc.H), randTensor(rng, 1, 128, tc.O, OH, OH)
+		for _, m := range []int{4, 6} {
+			c.Algorithm, c.winogradM = ConvWinograd, m
+			b.Run(fmt.Sprintf("%dto%d-%dx%d/F%d", tc.C, tc.O, OH, OH, m), func(b *testing.B) {
+				for b.Loop() {
+					c.Forward(x, true)
+					c.Backward(dy)
+				}
+			})
+		}
+	}
+}
