@@ -53,128 +53,31 @@ func (n *Network) SetConvAlgorithm(a ConvAlgorithm) {
 	}
 }
 
-// winogradPlan is F(m×m, r×r) (Lavin & Gray 2016): a tile of m×m outputs comes from an
-// α×α input tile d (α = m+r-1) as Y = Aᵀ[(G·g·Gᵀ) ⊙ (Bᵀ·d·B)]A, α² multiplications
-// instead of r²m². Summed over input channels, the ⊙ becomes α² matrix products
-// M_ξ[O×T] = U_ξ[O×C]·V_ξ[C×T] over all T tiles at once, which is where the time goes.
+// winogradPlan is a Winograd transform F(m×m, r×r) (kernels.Winograd, where its
+// matrices are written): a tile of m×m outputs comes from an α×α input tile d (α =
+// m+r-1) as Y = Aᵀ[(G·g·Gᵀ) ⊙ (Bᵀ·d·B)]A, α² multiplications instead of r²m². Summed
+// over input channels, the ⊙ becomes α² matrix products M_ξ[O×T] = U_ξ[O×C]·V_ξ[C×T]
+// over all T tiles at once, which is where the time goes.
 //
 // Backward is that map's transpose, so it is the exact gradient of what forward
 // computed: with Ỹ = A·dY·Aᵀ per tile, dU_ξ = Ỹ_ξ·V_ξᵀ (then dg = Gᵀ·dU·G) and
 // dV_ξ = U_ξᵀ·Ỹ_ξ (then dd = B·dV·Bᵀ, added onto the overlapping input tiles).
 type winogradPlan struct {
-	m, r, alpha int       // output tile m×m, kernel r×r, input tile α×α (α = m+r-1)
-	BT, B       []float32 // α×α and its transpose
-	AT, A       []float32 // m×α and α×m
-	G           []float64 // α×r
+	m, r, alpha  int // output tile m×m, kernel r×r, input tile α×α (α = m+r-1)
+	BT, B, AT, A kernels.Matrix
+	G            []float64 // α×r
 }
 
-func newWinogradPlan(m, r int, BT, AT []float32, G []float64) *winogradPlan {
-	a := m + r - 1
-	p := &winogradPlan{m: m, r: r, alpha: a, BT: BT, AT: AT, G: G, B: make([]float32, a*a), A: make([]float32, a*m)}
-	for i := 0; i < a; i++ {
-		for j := 0; j < a; j++ {
-			p.B[j*a+i] = BT[i*a+j]
-		}
-		for j := 0; j < m; j++ {
-			p.A[i*m+j] = AT[j*a+i]
-		}
-	}
-	return p
+func planOf(w *kernels.Winograd) *winogradPlan {
+	return &winogradPlan{m: w.M, r: w.R, alpha: w.Alpha, BT: w.BT, B: w.B, AT: w.AT, A: w.A, G: w.G}
 }
 
-// F(2×2, 3×3): points 0, ±1, ∞; every constant is exact in binary.
-var winogradF2 = newWinogradPlan(2, 3,
-	[]float32{
-		1, 0, -1, 0,
-		0, 1, 1, 0,
-		0, -1, 1, 0,
-		0, 1, 0, -1,
-	},
-	[]float32{
-		1, 1, 1, 0,
-		0, 1, -1, -1,
-	},
-	[]float64{
-		1, 0, 0,
-		0.5, 0.5, 0.5,
-		0.5, -0.5, 0.5,
-		0, 0, 1,
-	})
-
-// F(4×4, 3×3): points 0, ±1, ±2, ∞; 2.25 multiplications an output.
-var winogradF4 = newWinogradPlan(4, 3,
-	[]float32{
-		4, 0, -5, 0, 1, 0,
-		0, -4, -4, 1, 1, 0,
-		0, 4, -4, -1, 1, 0,
-		0, -2, -1, 2, 1, 0,
-		0, 2, -1, -2, 1, 0,
-		0, 4, 0, -5, 0, 1,
-	},
-	[]float32{
-		1, 1, 1, 1, 1, 0,
-		0, 1, -1, 2, -2, 0,
-		0, 1, 1, 4, 4, 0,
-		0, 1, -1, 8, -8, 1,
-	},
-	[]float64{
-		1.0 / 4, 0, 0,
-		-1.0 / 6, -1.0 / 6, -1.0 / 6,
-		-1.0 / 6, 1.0 / 6, -1.0 / 6,
-		1.0 / 24, 1.0 / 12, 1.0 / 6,
-		1.0 / 24, -1.0 / 12, 1.0 / 6,
-		0, 0, 1,
-	})
-
-// F(2×2, 5×5): the same points as F(4×4, 3×3), so the same Bᵀ; 36 multiplications for
-// 4 outputs instead of 100. G's row for a finite point p is (p⁰, …, p⁴)/Π_{q≠p}(p−q)
-// over the other finite points q, and (0, 0, 0, 0, 1) for ∞.
-var winogradF2K5 = newWinogradPlan(2, 5,
-	winogradF4.BT,
-	[]float32{
-		1, 1, 1, 1, 1, 0,
-		0, 1, -1, 2, -2, 1,
-	},
-	[]float64{
-		1.0 / 4, 0, 0, 0, 0,
-		-1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6,
-		-1.0 / 6, 1.0 / 6, -1.0 / 6, 1.0 / 6, -1.0 / 6,
-		1.0 / 24, 2.0 / 24, 4.0 / 24, 8.0 / 24, 16.0 / 24,
-		1.0 / 24, -2.0 / 24, 4.0 / 24, -8.0 / 24, 16.0 / 24,
-		0, 0, 0, 0, 1,
-	})
-
-// F(6×6, 3×3): points 0, ±1, ±2, ±½, ∞ (Lavin & Gray; NNPACK's default); 1.78
-// multiplications an output. Bᵀ and Aᵀ are exact in binary, G is not (1/90, 2/9, …).
-var winogradF6 = newWinogradPlan(6, 3,
-	[]float32{
-		1, 0, -21.0 / 4, 0, 21.0 / 4, 0, -1, 0,
-		0, 1, 1, -17.0 / 4, -17.0 / 4, 1, 1, 0,
-		0, -1, 1, 17.0 / 4, -17.0 / 4, -1, 1, 0,
-		0, 1.0 / 2, 1.0 / 4, -5.0 / 2, -5.0 / 4, 2, 1, 0,
-		0, -1.0 / 2, 1.0 / 4, 5.0 / 2, -5.0 / 4, -2, 1, 0,
-		0, 2, 4, -5.0 / 2, -5, 1.0 / 2, 1, 0,
-		0, -2, 4, 5.0 / 2, -5, -1.0 / 2, 1, 0,
-		0, -1, 0, 21.0 / 4, 0, -21.0 / 4, 0, 1,
-	},
-	[]float32{
-		1, 1, 1, 1, 1, 1, 1, 0,
-		0, 1, -1, 2, -2, 1.0 / 2, -1.0 / 2, 0,
-		0, 1, 1, 4, 4, 1.0 / 4, 1.0 / 4, 0,
-		0, 1, -1, 8, -8, 1.0 / 8, -1.0 / 8, 0,
-		0, 1, 1, 16, 16, 1.0 / 16, 1.0 / 16, 0,
-		0, 1, -1, 32, -32, 1.0 / 32, -1.0 / 32, 1,
-	},
-	[]float64{
-		1, 0, 0,
-		-2.0 / 9, -2.0 / 9, -2.0 / 9,
-		-2.0 / 9, 2.0 / 9, -2.0 / 9,
-		1.0 / 90, 1.0 / 45, 2.0 / 45,
-		1.0 / 90, -1.0 / 45, 2.0 / 45,
-		32.0 / 45, 16.0 / 45, 8.0 / 45,
-		32.0 / 45, -16.0 / 45, 8.0 / 45,
-		0, 0, 1,
-	})
+var (
+	winogradF2   = planOf(kernels.WinogradF2)   // F(2×2, 3×3)
+	winogradF4   = planOf(kernels.WinogradF4)   // F(4×4, 3×3): 2.25 multiplications an output
+	winogradF2K5 = planOf(kernels.WinogradF2K5) // F(2×2, 5×5): 36 multiplications for 4 outputs instead of 100
+	winogradF6   = planOf(kernels.WinogradF6)   // F(6×6, 3×3): 1.78 multiplications an output
+)
 
 // winogradTiles is about how many tiles a worker transforms and multiplies at once:
 // enough for the products to run near the BLAS's single-core speed (≈ 100 GFLOP/s from

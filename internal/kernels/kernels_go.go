@@ -236,20 +236,20 @@ func transform(dst []float32, dld int, src []float32, sld, n int, L []float32, q
 	}
 }
 
-func tilesIn(dst []float32, ld, cs int, x []float32, channels int, g Tiling, L []float32, q int, tmp []float32) {
+func tilesIn(dst []float32, ld, cs int, x []float32, channels int, g Tiling, L Matrix, q int, tmp []float32) {
 	T, S := g.Tiles(), g.Size
 	d, e := tmp[:S*S*T], tmp[S*S*T:]
 	for c := 0; c < channels; c++ {
 		moveTiles(d, x[c*g.H*g.W:(c+1)*g.H*g.W], g, true)
-		transform(dst[c*cs:], ld, d, T, T, L, q, S, e)
+		transform(dst[c*cs:], ld, d, T, T, L.Data, q, S, e)
 	}
 }
 
-func tilesOut(x []float32, channels int, g Tiling, src []float32, ld, cs int, L []float32, p int, tmp []float32) {
+func tilesOut(x []float32, channels int, g Tiling, src []float32, ld, cs int, L Matrix, p int, tmp []float32) {
 	T, S := g.Tiles(), g.Size
 	d, e := tmp[:S*S*T], tmp[S*S*T:]
 	for c := 0; c < channels; c++ {
-		transform(d, T, src[c*cs:], ld, T, L, S, p, e)
+		transform(d, T, src[c*cs:], ld, T, L.Data, S, p, e)
 		moveTiles(d, x[c*g.H*g.W:(c+1)*g.H*g.W], g, false)
 	}
 }

@@ -20,15 +20,16 @@ func (g Tiling) valid() bool {
 }
 
 // TilesIn cuts each of the channels of x [channels H W] into g's tiles and transforms
-// each tile d to L·d·Lᵀ (L is q×g.Size, row-major): for channel c and tile t (row-major
+// each tile d to L·d·Lᵀ (L is q×g.Size, row-major; one of Winograd's matrices, or any
+// other with ID 0): for channel c and tile t (row-major
 // in the grid), element (i,l) of the result goes to dst[(i·q+l)·ld + c·cs + t]. So dst
 // holds q² planes, one per element, each a [channels × tiles] block with row stride
 // cs. tmp is scratch of at least 2·max(q,Size)²·g.Tiles() values.
-func TilesIn(dst []float32, ld, cs int, x []float32, channels int, g Tiling, L []float32, q int, tmp []float32) {
+func TilesIn(dst []float32, ld, cs int, x []float32, channels int, g Tiling, L Matrix, q int, tmp []float32) {
 	T := g.Tiles()
-	if !g.valid() || len(x) < channels*g.H*g.W || len(L) != q*g.Size || cs < T || ld < (channels-1)*cs+T ||
+	if !g.valid() || len(x) < channels*g.H*g.W || len(L.Data) != q*g.Size || cs < T || ld < (channels-1)*cs+T ||
 		len(dst) < (q*q-1)*ld+(channels-1)*cs+T || len(tmp) < tileScratch(q, g) {
-		panic(fmt.Sprintf("tensor: TilesIn: %+v, %d channels, x %d, dst %d (ld %d, cs %d), L %d for q=%d, tmp %d", g, channels, len(x), len(dst), ld, cs, len(L), q, len(tmp)))
+		panic(fmt.Sprintf("tensor: TilesIn: %+v, %d channels, x %d, dst %d (ld %d, cs %d), L %d for q=%d, tmp %d", g, channels, len(x), len(dst), ld, cs, len(L.Data), q, len(tmp)))
 	}
 	tilesIn(dst, ld, cs, x, channels, g, L, q, tmp)
 }
@@ -36,11 +37,11 @@ func TilesIn(dst []float32, ld, cs int, x []float32, channels int, g Tiling, L [
 // TilesOut is the way back: for each channel c and tile t it gathers the p×p block
 // s[j][k] = src[(j·p+k)·ld + c·cs + t], transforms it to L·s·Lᵀ (L is g.Size×p) and adds
 // that tile onto x [channels H W] where it lies inside the image (overlaps add up).
-func TilesOut(x []float32, channels int, g Tiling, src []float32, ld, cs int, L []float32, p int, tmp []float32) {
+func TilesOut(x []float32, channels int, g Tiling, src []float32, ld, cs int, L Matrix, p int, tmp []float32) {
 	T := g.Tiles()
-	if !g.valid() || len(x) < channels*g.H*g.W || len(L) != g.Size*p || cs < T || ld < (channels-1)*cs+T ||
+	if !g.valid() || len(x) < channels*g.H*g.W || len(L.Data) != g.Size*p || cs < T || ld < (channels-1)*cs+T ||
 		len(src) < (p*p-1)*ld+(channels-1)*cs+T || len(tmp) < tileScratch(p, g) {
-		panic(fmt.Sprintf("tensor: TilesOut: %+v, %d channels, x %d, src %d (ld %d, cs %d), L %d for p=%d, tmp %d", g, channels, len(x), len(src), ld, cs, len(L), p, len(tmp)))
+		panic(fmt.Sprintf("tensor: TilesOut: %+v, %d channels, x %d, src %d (ld %d, cs %d), L %d for p=%d, tmp %d", g, channels, len(x), len(src), ld, cs, len(L.Data), p, len(tmp)))
 	}
 	tilesOut(x, channels, g, src, ld, cs, L, p, tmp)
 }

@@ -60,7 +60,7 @@ func TestTiles(t *testing.T) {
 			x := randSlice(rng, channels*g.H*g.W)
 			tmp := make([]float32, tileScratch(q, g))
 			got, want := make([]float32, q*q*ld), make([]float32, q*q*ld)
-			TilesIn(got, ld, cs, x, channels, g, L, q, tmp)
+			TilesIn(got, ld, cs, x, channels, g, Matrix{Data: L}, q, tmp)
 			naiveTilesIn(want, ld, cs, x, channels, g, L, q)
 			closeTo(t, "TilesIn", got, want, 1e-5)
 
@@ -73,7 +73,7 @@ func TestTiles(t *testing.T) {
 				}
 			}
 			back := make([]float32, len(x))
-			TilesOut(back, channels, g, y, ld, cs, Lt, q, make([]float32, tileScratch(q, g)))
+			TilesOut(back, channels, g, y, ld, cs, Matrix{Data: Lt}, q, make([]float32, tileScratch(q, g)))
 			var lhs, rhs float64
 			for c := 0; c < channels; c++ {
 				for xi := 0; xi < q*q; xi++ {
@@ -90,5 +90,43 @@ func TestTiles(t *testing.T) {
 				t.Errorf("<TilesIn(x), y> = %g, <x, TilesOut(y)> = %g", lhs, rhs)
 			}
 		})
+	}
+}
+
+// TestWinogradMatricesCompiled: each of Winograd's matrices, named by its ID, transforms
+// as the same matrix passed as any other (ID 0) does: the C kernels' copies compiled for
+// the constant tables (and F(6×6)'s written-out transforms) are those matrices.
+func TestWinogradMatricesCompiled(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 9))
+	for _, w := range Winograds {
+		a, m := w.Alpha, w.M
+		in := Tiling{H: 3*m + 3, W: 2*m + 5, Size: a, Step: m, Off: -1, TH: 4, TW: 3}
+		out := Tiling{H: 4 * m, W: 3 * m, Size: m, Step: m, TH: 4, TW: 3}
+		for _, c := range []struct {
+			name  string
+			L     Matrix
+			g     Tiling
+			q     int
+			tiles bool // TilesIn, else TilesOut
+		}{{"BT", w.BT, in, a, true}, {"A", w.A, out, a, true}, {"AT", w.AT, out, a, false}, {"B", w.B, in, a, false}} {
+			const channels = 2
+			T := c.g.Tiles()
+			ld := channels * T
+			tmp := make([]float32, tileScratch(c.q, c.g))
+			any := Matrix{Data: c.L.Data}
+			var got, want []float32
+			if c.tiles {
+				x := randSlice(rng, channels*c.g.H*c.g.W)
+				got, want = make([]float32, c.q*c.q*ld), make([]float32, c.q*c.q*ld)
+				TilesIn(got, ld, T, x, channels, c.g, c.L, c.q, tmp)
+				TilesIn(want, ld, T, x, channels, c.g, any, c.q, tmp)
+			} else {
+				src := randSlice(rng, c.q*c.q*ld)
+				got, want = make([]float32, channels*c.g.H*c.g.W), make([]float32, channels*c.g.H*c.g.W)
+				TilesOut(got, channels, c.g, src, ld, T, c.L, c.q, tmp)
+				TilesOut(want, channels, c.g, src, ld, T, any, c.q, tmp)
+			}
+			closeTo(t, w.Name+" "+c.name, got, want, 1e-4)
+		}
 	}
 }
