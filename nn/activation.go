@@ -86,40 +86,6 @@ func NewTanh() *Tanh {
 // ReLU is max(0, x).
 type ReLU struct {
 	*activation
-	conv   *Conv2D // the convolution before it, which applies it in training (fuseReLUs)
-	passed bool    // the last Forward passed its input through: conv had applied it
-}
-
-func (r *ReLU) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
-	r.passed = r.conv != nil && r.conv.reluDone && x == r.conv.y
-	if r.passed {
-		return x
-	}
-	return r.activation.Forward(x, training)
-}
-
-func (r *ReLU) Backward(dy *tensor.Tensor) *tensor.Tensor {
-	if r.passed {
-		return dy
-	}
-	return r.activation.Backward(dy)
-}
-
-// fuseReLUs lets each convolution followed by a ReLU apply it, and the max pooling
-// after that too (see Conv2D.relu and Conv2D.pool).
-func (net *Network) fuseReLUs() {
-	for i := 1; i < len(net.Layers); i++ {
-		c, isConv := net.Layers[i-1].(*Conv2D)
-		r, isReLU := net.Layers[i].(*ReLU)
-		if isConv && isReLU {
-			c.relu, r.conv = r, c
-			if i+1 < len(net.Layers) {
-				if m, ok := net.Layers[i+1].(*MaxPool2D); ok {
-					c.pool, m.conv = m, c
-				}
-			}
-		}
-	}
 }
 
 // NewReLU returns a ReLU layer.

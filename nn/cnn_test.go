@@ -417,31 +417,23 @@ func TestFusedReLUIsExact(t *testing.T) {
 						t.Fatal(err)
 					}
 					net.SetConvAlgorithm(algo)
-					relu, pool := net.Layers[3].(*ReLU), net.Layers[4].(*MaxPool2D)
 					if !fused {
-						for _, l := range net.Layers {
-							switch l := l.(type) {
-							case *Conv2D:
-								l.relu, l.pool = nil, nil
-							case *ReLU:
-								l.conv = nil
-							case *MaxPool2D:
-								l.conv = nil
-							}
-						}
-					} else if c := net.Layers[2].(*Conv2D); c.relu != relu || c.pool != pool || net.Layers[5].(*Conv2D).pool != nil {
-						t.Fatal("Spec.Build did not fuse the convolutions with the ReLUs and pooling after them")
+						net.training = nil // every layer on its own
+					} else if len(net.training) != 5 {
+						t.Fatalf("Spec.Build made the training layers %v, want the three convolutions fused with their ReLUs (and pooling)", net.training)
+					} else if f, ok := net.training[1].(*ConvReLU); !ok || f.Conv != net.Layers[2] || f.ReLU != net.Layers[3] || f.Pool != net.Layers[4] {
+						t.Fatalf("the second training layer is %v, want the second convolution, its ReLU and the pooling as one", net.training[1])
 					}
 					losses[i], _ = net.TrainBatch(x, labels)
 					for _, p := range net.Params() {
 						grads[i] = append(grads[i], p.Grad.Data...)
 					}
 					if fused {
-						if !relu.passed || !pool.passed {
-							t.Fatalf("%s: the ReLU or pooling layer ran although its convolution applied it", name)
+						if got := net.ran; len(got) != 5 {
+							t.Fatalf("%s: training ran %d layers, want the 5 fused ones", name, len(got))
 						}
 						net.Forward(x, false)
-						if relu.passed || pool.passed {
+						if len(net.ran) != len(net.Layers) {
 							t.Fatalf("%s: fused in inference", name)
 						}
 					}

@@ -38,19 +38,16 @@ type Conv2D struct {
 	wt             []float64     // the weight transforms' halfway products, [O C α r]
 	vAll           []float32     // in training, the batch's input tiles, a block [α² C T] a group
 	vKept          bool          // vAll holds the last Forward's tiles
-	// relu is the ReLU that follows in the network, if any (see fuseReLUs). In training
-	// the convolution applies it to each image while that image's output is still in
-	// cache, and masks the gradient the same way, instead of two more passes over a
-	// batch of outputs too large for the cache; the ReLU layer then passes values through.
-	relu     *ReLU
-	reluDone bool // the last Forward applied relu: y is its output
-	// pool is the max pooling after relu, if any: then in training the convolution pools
-	// each image as well, into pool's output, and its own full-size output never leaves
-	// the cache (y keeps its shape, not its values); backward starts from the pooled
-	// gradient. Max pooling of a ReLU's output passes back the gradient the two layers
-	// apart would, to the bit (tested).
-	pool     *MaxPool2D
-	poolDone bool // the last Forward pooled: pool.y holds the output, y does not
+	fused          fusion        // what the last forward applied to each image's output
+}
+
+// fusion is what a forward pass applies to each image's output while that image is in
+// cache, and its backward pass undoes: nothing for a convolution on its own; for a
+// ConvReLU in training, the ReLU (y is then its output) and the max pooling after it,
+// into pool's output (y then keeps its shape, not its values).
+type fusion struct {
+	relu bool
+	pool *MaxPool2D // nil: no pooling
 }
 
 // convScratch is one worker's buffers: an image's patches and their gradient, and its
@@ -136,6 +133,12 @@ func resize(b []float32, n int) []float32 {
 
 // Forward: per image, im2col, then Y = W·cols + b.
 func (c *Conv2D) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
+	return c.forward(x, training, fusion{})
+}
+
+// forward is Forward with fused applied to each image's output; it returns the last
+// layer's output: the pooling's, or y.
+func (c *Conv2D) forward(x *tensor.Tensor, training bool, fused fusion) *tensor.Tensor {
 	if len(x.Shape) != 4 || x.Shape[1] != c.In {
 		panic(fmt.Sprintf("nn: %s: input %s, want [N %d H W]", c, tensor.ShapeString(x.Shape), c.In))
 	}
@@ -145,15 +148,14 @@ func (c *Conv2D) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 	K, P, O := c.In*c.Kernel*c.Kernel, c.outH*c.outW, c.Out
 	c.y.Resize(N, O, c.outH, c.outW)
 	c.wino = c.plan()
-	c.reluDone = training && c.relu != nil
-	c.poolDone = c.reluDone && c.pool != nil
-	if c.poolDone {
-		c.pool.prepare(c.y.Shape)
+	c.fused = fused
+	if fused.pool != nil {
+		fused.pool.prepare(c.y.Shape)
 	}
 	c.prepare(false)
 	if c.wino != nil {
 		c.forwardWinograd(c.wino, training)
-		return c.y
+		return c.output()
 	}
 	kernels.Parallel(N, 1, func(w, lo, hi int) {
 		for n := lo; n < hi; n++ {
@@ -164,6 +166,14 @@ func (c *Conv2D) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 			c.finishImage(yn, n)
 		}
 	})
+	return c.output()
+}
+
+// output is the last forward's result: the fused pooling's output, or y.
+func (c *Conv2D) output() *tensor.Tensor {
+	if c.fused.pool != nil {
+		return c.fused.pool.y
+	}
 	return c.y
 }
 
@@ -171,8 +181,8 @@ func (c *Conv2D) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 // overlaps). Workers other than the first sum their images' parameter gradients apart
 // and add them at the end, so a run is repeatable for a given worker count.
 func (c *Conv2D) Backward(dy *tensor.Tensor) *tensor.Tensor {
-	if c.poolDone {
-		sameShape(c, "output gradient (pooled)", dy.Shape, c.pool.y.Shape)
+	if c.fused.pool != nil {
+		sameShape(c, "output gradient (pooled)", dy.Shape, c.fused.pool.y.Shape)
 	} else {
 		sameShape(c, "output gradient", dy.Shape, c.y.Shape)
 	}
@@ -232,7 +242,7 @@ func (c *Conv2D) finishBackward() *tensor.Tensor {
 // here, the worker's buffer.
 func (c *Conv2D) outputImage(s *convScratch, n int) []float32 {
 	size := c.Out * c.outH * c.outW
-	if c.poolDone {
+	if c.fused.pool != nil {
 		s.yImg = resize(s.yImg, size)
 		return s.yImg
 	}
@@ -242,12 +252,12 @@ func (c *Conv2D) outputImage(s *convScratch, n int) []float32 {
 // finishImage applies the fused ReLU and max pooling, as far as this pass does, to image
 // n's output yn.
 func (c *Conv2D) finishImage(yn []float32, n int) {
-	if !c.reluDone {
+	if !c.fused.relu {
 		return
 	}
 	kernels.ReLU(yn, yn)
-	if c.poolDone {
-		c.pool.poolImage(yn, n)
+	if c.fused.pool != nil {
+		c.fused.pool.poolImage(yn, n)
 	}
 }
 
@@ -255,13 +265,13 @@ func (c *Conv2D) finishImage(yn []float32, n int) {
 // (and max pooling), the worker's buffer.
 func (c *Conv2D) imageGrad(s *convScratch, dy *tensor.Tensor, n int) []float32 {
 	size := c.Out * c.outH * c.outW
-	if !c.reluDone {
+	if !c.fused.relu {
 		return dy.Data[n*size : (n+1)*size]
 	}
 	s.dyMasked = resize(s.dyMasked, size)
-	if c.poolDone { // what MaxPool2D.Backward then ReLU's would give for this image
+	if c.fused.pool != nil { // what MaxPool2D.Backward then ReLU's would give for this image
 		clear(s.dyMasked)
-		c.pool.imageGrad(s.dyMasked, dy, n)
+		c.fused.pool.imageGrad(s.dyMasked, dy, n)
 		return s.dyMasked
 	}
 	kernels.ReLUBackward(s.dyMasked, c.y.Data[n*size:(n+1)*size], dy.Data[n*size:(n+1)*size])

@@ -17,21 +17,47 @@ type Network struct {
 	// Head is the output function applied after Layers at inference when Loss is fused
 	// (it takes logits): Softmax for softmax+ce, Sigmoid for sigmoid+bce. Nil otherwise.
 	Head Layer
+
+	spec *Spec // what Build built it from
+	// training is the layers a training pass runs: Layers, with a convolution followed by
+	// a ReLU (and max pooling) as one ConvReLU (Spec.Build); nil: Layers. ran is the list
+	// the last Forward ran, which Backward goes back through.
+	training, ran []Layer
+}
+
+// Spec is the architecture the network was built from (Spec.Build); ok is false for a
+// network assembled by hand.
+func (net *Network) Spec() (s Spec, ok bool) {
+	if net.spec == nil {
+		return Spec{}, false
+	}
+	s = *net.spec
+	s.Input, s.Layers = slices.Clone(s.Input), slices.Clone(s.Layers)
+	return s, true
 }
 
 // Forward runs the layers on a batch [N InShape...] and returns what the loss consumes.
 func (net *Network) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 	checkInput(net.Layers[0], x, net.InShape)
-	for _, l := range net.Layers {
+	net.ran = net.Layers
+	if training && net.training != nil {
+		net.ran = net.training
+	}
+	for _, l := range net.ran {
 		x = l.Forward(x, training)
 	}
 	return x
 }
 
-// Backward propagates dL/dout through the layers, accumulating parameter gradients.
+// Backward propagates dL/dout back through the layers of the last Forward, accumulating
+// parameter gradients.
 func (net *Network) Backward(dout *tensor.Tensor) {
-	for i := len(net.Layers) - 1; i >= 0 && dout != nil; i-- {
-		dout = net.Layers[i].Backward(dout)
+	layers := net.ran
+	if layers == nil {
+		layers = net.Layers
+	}
+	for i := len(layers) - 1; i >= 0 && dout != nil; i-- {
+		dout = layers[i].Backward(dout)
 	}
 }
 

@@ -16,8 +16,6 @@ type MaxPool2D struct {
 	argmax     []int32 // for each output, the input offset it came from
 	y, dx      *tensor.Tensor
 	outH, outW int
-	conv       *Conv2D // the convolution (and ReLU) before it, which pools in training (Conv2D.pool)
-	passed     bool    // the last Forward found its output made by conv
 }
 
 // NewMaxPool2D returns a k×k max pool with stride k.
@@ -37,10 +35,6 @@ func (m *MaxPool2D) OutShape(in []int) ([]int, error) {
 func (m *MaxPool2D) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 	if len(x.Shape) != 4 {
 		panic(fmt.Sprintf("nn: %s: input %s, want [N C H W]", m, tensor.ShapeString(x.Shape)))
-	}
-	m.passed = m.conv != nil && m.conv.poolDone && x == m.conv.y
-	if m.passed {
-		return m.y
 	}
 	m.prepare(x.Shape)
 	N, C, H, W := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
@@ -91,9 +85,6 @@ func (m *MaxPool2D) imageGrad(dxn []float32, dy *tensor.Tensor, n int) {
 
 // Backward: the gradient goes to the input that was the maximum of its window.
 func (m *MaxPool2D) Backward(dy *tensor.Tensor) *tensor.Tensor {
-	if m.passed {
-		return dy // the convolution takes it from here
-	}
 	sameShape(m, "output gradient", dy.Shape, m.y.Shape)
 	m.dx.Resize(m.shape...)
 	in, out := m.shape[2]*m.shape[3], m.outH*m.outW

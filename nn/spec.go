@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/digitnet/digitnet/tensor"
@@ -193,7 +194,9 @@ func (s Spec) Build(rng *rand.Rand) (*Network, error) {
 		return nil, err
 	}
 	init, _ := ParseInit(string(s.Init))
-	net := &Network{InShape: append([]int(nil), s.Input...)}
+	kept := s
+	kept.Input, kept.Layers = slices.Clone(s.Input), slices.Clone(s.Layers)
+	net := &Network{InShape: append([]int(nil), s.Input...), spec: &kept}
 	shape := s.Input
 	counts := map[string]int{}
 	first := true
@@ -229,7 +232,9 @@ func (s Spec) Build(rng *rand.Rand) (*Network, error) {
 		}
 		net.Loss = map[string]Loss{"mse": &MSE{}, "bce": &BCE{}, "ce": &CrossEntropy{}}[s.Loss]
 	}
-	net.fuseReLUs()
+	if fused := fuse(net.Layers); len(fused) < len(net.Layers) {
+		net.training = fused
+	}
 	return net, nil
 }
 
@@ -265,4 +270,54 @@ func (s Spec) EvalBatch() int {
 		largest = max(largest, tensor.Size(sh))
 	}
 	return min(1000, max(32, (1<<20)/largest))
+}
+
+// Summary is the architecture in one line: "784-300-10 relu, softmax" for a multilayer
+// perceptron, the layer list for anything else ("1x28x28 conv2d(32,k3) relu maxpool(2)
+// flatten dense(10), softmax").
+func (a Spec) Summary() string {
+	dims := make([]string, len(a.Input))
+	for i, d := range a.Input {
+		dims[i] = strconv.Itoa(d)
+	}
+	mlp := []string{strings.Join(dims, "x")}
+	act := ""
+	layers := slices.Clone(mlp)
+	for _, l := range a.Layers {
+		switch l.Type {
+		case "dense":
+			mlp = append(mlp, strconv.Itoa(l.Out))
+			layers = append(layers, fmt.Sprintf("dense(%d)", l.Out))
+		case "conv2d":
+			mlp = nil
+			c := fmt.Sprintf("conv2d(%d,k%d", l.Out, l.Kernel)
+			if l.Stride > 1 {
+				c += fmt.Sprintf(",s%d", l.Stride)
+			}
+			if l.Padding > 0 {
+				c += fmt.Sprintf(",p%d", l.Padding)
+			}
+			layers = append(layers, c+")")
+		case "maxpool":
+			mlp = nil
+			layers = append(layers, fmt.Sprintf("maxpool(%d)", l.Kernel))
+		case "relu", "sigmoid", "tanh":
+			if act != "" && act != l.Type {
+				mlp = nil
+			}
+			act = l.Type
+			layers = append(layers, l.Type)
+		default:
+			mlp = nil
+			layers = append(layers, l.Type)
+		}
+	}
+	if mlp != nil && len(a.Input) == 1 {
+		s := strings.Join(mlp, "-")
+		if act != "" {
+			s += " " + act
+		}
+		return s + ", " + a.Output
+	}
+	return strings.Join(layers, " ") + ", " + a.Output
 }
