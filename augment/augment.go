@@ -53,6 +53,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -374,3 +375,32 @@ func newWorker(w, h, step int) *worker {
 // at most 3σ/4. The field interpolated between nodes 3σ/4 apart is 6.5 % r.m.s. off
 // the exact one, σ/2 apart 2.9 % (see TestElasticNodes).
 func nodeStep(sigma float64) int { return 1 << (bits.Len(uint(max(1, 0.75*sigma))) - 1) }
+
+// Presets names the augmentations Preset makes, as `digitnet train --augment` takes them.
+var Presets = []string{"none", "affine", "elastic", "flip", "shift-flip", "affine-flip"}
+
+// Preset is a named augmentation:
+//
+//	none         no distortion
+//	affine       shift ±2 px, rotate ±10°, scale ±10 %
+//	elastic      affine plus Simard's elastic distortion (α 34, σ 4)
+//	flip         mirror half the images (clothes, not digits)
+//	shift-flip   shift ±2 px and flip
+//	affine-flip  affine and flip
+func Preset(name string) (Config, error) {
+	switch name {
+	case "none":
+		return Config{}, nil
+	case "affine":
+		return Config{Translate: 2, Rotate: 10, Scale: 0.1}, nil
+	case "elastic":
+		return Config{Translate: 2, Rotate: 10, Scale: 0.1, Elastic: ElasticConfig{Alpha: 34, Sigma: 4}}, nil
+	case "flip":
+		return Config{FlipX: true}, nil
+	case "shift-flip":
+		return Config{Translate: 2, FlipX: true}, nil
+	case "affine-flip":
+		return Config{Translate: 2, Rotate: 10, Scale: 0.1, FlipX: true}, nil
+	}
+	return Config{}, fmt.Errorf("augment: unknown augmentation %q, want one of %s", name, strings.Join(Presets, ", "))
+}

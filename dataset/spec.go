@@ -31,6 +31,10 @@ type Spec struct {
 	TestLabels  File
 	// Sources are tried in order when the files are nowhere to be found.
 	Sources []Source
+	// Mean and Std are the mean and standard deviation of the training pixels scaled to
+	// [0, 1], as the field records them (PyTorch's transforms.Normalize values); input
+	// standardization uses them, not a recomputation, so that runs stay reproducible.
+	Mean, Std float64
 }
 
 // Files returns the four files in the order train images, train labels, test
@@ -77,6 +81,7 @@ func mnist() *Spec {
 			&HTTPSource{URL: "https://ossci-datasets.s3.amazonaws.com/mnist/"},
 			&HTTPSource{URL: "https://storage.googleapis.com/cvdf-datasets/mnist/"},
 		},
+		Mean: 0.1307, Std: 0.3081,
 	}
 }
 
@@ -94,6 +99,7 @@ func fashion() *Spec {
 			&HTTPSource{URL: "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"},
 			&HTTPSource{URL: "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/"},
 		},
+		Mean: 0.2860, Std: 0.3530,
 	}
 }
 

@@ -37,14 +37,14 @@ func runDiagnose(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *steps < 10 {
 		return usageErr("--steps %d: want at least 10", *steps)
 	}
-	useCores(c.spec(), c.Threads)
+	nn.SetCores(c.Spec(), c.Threads)
 	start := time.Now()
 	trainRaw, testRaw, err := c.loadData(ctx, stderr)
 	if err != nil {
 		return err
 	}
-	setup := diag.Setup{Arch: c.spec(), Optimizer: c.Optimizer, LR: c.LR, Batch: c.Batch, Input: c.Input,
-		Train: train.Subset(c.dataFor(trainRaw), c.TrainLimit), Test: train.Subset(c.dataFor(testRaw), c.TestLimit),
+	setup := diag.Setup{Arch: c.Spec(), Optimizer: c.Optimizer, LR: c.LR, Batch: c.Batch, Input: c.Input,
+		Train: train.Subset(c.Recipe.Data(trainRaw), c.TrainLimit), Test: train.Subset(c.Recipe.Data(testRaw), c.TestLimit),
 		Classes: len(trainRaw.Classes), Seed: c.Seed, Steps: *steps}
 	rep, err := diag.Diagnose(ctx, setup)
 	if err != nil {
@@ -56,7 +56,7 @@ func runDiagnose(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if c.Report != "" {
 		summary := [][2]string{
 			{"verdict", map[bool]string{true: "no problems found", false: fmt.Sprintf("%d findings", len(rep.Findings))}[rep.Healthy()]},
-			{"network", describe(c.spec())},
+			{"network", c.Spec().Summary()},
 			{"training", fmt.Sprintf("%s lr %g, batch %d, input %s", c.Optimizer, c.LR, c.Batch, c.Input)},
 			{"command", commandLine("diagnose", args)},
 		}
@@ -66,7 +66,7 @@ func runDiagnose(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if rep.Suggested > 0 {
 			summary = append(summary, [2]string{"range test", fmt.Sprintf("learning rate about %.2g", rep.Suggested)})
 		}
-		r := report.Report{Title: "digitnet diagnose — " + describe(c.spec()), Summary: summary,
+		r := report.Report{Title: "digitnet diagnose — " + c.Spec().Summary(), Summary: summary,
 			Findings: findingsOf(rep.Findings), Layers: layersOf(rep.Initial), Classes: trainRaw.Classes}
 		if err := report.Write(c.Report, r); err != nil {
 			return err
@@ -75,16 +75,12 @@ func runDiagnose(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	command := "digitnet train " + strings.Join(append(slices.Clone(args), fixArgs...), " ")
 	if c.JSON {
-		out := struct {
-			diag.Report
-			Command string  `json:"command,omitempty"`
-			Seconds float64 `json:"seconds"`
-		}{rep, "", time.Since(start).Seconds()}
+		out := diagnoseJSON{Findings: []findingJSON{}, Suggested: rep.Suggested, Seconds: time.Since(start).Seconds()}
+		for _, f := range rep.Findings {
+			out.Findings = append(out.Findings, findingJSON{f.ID, string(f.Severity), f.Message, f.Evidence, fixFlags(f.Fix)})
+		}
 		if len(fixArgs) > 0 {
 			out.Command = command
-		}
-		if out.Findings == nil {
-			out.Findings = []diag.Finding{}
 		}
 		b, err := json.Marshal(out)
 		if err != nil {
@@ -109,6 +105,32 @@ func runDiagnose(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	return runTrain(ctx, trainArgs, stdout, stderr)
 }
 
+// diagnoseJSON is `diagnose --json`'s answer.
+type diagnoseJSON struct {
+	Findings  []findingJSON `json:"findings"`
+	Suggested float64       `json:"suggested_lr,omitempty"` // the range test's learning rate
+	Command   string        `json:"command,omitempty"`      // the train run with every fix
+	Seconds   float64       `json:"seconds"`
+}
+
+// findingJSON is a finding with its fix as flags.
+type findingJSON struct {
+	ID       string         `json:"id"`
+	Severity string         `json:"severity"`
+	Message  string         `json:"message"`
+	Evidence map[string]any `json:"evidence"`
+	Fix      string         `json:"fix"` // flags, e.g. "--input unit"
+}
+
+// fixFlags renders a fix as the flags of `digitnet train`: "--input unit --init he-normal".
+func fixFlags(f diag.Fix) string {
+	var parts []string
+	for _, st := range f {
+		parts = append(parts, "--"+flagName(st.Key), st.Value)
+	}
+	return strings.Join(parts, " ")
+}
+
 // mergeFixes collects the fix flags, worst finding first; a flag named twice keeps the
 // first (most severe) value.
 func mergeFixes(fs []diag.Finding) []string {
@@ -118,10 +140,10 @@ func mergeFixes(fs []diag.Finding) []string {
 		if f.Severity == diag.Info {
 			continue
 		}
-		for i := 0; i+1 < len(f.FixFlags); i += 2 {
-			if name := f.FixFlags[i]; !seen[name] {
-				seen[name] = true
-				out = append(out, name, f.FixFlags[i+1])
+		for _, st := range f.Fix {
+			if !seen[st.Key] {
+				seen[st.Key] = true
+				out = append(out, "--"+flagName(st.Key), st.Value)
 			}
 		}
 	}
@@ -130,7 +152,7 @@ func mergeFixes(fs []diag.Finding) []string {
 
 func printFindings(w io.Writer, rep diag.Report, c trainConfig, took time.Duration) {
 	fmt.Fprintf(w, "diagnosis of %s (preset %s, %s lr %g, batch %d, input %s), %.1fs\n",
-		describe((&c).spec()), c.Preset, c.Optimizer, c.LR, c.Batch, c.Input, took.Seconds())
+		c.Spec().Summary(), c.Preset, c.Optimizer, c.LR, c.Batch, c.Input, took.Seconds())
 	if rep.Healthy() {
 		fmt.Fprintln(w, "no problems found: this configuration should learn")
 	}
@@ -150,36 +172,13 @@ func printFindings(w io.Writer, rep diag.Report, c trainConfig, took time.Durati
 			ev = append(ev, k+"="+strings.TrimSpace(b.String()))
 		}
 		fmt.Fprintf(w, "        evidence: %s\n", strings.Join(ev, " "))
-		if f.Fix != "" {
-			fmt.Fprintf(w, "        fix: %s\n", f.Fix)
+		if len(f.Fix) > 0 {
+			fmt.Fprintf(w, "        fix: %s\n", fixFlags(f.Fix))
 		}
 	}
 	if rep.Suggested > 0 {
 		fmt.Fprintf(w, "\nlearning-rate range test: about %.2g suits this setup\n", rep.Suggested)
 	}
-}
-
-// describe names an architecture briefly: 784-300-10 for an MLP, else its layer types.
-func describe(s nn.Spec) string {
-	var parts []string
-	mlp := true
-	for _, l := range s.Layers {
-		switch l.Type {
-		case "dense":
-			parts = append(parts, fmt.Sprint(l.Out))
-		case "relu", "sigmoid", "tanh":
-		default:
-			mlp = false
-		}
-	}
-	if mlp {
-		return fmt.Sprint(s.InputSize()) + "-" + strings.Join(parts, "-")
-	}
-	var types []string
-	for _, l := range s.Layers {
-		types = append(types, l.Type)
-	}
-	return strings.Join(types, "→")
 }
 
 // withoutFlag drops -name/--name and its value (separate or after =) from args.

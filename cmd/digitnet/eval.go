@@ -11,30 +11,20 @@ import (
 	"strings"
 
 	"github.com/digitnet/digitnet/dataset"
-	"github.com/digitnet/digitnet/internal/folder"
 	"github.com/digitnet/digitnet/internal/model"
 	"github.com/digitnet/digitnet/internal/report"
+	"github.com/digitnet/digitnet/nn"
 	"github.com/digitnet/digitnet/train"
 )
 
-// classMetrics is one class's row of `eval --json`.
-type classMetrics struct {
-	Class     int     `json:"class"`
-	Name      string  `json:"name,omitempty"`
-	Precision float64 `json:"precision"`
-	Recall    float64 `json:"recall"`
-	F1        float64 `json:"f1"`
-	Support   int     `json:"support"`
-}
-
 type evalReport struct {
-	Model     string         `json:"model"`
-	Dataset   string         `json:"dataset"`
-	Examples  int            `json:"examples"`
-	Accuracy  float64        `json:"accuracy"`
-	Loss      float64        `json:"loss"`
-	PerClass  []classMetrics `json:"per_class"`
-	Confusion [][]int        `json:"confusion"`
+	Model     string               `json:"model"`
+	Dataset   string               `json:"dataset"`
+	Examples  int                  `json:"examples"`
+	Accuracy  float64              `json:"accuracy"`
+	Loss      float64              `json:"loss"`
+	PerClass  []train.ClassMetrics `json:"per_class"`
+	Confusion [][]int              `json:"confusion"`
 }
 
 func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -58,15 +48,15 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	useCores(m.Arch, runtime.NumCPU())
+	nn.SetCores(m.Arch, runtime.NumCPU())
 	if *name == "" {
 		*name = m.Dataset
 	}
 	var test *dataset.Set
-	if *dir != "" && folder.Is(*dir) {
-		_, test, _, err = folder.Load(ctx, *dir, stderr)
-		*name = folder.Name
-	} else if *name == folder.Name {
+	if *dir != "" && dataset.IsFolder(*dir) {
+		_, test, _, err = dataset.LoadFolder(ctx, *dir, stderr)
+		*name = dataset.FolderName
+	} else if *name == dataset.FolderName {
 		return usageErr("model %s was trained on class folders: name them with --data DIR", *path)
 	} else {
 		_, test, err = dataset.Load(ctx, dataset.Options{Dataset: *name, Dir: *dir, Log: stderr})
@@ -81,21 +71,21 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	data := &train.Bytes{Pixels: test.Images, Labels: test.Labels, ExampleShape: m.Arch.Input, Scale: m.Input.Scale, Offset: m.Input.Offset}
 	met := train.Evaluate(m.Net, data, m.Arch.EvalBatch())
 	rep := evalReport{Model: *path, Dataset: *name, Examples: test.N, Accuracy: met.Accuracy, Loss: met.Loss, Confusion: met.Confusion}
-	rep.PerClass = perClass(met.Confusion, m.Classes)
+	rep.PerClass, _ = train.PerClass(met.Confusion, m.Classes) // square, as Evaluate made it
 	if *reportDir != "" {
 		r := report.Report{
 			Title: "digitnet eval — " + *path,
 			Summary: [][2]string{
-				{"accuracy", fmt.Sprintf("%.2f%% (%d/%d)", 100*met.Accuracy, correct(met.Confusion), test.N)},
+				{"accuracy", fmt.Sprintf("%.2f%% (%d/%d)", 100*met.Accuracy, train.Correct(met.Confusion), test.N)},
 				{"mean loss", fmt.Sprintf("%.4f", met.Loss)},
 				{"network", m.Net.String()},
 				{"data", fmt.Sprintf("%s test set, %d images", *name, test.N)},
 				{"trained", fmt.Sprintf("%s, %d epochs, seed %d, %s", m.Dataset, m.Training.Epochs, m.Training.Seed, m.Training.Date)},
 				{"command", commandLine("eval", args)},
 			},
-			Classes: m.Classes, Confusion: met.Confusion, Worst: worstDigits(m.Net, data, test.Images, 24),
+			Classes: m.Classes, Confusion: met.Confusion, Worst: worstDigits(m.Net, data, test, 24),
 		}
-		if err := report.Write(*reportDir, withMetrics(r)); err != nil {
+		if err := report.Write(*reportDir, r); err != nil {
 			return err
 		}
 		fmt.Fprintf(stderr, "report written to %s\n", filepath.Join(*reportDir, report.IndexHTML))
@@ -109,7 +99,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return nil
 	}
 	fmt.Fprintf(stdout, "model %s (%s, trained on %s): %s test set, %d images\n", *path, m.Net, m.Dataset, *name, test.N)
-	fmt.Fprintf(stdout, "accuracy %.2f%% (%d/%d), mean loss %.4f\n\n", 100*met.Accuracy, correct(met.Confusion), test.N, met.Loss)
+	fmt.Fprintf(stdout, "accuracy %.2f%% (%d/%d), mean loss %.4f\n\n", 100*met.Accuracy, train.Correct(met.Confusion), test.N, met.Loss)
 	fmt.Fprintln(stdout, "class            precision  recall     f1  support")
 	for _, c := range rep.PerClass {
 		fmt.Fprintf(stdout, "%-2d %-12s %9.4f %7.4f %6.4f %8d\n", c.Class, c.Name, c.Precision, c.Recall, c.F1, c.Support)
@@ -127,7 +117,7 @@ func evalEnsemble(ctx context.Context, paths []string, name, dir string, asJSON 
 	}
 	for _, m := range ens.Models { // one convolutional member makes it worth the workers
 		if m.Arch.Convolutional() {
-			useCores(m.Arch, runtime.NumCPU())
+			nn.SetCores(m.Arch, runtime.NumCPU())
 			break
 		}
 	}
@@ -143,8 +133,8 @@ func evalEnsemble(ctx context.Context, paths []string, name, dir string, asJSON 
 			ens.Models[0].Arch.InputSize(), len(ens.Classes()), name, test.Rows*test.Cols, len(test.Classes))
 	}
 	acc, loss, conf := ens.Evaluate(test.Images, test.Labels)
-	rep := evalReport{Model: strings.Join(paths, ","), Dataset: name, Examples: test.N, Accuracy: acc, Loss: loss, Confusion: conf,
-		PerClass: perClass(conf, ens.Classes())}
+	rep := evalReport{Model: strings.Join(paths, ","), Dataset: name, Examples: test.N, Accuracy: acc, Loss: loss, Confusion: conf}
+	rep.PerClass, _ = train.PerClass(conf, ens.Classes())
 	if asJSON {
 		b, err := json.Marshal(rep)
 		if err != nil {
@@ -154,34 +144,10 @@ func evalEnsemble(ctx context.Context, paths []string, name, dir string, asJSON 
 		return nil
 	}
 	fmt.Fprintf(stdout, "ensemble of %d models on the %s test set: accuracy %.2f%% (%d/%d), mean loss %.4f\n",
-		len(paths), name, 100*acc, correct(conf), test.N, loss)
+		len(paths), name, 100*acc, train.Correct(conf), test.N, loss)
 	for i, m := range ens.Models {
 		fmt.Fprintf(stdout, "  %s: %s\n", paths[i], m.Net)
 	}
 	printConfusion(stdout, conf, ens.Classes())
 	return nil
-}
-
-// perClass is each class's precision, recall and F1 from a confusion matrix.
-func perClass(conf [][]int, names []string) []classMetrics {
-	var out []classMetrics
-	for k := range conf {
-		tp, predicted, actual := conf[k][k], 0, 0
-		for j := range conf {
-			predicted += conf[j][k]
-			actual += conf[k][j]
-		}
-		c := classMetrics{Class: k, Name: names[k], Support: actual}
-		if predicted > 0 {
-			c.Precision = float64(tp) / float64(predicted)
-		}
-		if actual > 0 {
-			c.Recall = float64(tp) / float64(actual)
-		}
-		if c.Precision+c.Recall > 0 {
-			c.F1 = 2 * c.Precision * c.Recall / (c.Precision + c.Recall)
-		}
-		out = append(out, c)
-	}
-	return out
 }

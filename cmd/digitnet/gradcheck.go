@@ -37,13 +37,13 @@ func runGradcheck(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	rng := rand.New(rand.NewPCG(c.Seed, 0x9e3779b97f4a7c15))
-	spec := c.spec()
+	spec := c.Spec()
 	net, err := spec.Build(rng)
 	if err != nil {
 		return usageErr("%v", err)
 	}
 	// A batch of 4 MNIST-like inputs: a fifth of the pixels inked, scaled as --input says.
-	scale, offset := c.scaling()
+	scale, offset := c.Scaling()
 	x := tensor.New(append([]int{4}, spec.Input...)...)
 	labels := []int{1, 7, 3, 0}
 	for i := range x.Data {

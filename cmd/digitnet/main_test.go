@@ -25,6 +25,7 @@ import (
 	"github.com/digitnet/digitnet/internal/diag"
 	"github.com/digitnet/digitnet/internal/model"
 	"github.com/digitnet/digitnet/optim"
+	"github.com/digitnet/digitnet/recipe"
 	"github.com/digitnet/digitnet/tensor"
 	"github.com/digitnet/digitnet/train"
 )
@@ -163,13 +164,13 @@ func TestFixedPresetReaches98(t *testing.T) {
 // training, and accuracy far below what the same network reaches when fixed.
 func TestSeedPresetFailsLikeTheSeed(t *testing.T) {
 	trainRaw, testRaw := needMNIST(t)
-	c := presets["seed"]
+	c, _ := recipe.Preset("seed")
 	c.Seed, c.Epochs = 1, 1
-	trainSet := train.Subset(c.dataFor(trainRaw), 10000)
-	testSet := train.Subset(c.dataFor(testRaw), 2000)
+	trainSet := train.Subset(c.Data(trainRaw), 10000)
+	testSet := train.Subset(c.Data(testRaw), 2000)
 	src := rand.NewPCG(c.Seed, 0x9e3779b97f4a7c15)
 	rng := rand.New(src)
-	net, err := c.mlp().Build(rng)
+	net, err := c.MLP().Build(rng)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +204,7 @@ func TestSeedPresetSettings(t *testing.T) {
 	if code != 2 || !strings.Contains(errOut, "--epochs 0: want at least 1") {
 		t.Errorf("--epochs 0 with a preset: exit %d, %q", code, errOut)
 	}
-	s := presets["seed"]
+	s, _ := recipe.Preset("seed")
 	if s.Input != "raw" || s.Init != "normal" || s.Batch != 1 || s.Shuffle || s.LR != 0.01 || s.Epochs != 20 ||
 		s.Activation != "sigmoid" || s.Output != "sigmoid" || s.Loss != "bce" || s.Optimizer != "sgd" {
 		t.Errorf("seed preset %+v differs from the seed network", s)
@@ -218,22 +219,22 @@ func TestTrainRejectsBadFlags(t *testing.T) {
 		{[]string{"--activation", "swish"}, `unknown activation "swish", want one of [sigmoid tanh relu]`},
 		{[]string{"--optimizer", "rmsprop"}, `unknown optimizer "rmsprop", want one of [sgd momentum nesterov adam adamw]`},
 		{[]string{"--layers", "100,10"}, "the network takes 100 inputs ([100]), but the images have 28×28 = 784 pixels"},
-		{[]string{"--layers", "784,300,7"}, "the network ends with 7 outputs (--layers 784,300,7), but there are 10 classes"},
-		{[]string{"--patience", "3"}, "--patience needs a validation set: add --val N"},
+		{[]string{"--layers", "784,300,7"}, "the network ends with 7 outputs, but there are 10 classes"},
+		{[]string{"--patience", "3"}, "--patience 3: want a validation set to watch: val > 0"},
 		{[]string{"--label-smoothing", "0.1", "--loss", "mse"}, "label smoothing 0.1"},
 		{[]string{"--weight-decay", "-1"}, "weight decay -1"},
-		{[]string{"--schedule", "exp"}, `unknown --schedule "exp"`},
-		{[]string{"--augment", "mixup"}, `unknown --augment "mixup", want none, affine, elastic, flip, shift-flip or affine-flip`},
-		{[]string{"--model", "resnet"}, `unknown --model "resnet", want mlp, cnn, lenet5 or examples`},
+		{[]string{"--schedule", "exp"}, `--schedule "exp": want one of constant, cosine, step, warmup, onecycle`},
+		{[]string{"--augment", "mixup"}, `--augment "mixup": want none, affine, elastic, flip, shift-flip or affine-flip`},
+		{[]string{"--model", "resnet"}, `--model "resnet": want mlp, cnn, examples or lenet5`},
 		{[]string{"--conv", "fft"}, `--conv: unknown convolution algorithm "fft", want auto, gemm or winograd`},
 		{[]string{"--arch", "/no/such/net.json"}, "--arch: open /no/such/net.json"},
 		{[]string{"--layers", "784,x,10"}, "not a list of positive integers"},
 		{[]string{"--output", "linear", "--loss", "ce"}, "loss ce needs probabilities"},
-		{[]string{"--preset", "best"}, `unknown preset "best", want one of default, seed, fixed`},
+		{[]string{"--preset", "best"}, `--preset "best": want one of default, seed, fixed`},
 		{[]string{"--lr", "0"}, "learning rate 0: want a positive number"},
 		{[]string{"--batch", "0"}, "--batch 0: want at least 1"},
-		{[]string{"--dataset", "cifar"}, `unknown dataset "cifar"`},
-		{[]string{"--input", "log"}, `unknown --input "log"`},
+		{[]string{"--dataset", "cifar"}, `--dataset "cifar": want one of mnist, fashion`},
+		{[]string{"--input", "log"}, `--input "log": want raw, unit or standard`},
 		{[]string{"--history", "h.txt"}, "want a file name ending in .csv or .json"},
 		{[]string{"--no-such-flag"}, "flag provided but not defined: -no-such-flag"},
 		{[]string{"extra"}, `unexpected argument "extra"`},
@@ -508,8 +509,8 @@ func TestKilledRunResumesBitIdentical(t *testing.T) {
 			if err != nil {
 				t.Fatalf("checkpoint after the stop: %v", err)
 			}
-			var st checkpointState
-			if err := json.Unmarshal(state.State, &st); err != nil || len(st.History) == 0 || len(st.History) >= 3 || st.Version != checkpointVersion {
+			var st recipe.State
+			if err := json.Unmarshal(state.State, &st); err != nil || len(st.History) == 0 || len(st.History) >= 3 || st.Version != recipe.StateVersion {
 				t.Fatalf("the stopped run's checkpoint holds %d epochs, version %d (%v); want it stopped mid-run", len(st.History), st.Version, err)
 			}
 			if st.Partial != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -11,9 +12,8 @@ import (
 	"slices"
 	"strings"
 
+	dn "github.com/digitnet/digitnet"
 	"github.com/digitnet/digitnet/internal/digit"
-	"github.com/digitnet/digitnet/internal/model"
-	"github.com/digitnet/digitnet/nn"
 )
 
 // prediction is one line of `predict --json`.
@@ -71,11 +71,11 @@ func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return usageErr("--top %d: want at least 1", *top)
 	}
 	// Several models, comma-separated, predict as an ensemble (mean probabilities).
-	ens, err := model.LoadEnsemble(strings.Split(*path, ","))
+	m, err := dn.OpenEnsemble(strings.Split(*path, ",")...)
 	if err != nil {
-		return err
+		return errors.New(strings.TrimPrefix(err.Error(), "digitnet: "))
 	}
-	if n := ens.Models[0].Arch.InputSize(); n != 784 {
+	if n := m.InputSize(); n != 784 {
 		return fmt.Errorf("model %s takes %d inputs, not a 28×28 image", *path, n)
 	}
 	inputs := expandImages(images)
@@ -88,7 +88,7 @@ func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if in.err != nil {
 			p.Error = in.err.Error()
 		} else {
-			p = predictFile(ens, in.file, *top)
+			p = predictFile(m, in.file, *top)
 		}
 		if p.Error != "" {
 			failed++
@@ -144,26 +144,27 @@ func expandImages(args []string) []input {
 }
 
 // predictFile reads, preprocesses and classifies one image; problems go in Error.
-func predictFile(m *model.Ensemble, file string, top int) prediction {
+func predictFile(m *dn.Model, file string, top int) prediction {
 	p := prediction{File: file}
+	fail := func(err error) prediction {
+		p.Error = strings.TrimPrefix(err.Error(), "digitnet: ")
+		return p
+	}
 	f, err := os.Open(file)
 	if err != nil {
-		p.Error = err.Error()
-		return p
+		return fail(err)
 	}
 	defer f.Close()
-	img, err := digit.Decode(f, digit.DefaultLimits)
+	img, err := dn.DecodeImage(f)
 	if err != nil {
-		p.Error = err.Error()
-		return p
+		return fail(err)
 	}
-	pixels, err := digit.Preprocess(img)
+	got, err := m.PredictImage(img)
 	if err != nil {
-		p.Error = err.Error()
-		return p
+		return fail(err)
 	}
-	p.pixels = pixels
-	probs := m.Predict(p.pixels, 1).Data
+	p.pixels = got.Input
+	probs := got.Probs
 	classes := m.Classes()
 	order := make([]int, len(probs))
 	for i := range order {
@@ -178,13 +179,13 @@ func predictFile(m *model.Ensemble, file string, top int) prediction {
 		}
 		return 0
 	})
-	best := nn.Argmax(probs)
-	p.Digit, p.Probability = &best, float64(probs[best])
+	best := got.Digit
+	p.Digit, p.Probability = &best, got.Confidence
 	if classes[best] != fmt.Sprint(best) {
 		p.Class = classes[best]
 	}
 	for _, k := range order[:min(top, len(order))] {
-		c := topChoice{Digit: k, Probability: float64(probs[k])}
+		c := topChoice{Digit: k, Probability: probs[k]}
 		if classes[k] != fmt.Sprint(k) {
 			c.Class = classes[k]
 		}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -85,7 +86,7 @@ flags:`)
 	log := slog.New(h)
 
 	serve.SingleThreadedProducts()
-	s, err := serve.New(*path, serve.Options{
+	s, err := serve.New(serve.Files(strings.Split(*path, ",")...), serve.Options{
 		MaxBodyBytes: *maxBody, MaxPixels: *maxPixels, MaxBatch: *maxBatch,
 		MaxInFlight: *inFlight, QueueTimeout: *queue, ShutdownTimeout: *shutdown, Logger: log,
 		MaxConns: *maxConns, RequestTimeout: *reqTimeout, ReadHeaderTimeout: *headerTimeout, MaxBodyMemory: *bodyMemory,
@@ -106,7 +107,7 @@ flags:`)
 		for {
 			select {
 			case <-hup:
-				s.Reload(*path) // logs the outcome; a bad file keeps the current model
+				s.Reload() // logs the outcome; a bad file keeps the current model
 			case <-ctx.Done():
 				return
 			}

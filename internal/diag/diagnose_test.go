@@ -2,6 +2,7 @@ package diag
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -98,7 +99,7 @@ func TestSymmetricInit(t *testing.T) {
 		d.W.Value.Data[i] = 0.01
 	}
 	fs := CheckInit(net, "sigmoid")
-	if len(fs) != 1 || fs[0].ID != "init-symmetric" || fs[0].Severity != Error || fs[0].Fix != "--init glorot-uniform" {
+	if len(fs) != 1 || fs[0].ID != "init-symmetric" || fs[0].Severity != Error || fmt.Sprint(fs[0].Fix) != "[{init glorot-uniform}]" {
 		t.Errorf("CheckInit on equal weights = %+v, want one init-symmetric error", fs)
 	}
 	healthy, _ := nn.MLP{Sizes: []int{784, 20, 10}, Activation: "relu", Output: "softmax", Loss: "ce", Init: nn.InitHeNormal}.Build(rand.New(rand.NewPCG(1, 1)))
@@ -113,7 +114,7 @@ func TestCheckInputsAndBalance(t *testing.T) {
 	if fs := CheckInputs(unit, unit, "unit"); len(fs) != 0 {
 		t.Errorf("unit inputs: %+v, want nothing", fs)
 	}
-	if fs := CheckInputs(raw, raw, "raw"); len(fs) != 1 || fs[0].ID != "inputs-scale" || fs[0].Fix != "--input unit" {
+	if fs := CheckInputs(raw, raw, "raw"); len(fs) != 1 || fs[0].ID != "inputs-scale" || fmt.Sprint(fs[0].Fix) != "[{input unit}]" {
 		t.Errorf("raw inputs: %+v, want inputs-scale with --input unit", fs)
 	}
 	if fs := CheckBalance([]int{100, 90, 110, 95}); len(fs) != 0 {

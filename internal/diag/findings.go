@@ -3,7 +3,6 @@ package diag
 import (
 	"fmt"
 	"math"
-	"strings"
 
 	"github.com/digitnet/digitnet/nn"
 	"github.com/digitnet/digitnet/tensor"
@@ -20,26 +19,36 @@ const (
 	Error   Severity = "error"
 )
 
-// Finding is one thing diagnose has to say, with its evidence in numbers and the flags
-// that fix it.
+// Finding is one thing diagnose has to say, with its evidence in numbers and the
+// settings that fix it.
 type Finding struct {
 	ID       string         `json:"id"`
 	Severity Severity       `json:"severity"`
 	Message  string         `json:"message"`
 	Evidence map[string]any `json:"evidence"`
-	Fix      string         `json:"fix"` // the flags to change, e.g. "--input unit"
-	// FixFlags is Fix as arguments for `digitnet train`, nil when no flag fixes it.
-	FixFlags []string `json:"-"`
+	Fix      Fix            `json:"fix,omitempty"` // nil when no setting fixes it
 }
 
-func fix(flags ...string) (string, []string) { return strings.Join(flags, " "), flags }
+// Setting is one training setting and the value a fix gives it. Key is a recipe's key
+// (recipe.Recipe's JSON names: "input", "init", "lr", "train_limit", …).
+type Setting struct {
+	Key, Value string
+}
 
-func finding(id string, sev Severity, msg string, ev map[string]any, flags ...string) Finding {
-	f := Finding{ID: id, Severity: sev, Message: msg, Evidence: ev}
-	if len(flags) > 0 {
-		f.Fix, f.FixFlags = fix(flags...)
+// Fix is the settings that fix a finding.
+type Fix []Setting
+
+// fix makes a Fix from key, value pairs.
+func fix(kv ...string) Fix {
+	var f Fix
+	for i := 0; i+1 < len(kv); i += 2 {
+		f = append(f, Setting{kv[i], kv[i+1]})
 	}
 	return f
+}
+
+func finding(id string, sev Severity, msg string, ev map[string]any, kv ...string) Finding {
+	return Finding{ID: id, Severity: sev, Message: msg, Evidence: ev, Fix: fix(kv...)}
 }
 
 // Stats summarizes input values.
@@ -85,7 +94,7 @@ func CheckInputs(trainStats, testStats Stats, input string) []Finding {
 		}
 		out = append(out, finding("inputs-scale", Error, fmt.Sprintf(
 			"inputs range from %.3g to %.3g (std %.3g): a unit's weighted sum is then hundreds of times too large, so sigmoid/tanh units saturate and gradient steps are scaled up as much; networks want inputs of order 1", trainStats.Min, trainStats.Max, trainStats.Std),
-			ev, "--input", flag))
+			ev, "input", flag))
 	}
 	if trainStats.Std > 0 {
 		dm := math.Abs(trainStats.Mean-testStats.Mean) / trainStats.Std
@@ -94,7 +103,7 @@ func CheckInputs(trainStats, testStats Stats, input string) []Finding {
 			out = append(out, finding("train-test-scale", Error, fmt.Sprintf(
 				"training and test inputs are scaled differently (means %.3g and %.3g, stds %.3g and %.3g): the network is tested on inputs unlike those it learned from", trainStats.Mean, testStats.Mean, trainStats.Std, testStats.Std),
 				map[string]any{"train_mean": round(trainStats.Mean), "test_mean": round(testStats.Mean), "train_std": round(trainStats.Std), "test_std": round(testStats.Std)},
-				"--input", "unit"))
+				"input", "unit"))
 		}
 	}
 	return out
@@ -139,26 +148,26 @@ func CheckInit(net *nn.Network, act string) []Finding {
 		switch {
 		case hi == lo && fanOut > 1:
 			out = append(out, finding("init-symmetric", Error, fmt.Sprintf(
-				"all weights of %s start equal (%g): every unit computes the same function and receives the same gradient, so the units never become different", d, lo), ev, "--init", init))
+				"all weights of %s start equal (%g): every unit computes the same function and receives the same gradient, so the units never become different", d, lo), ev, "init", init))
 		case std > 4*rec:
 			sev := Warning
 			if std > 10*rec {
 				sev = Error
 			}
 			out = append(out, finding("init-too-large", sev, fmt.Sprintf(
-				"%s starts with weights of std %.3g, %.0f× the %.3g its fan-in of %d calls for: weighted sums start %.0f× too large", d, std, std/rec, rec, fanIn, std/rec), ev, "--init", init))
+				"%s starts with weights of std %.3g, %.0f× the %.3g its fan-in of %d calls for: weighted sums start %.0f× too large", d, std, std/rec, rec, fanIn, std/rec), ev, "init", init))
 		case std < rec/10:
 			out = append(out, finding("init-too-small", Warning, fmt.Sprintf(
-				"%s starts with weights of std %.3g, 1/%.0f of the %.3g its fan-in calls for: signals and gradients shrink through the layer", d, std, rec/std, rec), ev, "--init", init))
+				"%s starts with weights of std %.3g, 1/%.0f of the %.3g its fan-in calls for: signals and gradients shrink through the layer", d, std, rec/std, rec), ev, "init", init))
 		}
 	}
 	return out
 }
 
 // CheckActivity flags saturated sigmoid/tanh layers and dead ReLU layers on a batch;
-// fix is the flags that cure it (at initialization the init and input scale, after
+// fix is the settings that cure it (at initialization the init and input scale, after
 // training the learning rate).
-func CheckActivity(acts []Activity, when string, fix string) []Finding {
+func CheckActivity(acts []Activity, when string, cure Fix) []Finding {
 	var out []Finding
 	for _, a := range acts {
 		ev := map[string]any{"layer": a.Layer, "units": a.Units, "when": when, "mean_abs_preactivation": round(a.MeanAbs)}
@@ -172,7 +181,7 @@ func CheckActivity(acts []Activity, when string, fix string) []Finding {
 				}
 				f := finding("saturated-units", sev, fmt.Sprintf(
 					"%.0f%% of the %s layer's pre-activations are beyond |z| > %d %s: there the derivative is below 0.007, so almost no gradient flows and those weights barely change", 100*a.Saturated, a.Name, SaturationLimit, when), ev)
-				f.Fix, f.FixFlags = fix, strings.Fields(fix)
+				f.Fix = cure
 				out = append(out, f)
 			}
 		case "ReLU":
@@ -184,7 +193,7 @@ func CheckActivity(acts []Activity, when string, fix string) []Finding {
 				}
 				f := finding("dead-relu", sev, fmt.Sprintf(
 					"%.0f%% of the ReLU units never fire on a batch of examples %s: they pass no gradient and stay dead", 100*a.Dead, when), ev)
-				f.Fix, f.FixFlags = fix, strings.Fields(fix)
+				f.Fix = cure
 				out = append(out, f)
 			}
 		}
@@ -199,19 +208,19 @@ func CheckOutputLoss(arch nn.Spec) []Finding {
 	switch {
 	case arch.Output == "softmax" && arch.Loss == "mse":
 		return []Finding{finding("output-loss-mismatch", Warning,
-			"squared error on softmax outputs: when an output is confidently wrong the softmax is flat there, so the gradient vanishes exactly when it is needed; cross-entropy cancels that flatness", ev, "--loss", "ce")}
+			"squared error on softmax outputs: when an output is confidently wrong the softmax is flat there, so the gradient vanishes exactly when it is needed; cross-entropy cancels that flatness", ev, "loss", "ce")}
 	case arch.Output == "sigmoid" && arch.Loss == "ce":
 		return []Finding{finding("output-loss-mismatch", Warning,
-			"categorical cross-entropy on sigmoid outputs: they are not a distribution, so only the true class's output is pushed up and nothing pushes the wrong ones down", ev, "--output", "softmax")}
+			"categorical cross-entropy on sigmoid outputs: they are not a distribution, so only the true class's output is pushed up and nothing pushes the wrong ones down", ev, "output", "softmax")}
 	case arch.Output == "softmax" && arch.Loss == "bce":
 		return []Finding{finding("output-loss-mismatch", Warning,
-			"binary cross-entropy treats the softmax outputs as independent yes/no answers, which they are not", ev, "--loss", "ce")}
+			"binary cross-entropy treats the softmax outputs as independent yes/no answers, which they are not", ev, "loss", "ce")}
 	case arch.Output == "sigmoid" && arch.Loss == "bce" && K > 2:
 		return []Finding{finding("output-loss-pairing", Info,
-			"independent sigmoid outputs with binary cross-entropy learn, but for one class out of several softmax with cross-entropy is the usual and slightly better pairing", ev, "--output", "softmax", "--loss", "ce")}
+			"independent sigmoid outputs with binary cross-entropy learn, but for one class out of several softmax with cross-entropy is the usual and slightly better pairing", ev, "output", "softmax", "loss", "ce")}
 	case arch.Output == "linear":
 		return []Finding{finding("output-loss-pairing", Info,
-			"linear outputs with squared error treat classes as numbers to regress; softmax with cross-entropy is made for classes", ev, "--output", "softmax", "--loss", "ce")}
+			"linear outputs with squared error treat classes as numbers to regress; softmax with cross-entropy is made for classes", ev, "output", "softmax", "loss", "ce")}
 	}
 	return nil
 }
@@ -235,7 +244,7 @@ func CheckBalance(counts []int) []Finding {
 	}
 	return []Finding{finding("class-imbalance", sev, fmt.Sprintf(
 		"the most common class has %.1f× the examples of the rarest (%d vs %d): the network can score well by favouring common classes", ratio, hi, lo),
-		map[string]any{"counts": counts, "ratio": round(ratio)}, "--train-limit", "0")}
+		map[string]any{"counts": counts, "ratio": round(ratio)}, "train_limit", "0")}
 }
 
 func round(v float64) float64 {

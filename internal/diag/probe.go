@@ -65,9 +65,9 @@ func Diagnose(ctx context.Context, s Setup) (Report, error) {
 	add(CheckInputs(trStats, teStats, s.Input)...)
 	add(CheckInit(net, s.Arch.HiddenActivation())...)
 	probeX := batchOf(s.Train, 0, min(256, s.Train.Len()))
-	initFix := "--init " + initFor(s.Arch.HiddenActivation())
+	initFix := fix("init", initFor(s.Arch.HiddenActivation()))
 	if hasID(rep.Findings, "inputs-scale") {
-		initFix = "--input unit " + initFix
+		initFix = append(fix("input", "unit"), initFix...)
 	}
 	add(CheckActivity(Activities(net, probeX), "at initialization", initFix)...)
 	rep.Initial = PreActivations(net, probeX, 1<<16)
@@ -86,9 +86,9 @@ func Diagnose(ctx context.Context, s Setup) (Report, error) {
 	}
 	add(pr.findings(s, suggested, lrf, slices.ContainsFunc(rep.Findings, func(f Finding) bool { return f.Severity == Error }))...)
 	if !hasID(rep.Findings, "saturated-units") && !hasID(rep.Findings, "dead-relu") {
-		lrFix := fmt.Sprintf("--lr %.2g", s.LR/10) // units died during training: steps too large
+		lrFix := fix("lr", fmt.Sprintf("%.2g", s.LR/10)) // units died during training: steps too large
 		if suggested > 0 && suggested < s.LR {
-			lrFix = fmt.Sprintf("--lr %.2g", suggested)
+			lrFix = fix("lr", fmt.Sprintf("%.2g", suggested))
 		}
 		add(CheckActivity(Activities(net, probeX), fmt.Sprintf("after %d training steps", s.Steps), lrFix)...)
 	}
@@ -237,7 +237,7 @@ func (pr *probeResult) findings(s Setup, suggested float64, lrf lrRange, broken 
 	var out []Finding
 	lrFlag := func() []string {
 		if suggested > 0 {
-			return []string{"--lr", fmt.Sprintf("%.2g", suggested)}
+			return []string{"lr", fmt.Sprintf("%.2g", suggested)}
 		}
 		return nil
 	}
@@ -278,7 +278,7 @@ func (pr *probeResult) findings(s Setup, suggested float64, lrf lrRange, broken 
 	} else if gap := pr.trainAcc - pr.testAcc; gap > 0.15 && !failing {
 		out = append(out, finding("overfitting", Warning, fmt.Sprintf(
 			"after %d steps training accuracy is %.1f%% but test accuracy %.1f%%: the network memorizes its %d training examples instead of learning what generalizes", len(pr.losses), 100*pr.trainAcc, 100*pr.testAcc, s.Train.Len()),
-			map[string]any{"train_accuracy": round(pr.trainAcc), "test_accuracy": round(pr.testAcc), "training_examples": s.Train.Len()}, "--train-limit", "0"))
+			map[string]any{"train_accuracy": round(pr.trainAcc), "test_accuracy": round(pr.testAcc), "training_examples": s.Train.Len()}, "train_limit", "0"))
 	}
 	if len(pr.gradRMS) >= 2 {
 		firstG, lastG := pr.gradRMS[0], pr.gradRMS[len(pr.gradRMS)-1]
@@ -294,10 +294,10 @@ func (pr *probeResult) findings(s Setup, suggested float64, lrf lrRange, broken 
 		switch {
 		case math.IsInf(biggest, 0) || math.IsNaN(biggest) || biggest > 5 || (lastG > 0 && firstG/lastG > 1e3):
 			out = append(out, finding("exploding-gradients", Error, fmt.Sprintf(
-				"at the first step %s has a gradient of RMS %.3g (healthy: well below 1): the gradients explode, so every step throws the weights far off", bigName, biggest), gev, "--init", initFor(s.Arch.HiddenActivation())))
+				"at the first step %s has a gradient of RMS %.3g (healthy: well below 1): the gradients explode, so every step throws the weights far off", bigName, biggest), gev, "init", initFor(s.Arch.HiddenActivation())))
 		case lastG > 0 && firstG/lastG < 1e-3:
 			out = append(out, finding("vanishing-gradients", Warning, fmt.Sprintf(
-				"the first layer's gradient is %.2g of the last layer's (RMS %.2g vs %.2g): the signal fades on the way back, so the early layers learn slowest", firstG/lastG, firstG, lastG), gev, "--activation", "relu", "--init", "he-normal"))
+				"the first layer's gradient is %.2g of the last layer's (RMS %.2g vs %.2g): the signal fades on the way back, so the early layers learn slowest", firstG/lastG, firstG, lastG), gev, "activation", "relu", "init", "he-normal"))
 		}
 	}
 	return out

@@ -19,15 +19,25 @@ type Ensemble struct {
 	sum    *tensor.Tensor
 }
 
-// LoadEnsemble loads the model files; they must take 28×28 images (any architecture)
-// and name the same classes.
+// LoadEnsemble loads the model files; they must take inputs of one size (any
+// architecture) and name the same classes.
 func LoadEnsemble(paths []string) (*Ensemble, error) {
-	e := &Ensemble{sum: tensor.New(0)}
-	for _, p := range paths {
+	models := make([]*Model, len(paths))
+	for i, p := range paths {
 		m, err := Load(p)
 		if err != nil {
 			return nil, err
 		}
+		models[i] = m
+	}
+	return NewEnsemble(models, paths)
+}
+
+// NewEnsemble makes an ensemble of models, each named (its file, for messages).
+func NewEnsemble(models []*Model, names []string) (*Ensemble, error) {
+	e := &Ensemble{sum: tensor.New(0)}
+	for i, m := range models {
+		p := names[i]
 		if len(e.Models) > 0 {
 			first := e.Models[0]
 			if !slices.Equal(m.Classes, first.Classes) {
@@ -90,13 +100,43 @@ func (e *Ensemble) Predict(pixels []uint8, n int) *tensor.Tensor {
 		if len(e.Models) == 1 {
 			return p
 		}
-		if i == 0 {
-			e.sum.Resize(p.Shape...)
-			copy(e.sum.Data, p.Data)
-		} else {
-			kernels.Add(e.sum.Data, p.Data)
-		}
+		e.accumulate(i, p)
 	}
+	return e.mean()
+}
+
+// PredictUnit is Predict for n images given as intensities in [0, 1] (n·InputSize
+// values, 0 background, 1 ink), each member mapping them to its own inputs as it maps
+// a byte v: scale·255·value + offset.
+func (e *Ensemble) PredictUnit(values []float32, n int) *tensor.Tensor {
+	for i, m := range e.Models {
+		x := e.bufs[i]
+		x.Resize(append([]int{n}, m.Arch.Input...)...)
+		s, o := 255*m.Input.Scale, m.Input.Offset
+		for j, v := range values[:n*m.Arch.InputSize()] {
+			x.Data[j] = s*v + o
+		}
+		p := m.Net.Predict(x)
+		if len(e.Models) == 1 {
+			return p
+		}
+		e.accumulate(i, p)
+	}
+	return e.mean()
+}
+
+// accumulate adds member i's probabilities into the sum.
+func (e *Ensemble) accumulate(i int, p *tensor.Tensor) {
+	if i == 0 {
+		e.sum.Resize(p.Shape...)
+		copy(e.sum.Data, p.Data)
+	} else {
+		kernels.Add(e.sum.Data, p.Data)
+	}
+}
+
+// mean divides the sum by the number of members.
+func (e *Ensemble) mean() *tensor.Tensor {
 	inv := 1 / float32(len(e.Models))
 	for j := range e.sum.Data {
 		e.sum.Data[j] *= inv

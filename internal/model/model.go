@@ -187,6 +187,24 @@ func LoadCheckpoint(path string) (*Checkpoint, error) {
 }
 
 func save(path string, m *Model, buffers map[string][]float32, extraMeta map[string]string) error {
+	err := fsutil.WriteFrom(path, 0o644, func(w io.Writer) error {
+		return write(w, m, buffers, extraMeta)
+	})
+	if err != nil {
+		return fmt.Errorf("model: saving %s: %w", path, err)
+	}
+	return nil
+}
+
+// Write writes m to w as Save writes it to a file.
+func Write(w io.Writer, m *Model) error {
+	if err := write(w, m, nil, nil); err != nil {
+		return fmt.Errorf("model: %w", err)
+	}
+	return nil
+}
+
+func write(w io.Writer, m *Model, buffers map[string][]float32, extraMeta map[string]string) error {
 	views := map[string]safetensors.TensorView{}
 	for name, b := range buffers {
 		raw := make([]byte, 4*len(b))
@@ -195,7 +213,7 @@ func save(path string, m *Model, buffers map[string][]float32, extraMeta map[str
 		}
 		v, err := safetensors.NewTensorView(safetensors.F32, []uint64{uint64(len(b))}, raw)
 		if err != nil {
-			return fmt.Errorf("model: optim/%s: %w", name, err)
+			return fmt.Errorf("optim/%s: %w", name, err)
 		}
 		views["optim/"+name] = v
 	}
@@ -203,7 +221,7 @@ func save(path string, m *Model, buffers map[string][]float32, extraMeta map[str
 	for _, t := range ts {
 		v, err := safetensors.NewTensorView(safetensors.F32, t.fileShape(), t.bytes())
 		if err != nil {
-			return fmt.Errorf("model: %s: %w", t.name, err)
+			return fmt.Errorf("%s: %w", t.name, err)
 		}
 		views[t.name] = v
 	}
@@ -226,20 +244,14 @@ func save(path string, m *Model, buffers map[string][]float32, extraMeta map[str
 	// F32, then by name); computed on a first serialization and stored in the second.
 	first, err := safetensors.Serialize(views, meta)
 	if err != nil {
-		return fmt.Errorf("model: %w", err)
+		return err
 	}
 	sum, err := tensorChecksum(first)
 	if err != nil {
-		return fmt.Errorf("model: %w", err)
+		return err
 	}
 	meta["digitnet.sha256"] = sum
-	err = fsutil.WriteFrom(path, 0o644, func(w io.Writer) error {
-		return safetensors.SerializeToWriter(views, meta, w)
-	})
-	if err != nil {
-		return fmt.Errorf("model: saving %s: %w", path, err)
-	}
-	return nil
+	return safetensors.SerializeToWriter(views, meta, w)
 }
 
 // tensorChecksum hashes the data section of a serialized file.

@@ -19,16 +19,11 @@ func ExampleWrite() {
 
 	confusion := [][]int{{97, 3}, {1, 99}}
 	classes := []string{"cat", "dog"}
-	perClass, err := report.Metrics(confusion, classes)
-	if err != nil {
-		log.Fatal(err)
-	}
 	r := report.Report{
 		Title:     "digitnet eval — cats and dogs",
 		Summary:   [][2]string{{"test accuracy", "98.00%"}},
 		Classes:   classes,
-		Confusion: confusion,
-		PerClass:  perClass,
+		Confusion: confusion, // the per-class table (metrics.csv) is derived from it
 	}
 	if err := report.Write(filepath.Join(dir, "eval"), r); err != nil {
 		log.Fatal(err)

@@ -27,14 +27,11 @@ import (
 	"os"
 
 	"github.com/digitnet/digitnet/internal/fsutil"
+	"github.com/digitnet/digitnet/train"
 )
 
-// Epoch is one point of the learning curves. Accuracies are fractions in [0,1].
-type Epoch struct {
-	Epoch                       int
-	Loss                        float64
-	TrainAccuracy, TestAccuracy float64
-}
+// Epoch is one point of the learning curves: an epoch's report from training.
+type Epoch = train.Epoch
 
 // Digit is a misclassified example.
 type Digit struct {
@@ -45,12 +42,7 @@ type Digit struct {
 }
 
 // ClassMetrics are the one-vs-rest scores of one class.
-type ClassMetrics struct {
-	Class                 int
-	Name                  string
-	Precision, Recall, F1 float64
-	Support               int // number of examples whose true class is Class
-}
+type ClassMetrics = train.ClassMetrics
 
 // Layer is a sample of one layer's pre-activations z, for a histogram.
 type Layer struct {
@@ -75,7 +67,7 @@ type Report struct {
 	History   []Epoch        // learning curves; empty for eval
 	Classes   []string       // class names, e.g. "0".."9"; if empty, class indices are used
 	Confusion [][]int        // [true][predicted] counts; square
-	PerClass  []ClassMetrics // see Metrics to derive them from Confusion
+	PerClass  []ClassMetrics // derived from Confusion when nil
 	Worst     []Digit        // worst misclassified digits, most confident wrong first
 	Layers    []Layer        // activation histograms
 	Findings  []Finding      // diagnosis findings
@@ -139,6 +131,13 @@ func render(r Report) ([]file, error) {
 		page  = page{Report: r}
 	)
 	add := func(name string, data []byte) { files = append(files, file{name, data}) }
+	if r.PerClass == nil && r.Confusion != nil {
+		m, err := train.PerClass(r.Confusion, r.Classes)
+		if err != nil {
+			return nil, fmt.Errorf("report: %w", err)
+		}
+		r.PerClass, page.PerClass = m, m
+	}
 
 	if len(r.History) > 0 {
 		png, svg, err := curves(r.History)

@@ -14,6 +14,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/digitnet/digitnet/train"
 )
 
 var (
@@ -64,7 +66,7 @@ func synthetic() Report {
 	}
 	r.Confusion[4][9], r.Confusion[4][4] = 31, r.Confusion[4][4]-31 // the classic
 	var err error
-	if r.PerClass, err = Metrics(r.Confusion, r.Classes); err != nil {
+	if r.PerClass, err = train.PerClass(r.Confusion, r.Classes); err != nil {
 		panic(err)
 	}
 	for i := range 16 {
@@ -294,12 +296,12 @@ func TestWritePartial(t *testing.T) {
 	eval.Title = "digitnet eval — model.dnm"
 	eval.History, eval.Layers, eval.Findings = nil, nil, nil
 	diagnose := Report{Title: "digitnet diagnose", Layers: full.Layers, Findings: full.Findings}
-	diverged := Report{History: []Epoch{{1, 2.1, .5, .5}, {2, math.NaN(), math.NaN(), .1}, {3, math.Inf(1), .1, .1}}}
+	diverged := Report{History: []Epoch{{Epoch: 1, Loss: 2.1, TrainAccuracy: .5, TestAccuracy: .5}, {Epoch: 2, Loss: math.NaN(), TrainAccuracy: math.NaN(), TestAccuracy: .1}, {Epoch: 3, Loss: math.Inf(1), TrainAccuracy: .1, TestAccuracy: .1}}}
 	fashion := eval
 	fashion.Title = "digitnet eval — Fashion-MNIST"
 	fashion.Classes = []string{"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"}
-	fashion.PerClass, _ = Metrics(fashion.Confusion, fashion.Classes)
-	single := Report{History: []Epoch{{1, 0.3, 0.9, 0.91}}, Confusion: [][]int{{5}}}
+	fashion.PerClass, _ = train.PerClass(fashion.Confusion, fashion.Classes)
+	single := Report{History: []Epoch{{Epoch: 1, Loss: 0.3, TrainAccuracy: 0.9, TestAccuracy: 0.91}}, Confusion: [][]int{{5}}}
 
 	tests := []struct {
 		name   string
@@ -337,7 +339,7 @@ func TestWritePartial(t *testing.T) {
 		{
 			name: "single epoch and class",
 			r:    single,
-			want: []string{ConfusionPNG, ConfusionSVG, CurvesPNG, CurvesSVG, IndexHTML},
+			want: []string{ConfusionPNG, ConfusionSVG, CurvesPNG, CurvesSVG, IndexHTML, MetricsCSV}, // per-class metrics derived from the confusion matrix,
 		},
 		{
 			name: "empty confusion",
@@ -424,51 +426,6 @@ func TestMetricsCSVGolden(t *testing.T) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Errorf("metrics.csv:\n%s\nwant (%s):\n%s", got, golden, want)
-	}
-}
-
-func TestMetrics(t *testing.T) {
-	tests := []struct {
-		name  string
-		m     [][]int
-		names []string
-		want  []ClassMetrics
-	}{
-		{
-			name: "two classes",
-			m:    [][]int{{8, 2}, {1, 9}},
-			want: []ClassMetrics{
-				{Class: 0, Name: "0", Precision: 8.0 / 9, Recall: 0.8, F1: 2 * (8.0 / 9) * 0.8 / (8.0/9 + 0.8), Support: 10},
-				{Class: 1, Name: "1", Precision: 9.0 / 11, Recall: 0.9, F1: 2 * (9.0 / 11) * 0.9 / (9.0/11 + 0.9), Support: 10},
-			},
-		},
-		{
-			name:  "never predicted, never seen",
-			m:     [][]int{{3, 0}, {0, 0}},
-			names: []string{"cat", "dog"},
-			want: []ClassMetrics{
-				{Class: 0, Name: "cat", Precision: 1, Recall: 1, F1: 1, Support: 3},
-				{Class: 1, Name: "dog"},
-			},
-		},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := Metrics(tc.m, tc.names)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(got) != len(tc.want) {
-				t.Fatalf("Metrics(%v) gave %d classes, want %d", tc.m, len(got), len(tc.want))
-			}
-			for i := range got {
-				g, w := got[i], tc.want[i]
-				if g.Class != w.Class || g.Name != w.Name || g.Support != w.Support ||
-					math.Abs(g.Precision-w.Precision) > 1e-12 || math.Abs(g.Recall-w.Recall) > 1e-12 || math.Abs(g.F1-w.F1) > 1e-12 {
-					t.Errorf("Metrics(%v)[%d] = %+v, want %+v", tc.m, i, g, w)
-				}
-			}
-		})
 	}
 }
 

@@ -126,17 +126,46 @@ func untrainedModel(t testing.TB, name string, sizes ...int) string {
 	return path
 }
 
-// newServer returns a server for the model at path, logging to the test's output.
+// newServer returns a server for the model files at path (comma-separated: an
+// ensemble), logging to the test's output. reload points it at other files.
 func newServer(t testing.TB, path string, opt Options) *Server {
 	t.Helper()
 	if opt.Logger == nil {
 		opt.Logger = testLogger(t)
 	}
-	s, err := New(path, opt)
+	l := &pathLoader{path: path}
+	s, err := New(l.load, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
+	loaders.Store(s, l)
 	return s
+}
+
+// pathLoader loads the model files at a path a test may change, as an operator replaces
+// the file before SIGHUP.
+type pathLoader struct {
+	mu   sync.Mutex
+	path string
+}
+
+func (l *pathLoader) load() (*model.Ensemble, error) {
+	l.mu.Lock()
+	path := l.path
+	l.mu.Unlock()
+	return Files(strings.Split(path, ",")...)()
+}
+
+// loaders are the newServer servers' loaders.
+var loaders sync.Map // *Server → *pathLoader
+
+// reload makes s serve the model files at path: Reload with its loader pointed there.
+func reload(s *Server, path string) error {
+	l, _ := loaders.Load(s)
+	l.(*pathLoader).mu.Lock()
+	l.(*pathLoader).path = path
+	l.(*pathLoader).mu.Unlock()
+	return s.Reload()
 }
 
 func testLogger(t testing.TB) *slog.Logger {

@@ -106,7 +106,7 @@ func (m *metrics) classCounters(classes []string) []counter {
 
 func (m *metrics) setModel(st *loaded) {
 	m.modelInfo.Reset()
-	m.modelInfo.WithLabelValues(st.name, archString(st.m.Arch)).Set(1)
+	m.modelInfo.WithLabelValues(st.name, st.m.Arch.Summary()).Set(1)
 }
 
 // instrument wraps a route's handler to count its answers by status and time them.

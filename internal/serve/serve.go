@@ -44,7 +44,6 @@ import (
 	"net/http"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -153,9 +152,10 @@ type Server struct {
 	log     *slog.Logger
 	cur     atomic.Pointer[loaded] // the model requests use; swapped whole by Reload
 	reload  sync.Mutex             // one Reload at a time
-	slots   chan struct{}          // a token per running prediction
-	conns   *conns                 // the open connections (Serve)
-	bodies  budget                 // bytes of request bodies in memory
+	loader  Loader
+	slots   chan struct{} // a token per running prediction
+	conns   *conns        // the open connections (Serve)
+	bodies  budget        // bytes of request bodies in memory
 	mux     *http.ServeMux
 	metrics *metrics
 	jobs    sync.Pool // *job
@@ -184,61 +184,71 @@ type worker struct {
 	pixels []uint8 // N·784, the request's images after preprocessing
 }
 
-// New loads the model at path and returns a server for it.
-func New(path string, opt Options) (*Server, error) {
+// Loader loads the model to serve, at New and at every Reload: one model, or several
+// averaged as an ensemble. Files loads model files.
+type Loader func() (*model.Ensemble, error)
+
+// Files is a Loader of the model files at paths (several: an ensemble).
+func Files(paths ...string) Loader {
+	return func() (*model.Ensemble, error) { return model.LoadEnsemble(paths) }
+}
+
+// New loads the model and returns a server for it.
+func New(load Loader, opt Options) (*Server, error) {
 	opt = opt.withDefaults()
 	s := &Server{opt: opt, log: opt.Logger, slots: make(chan struct{}, opt.MaxInFlight), started: time.Now(),
 		conns: newConns(opt.MaxConns), bodies: budget{max: opt.MaxBodyMemory}}
 	s.metrics = newMetrics(s)
 	s.jobs.New = func() any { return new(job) }
-	st, err := s.load(path)
+	s.loader = load
+	st, err := s.load()
 	if err != nil {
 		return nil, err
 	}
 	s.cur.Store(st)
 	s.metrics.setModel(st)
 	s.routes()
-	s.log.Info("model loaded", "file", path, "arch", archString(st.m.Arch), "test_accuracy", st.m.Training.TestAccuracy)
+	s.log.Info("model loaded", "file", st.path, "arch", st.m.Arch.Summary(), "test_accuracy", st.m.Training.TestAccuracy)
 	return s, nil
 }
 
-// Reload loads the model at path and, if it is valid, makes it the one every new request
+// Reload loads the model again and, if it is valid, makes it the one every new request
 // uses; requests already running finish on the old one. A bad file changes nothing: the
 // old model stays, and the error is logged and returned. SIGHUP calls it.
-func (s *Server) Reload(path string) error {
+func (s *Server) Reload() error {
 	s.reload.Lock()
 	defer s.reload.Unlock()
-	st, err := s.load(path)
+	st, err := s.load()
 	if err != nil {
 		s.metrics.reloads.WithLabelValues("error").Inc()
-		s.log.Error("model reload failed; keeping the current model", "file", path, "current", s.cur.Load().path, "err", err)
+		s.log.Error("model reload failed; keeping the current model", "current", s.cur.Load().path, "err", err)
 		return err
 	}
 	old := s.cur.Swap(st)
 	s.metrics.setModel(st)
 	s.metrics.reloads.WithLabelValues("ok").Inc()
-	s.log.Info("model reloaded", "file", path, "previous", old.path, "arch", archString(st.m.Arch), "test_accuracy", st.m.Training.TestAccuracy)
+	s.log.Info("model reloaded", "file", st.path, "previous", old.path, "arch", st.m.Arch.Summary(), "test_accuracy", st.m.Training.TestAccuracy)
 	return nil
 }
 
 // ModelPath is the file the current model was loaded from.
 func (s *Server) ModelPath() string { return s.cur.Load().path }
 
-// load reads a model and builds what requests need: the replica pool, the metadata
+// load loads the model and builds what requests need: the replica pool, the metadata
 // answer and the per-class counters.
-func (s *Server) load(path string) (*loaded, error) {
-	paths := strings.Split(path, ",")
-	ens, err := model.LoadEnsemble(paths)
+func (s *Server) load() (*loaded, error) {
+	ens, err := s.loader()
 	if err != nil {
 		return nil, err
 	}
-	names := make([]string, len(paths))
+	names := make([]string, len(ens.Models))
 	for i, m := range ens.Models {
 		if in := m.Arch.InputSize(); in != Pixels {
-			return nil, fmt.Errorf("serve: model %s takes %d inputs, not a 28×28 image (%d)", paths[i], in, Pixels)
+			return nil, fmt.Errorf("serve: model %s takes %d inputs, not a 28×28 image (%d)", ens.Names[i], in, Pixels)
 		}
-		names[i] = filepath.Base(paths[i])
+		names[i] = filepath.Base(ens.Names[i])
 	}
+	path := strings.Join(ens.Names, ",")
 	m := ens.Models[0]
 	st := &loaded{m: m, ens: ens, path: path, name: strings.Join(names, ","), loadedAt: time.Now().UTC()}
 	st.nameJSON, _ = json.Marshal(st.name)
@@ -280,7 +290,7 @@ func modelInfo(st *loaded) any {
 	var members []member
 	if len(st.ens.Models) > 1 {
 		for i, mm := range st.ens.Models {
-			members = append(members, member{File: filepath.Base(st.ens.Names[i]), Summary: archString(mm.Arch),
+			members = append(members, member{File: filepath.Base(st.ens.Names[i]), Summary: mm.Arch.Summary(),
 				Parameters: mm.Net.ParamCount(), TestAccuracy: mm.Training.TestAccuracy})
 		}
 	}
@@ -306,7 +316,7 @@ func modelInfo(st *loaded) any {
 		LoadedAt     string        `json:"loaded_at"`
 		Members      []member      `json:"members,omitempty"` // an ensemble's models, whose probabilities are averaged
 	}{
-		File: st.name, Architecture: m.Arch, Summary: archString(m.Arch), Layers: m.Net.String(), Parameters: st.ens.Parameters(),
+		File: st.name, Architecture: m.Arch, Summary: m.Arch.Summary(), Layers: m.Net.String(), Parameters: st.ens.Parameters(),
 		Members: members,
 		Classes: m.Classes, Dataset: m.Dataset, Training: m.Training,
 		LoadedAt: st.loadedAt.Format(time.RFC3339),
@@ -315,56 +325,6 @@ func modelInfo(st *loaded) any {
 			Formula:  "network input = scale * pixel + offset",
 			Accepted: "PNG, JPEG or GIF of any polarity, preprocessed like `digitnet predict` (cropped, scaled to a 20x20 box, centred by mass in 28x28)"},
 	}
-}
-
-// archString is a one-line summary: "784-300-10 relu, softmax" for a multilayer
-// perceptron, the layer list for anything else ("1x28x28 conv2d(32,k3) relu maxpool(2)
-// flatten dense(10), softmax").
-func archString(a nn.Spec) string {
-	dims := make([]string, len(a.Input))
-	for i, d := range a.Input {
-		dims[i] = strconv.Itoa(d)
-	}
-	mlp := []string{strings.Join(dims, "x")}
-	act := ""
-	layers := slices.Clone(mlp)
-	for _, l := range a.Layers {
-		switch l.Type {
-		case "dense":
-			mlp = append(mlp, strconv.Itoa(l.Out))
-			layers = append(layers, fmt.Sprintf("dense(%d)", l.Out))
-		case "conv2d":
-			mlp = nil
-			c := fmt.Sprintf("conv2d(%d,k%d", l.Out, l.Kernel)
-			if l.Stride > 1 {
-				c += fmt.Sprintf(",s%d", l.Stride)
-			}
-			if l.Padding > 0 {
-				c += fmt.Sprintf(",p%d", l.Padding)
-			}
-			layers = append(layers, c+")")
-		case "maxpool":
-			mlp = nil
-			layers = append(layers, fmt.Sprintf("maxpool(%d)", l.Kernel))
-		case "relu", "sigmoid", "tanh":
-			if act != "" && act != l.Type {
-				mlp = nil
-			}
-			act = l.Type
-			layers = append(layers, l.Type)
-		default:
-			mlp = nil
-			layers = append(layers, l.Type)
-		}
-	}
-	if mlp != nil && len(a.Input) == 1 {
-		s := strings.Join(mlp, "-")
-		if act != "" {
-			s += " " + act
-		}
-		return s + ", " + a.Output
-	}
-	return strings.Join(layers, " ") + ", " + a.Output
 }
 
 // SingleThreadedProducts makes each matrix product run on the calling goroutine's

@@ -493,7 +493,7 @@ func TestReload(t *testing.T) {
 	second := untrainedModel(t, "second.safetensors", 784, 32, 10)
 	body := pixelsJSON(mnistTest.Image(0))
 
-	if err := s.Reload(second); err != nil {
+	if err := reload(s, second); err != nil {
 		t.Fatalf("Reload(good file): %v", err)
 	}
 	if p := predictOK(t, s, "application/json", body); p.Model != "second.safetensors" {
@@ -513,14 +513,14 @@ func TestReload(t *testing.T) {
 	writeFile(t, garbage, []byte("not a model at all"))
 	wrongInput := untrainedModel(t, "wrong-input.safetensors", 100, 10)
 	for _, bad := range []string{garbage, dir + "/missing.safetensors", wrongInput} {
-		if err := s.Reload(bad); err == nil {
+		if err := reload(s, bad); err == nil {
 			t.Errorf("Reload(%s) succeeded, want an error", bad)
 		}
 		if p := predictOK(t, s, "application/json", body); p.Model != "second.safetensors" {
 			t.Errorf("after the failed reload of %s: model %q, want second.safetensors still", bad, p.Model)
 		}
 	}
-	if err := s.Reload(first); err != nil {
+	if err := reload(s, first); err != nil {
 		t.Fatal(err)
 	}
 	if p := predictOK(t, s, "application/json", body); p.Model != "mnist-mlp.safetensors" || p.Digit != int(mnistTest.Labels[0]) {
@@ -561,7 +561,7 @@ func TestReloadUnderLoad(t *testing.T) {
 		}()
 	}
 	for i := range 20 {
-		if err := s.Reload([]string{a, b}[i%2]); err != nil {
+		if err := reload(s, []string{a, b}[i%2]); err != nil {
 			t.Error(err)
 		}
 	}
@@ -687,7 +687,7 @@ func TestEnsemble(t *testing.T) {
 		t.Errorf("/v1/model for an ensemble: %+v", info)
 	}
 
-	if _, err := New(paths[0]+","+filepath.Join(dir, "missing.safetensors"), Options{}); err == nil || !strings.Contains(err.Error(), "missing.safetensors") {
+	if _, err := New(Files(paths[0], filepath.Join(dir, "missing.safetensors")), Options{}); err == nil || !strings.Contains(err.Error(), "missing.safetensors") {
 		t.Errorf("an ensemble with a missing member: error %v, want one naming the file", err)
 	}
 }

@@ -36,7 +36,7 @@ func init() {
 	}
 	SingleThreadedProducts()
 	err := func() error {
-		s, err := New(path, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		s, err := New(Files(path), Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		if err != nil {
 			return err
 		}

@@ -1,4 +1,4 @@
-package folder
+package dataset
 
 import (
 	"bytes"
@@ -10,19 +10,17 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/digitnet/digitnet/dataset"
 )
 
 // WriteMNISTFolder writes perClass MNIST images of each digit per split as dark ink on
 // light paper PNGs in the class-folder layout, for tests.
 func writeMNISTFolder(t testing.TB, dir string, perClass int) {
 	t.Helper()
-	tr, te, err := dataset.Load(context.Background(), dataset.Options{Dataset: "mnist"})
+	tr, te, err := Load(context.Background(), Options{Dataset: "mnist"})
 	if err != nil {
 		t.Fatalf("loading MNIST: %v", err)
 	}
-	for _, s := range []*dataset.Set{tr, te} {
+	for _, s := range []*Set{tr, te} {
 		split := map[string]string{"train": "train", "test": "test"}[s.Split]
 		count := make([]int, 10)
 		for i := 0; i < s.N; i++ {
@@ -46,17 +44,17 @@ func writeMNISTFolder(t testing.TB, dir string, perClass int) {
 	}
 }
 
-func TestLoad(t *testing.T) {
+func TestLoadFolder(t *testing.T) {
 	dir := t.TempDir()
 	writeMNISTFolder(t, dir, 20)
 	bad := filepath.Join(dir, "train", "3", "broken.png")
 	_ = os.WriteFile(bad, []byte("\x89PNG\r\n\x1a\n truncated"), 0o644)
 	_ = os.WriteFile(filepath.Join(dir, "train", "3", "notes.txt"), []byte("not an image, ignored"), 0o644)
-	if !Is(dir) {
-		t.Fatal("Is(dir) = false for a class-folder layout")
+	if !IsFolder(dir) {
+		t.Fatal("IsFolder(dir) = false for a class-folder layout")
 	}
 	var log bytes.Buffer
-	tr, te, skipped, err := Load(context.Background(), dir, &log)
+	tr, te, skipped, err := LoadFolder(context.Background(), dir, &log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,12 +86,12 @@ func TestLoadErrors(t *testing.T) {
 		{"no test folder", mk("train/a/1.png", "train/b/2.png"), "test"},
 	}
 	for _, c := range cases {
-		_, _, _, err := Load(context.Background(), c.dir, nil)
+		_, _, _, err := LoadFolder(context.Background(), c.dir, nil)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: Load = %v, want an error containing %q", c.name, err, c.want)
 		}
 	}
-	if Is(t.TempDir()) {
-		t.Error("Is(empty dir) = true")
+	if IsFolder(t.TempDir()) {
+		t.Error("IsFolder(empty dir) = true")
 	}
 }

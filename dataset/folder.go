@@ -1,12 +1,13 @@
-// Package folder reads a user's own labelled images: a directory with one subdirectory
-// per class, the layout torchvision's ImageFolder reads,
+// Class folders: a user's own labelled images, a directory with one subdirectory per
+// class, the layout torchvision's ImageFolder reads,
 //
 //	DIR/train/<class>/*.png|jpg|gif
 //	DIR/test/<class>/*.png|jpg|gif
 //
 // Every image goes through the same preprocessing as `digitnet predict` (package digit),
 // so the network trains on what it will later be shown.
-package folder
+
+package dataset
 
 import (
 	"context"
@@ -20,18 +21,17 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/digitnet/digitnet/dataset"
 	"github.com/digitnet/digitnet/internal/digit"
 )
 
-// Name is the data-set name folder sets carry.
-const Name = "folder"
+// FolderName is the data-set name class-folder sets carry.
+const FolderName = "folder"
 
 var imageExts = []string{".png", ".jpg", ".jpeg", ".gif"}
 
-// Is reports whether dir has the class-folder layout (a train directory with
+// IsFolder reports whether dir has the class-folder layout (a train directory with
 // subdirectories).
-func Is(dir string) bool {
+func IsFolder(dir string) bool {
 	entries, err := os.ReadDir(filepath.Join(dir, "train"))
 	if err != nil {
 		return false
@@ -45,10 +45,10 @@ type Skipped struct {
 	Err  error
 }
 
-// Load reads both splits. Classes are the train subdirectory names, sorted; the test
+// LoadFolder reads both splits of a class-folder directory. Classes are the train subdirectory names, sorted; the test
 // split may lack some but not add others. Unreadable images are reported to log by name
 // and returned in skipped; an empty split or fewer than two classes is an error.
-func Load(ctx context.Context, dir string, log io.Writer) (train, test *dataset.Set, skipped []Skipped, err error) {
+func LoadFolder(ctx context.Context, dir string, log io.Writer) (train, test *Set, skipped []Skipped, err error) {
 	classes, err := classDirs(filepath.Join(dir, "train"))
 	if err != nil {
 		return nil, nil, nil, err
@@ -99,7 +99,7 @@ type job struct {
 	label int
 }
 
-func loadSplit(ctx context.Context, dir, split string, classes []string, log io.Writer) (*dataset.Set, []Skipped, error) {
+func loadSplit(ctx context.Context, dir, split string, classes []string, log io.Writer) (*Set, []Skipped, error) {
 	var jobs []job
 	for k, c := range classes {
 		entries, err := os.ReadDir(filepath.Join(dir, split, c))
@@ -141,7 +141,7 @@ func loadSplit(ctx context.Context, dir, split string, classes []string, log io.
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
-	set := &dataset.Set{Name: Name, Split: split, Rows: 28, Cols: 28, Classes: classes}
+	set := &Set{Name: FolderName, Split: split, Rows: 28, Cols: 28, Classes: classes}
 	var skipped []Skipped
 	for i, j := range jobs {
 		if errs[i] != nil {

@@ -1,4 +1,4 @@
-package main
+package train
 
 import (
 	"bytes"
@@ -10,15 +10,16 @@ import (
 	"strings"
 
 	"github.com/digitnet/digitnet/internal/fsutil"
-	"github.com/digitnet/digitnet/train"
 )
 
-// writeHistory writes the per-epoch curve as CSV or JSON, by the file's extension.
-func writeHistory(path string, hist []train.Epoch) error {
+// WriteHistory writes a run's learning curve to path atomically: JSON (the Epochs) when
+// the name ends in .json, else CSV with the header epoch,loss,train_accuracy,
+// test_accuracy,seconds,lr.
+func WriteHistory(path string, hist []Epoch) error {
 	var buf bytes.Buffer
 	if strings.ToLower(filepath.Ext(path)) == ".json" {
 		if hist == nil {
-			hist = []train.Epoch{}
+			hist = []Epoch{}
 		}
 		b, err := json.MarshalIndent(hist, "", "  ")
 		if err != nil {
@@ -35,7 +36,7 @@ func writeHistory(path string, hist []train.Epoch) error {
 		w.Flush()
 	}
 	if err := fsutil.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("writing history: %w", err)
+		return fmt.Errorf("train: writing the history: %w", err)
 	}
 	return nil
 }

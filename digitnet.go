@@ -1,0 +1,297 @@
+// Package digitnet recognises handwritten digits (or whatever classes a model was
+// trained on) with a model that `digitnet train` or package recipe saved:
+//
+//	m, err := digitnet.Open("model.safetensors")
+//	f, _ := os.Open("photo.jpg")
+//	img, _, _ := image.Decode(f)
+//	p, err := m.PredictImage(img) // p.Digit, p.Confidence, p.Probs
+//
+// A Model is safe for concurrent use: each prediction borrows a copy of the network that
+// shares its weights. Errors wrap sentinels a caller can test with errors.Is:
+// ErrFormat for a file that is not a valid model, ErrInput for pixels the model cannot
+// take, and the image errors (ErrImageFormat, ErrCorruptImage, ErrImageTooLarge,
+// ErrEmptyImage, ErrNoInk) for a picture that cannot be read as a digit.
+//
+// Training from Go goes through the packages below this one: nn (architectures and
+// layers), optim (optimizers and learning-rate schedules), train (the loop), dataset
+// (MNIST, Fashion-MNIST, a user's IDX files and image folders), augment, and recipe,
+// which ties them together as `digitnet train` does.
+package digitnet
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/digitnet/digitnet/internal/digit"
+	"github.com/digitnet/digitnet/internal/model"
+	"github.com/digitnet/digitnet/nn"
+)
+
+// Errors a caller can test with errors.Is. The image errors are those of the picture
+// PredictImage is given.
+var (
+	// ErrFormat: the file or bytes are not a valid digitnet model.
+	ErrFormat = model.ErrFormat
+	// ErrInput: pixels of the wrong number, or values outside [0, 1].
+	ErrInput = errors.New("digitnet: bad input")
+
+	ErrImageFormat   = digit.ErrFormat   // not a PNG, JPEG or GIF
+	ErrCorruptImage  = digit.ErrCorrupt  // a PNG, JPEG or GIF that does not decode
+	ErrImageTooLarge = digit.ErrTooLarge // more pixels than digitnet decodes
+	ErrEmptyImage    = digit.ErrEmpty    // an image of no pixels
+	ErrNoInk         = digit.ErrNoInk    // a blank page: nothing written on it
+)
+
+// Model is a trained classifier with what it needs to be used: its architecture and
+// weights, input scaling and class names. It is immutable, and safe for concurrent use
+// by multiple goroutines. A model opened from several files is an ensemble: its
+// probabilities are the mean of the members'.
+type Model struct {
+	ens  *model.Ensemble
+	mu   sync.Mutex
+	free []*model.Ensemble // replicas not in use
+}
+
+// Prediction is a model's answer for one image.
+type Prediction struct {
+	Digit      int       // the class with the highest probability: the digit, for a digit model
+	Label      string    // its name: "7" for a digit model, "Sneaker" for Fashion-MNIST
+	Confidence float64   // its probability
+	Probs      []float64 // every class's probability, summing to 1
+	// Input is what the network saw, for PredictImage: the 28×28 image the picture was
+	// made into, row-major, 0 background to 255 ink.
+	Input []uint8
+}
+
+// Open reads a model file written by `digitnet train --out` (any architecture; a
+// checkpoint too). Several files, as in OpenEnsemble, average their probabilities.
+func Open(path string) (*Model, error) { return OpenEnsemble(path) }
+
+// OpenEnsemble reads model files that share their classes and input size, into one
+// model whose probabilities are the mean of theirs.
+func OpenEnsemble(paths ...string) (*Model, error) {
+	if len(paths) == 0 {
+		return nil, errors.New("digitnet: no model files")
+	}
+	ens, err := model.LoadEnsemble(paths)
+	if err != nil {
+		return nil, fmt.Errorf("digitnet: %w", err)
+	}
+	return &Model{ens: ens}, nil
+}
+
+// Read reads a model from r, as Open reads it from a file.
+func Read(r io.Reader) (*Model, error) {
+	var buf bytes.Buffer
+	if _, err := io.Copy(&buf, io.LimitReader(r, model.MaxFileSize+1)); err != nil {
+		return nil, fmt.Errorf("digitnet: reading a model: %w", err)
+	}
+	if buf.Len() > model.MaxFileSize {
+		return nil, fmt.Errorf("digitnet: %w: larger than any digitnet model (%d bytes)", ErrFormat, model.MaxFileSize)
+	}
+	m, err := model.Decode(buf.Bytes())
+	if err != nil {
+		return nil, fmt.Errorf("digitnet: %w: %v", ErrFormat, err)
+	}
+	ens, err := model.NewEnsemble([]*model.Model{m}, []string{"model"})
+	if err != nil {
+		return nil, fmt.Errorf("digitnet: %w", err)
+	}
+	return &Model{ens: ens}, nil
+}
+
+// replica borrows a copy of the networks for one caller; release gives it back.
+func (m *Model) replica() (*model.Ensemble, error) {
+	m.mu.Lock()
+	if n := len(m.free); n > 0 {
+		r := m.free[n-1]
+		m.free = m.free[:n-1]
+		m.mu.Unlock()
+		return r, nil
+	}
+	m.mu.Unlock()
+	return m.ens.Replica()
+}
+
+func (m *Model) release(r *model.Ensemble) {
+	m.mu.Lock()
+	m.free = append(m.free, r)
+	m.mu.Unlock()
+}
+
+// InputSize is the number of values Predict takes: 784 for a 28×28 image.
+func (m *Model) InputSize() int { return m.ens.Models[0].Arch.InputSize() }
+
+// Classes are the names of the classes, in the order of Prediction.Probs.
+func (m *Model) Classes() []string { return slices.Clone(m.ens.Classes()) }
+
+// Predict classifies one input: InputSize values in [0, 1], row-major, 0 the background
+// and 1 the ink (MNIST's polarity: a white digit on black), as an MNIST byte divided by
+// 255. The model maps them to its network's inputs with its own scaling.
+func (m *Model) Predict(pixels []float32) (Prediction, error) {
+	if len(pixels) != m.InputSize() {
+		return Prediction{}, fmt.Errorf("%w: %d values, the model takes %d", ErrInput, len(pixels), m.InputSize())
+	}
+	for i, v := range pixels {
+		if !(v >= 0 && v <= 1) { // NaN fails too
+			return Prediction{}, fmt.Errorf("%w: value %d is %g, want 0..1", ErrInput, i, v)
+		}
+	}
+	r, err := m.replica()
+	if err != nil {
+		return Prediction{}, err
+	}
+	defer m.release(r)
+	return m.prediction(r.PredictUnit(pixels, 1).Data, r), nil
+}
+
+// PredictImage classifies a user's photo or drawing as `digitnet predict` does: the
+// image is turned into an MNIST-like 28×28 input (the ink found whatever its polarity
+// and the paper's light, cropped, scaled into a 20×20 box and centred by its mass).
+func (m *Model) PredictImage(img image.Image) (Prediction, error) {
+	if m.InputSize() != digit.Size*digit.Size {
+		return Prediction{}, fmt.Errorf("%w: the model takes %d inputs, not a %d×%d image", ErrInput, m.InputSize(), digit.Size, digit.Size)
+	}
+	pixels, err := digit.Preprocess(img)
+	if err != nil {
+		return Prediction{}, fmt.Errorf("digitnet: %w", err)
+	}
+	r, err := m.replica()
+	if err != nil {
+		return Prediction{}, err
+	}
+	defer m.release(r)
+	p := m.prediction(r.Predict(pixels, 1).Data, r)
+	p.Input = pixels
+	return p, nil
+}
+
+// prediction makes a Prediction of one row of probabilities (one value for a binary
+// model with a single sigmoid output: the second class's probability).
+func (m *Model) prediction(probs []float32, r *model.Ensemble) Prediction {
+	classes := m.ens.Classes()
+	p := Prediction{Probs: make([]float64, len(classes))}
+	if len(probs) == 1 {
+		p.Probs[0], p.Probs[1] = 1-float64(probs[0]), float64(probs[0])
+	} else {
+		for k, v := range probs {
+			p.Probs[k] = float64(v)
+		}
+	}
+	p.Digit = r.Class(probs)
+	p.Label, p.Confidence = classes[p.Digit], p.Probs[p.Digit]
+	return p
+}
+
+// Info describes a model: what it was trained as, on what, how well.
+type Info struct {
+	Files        []string // the files it was read from (an ensemble's members)
+	Architecture nn.Spec  // the first member's
+	Parameters   int      // over all members
+	Dataset      string
+	Classes      []string
+	// The first member's training summary.
+	Epochs                      int
+	Seed                        uint64
+	TrainAccuracy, TestAccuracy float64
+	Trained                     string // when, RFC 3339
+	Optimizer                   string
+}
+
+// Info describes the model.
+func (m *Model) Info() Info {
+	first := m.ens.Models[0]
+	t := first.Training
+	return Info{Files: slices.Clone(m.ens.Names), Architecture: first.Arch, Parameters: m.ens.Parameters(),
+		Dataset: first.Dataset, Classes: m.Classes(), Epochs: t.Epochs, Seed: t.Seed,
+		TrainAccuracy: t.TrainAccuracy, TestAccuracy: t.TestAccuracy, Trained: t.Date, Optimizer: t.Optimizer}
+}
+
+// String names the model: its files and architecture.
+func (m *Model) String() string {
+	return strings.Join(m.ens.Names, ",") + " (" + m.ens.Models[0].Net.String() + ")"
+}
+
+// Meta is what a model records beside its network.
+type Meta struct {
+	// Classes name the network's outputs, in order (default "0", "1", …).
+	Classes []string
+	// Scale and Offset map a pixel byte v (0 background … 255 ink) to the network's
+	// input: Scale·v + Offset. A network trained on pixels in [0, 1] has 1/255 and 0.
+	Scale, Offset float32
+	// Dataset names what it was trained on, e.g. "mnist".
+	Dataset string
+}
+
+// New makes a Model of a trained network built by nn.Spec.Build; the Model keeps a copy
+// of its weights, so training may go on.
+func New(net *nn.Network, meta Meta) (*Model, error) {
+	spec, ok := net.Spec()
+	if !ok {
+		return nil, errors.New("digitnet: New: the network was not built from a spec (nn.Spec.Build)")
+	}
+	if meta.Classes == nil {
+		for k := range max(spec.Outputs(), 2) {
+			meta.Classes = append(meta.Classes, fmt.Sprint(k))
+		}
+	}
+	if len(meta.Classes) != max(spec.Outputs(), 2) {
+		return nil, fmt.Errorf("digitnet: New: %d class names for %d outputs", len(meta.Classes), spec.Outputs())
+	}
+	if meta.Scale == 0 {
+		return nil, errors.New("digitnet: New: Meta.Scale is 0: every input would be Offset")
+	}
+	copied, err := spec.Build(rand.New(rand.NewPCG(0, 0)))
+	if err != nil {
+		return nil, fmt.Errorf("digitnet: New: %w", err)
+	}
+	src, dst := net.State(), copied.State()
+	for i := range dst {
+		copy(dst[i].Value.Data, src[i].Value.Data)
+	}
+	m := &model.Model{Arch: spec, Net: copied, Input: model.Input{Scale: meta.Scale, Offset: meta.Offset},
+		Dataset: meta.Dataset, Classes: slices.Clone(meta.Classes), Training: model.Summary{Date: time.Now().UTC().Format(time.RFC3339)}}
+	ens, err := model.NewEnsemble([]*model.Model{m}, []string{"model"})
+	if err != nil {
+		return nil, fmt.Errorf("digitnet: %w", err)
+	}
+	return &Model{ens: ens}, nil
+}
+
+// Save writes the model to path atomically, as `digitnet train --out` does (a
+// safetensors file with the architecture, input scaling and class names in its
+// metadata). An ensemble has no single file to write: Save it member by member.
+func (m *Model) Save(path string) error {
+	if len(m.ens.Models) != 1 {
+		return fmt.Errorf("digitnet: an ensemble of %d models has no single file", len(m.ens.Models))
+	}
+	return model.Save(path, m.ens.Models[0])
+}
+
+// Write writes the model to w, as Save writes it to a file.
+func (m *Model) Write(w io.Writer) error {
+	if len(m.ens.Models) != 1 {
+		return fmt.Errorf("digitnet: an ensemble of %d models has no single file", len(m.ens.Models))
+	}
+	return model.Write(w, m.ens.Models[0])
+}
+
+// DecodeImage reads a PNG, JPEG or GIF picture from r safely: at most 32 MiB, and no more
+// than 40 megapixels, checked on the image's header before any pixel is decoded (a small
+// file claiming a huge image is refused without allocating it). Its errors are the
+// image errors above, wrapped with what was found.
+func DecodeImage(r io.Reader) (image.Image, error) {
+	img, err := digit.Decode(r, digit.DefaultLimits)
+	if err != nil {
+		return nil, fmt.Errorf("digitnet: %w", err)
+	}
+	return img, nil
+}

@@ -1,0 +1,215 @@
+package digitnet_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/png"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/digitnet/digitnet"
+	"github.com/digitnet/digitnet/dataset"
+	"github.com/digitnet/digitnet/recipe"
+)
+
+var (
+	modelOnce sync.Once
+	modelPath string
+	modelErr  error
+	testSet   *dataset.Set
+)
+
+// trainedModel trains the default MLP for two epochs on 10,000 MNIST images (about a
+// second, once per test binary) and returns the saved file.
+func trainedModel(t testing.TB) string {
+	t.Helper()
+	modelOnce.Do(func() { modelPath, modelErr = train(os.TempDir()) })
+	if modelErr != nil {
+		t.Fatalf("training the test model: %v", modelErr)
+	}
+	return modelPath
+}
+
+func train(dir string) (string, error) {
+	tr, te, err := dataset.Load(context.Background(), dataset.Options{})
+	if err != nil {
+		return "", err
+	}
+	testSet = te
+	r := recipe.Default()
+	r.Epochs, r.TrainLimit, r.TestLimit = 2, 10000, 1000
+	run, err := recipe.New(r)
+	if err != nil {
+		return "", err
+	}
+	res, err := run.Train(context.Background(), tr, te, recipe.Options{})
+	if err != nil {
+		return "", err
+	}
+	f, err := os.CreateTemp(dir, "digitnet-root-test-*.safetensors")
+	if err != nil {
+		return "", err
+	}
+	f.Close()
+	return f.Name(), run.Save(f.Name(), tr.Classes, res)
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if modelPath != "" {
+		os.Remove(modelPath)
+	}
+	os.Exit(code)
+}
+
+func unit(pixels []uint8) []float32 {
+	out := make([]float32, len(pixels))
+	for i, v := range pixels {
+		out[i] = float32(v) / 255
+	}
+	return out
+}
+
+func TestPredictAgreesWithTraining(t *testing.T) {
+	m, err := digitnet.Open(trainedModel(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	right := 0
+	for i := range 500 {
+		p, err := m.Predict(unit(testSet.Image(i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Digit == int(testSet.Labels[i]) {
+			right++
+		}
+		sum := 0.0
+		for _, v := range p.Probs {
+			sum += v
+		}
+		if len(p.Probs) != 10 || math.Abs(sum-1) > 1e-4 || p.Confidence != p.Probs[p.Digit] || p.Label != fmt.Sprint(p.Digit) {
+			t.Fatalf("image %d: %+v: want 10 probabilities summing to 1, the digit's as confidence, its name as label", i, p)
+		}
+	}
+	if right < 450 {
+		t.Errorf("%d of 500 test images right, want at least 450", right)
+	}
+}
+
+func TestPredictImage(t *testing.T) {
+	m, err := digitnet.Open(trainedModel(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(filepath.Join("testdata", "seven.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := m.PredictImage(img)
+	if err != nil || p.Digit != 7 || len(p.Input) != 784 {
+		t.Errorf("PredictImage(seven.png) = %d (%v, %d input pixels), want 7 and the 784 pixels the network saw", p.Digit, err, len(p.Input))
+	}
+	blank := image.NewGray(image.Rect(0, 0, 50, 50))
+	for i := range blank.Pix {
+		blank.Pix[i] = 255
+	}
+	if _, err := m.PredictImage(blank); !errors.Is(err, digitnet.ErrNoInk) {
+		t.Errorf("a blank page: %v, want ErrNoInk", err)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	if _, err := digitnet.Open(filepath.Join(t.TempDir(), "missing.safetensors")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a missing file: %v, want fs.ErrNotExist", err)
+	}
+	garbage := filepath.Join(t.TempDir(), "garbage.safetensors")
+	os.WriteFile(garbage, []byte("not a model at all"), 0o644)
+	if _, err := digitnet.Open(garbage); !errors.Is(err, digitnet.ErrFormat) {
+		t.Errorf("a garbage file: %v, want ErrFormat", err)
+	}
+	if _, err := digitnet.Read(bytes.NewReader([]byte("garbage"))); !errors.Is(err, digitnet.ErrFormat) {
+		t.Errorf("reading garbage: %v, want ErrFormat", err)
+	}
+	m, err := digitnet.Open(trainedModel(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nan := make([]float32, 784)
+	nan[5] = float32(math.NaN())
+	for name, in := range map[string][]float32{"too few": make([]float32, 783), "NaN": nan, "above 1": slices.Repeat([]float32{2}, 784)} {
+		if _, err := m.Predict(in); !errors.Is(err, digitnet.ErrInput) {
+			t.Errorf("%s: %v, want ErrInput", name, err)
+		}
+	}
+}
+
+// TestConcurrentPredictions: goroutines predicting at once get what one goroutine gets
+// (run with -race).
+func TestConcurrentPredictions(t *testing.T) {
+	b, err := os.ReadFile(trainedModel(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := digitnet.Read(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := make([]digitnet.Prediction, 64)
+	for i := range want {
+		if want[i], err = m.Predict(unit(testSet.Image(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for k := range 200 {
+				i := (g*7 + k) % len(want)
+				p, err := m.Predict(unit(testSet.Image(i)))
+				if err != nil || !slices.Equal(p.Probs, want[i].Probs) {
+					t.Errorf("goroutine %d, image %d: %v %v, want %v", g, i, p.Probs, err, want[i].Probs)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func TestEnsembleAndInfo(t *testing.T) {
+	path := trainedModel(t)
+	one, err := digitnet.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	two, err := digitnet.OpenEnsemble(path, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := unit(testSet.Image(3))
+	p1, _ := one.Predict(x)
+	p2, _ := two.Predict(x)
+	for k := range p1.Probs {
+		if math.Abs(p1.Probs[k]-p2.Probs[k]) > 1e-6 {
+			t.Fatalf("an ensemble of one model twice: %v, the model alone %v", p2.Probs, p1.Probs)
+		}
+	}
+	info := two.Info()
+	if len(info.Files) != 2 || info.Epochs != 2 || info.Dataset != "mnist" || info.Parameters != 2*238510 || info.TestAccuracy < 0.9 {
+		t.Errorf("Info() = %+v", info)
+	}
+}

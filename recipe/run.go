@@ -1,0 +1,187 @@
+package recipe
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"time"
+
+	"github.com/digitnet/digitnet/augment"
+	"github.com/digitnet/digitnet/dataset"
+	"github.com/digitnet/digitnet/internal/model"
+	"github.com/digitnet/digitnet/nn"
+	"github.com/digitnet/digitnet/optim"
+	"github.com/digitnet/digitnet/tensor"
+	"github.com/digitnet/digitnet/train"
+)
+
+// Run is a training run: the network, optimizer and random source a recipe makes, and
+// where a resumed run stands. One source drives everything random in it (initial
+// weights, shuffling, dropout masks), so a recipe and seed fix the run.
+type Run struct {
+	Recipe Recipe
+	Net    *nn.Network
+	Opt    optim.Optimizer
+
+	source   *rand.PCG
+	history  []train.Epoch  // epochs already done (resumed)
+	partial  *train.Partial // the epoch a resumed run stopped in
+	aug      *augment.Data  // the augmenter, when training distorts its images
+	augState uint64         // its state to resume from
+}
+
+// sourceStream is the PCG stream every run's source uses with the seed.
+const sourceStream = 0x9e3779b97f4a7c15
+
+// New builds the network, optimizer and random source of a fresh run.
+func New(r Recipe) (*Run, error) {
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	src := rand.NewPCG(r.Seed, sourceStream)
+	net, err := r.Spec().BuildFrom(src)
+	if err != nil {
+		return nil, err
+	}
+	opt, err := optim.NewDecay(r.Optimizer, r.LR, r.Decay)
+	if err != nil {
+		return nil, err
+	}
+	return &Run{Recipe: r, Net: net, Opt: opt, source: src}, nil
+}
+
+// History is the epochs a resumed run had done.
+func (run *Run) History() []train.Epoch { return run.history }
+
+// Partial is the epoch a resumed run had been stopped in, nil if it stopped between
+// epochs.
+func (run *Run) Partial() *train.Partial { return run.partial }
+
+// Options are what a run needs besides its recipe.
+type Options struct {
+	// Recorder receives progress within epochs and each epoch's report; nil: none.
+	Recorder train.Recorder
+	// Checkpoint, when set, is a file written atomically after every epoch, and when an
+	// interruption stops the run within one (SaveCheckpoint). Resume continues from it.
+	Checkpoint string
+	// Saved, when set, is told of every checkpoint written.
+	Saved func(path string, epochs int, partial *train.Partial)
+	// Classes are the class names recorded in checkpoints (default: the training set's).
+	Classes []string
+}
+
+// Train trains the network on trainSet (its first TrainLimit images, less Val held out
+// for validation), measuring it on testSet (its first TestLimit) after every epoch. It
+// stops early, without error, when ctx is done: the result then says Interrupted, and
+// with Options.Checkpoint the stopped epoch is saved to the batch.
+func (run *Run) Train(ctx context.Context, trainSet, testSet *dataset.Set, o Options) (train.Result, error) {
+	r := &run.Recipe
+	if err := r.CheckData(trainSet); err != nil {
+		return train.Result{}, err
+	}
+	if o.Classes == nil {
+		o.Classes = trainSet.Classes
+	}
+	trainData, testData := run.Data(trainSet, testSet)
+	cfg := train.Config{Epochs: r.Epochs, BatchSize: r.Batch, EvalBatch: r.Spec().EvalBatch(), Shuffle: r.Shuffle,
+		Schedule: r.LRSchedule(), RunningTrainAccuracy: r.TrainEval == "running", Resume: run.history, ResumePartial: run.partial}
+	if r.Val > 0 {
+		if r.Val >= trainData.Len() {
+			return train.Result{}, &FieldError{Key: "val", Value: r.Val, Want: fmt.Sprintf("fewer than the %d training images", trainData.Len())}
+		}
+		n := trainData.Len() - r.Val
+		cfg.Val = train.Window(trainData, n, r.Val)
+		trainData = train.Subset(trainData, n)
+		cfg.Patience, cfg.KeepBest = r.Patience, true
+	}
+	if r.Augment != "none" {
+		// Distort the training images on the fly; train accuracy is measured on the
+		// undistorted ones.
+		n := trainData.Len()
+		full := r.Data(trainSet)
+		d := tensor.Size(full.ExampleShape)
+		plain := &train.Bytes{Pixels: full.Pixels[:n*d], Labels: full.Labels[:n], ExampleShape: full.ExampleShape, Scale: full.Scale, Offset: full.Offset}
+		run.aug = augment.New(plain, r.Augmentation(), r.Seed)
+		run.aug.SetState(run.augState)
+		cfg.TrainEval, trainData = plain, run.aug
+	}
+	if o.Checkpoint != "" {
+		cfg.AfterEpoch = func(hist []train.Epoch) error {
+			return run.saveCheckpoint(o, hist, nil)
+		}
+	}
+	res, err := train.Run(ctx, run.Net, run.Opt, trainData, testData, cfg, run.source, o.Recorder)
+	if err == nil && o.Checkpoint != "" && res.Partial != nil {
+		err = run.saveCheckpoint(o, res.History, res.Partial)
+	}
+	return res, err
+}
+
+// Data is the training and test data the run uses: the recipe's scaling, and its limits
+// on the number of images.
+func (run *Run) Data(trainSet, testSet *dataset.Set) (trainData, testData train.Data) {
+	r := &run.Recipe
+	return train.Subset(r.Data(trainSet), r.TrainLimit), train.Subset(r.Data(testSet), r.TestLimit)
+}
+
+// ErrCheckpoint is wrapped by Train's errors in writing a checkpoint.
+var ErrCheckpoint = errors.New("recipe: writing the checkpoint")
+
+func (run *Run) saveCheckpoint(o Options, hist []train.Epoch, partial *train.Partial) error {
+	if err := run.SaveCheckpoint(o.Checkpoint, o.Classes, hist, partial); err != nil {
+		return fmt.Errorf("%w: %w", ErrCheckpoint, err)
+	}
+	if o.Saved != nil {
+		o.Saved(o.Checkpoint, len(hist), partial)
+	}
+	return nil
+}
+
+// SaveCheckpoint writes path atomically: the weights, the optimizer's state and the
+// random source's now, after the epochs in hist and, if an interruption cut one short,
+// the partial epoch.
+func (run *Run) SaveCheckpoint(path string, classes []string, hist []train.Epoch, partial *train.Partial) error {
+	rng, err := run.source.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	ost := run.Opt.State(run.Net.Params())
+	st := State{Version: StateVersion, Recipe: run.Recipe, History: hist, Partial: partial, RNG: rng, Steps: ost.Steps}
+	if run.aug != nil {
+		st.Augment = run.aug.State()
+	}
+	state, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	var last train.Epoch
+	if len(hist) > 0 {
+		last = hist[len(hist)-1]
+	}
+	m := run.model(classes, len(hist), last.TrainAccuracy, last.TestAccuracy)
+	return model.SaveCheckpoint(path, &model.Checkpoint{Model: m, Buffers: ost.Buffers, State: state})
+}
+
+// Save writes the trained model to path atomically (a safetensors file that
+// digitnet.Open reads), with res's summary in its metadata.
+func (run *Run) Save(path string, classes []string, res train.Result) error {
+	return model.Save(path, run.model(classes, res.EpochsDone, res.Train.Accuracy, res.Test.Accuracy))
+}
+
+// WriteModel writes the trained model to w, as Save writes it to a file.
+func (run *Run) WriteModel(w io.Writer, classes []string, res train.Result) error {
+	return model.Write(w, run.model(classes, res.EpochsDone, res.Train.Accuracy, res.Test.Accuracy))
+}
+
+// model wraps the run's network with its metadata.
+func (run *Run) model(classes []string, epochs int, trainAcc, testAcc float64) *model.Model {
+	r := &run.Recipe
+	scale, offset := r.Scaling()
+	return &model.Model{Arch: r.Spec(), Net: run.Net, Input: model.Input{Scale: scale, Offset: offset},
+		Dataset: r.Dataset, Classes: classes,
+		Training: model.Summary{Preset: r.Preset, Epochs: epochs, Seed: r.Seed, TrainAccuracy: trainAcc,
+			TestAccuracy: testAcc, Date: time.Now().UTC().Format(time.RFC3339), Optimizer: run.Opt.String()}}
+}
