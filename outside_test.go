@@ -44,7 +44,7 @@ func main() {
 		return train.Subset(&train.Bytes{Pixels: s.Images, Labels: s.Labels, ExampleShape: spec.Input, Scale: 1.0 / 255}, n)
 	}
 	epochs := 0
-	cfg := train.Config{Epochs: 2, BatchSize: 64, Shuffle: true, AfterEpoch: func(h []train.Epoch) error { epochs = len(h); return nil }}
+	cfg := train.Config{Epochs: 2, BatchSize: 64, Shuffle: true, AfterEpoch: func(c train.Checkpoint) error { epochs = len(c.History); return nil }}
 	res, err := train.Run(context.Background(), net, optim.NewAdam(2e-3), data(trainSet, 5000), data(testSet, 1000), cfg, src, nil)
 	if err != nil {
 		log.Fatal(err)

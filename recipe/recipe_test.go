@@ -1,8 +1,16 @@
 package recipe
 
 import (
+	"context"
+	"fmt"
 	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
 	"testing"
+
+	"github.com/digitnet/digitnet/dataset"
+	"github.com/digitnet/digitnet/train"
 )
 
 // TestStandardInputUsesDatasetStats: input "standard" maps each data set's mean pixel to
@@ -14,6 +22,64 @@ func TestStandardInputUsesDatasetStats(t *testing.T) {
 		at := func(v float64) float64 { return float64(scale)*v*255 + float64(offset) }
 		if m, sd := at(st.mean), at(st.mean+st.std); math.Abs(m) > 1e-5 || math.Abs(sd-1) > 1e-5 {
 			t.Errorf("%s: mean pixel → %g, mean+deviation → %g; want 0 and 1", name, m, sd)
+		}
+	}
+}
+
+// blobSet is a synthetic data set of n 28×28 images of 10 classes: class k lights up a
+// band of rows, with noise.
+func blobSet(n int, seed uint64) *dataset.Set {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	s := &dataset.Set{Name: "mnist", N: n, Rows: 28, Cols: 28, Images: make([]uint8, n*784), Labels: make([]uint8, n)}
+	for k := range 10 {
+		s.Classes = append(s.Classes, fmt.Sprint(k))
+	}
+	for i := range n {
+		k := i % 10
+		s.Labels[i] = uint8(k)
+		for p := range 784 {
+			v := rng.IntN(60)
+			if row := p / 28; row >= 2*k+3 && row < 2*k+6 {
+				v += 150
+			}
+			s.Images[i*784+p] = uint8(v)
+		}
+	}
+	return s
+}
+
+// TestCheckpointKeepsBest: a run with validation stopped between epochs writes its best
+// epoch and that epoch's weights into the checkpoint, and Resume restores them.
+func TestCheckpointKeepsBest(t *testing.T) {
+	r := Default()
+	r.Epochs, r.Val, r.Patience, r.Layers = 8, 100, 3, []int{784, 32, 10}
+	trainSet, testSet := blobSet(600, 1), blobSet(100, 2)
+	run, err := New(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "ck.safetensors")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var saved int
+	res, err := run.Train(ctx, trainSet, testSet, Options{Checkpoint: path, Saved: func(_ string, epochs int, _ *train.Partial) {
+		if saved = epochs; epochs == 3 {
+			cancel()
+		}
+	}})
+	if err != nil || !res.Interrupted || res.Best == nil || res.Best.Weights == nil {
+		t.Fatalf("interrupted run: %v, %+v", err, res.Best)
+	}
+	back, err := Resume(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.best == nil || back.best.Epoch != res.Best.Epoch || back.best.ValAccuracy != res.Best.ValAccuracy || len(back.best.Weights) != len(res.Best.Weights) {
+		t.Fatalf("resumed best %+v, the run's %+v (after %d epochs saved)", back.best, res.Best, saved)
+	}
+	for i := range res.Best.Weights {
+		if !slices.Equal(back.best.Weights[i], res.Best.Weights[i]) {
+			t.Fatalf("best weights tensor %d differs after Resume", i)
 		}
 	}
 }

@@ -29,6 +29,7 @@ type Run struct {
 	source   *rand.PCG
 	history  []train.Epoch  // epochs already done (resumed)
 	partial  *train.Partial // the epoch a resumed run stopped in
+	best     *train.Best    // the best validation epoch a resumed run had found
 	aug      *augment.Data  // the augmenter, when training distorts its images
 	augState uint64         // its state to resume from
 }
@@ -87,7 +88,7 @@ func (run *Run) Train(ctx context.Context, trainSet, testSet *dataset.Set, o Opt
 	}
 	trainData, testData := run.Data(trainSet, testSet)
 	cfg := train.Config{Epochs: r.Epochs, BatchSize: r.Batch, EvalBatch: r.Spec().EvalBatch(), Shuffle: r.Shuffle,
-		Schedule: r.LRSchedule(), RunningTrainAccuracy: r.TrainEval == "running", Resume: run.history, ResumePartial: run.partial}
+		Schedule: r.LRSchedule(), RunningTrainAccuracy: r.TrainEval == "running", Resume: run.history, ResumePartial: run.partial, ResumeBest: run.best}
 	if r.Val > 0 {
 		if r.Val >= trainData.Len() {
 			return train.Result{}, &FieldError{Key: "val", Value: r.Val, Want: fmt.Sprintf("fewer than the %d training images", trainData.Len())}
@@ -109,13 +110,13 @@ func (run *Run) Train(ctx context.Context, trainSet, testSet *dataset.Set, o Opt
 		cfg.TrainEval, trainData = plain, run.aug
 	}
 	if o.Checkpoint != "" {
-		cfg.AfterEpoch = func(hist []train.Epoch) error {
-			return run.saveCheckpoint(o, hist, nil)
+		cfg.AfterEpoch = func(ck train.Checkpoint) error {
+			return run.saveCheckpoint(o, ck, nil)
 		}
 	}
 	res, err := train.Run(ctx, run.Net, run.Opt, trainData, testData, cfg, run.source, o.Recorder)
 	if err == nil && o.Checkpoint != "" && res.Partial != nil {
-		err = run.saveCheckpoint(o, res.History, res.Partial)
+		err = run.saveCheckpoint(o, train.Checkpoint{History: res.History, Best: res.Best}, res.Partial)
 	}
 	return res, err
 }
@@ -130,26 +131,37 @@ func (run *Run) Data(trainSet, testSet *dataset.Set) (trainData, testData train.
 // ErrCheckpoint is wrapped by Train's errors in writing a checkpoint.
 var ErrCheckpoint = errors.New("recipe: writing the checkpoint")
 
-func (run *Run) saveCheckpoint(o Options, hist []train.Epoch, partial *train.Partial) error {
-	if err := run.SaveCheckpoint(o.Checkpoint, o.Classes, hist, partial); err != nil {
+func (run *Run) saveCheckpoint(o Options, ck train.Checkpoint, partial *train.Partial) error {
+	if err := run.SaveCheckpoint(o.Checkpoint, o.Classes, ck, partial); err != nil {
 		return fmt.Errorf("%w: %w", ErrCheckpoint, err)
 	}
 	if o.Saved != nil {
-		o.Saved(o.Checkpoint, len(hist), partial)
+		o.Saved(o.Checkpoint, len(ck.History), partial)
 	}
 	return nil
 }
 
 // SaveCheckpoint writes path atomically: the weights, the optimizer's state and the
-// random source's now, after the epochs in hist and, if an interruption cut one short,
-// the partial epoch.
-func (run *Run) SaveCheckpoint(path string, classes []string, hist []train.Epoch, partial *train.Partial) error {
+// random source's now, after the epochs and best validation epoch in ck and, if an
+// interruption cut one short, the partial epoch.
+func (run *Run) SaveCheckpoint(path string, classes []string, ck train.Checkpoint, partial *train.Partial) error {
+	hist := ck.History
 	rng, err := run.source.MarshalBinary()
 	if err != nil {
 		return err
 	}
 	ost := run.Opt.State(run.Net.Params())
 	st := State{Version: StateVersion, Recipe: run.Recipe, History: hist, Partial: partial, RNG: rng, Steps: ost.Steps}
+	var best map[string][]float32
+	if b := ck.Best; b != nil {
+		st.BestEpoch, st.BestValAccuracy = b.Epoch, b.ValAccuracy
+		if b.Weights != nil {
+			best = map[string][]float32{}
+			for i, p := range run.Net.State() {
+				best[p.Name] = b.Weights[i]
+			}
+		}
+	}
 	if run.aug != nil {
 		st.Augment = run.aug.State()
 	}
@@ -162,7 +174,7 @@ func (run *Run) SaveCheckpoint(path string, classes []string, hist []train.Epoch
 		last = hist[len(hist)-1]
 	}
 	m := run.model(classes, len(hist), last.TrainAccuracy, last.TestAccuracy)
-	return model.SaveCheckpoint(path, &model.Checkpoint{Model: m, Buffers: ost.Buffers, State: state})
+	return model.SaveCheckpoint(path, &model.Checkpoint{Model: m, Buffers: ost.Buffers, Best: best, State: state})
 }
 
 // Save writes the trained model to path atomically (a safetensors file that

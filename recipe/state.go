@@ -10,10 +10,11 @@ import (
 	"github.com/digitnet/digitnet/train"
 )
 
-// StateVersion is the version of State this package writes. Version 1 (no "version"
-// key) had no partial epoch; it is still read. A newer version is refused with a
-// message naming it, since its fields may mean what this digitnet cannot know.
-const StateVersion = 2
+// StateVersion is the version of State this package writes: 3 keeps the best
+// validation epoch (and the file its weights); 2 added the partial epoch; 1 wrote no
+// "version" key. All three are read. A newer version is refused with a message naming
+// it, since its fields may mean what this digitnet cannot know.
+const StateVersion = 3
 
 // State is what a checkpoint holds of a run besides the weights and the optimizer's
 // buffers, as JSON under the file's metadata key "digitnet.checkpoint". Its keys are a
@@ -27,6 +28,10 @@ type State struct {
 	RNG     []byte         `json:"rng"` // the random source's state (rand.PCG.MarshalBinary)
 	Steps   int            `json:"optimizer_steps"`
 	Augment uint64         `json:"augment_calls,omitempty"` // the augmenter's state
+	// The best validation epoch so far, with validation (its weights are the file's
+	// best/<tensor> tensors when the run keeps them).
+	BestEpoch       int     `json:"best_epoch,omitempty"`
+	BestValAccuracy float64 `json:"best_val_accuracy,omitempty"`
 }
 
 // check refuses a state whose version this package does not know.
@@ -36,7 +41,7 @@ func (st *State) check() error {
 		if st.Partial != nil {
 			return fmt.Errorf("state without a version holds a partial epoch; the file is corrupt")
 		}
-	case StateVersion:
+	case 2, StateVersion:
 	default:
 		return fmt.Errorf("state version %d, this digitnet reads versions 1 to %d (was it written by a newer digitnet?)", st.Version, StateVersion)
 	}
@@ -79,6 +84,18 @@ func Resume(path string) (*Run, error) {
 		return nil, fmt.Errorf("checkpoint %s: random state: %w", path, err)
 	}
 	run.Net.SetRandomSource(run.source) // dropout goes on from the saved state, as the run would have
+	if st.BestEpoch > 0 {
+		run.best = &train.Best{Epoch: st.BestEpoch, ValAccuracy: st.BestValAccuracy}
+		if len(ck.Best) > 0 {
+			for _, p := range run.Net.State() {
+				w, ok := ck.Best[p.Name]
+				if !ok || len(w) != p.Value.Len() {
+					return nil, fmt.Errorf("checkpoint %s: the best epoch's %s is missing or of another size", path, p.Name)
+				}
+				run.best.Weights = append(run.best.Weights, w)
+			}
+		}
+	}
 	if run.Opt, err = optim.NewDecay(r.Optimizer, r.LR, r.Decay); err != nil {
 		return nil, err
 	}

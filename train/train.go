@@ -37,9 +37,12 @@ type Config struct {
 	// The network, optimizer and random source must be in their state at the
 	// interruption.
 	ResumePartial *Partial
-	// AfterEpoch, when set, runs after each epoch's report (to write a checkpoint); an
-	// error stops the run and is returned.
-	AfterEpoch func(history []Epoch) error
+	// ResumeBest, with Resume and Val, is the best validation epoch the interrupted run
+	// had found (its Checkpoint.Best): patience and KeepBest go on from it.
+	ResumeBest *Best
+	// AfterEpoch, when set, runs after each epoch's report with where the run stands (to
+	// write a checkpoint); an error stops the run and is returned.
+	AfterEpoch func(Checkpoint) error
 	// Val, when set, is a validation set measured after every epoch. With Patience > 0
 	// the run stops after Patience epochs without a better validation accuracy; with
 	// KeepBest the weights of the best epoch are restored at the end (the final metrics
@@ -98,6 +101,25 @@ type Result struct {
 	// epochs: with a checkpoint of the weights, optimizer and random source taken now, it
 	// is what Config.ResumePartial needs to finish the run.
 	Partial *Partial
+	// Best is the best validation epoch when the run stopped (Config.Val), for
+	// Config.ResumeBest; nil without validation.
+	Best *Best
+}
+
+// Checkpoint is where a run stands after an epoch, besides the network, optimizer and
+// random source: what a checkpoint must hold to go on.
+type Checkpoint struct {
+	History []Epoch
+	// Best is the best validation epoch so far (Config.Val), with its weights when
+	// Config.KeepBest keeps them; nil without validation.
+	Best *Best
+}
+
+// Best is the epoch with the best validation accuracy so far.
+type Best struct {
+	Epoch       int
+	ValAccuracy float64
+	Weights     [][]float32 // Network.Snapshot of that epoch (KeepBest), else nil
 }
 
 // Partial is an epoch cut short: where it stood, and what it had summed so far.
@@ -147,6 +169,9 @@ func Run(ctx context.Context, net *nn.Network, opt optim.Optimizer, trainSet, te
 		evalSet = cfg.TrainEval
 	}
 	bestVal, best := -1.0, [][]float32(nil)
+	if b := cfg.ResumeBest; b != nil && cfg.Val != nil {
+		bestVal, res.BestEpoch, best = b.ValAccuracy, b.Epoch, b.Weights
+	}
 	for epoch := len(cfg.Resume) + 1; epoch <= cfg.Epochs; epoch++ {
 		if cfg.Schedule != nil {
 			opt.SetLR(cfg.Schedule(epoch))
@@ -236,7 +261,11 @@ func Run(ctx context.Context, net *nn.Network, opt optim.Optimizer, trainSet, te
 			rec.EndEpoch(e)
 		}
 		if cfg.AfterEpoch != nil {
-			if err := cfg.AfterEpoch(res.History); err != nil {
+			ck := Checkpoint{History: res.History}
+			if cfg.Val != nil {
+				ck.Best = &Best{Epoch: res.BestEpoch, ValAccuracy: bestVal, Weights: best}
+			}
+			if err := cfg.AfterEpoch(ck); err != nil {
 				return res, err
 			}
 		}
@@ -249,7 +278,11 @@ func Run(ctx context.Context, net *nn.Network, opt optim.Optimizer, trainSet, te
 			break
 		}
 	}
-	if best != nil && res.BestEpoch != res.EpochsDone {
+	if cfg.Val != nil {
+		res.Best = &Best{Epoch: res.BestEpoch, ValAccuracy: bestVal, Weights: best}
+	}
+	// An interrupted run keeps its weights: a checkpoint of them goes on from there.
+	if best != nil && res.BestEpoch != res.EpochsDone && !res.Interrupted {
 		net.Restore(best)
 		stale = true
 	}

@@ -292,3 +292,50 @@ func TestResumePartialEpochBitIdentical(t *testing.T) {
 		})
 	}
 }
+
+// TestResumeKeepsBest: a run with validation, early stopping and KeepBest, interrupted
+// after an epoch and resumed with its Best, ends as the run never interrupted: the best
+// epoch, its weights and the patience count survive the interruption.
+func TestResumeKeepsBest(t *testing.T) {
+	cfg := Config{Epochs: 60, BatchSize: 4, Shuffle: true, Val: blobs(300, 3), Patience: 5, KeepBest: true}
+	start := func() (*nn.Network, optim.Optimizer, *rand.PCG) {
+		src := rand.NewPCG(9, 9)
+		net, _ := nn.MLP{Sizes: []int{4, 16, 3}, Activation: "relu", Output: "softmax", Loss: "ce", Init: nn.InitHeNormal}.Build(rand.New(src))
+		opt, _ := optim.New("adam", 0.05)
+		return net, opt, src
+	}
+	net, opt, src := start()
+	want, err := Run(context.Background(), net, opt, blobs(12, 1), blobs(90, 2), cfg, src, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !want.EarlyStopped || want.BestEpoch == want.EpochsDone || want.BestEpoch < 2 {
+		t.Fatalf("the uninterrupted run: early stopped %v, best %d of %d; want it stopped some epochs after a best epoch", want.EarlyStopped, want.BestEpoch, want.EpochsDone)
+	}
+	wantW := net.Snapshot()
+	for _, stopAfter := range []int{want.BestEpoch - 1, want.BestEpoch + 2} {
+		t.Run(fmt.Sprint(stopAfter), func(t *testing.T) {
+			net, opt, src := start()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			first, err := Run(ctx, net, opt, blobs(12, 1), blobs(90, 2), cfg, src, &cancelAfter{n: 3 * stopAfter, cancel: cancel}) // 3 batches an epoch
+			if err != nil || !first.Interrupted || first.EpochsDone != stopAfter || first.Partial != nil {
+				t.Fatalf("interrupted run: %v, interrupted %v after %d epochs (partial %v); want stopped after epoch %d", err, first.Interrupted, first.EpochsDone, first.Partial, stopAfter)
+			}
+			resumed := cfg
+			resumed.Resume, resumed.ResumeBest = first.History, first.Best
+			got, err := Run(context.Background(), net, opt, blobs(12, 1), blobs(90, 2), resumed, src, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.BestEpoch != want.BestEpoch || got.EpochsDone != want.EpochsDone || !got.EarlyStopped {
+				t.Errorf("resumed: best %d, %d epochs, early stopped %v; uninterrupted: best %d, %d epochs", got.BestEpoch, got.EpochsDone, got.EarlyStopped, want.BestEpoch, want.EpochsDone)
+			}
+			for i, w := range net.Snapshot() {
+				if !slices.Equal(w, wantW[i]) {
+					t.Fatalf("tensor %d differs from the uninterrupted run's kept weights", i)
+				}
+			}
+		})
+	}
+}

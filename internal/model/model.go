@@ -164,17 +164,26 @@ func (t layerTensor) set(b []byte) {
 func Save(path string, m *Model) error { return save(path, m, nil, nil) }
 
 // Checkpoint is a model in the middle of training: the model file's contents plus the
-// optimizer's buffers (F32 tensors named "optim/<buffer>") and the loop's state as JSON
+// optimizer's buffers (F32 tensors named "optim/<buffer>"), the weights of the best
+// epoch so far when a run keeps them ("best/<tensor>"), and the loop's state as JSON
 // under the metadata key "digitnet.checkpoint".
 type Checkpoint struct {
 	Model   *Model
 	Buffers map[string][]float32
+	Best    map[string][]float32 // by the name of the model's tensor
 	State   json.RawMessage
 }
 
 // SaveCheckpoint writes c to path atomically.
 func SaveCheckpoint(path string, c *Checkpoint) error {
-	return save(path, c.Model, c.Buffers, map[string]string{"digitnet.checkpoint": string(c.State)})
+	extra := map[string][]float32{}
+	for name, b := range c.Buffers {
+		extra["optim/"+name] = b
+	}
+	for name, b := range c.Best {
+		extra["best/"+name] = b
+	}
+	return save(path, c.Model, extra, map[string]string{"digitnet.checkpoint": string(c.State)})
 }
 
 // LoadCheckpoint reads and validates a checkpoint written by SaveCheckpoint.
@@ -213,9 +222,9 @@ func write(w io.Writer, m *Model, buffers map[string][]float32, extraMeta map[st
 		}
 		v, err := safetensors.NewTensorView(safetensors.F32, []uint64{uint64(len(b))}, raw)
 		if err != nil {
-			return fmt.Errorf("optim/%s: %w", name, err)
+			return fmt.Errorf("%s: %w", name, err)
 		}
-		views["optim/"+name] = v
+		views[name] = v
 	}
 	ts := tensorsOf(m.Net)
 	for _, t := range ts {
@@ -365,18 +374,22 @@ func decode(buf []byte, checkpoint bool) (*Checkpoint, error) {
 		return nil, err
 	}
 	ts := tensorsOf(net)
-	c := &Checkpoint{Model: m, Buffers: map[string][]float32{}}
+	c := &Checkpoint{Model: m, Buffers: map[string][]float32{}, Best: map[string][]float32{}}
 	if state, ok := md["digitnet.checkpoint"]; ok && json.Valid([]byte(state)) {
 		c.State = json.RawMessage(state)
 	} else if checkpoint {
 		return nil, errors.New("not a checkpoint: metadata digitnet.checkpoint missing or not JSON")
 	}
-	// Optimizer buffers (checkpoints only): a model reader may ignore them, so that
-	// eval and predict take a checkpoint too.
+	// Optimizer buffers and best weights (checkpoints only): a model reader may ignore
+	// them, so that eval and predict take a checkpoint too.
 	for _, nv := range st.Tensors() {
+		into := c.Buffers
 		name, ok := strings.CutPrefix(nv.Name, "optim/")
 		if !ok {
-			continue
+			into = c.Best
+			if name, ok = strings.CutPrefix(nv.Name, "best/"); !ok {
+				continue
+			}
 		}
 		v := nv.TensorView
 		if v.DType() != safetensors.F32 || len(v.Shape()) != 1 {
@@ -386,10 +399,10 @@ func decode(buf []byte, checkpoint bool) (*Checkpoint, error) {
 		for i := range b {
 			b[i] = math.Float32frombits(binary.LittleEndian.Uint32(v.Data()[4*i:]))
 		}
-		c.Buffers[name] = b
+		into[name] = b
 	}
-	if st.Len() != len(ts)+len(c.Buffers) {
-		return nil, fmt.Errorf("%d tensors, the architecture has %d", st.Len(), len(ts)+len(c.Buffers))
+	if st.Len() != len(ts)+len(c.Buffers)+len(c.Best) {
+		return nil, fmt.Errorf("%d tensors, the architecture has %d", st.Len(), len(ts)+len(c.Buffers)+len(c.Best))
 	}
 	for _, t := range ts {
 		v, ok := st.Tensor(t.name)
