@@ -18,8 +18,8 @@ var rank = map[string]int{
 	"nn": 2, "dataset": 2,
 	"optim": 3, "internal/model": 3,
 	"train":   4,
-	"augment": 5, "internal/report": 5, "internal/diag": 5,
-	"recipe": 6, ".": 6, "internal/onnx": 6, "internal/serve": 6, "internal/bench": 7,
+	"augment": 5, "internal/report": 5,
+	"recipe": 6, ".": 6, "internal/onnx": 6, "internal/serve": 6, "internal/bench": 7, "internal/diag": 7,
 	"cmd/digitnet": 8, "examples/quickstart": 8, "tools/heldout": 8,
 }
 

@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,15 +36,31 @@ const EnvData = "DIGITNET_DATA"
 
 // Set is one split of a dataset.
 type Set struct {
-	Name       string // "mnist" or "fashion"
+	Name       string // "mnist", "fashion", "folder", or a user's data set's name
 	Split      string // "train" or "test"
 	N          int    // number of examples
-	Rows, Cols int    // image size, 28x28
+	Rows, Cols int    // image size: 28×28 for MNIST
 	// Images holds N images of Rows*Cols pixels, row-major, one after another;
 	// 0 is background.
 	Images  []uint8
 	Labels  []uint8 // N labels, each < len(Classes)
 	Classes []string
+	// NonFinite lists the images (in order) whose file held NaN or infinite pixels,
+	// which are 0 here: a user's float IDX files can (see Open).
+	NonFinite []int
+}
+
+// PixelStats are the mean and standard deviation of the set's pixels scaled to [0, 1].
+func (s *Set) PixelStats() (mean, std float64) {
+	var sum, sq float64
+	for _, v := range s.Images {
+		f := float64(v) / 255
+		sum += f
+		sq += f * f
+	}
+	n := float64(max(len(s.Images), 1))
+	mean = sum / n
+	return mean, math.Sqrt(max(sq/n-mean*mean, 0))
 }
 
 // Image returns the pixels of image i, sharing memory with s.Images.

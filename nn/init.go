@@ -23,10 +23,16 @@ const (
 	InitHeNormal Init = "he-normal"
 	// InitHeUniform draws from U(-a, a), a = √(6/I).
 	InitHeUniform Init = "he-uniform"
+	// InitZeros sets every weight to 0: the classic symmetry bug (every unit of a layer
+	// computes the same function and gets the same gradient, so they never differ). It
+	// exists to reproduce and diagnose it.
+	InitZeros Init = "zeros"
+	// InitConstant sets every weight to 0.01 (the same symmetry bug, with a signal).
+	InitConstant Init = "constant"
 )
 
 // Inits lists the initializer names accepted by ParseInit.
-var Inits = []Init{InitNormal, InitGlorotUniform, InitGlorotNormal, InitHeNormal, InitHeUniform}
+var Inits = []Init{InitNormal, InitGlorotUniform, InitGlorotNormal, InitHeNormal, InitHeUniform, InitZeros, InitConstant}
 
 // ParseInit maps a name (also "xavier-uniform", "xavier-normal", "randn") to an Init.
 func ParseInit(s string) (Init, error) {
@@ -69,6 +75,12 @@ func initialize(W, b []float32, init Init, fanIn, fanOut float64, rng *rand.Rand
 		fillNormal(W, math.Sqrt(2/fanIn), rng)
 	case InitHeUniform:
 		fillUniform(W, math.Sqrt(6/fanIn), rng)
+	case InitZeros:
+		clear(W)
+	case InitConstant:
+		for i := range W {
+			W[i] = 0.01
+		}
 	default:
 		return fmt.Errorf("unknown init %q", init)
 	}

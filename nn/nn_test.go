@@ -313,7 +313,7 @@ func TestMLPValidate(t *testing.T) {
 		{"output", func(m *MLP) { m.Output = "tanh" }, `unknown output "tanh"`},
 		{"loss", func(m *MLP) { m.Loss = "hinge" }, `unknown loss "hinge"`},
 		{"linear with ce", func(m *MLP) { m.Output = "linear" }, "loss ce needs probabilities"},
-		{"init", func(m *MLP) { m.Init = "zeros" }, `unknown init "zeros"`},
+		{"init", func(m *MLP) { m.Init = "ones" }, `unknown init "ones"`},
 	}
 	if err := good.Validate(); err != nil {
 		t.Fatalf("Validate(%+v) = %v, want nil", good, err)

@@ -59,6 +59,32 @@ type Recipe struct {
 	ArchFile   string  `json:"arch,omitempty"`     // where ArchSpec was read from
 	// ArchSpec, when set, is the architecture, overriding Model and Layers.
 	ArchSpec *nn.Spec `json:"arch_spec,omitempty"`
+
+	// The data's shape when it is not MNIST's (Fit): [H W] images and the number of
+	// classes; a built-in architecture adapts its input and output to them.
+	Image   []int `json:"image,omitempty"`
+	Classes int   `json:"classes,omitempty"`
+	// PixelMean and PixelStd are the training pixels' statistics (of byte/255) that
+	// input "standard" uses for a data set whose own are not recorded (Fit).
+	PixelMean float64 `json:"pixel_mean,omitempty"`
+	PixelStd  float64 `json:"pixel_std,omitempty"`
+
+	// Data fixes (Prepare), the settings diagnose suggests for faulty data.
+	// Clean drops images: "nonfinite" (NaN or infinite pixels, from both sets),
+	// "empty" (blank or near-blank training images), "duplicates" (training images
+	// that repeat an earlier one); comma-separated.
+	Clean string `json:"clean,omitempty"`
+	// LabelShift k pairs training image i with label i+k: labels that are off by k
+	// from their images (a header skipped wrongly, say).
+	LabelShift int `json:"label_shift,omitempty"`
+	// TestLabelMap maps test labels to the training set's classes, "from:to,…": test
+	// labels encoded differently from the training labels.
+	TestLabelMap string `json:"test_label_map,omitempty"`
+	// Balance "oversample" repeats the rarer classes' training images until every class
+	// has as many as the most common one.
+	Balance string `json:"balance,omitempty"`
+	// InvertTest inverts the test images (255 - v): ink and paper swapped between sets.
+	InvertTest bool `json:"invert_test,omitempty"`
 }
 
 // Presets names the presets Preset makes.
@@ -209,8 +235,8 @@ func (r *Recipe) Validate() error {
 		return bad("train_limit", r.TrainLimit, "0 (all) or positive")
 	case r.TestLimit < 0:
 		return bad("test_limit", r.TestLimit, "0 (all) or positive")
-	case r.Dataset != dataset.FolderName && !slices.Contains(dataset.Names(), r.Dataset):
-		return bad("dataset", strconv.Quote(r.Dataset), "one of "+strings.Join(dataset.Names(), ", "))
+	case r.Dataset == "":
+		return bad("dataset", `""`, "a data set's name: "+strings.Join(dataset.Names(), ", ")+", or a user's")
 	case Inputs[r.Input] == "":
 		return bad("input", strconv.Quote(r.Input), "raw, unit or standard")
 	case !slices.Contains(optim.Schedules, r.Schedule):
@@ -227,6 +253,18 @@ func (r *Recipe) Validate() error {
 		return bad("patience", r.Patience, "a validation set to watch: val > 0")
 	case r.TrainEval != "full" && r.TrainEval != "running":
 		return bad("train_eval", strconv.Quote(r.TrainEval), "full or running")
+	case r.Balance != "" && r.Balance != "none" && r.Balance != "oversample":
+		return bad("balance", strconv.Quote(r.Balance), "none or oversample")
+	case r.Classes == 1 || r.Classes < 0:
+		return bad("classes", r.Classes, "at least 2")
+	}
+	for _, c := range r.cleaning() {
+		if !slices.Contains(Cleanings, c) {
+			return bad("clean", strconv.Quote(r.Clean), "a comma-separated list of "+strings.Join(Cleanings, ", "))
+		}
+	}
+	if _, err := r.testLabelMap(); err != nil {
+		return err
 	}
 	return nil
 }
@@ -243,6 +281,12 @@ func (r *Recipe) Spec() nn.Spec {
 	var s nn.Spec
 	if b, err := nn.Builtin(r.Model, r.Output, r.Loss, nn.Init(r.Init)); err == nil {
 		s = b
+		if len(r.Image) == 2 {
+			s.Input = []int{1, r.Image[0], r.Image[1]}
+		}
+		if r.Classes > 0 {
+			s.Layers[len(s.Layers)-1].Out = r.Classes
+		}
 	} else {
 		s = r.MLP().Spec()
 	}
@@ -263,11 +307,14 @@ func (r *Recipe) Scaling() (scale, offset float32) {
 	case "raw":
 		return 1, 0
 	case "standard":
-		spec, err := dataset.Lookup(r.Dataset)
-		if err != nil { // class folders: MNIST's, as they hold MNIST-like digits
+		mean, std := r.PixelMean, r.PixelStd
+		if spec, err := dataset.Lookup(r.Dataset); err == nil {
+			mean, std = spec.Mean, spec.Std
+		} else if std == 0 { // class folders: MNIST's, as they hold MNIST-like digits
 			spec, _ = dataset.Lookup("mnist")
+			mean, std = spec.Mean, spec.Std
 		}
-		return float32(1 / (255 * spec.Std)), float32(-spec.Mean / spec.Std)
+		return float32(1 / (255 * std)), float32(-mean / std)
 	}
 	return 1.0 / 255, 0
 }

@@ -32,6 +32,8 @@ type Run struct {
 	best     *train.Best    // the best validation epoch a resumed run had found
 	aug      *augment.Data  // the augmenter, when training distorts its images
 	augState uint64         // its state to resume from
+
+	prepared struct{ in, out [2]*dataset.Set } // the last Prepare's sets, kept for Train
 }
 
 // sourceStream is the PCG stream every run's source uses with the seed.
@@ -80,6 +82,10 @@ type Options struct {
 // with Options.Checkpoint the stopped epoch is saved to the batch.
 func (run *Run) Train(ctx context.Context, trainSet, testSet *dataset.Set, o Options) (train.Result, error) {
 	r := &run.Recipe
+	trainSet, testSet, _, err := run.Prepare(trainSet, testSet)
+	if err != nil {
+		return train.Result{}, err
+	}
 	if err := r.CheckData(trainSet); err != nil {
 		return train.Result{}, err
 	}
@@ -121,8 +127,21 @@ func (run *Run) Train(ctx context.Context, trainSet, testSet *dataset.Set, o Opt
 	return res, err
 }
 
-// Data is the training and test data the run uses: the recipe's scaling, and its limits
-// on the number of images.
+// Prepare applies the recipe's data fixes (Recipe.Prepare) to the sets; Train does it
+// itself, and keeps what this call made for the same sets. notes say what changed.
+func (run *Run) Prepare(trainSet, testSet *dataset.Set) (tr, te *dataset.Set, notes []string, err error) {
+	if p := &run.prepared; p.in == [2]*dataset.Set{trainSet, testSet} {
+		return p.out[0], p.out[1], nil, nil
+	}
+	tr, te, notes, err = run.Recipe.Prepare(trainSet, testSet)
+	if err == nil {
+		run.prepared.in, run.prepared.out = [2]*dataset.Set{trainSet, testSet}, [2]*dataset.Set{tr, te}
+	}
+	return tr, te, notes, err
+}
+
+// Data is the training and test data the run uses (of prepared sets): the recipe's
+// scaling, and its limits on the number of images.
 func (run *Run) Data(trainSet, testSet *dataset.Set) (trainData, testData train.Data) {
 	r := &run.Recipe
 	return train.Subset(r.Data(trainSet), r.TrainLimit), train.Subset(r.Data(testSet), r.TestLimit)

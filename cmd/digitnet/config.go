@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -26,6 +27,7 @@ type trainConfig struct {
 
 	Threads    int
 	DataDir    string // --data
+	Prefix     string // --prefix
 	JSON       bool
 	History    string
 	Progress   string // auto, bar, plain, none
@@ -79,6 +81,12 @@ func trainFlags(fs *flag.FlagSet, c *trainConfig) {
 	fs.IntVar(&c.Threads, "threads", runtime.NumCPU(), "threads for the matrix products")
 	fs.StringVar(&c.Dataset, "dataset", d.Dataset, "data set: "+strings.Join(dataset.Names(), ", "))
 	fs.StringVar(&c.DataDir, "data", "", "directory holding the IDX files, or class folders DIR/train/<class>/*.png (default: $DIGITNET_DATA, then the user cache)")
+	fs.StringVar(&c.Prefix, "prefix", "", "with --data: the IDX files' name prefix, e.g. emnist-digits for emnist-digits-train-images-idx3-ubyte.gz (default: the only one there)")
+	fs.StringVar(&c.Clean, "clean", "", "drop images: nonfinite (NaN or infinite pixels), empty (blank training images), duplicates (repeated training images); comma-separated")
+	fs.IntVar(&c.LabelShift, "label-shift", 0, "pair training image i with label i+K: labels off by K from their images")
+	fs.StringVar(&c.TestLabelMap, "test-label-map", "", "map test labels to the training classes, from:to,… (test labels encoded differently)")
+	fs.StringVar(&c.Balance, "balance", "", "oversample: repeat the rarer classes' training images up to the most common class's count")
+	fs.BoolVar(&c.InvertTest, "invert-test", false, "invert the test images (ink and paper swapped between the sets)")
 	fs.IntVar(&c.TrainLimit, "train-limit", 0, "use only the first N training images (0: all)")
 	fs.IntVar(&c.TestLimit, "test-limit", 0, "use only the first N test images (0: all)")
 	fs.StringVar(&c.Input, "input", d.Input, "pixel scaling: raw (0..255), unit (0..1), standard (zero mean, unit deviation)")
@@ -140,6 +148,8 @@ func (c *trainConfig) validate() error {
 	switch {
 	case c.Threads < 1:
 		return usageErr("--threads %d: want at least 1", c.Threads)
+	case c.DataDir == "" && c.Resume == "" && !slices.Contains(dataset.Names(), c.Dataset):
+		return usageErr("unknown --dataset %q, want one of %s (or --data DIR for your own data)", c.Dataset, strings.Join(dataset.Names(), ", "))
 	case !slices.Contains([]string{"auto", "bar", "plain", "none"}, c.Progress):
 		return usageErr("unknown --progress %q, want auto, bar, plain or none", c.Progress)
 	}
@@ -164,27 +174,71 @@ func flagError(err error) error {
 	return usageErr("%s", msg)
 }
 
-// loadData reads the training and test sets: a class-folder directory given with
-// --data (DIR/train/<class>/, DIR/test/<class>/), else MNIST or Fashion-MNIST.
+// loadData reads the training and test sets. --data DIR names them: class folders
+// (DIR/train/<class>/, DIR/test/<class>/), or IDX files in DIR of any name prefix (any
+// image size and class count; --prefix picks one of several), or, for a DIR with no
+// data in it, the home where --dataset is kept (fetched into DIR/<dataset> when absent).
+// Without --data, MNIST or Fashion-MNIST from $DIGITNET_DATA or the user cache. Data the
+// user names is used or refused, never swapped for another.
 func (c *trainConfig) loadData(ctx context.Context, log io.Writer) (trainSet, testSet *dataset.Set, err error) {
-	if c.DataDir != "" && dataset.IsFolder(c.DataDir) {
-		fmt.Fprintf(log, "data: reading class folders in %s\n", c.DataDir)
-		trainSet, testSet, _, err = dataset.LoadFolder(ctx, c.DataDir, log)
-		c.Dataset = dataset.FolderName
-	} else {
-		trainSet, testSet, err = dataset.Load(ctx, dataset.Options{Dataset: c.Dataset, Dir: c.DataDir, Log: log})
+	switch dir := c.DataDir; {
+	case dir != "" && dataset.IsFolder(dir):
+		fmt.Fprintf(log, "data: reading class folders in %s\n", dir)
+		trainSet, testSet, _, err = dataset.LoadFolder(ctx, dir, log)
+	case dir != "":
+		found, ferr := dataset.FindFiles(dir)
+		if ferr != nil {
+			return nil, nil, ferr
+		}
+		if len(found) == 0 && c.Prefix == "" {
+			if stray := idxLike(dir); len(stray) > 0 {
+				return nil, nil, fmt.Errorf("--data %s holds IDX files digitnet cannot pair (%s): want <prefix>train-images-idx3-ubyte, <prefix>train-labels-idx1-ubyte, <prefix>t10k-images-idx3-ubyte and <prefix>t10k-labels-idx1-ubyte (or test-…), each maybe .gz", dir, strings.Join(stray, ", "))
+			}
+			trainSet, testSet, err = dataset.Load(ctx, dataset.Options{Dataset: c.Dataset, Dir: dir, Log: log})
+			break
+		}
+		f, serr := dataset.Select(found, dir, c.Prefix)
+		if serr != nil {
+			return nil, nil, serr
+		}
+		var rep dataset.Report
+		if trainSet, testSet, rep, err = dataset.Open(ctx, f); err == nil {
+			for _, n := range rep.Notes {
+				fmt.Fprintf(log, "data: %s\n", n)
+			}
+		}
+	default:
+		trainSet, testSet, err = dataset.Load(ctx, dataset.Options{Dataset: c.Dataset, Log: log})
 	}
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := c.CheckData(trainSet); err != nil {
-		return nil, nil, flagError(err)
-	}
+	c.Dataset = trainSet.Name
 	return trainSet, testSet, nil
+}
+
+// idxLike lists the files in dir that look like IDX files by name.
+func idxLike(dir string) []string {
+	entries, _ := os.ReadDir(dir)
+	var out []string
+	for _, e := range entries {
+		n := strings.ToLower(e.Name())
+		if !e.IsDir() && (strings.Contains(n, "ubyte") || strings.Contains(n, ".idx")) {
+			out = append(out, e.Name())
+		}
+	}
+	return out
 }
 
 // augmentation describes the run's augmentation for its header line.
 func (c *trainConfig) augmentation() string {
 	a, _ := augment.Preset(c.Augment)
 	return fmt.Sprintf("%s %+v", c.Augment, a)
+}
+
+// flagSet reports, by recipe key, the flags the user gave.
+func flagSet(fs *flag.FlagSet) func(key string) bool {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	return func(key string) bool { return set[flagName(key)] }
 }

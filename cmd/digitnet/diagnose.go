@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -14,7 +15,6 @@ import (
 	"github.com/digitnet/digitnet/internal/diag"
 	"github.com/digitnet/digitnet/internal/report"
 	"github.com/digitnet/digitnet/nn"
-	"github.com/digitnet/digitnet/train"
 )
 
 func runDiagnose(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -37,22 +37,22 @@ func runDiagnose(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *steps < 10 {
 		return usageErr("--steps %d: want at least 10", *steps)
 	}
-	nn.SetCores(c.Spec(), c.Threads)
 	start := time.Now()
 	trainRaw, testRaw, err := c.loadData(ctx, stderr)
 	if err != nil {
 		return err
 	}
-	setup := diag.Setup{Arch: c.Spec(), Optimizer: c.Optimizer, LR: c.LR, Batch: c.Batch, Input: c.Input,
-		Train: train.Subset(c.Recipe.Data(trainRaw), c.TrainLimit), Test: train.Subset(c.Recipe.Data(testRaw), c.TestLimit),
-		Classes: len(trainRaw.Classes), Seed: c.Seed, Steps: *steps}
-	rep, err := diag.Diagnose(ctx, setup)
+	if err := c.Fit(trainRaw, flagSet(fs)); err != nil {
+		return flagError(err)
+	}
+	nn.SetCores(c.Spec(), c.Threads)
+	rep, err := diag.Diagnose(ctx, diag.Setup{Recipe: c.Recipe, Train: trainRaw, Test: testRaw, Steps: *steps})
 	if err != nil {
 		return err
 	}
-	fixArgs := mergeFixes(rep.Findings)
+	fixArgs := fixFlagList(rep.Fix)
 	// The suggested command is a train run: diagnose's own --report goes.
-	args = withoutFlag(args, "report")
+	args = withoutFlag(args, "report", false)
 	if c.Report != "" {
 		summary := [][2]string{
 			{"verdict", map[bool]string{true: "no problems found", false: fmt.Sprintf("%d findings", len(rep.Findings))}[rep.Healthy()]},
@@ -61,7 +61,7 @@ func runDiagnose(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			{"command", commandLine("diagnose", args)},
 		}
 		if len(fixArgs) > 0 {
-			summary = append(summary, [2]string{"suggested run", "digitnet train " + strings.Join(append(slices.Clone(args), fixArgs...), " ")})
+			summary = append(summary, [2]string{"suggested run", "digitnet train " + strings.Join(append(slices.Clone(args), fixArgs...), " ") + triedNote(rep.Tried)})
 		}
 		if rep.Suggested > 0 {
 			summary = append(summary, [2]string{"range test", fmt.Sprintf("learning rate about %.2g", rep.Suggested)})
@@ -73,14 +73,17 @@ func runDiagnose(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		fmt.Fprintf(stderr, "report written to %s\n", filepath.Join(c.Report, report.IndexHTML))
 	}
+	for _, st := range rep.Fix { // the suggested run sets each fixed flag once
+		args = withoutFlag(args, flagName(st.Key), isBool(st.Value))
+	}
 	command := "digitnet train " + strings.Join(append(slices.Clone(args), fixArgs...), " ")
 	if c.JSON {
 		out := diagnoseJSON{Findings: []findingJSON{}, Suggested: rep.Suggested, Seconds: time.Since(start).Seconds()}
 		for _, f := range rep.Findings {
-			out.Findings = append(out.Findings, findingJSON{f.ID, string(f.Severity), f.Message, f.Evidence, fixFlags(f.Fix)})
+			out.Findings = append(out.Findings, findingJSON{f.ID, string(f.Severity), f.Message, f.Evidence, fixFlags(f.Fix), f.Tried})
 		}
 		if len(fixArgs) > 0 {
-			out.Command = command
+			out.Command, out.Tried = command, rep.Tried
 		}
 		b, err := json.Marshal(out)
 		if err != nil {
@@ -90,7 +93,7 @@ func runDiagnose(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	} else {
 		printFindings(stdout, rep, c, time.Since(start))
 		if len(fixArgs) > 0 {
-			fmt.Fprintf(stdout, "\nsuggested run, all fixes applied:\n  %s\n", command)
+			fmt.Fprintf(stdout, "\nsuggested run, all fixes applied%s:\n  %s\n", triedNote(rep.Tried), command)
 		}
 	}
 	if !*apply || len(fixArgs) == 0 {
@@ -110,6 +113,7 @@ type diagnoseJSON struct {
 	Findings  []findingJSON `json:"findings"`
 	Suggested float64       `json:"suggested_lr,omitempty"` // the range test's learning rate
 	Command   string        `json:"command,omitempty"`      // the train run with every fix
+	Tried     *diag.Tried   `json:"tried,omitempty"`        // that run, tried
 	Seconds   float64       `json:"seconds"`
 }
 
@@ -119,35 +123,39 @@ type findingJSON struct {
 	Severity string         `json:"severity"`
 	Message  string         `json:"message"`
 	Evidence map[string]any `json:"evidence"`
-	Fix      string         `json:"fix"` // flags, e.g. "--input unit"
+	Fix      string         `json:"fix"`             // flags, e.g. "--input unit"
+	Tried    *diag.Tried    `json:"tried,omitempty"` // the fix tried: before and after
 }
 
-// fixFlags renders a fix as the flags of `digitnet train`: "--input unit --init he-normal".
-func fixFlags(f diag.Fix) string {
-	var parts []string
-	for _, st := range f {
-		parts = append(parts, "--"+flagName(st.Key), st.Value)
-	}
-	return strings.Join(parts, " ")
-}
-
-// mergeFixes collects the fix flags, worst finding first; a flag named twice keeps the
-// first (most severe) value.
-func mergeFixes(fs []diag.Finding) []string {
+// fixFlagList is a fix as arguments of `digitnet train`: --input unit --init he-normal;
+// a bool flag as --invert-test=true.
+func fixFlagList(f diag.Fix) []string {
 	var out []string
-	seen := map[string]bool{}
-	for _, f := range fs {
-		if f.Severity == diag.Info {
-			continue
-		}
-		for _, st := range f.Fix {
-			if !seen[st.Key] {
-				seen[st.Key] = true
-				out = append(out, "--"+flagName(st.Key), st.Value)
-			}
+	for _, st := range f {
+		if isBool(st.Value) {
+			out = append(out, "--"+flagName(st.Key)+"="+st.Value)
+		} else {
+			out = append(out, "--"+flagName(st.Key), st.Value)
 		}
 	}
 	return out
+}
+
+func isBool(v string) bool { return v == "true" || v == "false" }
+
+// fixFlags is a fix as flags in one string.
+func fixFlags(f diag.Fix) string { return strings.Join(fixFlagList(f), " ") }
+
+// triedNote says how a tried fix did: " (tried: accuracy after 300 steps 12.7 % → 91.4 %)".
+func triedNote(t *diag.Tried) string {
+	if t == nil {
+		return ""
+	}
+	before := fmt.Sprintf("%.1f %%", 100*t.Before.Accuracy)
+	if math.IsNaN(t.Before.Loss) {
+		before = "none (the run diverged or refused the data)"
+	}
+	return fmt.Sprintf(" (tried: accuracy after %d steps %s → %.1f %%)", t.Steps, before, 100*t.After.Accuracy)
 }
 
 func printFindings(w io.Writer, rep diag.Report, c trainConfig, took time.Duration) {
@@ -173,7 +181,7 @@ func printFindings(w io.Writer, rep diag.Report, c trainConfig, took time.Durati
 		}
 		fmt.Fprintf(w, "        evidence: %s\n", strings.Join(ev, " "))
 		if len(f.Fix) > 0 {
-			fmt.Fprintf(w, "        fix: %s\n", fixFlags(f.Fix))
+			fmt.Fprintf(w, "        fix: %s%s\n", fixFlags(f.Fix), triedNote(f.Tried))
 		}
 	}
 	if rep.Suggested > 0 {
@@ -181,13 +189,16 @@ func printFindings(w io.Writer, rep diag.Report, c trainConfig, took time.Durati
 	}
 }
 
-// withoutFlag drops -name/--name and its value (separate or after =) from args.
-func withoutFlag(args []string, name string) []string {
+// withoutFlag drops -name/--name and its value (separate or after =; a bool flag has
+// none) from args.
+func withoutFlag(args []string, name string, isBool bool) []string {
 	var out []string
 	for i := 0; i < len(args); i++ {
 		a := strings.TrimLeft(args[i], "-")
 		if a == name && strings.HasPrefix(args[i], "-") {
-			i++ // its value
+			if !isBool {
+				i++ // its value
+			}
 			continue
 		}
 		if strings.HasPrefix(a, name+"=") && strings.HasPrefix(args[i], "-") {

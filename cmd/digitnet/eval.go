@@ -8,6 +8,7 @@ import (
 	"io"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/digitnet/digitnet/dataset"
@@ -32,7 +33,8 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.SetOutput(stderr)
 	path := fs.String("model", "", "model file written by `train --out` (required); several, comma-separated, are evaluated as an ensemble")
 	name := fs.String("dataset", "", "data set to evaluate on (default: the one the model was trained on)")
-	dir := fs.String("data", "", "directory holding the IDX files")
+	dir := fs.String("data", "", "the data to evaluate on: a directory of IDX files (any prefix, size, classes), or class folders DIR/test/<class>/*.png")
+	prefix := fs.String("prefix", "", "with --data: the IDX files' name prefix")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	reportDir := fs.String("report", "", "write a report to DIR: confusion matrix, per-class metrics, worst mistakes, index.html")
 	if err := parseFlags(fs, args); err != nil {
@@ -42,7 +44,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return usageErr("--model FILE is required")
 	}
 	if paths := strings.Split(*path, ","); len(paths) > 1 {
-		return evalEnsemble(ctx, paths, *name, *dir, *asJSON, stdout, stderr)
+		return evalEnsemble(ctx, paths, *name, *dir, *prefix, *asJSON, stdout, stderr)
 	}
 	m, err := model.Load(*path)
 	if err != nil {
@@ -52,18 +54,11 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *name == "" {
 		*name = m.Dataset
 	}
-	var test *dataset.Set
-	if *dir != "" && dataset.IsFolder(*dir) {
-		_, test, _, err = dataset.LoadFolder(ctx, *dir, stderr)
-		*name = dataset.FolderName
-	} else if *name == dataset.FolderName {
-		return usageErr("model %s was trained on class folders: name them with --data DIR", *path)
-	} else {
-		_, test, err = dataset.Load(ctx, dataset.Options{Dataset: *name, Dir: *dir, Log: stderr})
-	}
+	test, err := loadTest(ctx, *name, *dir, *prefix, *path, stderr)
 	if err != nil {
 		return err
 	}
+	*name = test.Name
 	if test.Rows*test.Cols != m.Arch.InputSize() || len(test.Classes) != len(m.Classes) {
 		return fmt.Errorf("model %s takes %d inputs and %d classes; %s has %d pixels and %d classes",
 			*path, m.Arch.InputSize(), len(m.Classes), *name, test.Rows*test.Cols, len(test.Classes))
@@ -110,7 +105,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 // evalEnsemble evaluates the mean probabilities of several models on a test set.
-func evalEnsemble(ctx context.Context, paths []string, name, dir string, asJSON bool, stdout, stderr io.Writer) error {
+func evalEnsemble(ctx context.Context, paths []string, name, dir, prefix string, asJSON bool, stdout, stderr io.Writer) error {
 	ens, err := model.LoadEnsemble(paths)
 	if err != nil {
 		return err
@@ -124,10 +119,11 @@ func evalEnsemble(ctx context.Context, paths []string, name, dir string, asJSON 
 	if name == "" {
 		name = ens.Models[0].Dataset
 	}
-	_, test, err := dataset.Load(ctx, dataset.Options{Dataset: name, Dir: dir, Log: stderr})
+	test, err := loadTest(ctx, name, dir, prefix, strings.Join(paths, ","), stderr)
 	if err != nil {
 		return err
 	}
+	name = test.Name
 	if test.Rows*test.Cols != ens.Models[0].Arch.InputSize() || len(test.Classes) != len(ens.Classes()) {
 		return fmt.Errorf("the ensemble takes %d inputs and %d classes; %s has %d pixels and %d classes",
 			ens.Models[0].Arch.InputSize(), len(ens.Classes()), name, test.Rows*test.Cols, len(test.Classes))
@@ -150,4 +146,16 @@ func evalEnsemble(ctx context.Context, paths []string, name, dir string, asJSON 
 	}
 	printConfusion(stdout, conf, ens.Classes())
 	return nil
+}
+
+// loadTest reads the test set to evaluate model on: the data --data names (as train
+// reads it), or the data set the model was trained on.
+func loadTest(ctx context.Context, name, dir, prefix, model string, log io.Writer) (*dataset.Set, error) {
+	if dir == "" && (name == dataset.FolderName || !slices.Contains(dataset.Names(), name)) {
+		return nil, usageErr("model %s was trained on %s data: name it with --data DIR", model, name)
+	}
+	c := trainConfig{DataDir: dir, Prefix: prefix}
+	c.Dataset = name
+	_, test, err := c.loadData(ctx, log)
+	return test, err
 }

@@ -39,23 +39,13 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var run *recipe.Run
 	var err error
 	if c.Resume != "" {
-		run, err = resumeRun(fs, &c)
-	} else {
-		run, err = recipe.New(c.Recipe)
-		if err != nil {
-			err = flagError(err)
+		if run, err = resumeRun(fs, &c); err != nil {
+			return err
 		}
-	}
-	if err != nil {
-		return err
 	}
 	if err := c.checkOutputs(); err != nil {
 		return err
 	}
-	spec := c.Spec()
-	nn.SetCores(spec, c.Threads)
-	algo, _ := nn.ParseConvAlgorithm(c.Conv) // validated
-	run.Net.SetConvAlgorithm(algo)
 
 	// Human-readable lines go to stdout, unless stdout carries JSON.
 	human := stdout
@@ -66,11 +56,33 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	loadStart := time.Now()
-	trainSet, testSet, err := c.loadData(ctx, stderr)
+	rawTrain, rawTest, err := c.loadData(ctx, stderr)
 	if err != nil {
 		return err
 	}
 	loadSecs := time.Since(loadStart).Seconds()
+	if run == nil {
+		if err := c.Fit(rawTrain, flagSet(fs)); err != nil {
+			return flagError(err)
+		}
+		if run, err = recipe.New(c.Recipe); err != nil {
+			return flagError(err)
+		}
+	}
+	trainSet, testSet, notes, err := run.Prepare(rawTrain, rawTest)
+	if err != nil {
+		return flagError(err)
+	}
+	for _, n := range notes {
+		fmt.Fprintf(human, "data: %s\n", n)
+	}
+	if err := c.CheckData(trainSet); err != nil {
+		return flagError(err)
+	}
+	spec := c.Spec()
+	nn.SetCores(spec, c.Threads)
+	algo, _ := nn.ParseConvAlgorithm(c.Conv) // validated
+	run.Net.SetConvAlgorithm(algo)
 	trainData, testData := run.Data(trainSet, testSet)
 
 	net := run.Net
@@ -105,7 +117,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		defer stopProfile()
 	}
-	res, err := run.Train(ctx, trainSet, testSet, opts)
+	res, err := run.Train(ctx, rawTrain, rawTest, opts)
 	var fe *recipe.FieldError
 	switch {
 	case errors.Is(err, recipe.ErrCheckpoint):

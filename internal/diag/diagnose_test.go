@@ -2,79 +2,139 @@ package diag
 
 import (
 	"context"
-	"fmt"
 	"math/rand/v2"
+	"slices"
+	"sync"
 	"testing"
 
 	"github.com/digitnet/digitnet/dataset"
 	"github.com/digitnet/digitnet/nn"
-	"github.com/digitnet/digitnet/train"
+	"github.com/digitnet/digitnet/recipe"
 )
 
-func mnist(t *testing.T) (tr, te *train.Bytes) {
+var (
+	mnistOnce        sync.Once
+	mnistTr, mnistTe *dataset.Set
+	mnistErr         error
+)
+
+// mnist is the first 12,000 training and 2,000 test images of MNIST.
+func mnist(t *testing.T) (tr, te *dataset.Set) {
 	t.Helper()
-	a, b, err := dataset.Load(context.Background(), dataset.Options{Dataset: "mnist"})
-	if err != nil {
-		t.Fatalf("loading MNIST: %v", err)
+	mnistOnce.Do(func() {
+		var a, b *dataset.Set
+		a, b, mnistErr = dataset.Load(context.Background(), dataset.Options{Dataset: "mnist"})
+		if mnistErr == nil {
+			mnistTr, mnistTe = first(a, 12000), first(b, 2000)
+		}
+	})
+	if mnistErr != nil {
+		t.Fatalf("loading MNIST: %v", mnistErr)
 	}
-	d := func(s *dataset.Set) *train.Bytes {
-		return &train.Bytes{Pixels: s.Images, Labels: s.Labels, ExampleShape: []int{784}, Scale: 1.0 / 255}
-	}
-	return d(a), d(b)
+	return mnistTr, mnistTe
 }
 
-func healthySetup(tr, te train.Data) Setup {
-	return Setup{Arch: nn.MLP{Sizes: []int{784, 100, 10}, Activation: "relu", Output: "softmax", Loss: "ce", Init: nn.InitHeNormal}.Spec(),
-		Optimizer: "adam", LR: 1e-3, Batch: 64, Input: "unit", Train: tr, Test: te, Classes: 10, Seed: 1, Steps: 150}
+// first is a copy of s's first n images.
+func first(s *dataset.Set, n int) *dataset.Set {
+	out := *s
+	d := s.Rows * s.Cols
+	out.N, out.Images, out.Labels = n, slices.Clone(s.Images[:n*d]), slices.Clone(s.Labels[:n])
+	return &out
 }
 
-// relabel changes a data set's labels.
-type relabel struct {
-	train.Data
-	f func(i, label int) int
+// edit is a copy of s changed by f.
+func edit(s *dataset.Set, f func(s *dataset.Set)) *dataset.Set {
+	out := first(s, s.N)
+	f(out)
+	return out
 }
 
-func (r *relabel) Batch(idx []int, x []float32, labels []int) {
-	r.Data.Batch(idx, x, labels)
-	for j, i := range idx {
-		labels[j] = r.f(i, labels[j])
-	}
-}
-
-func ids(r Report) map[string]Severity {
-	m := map[string]Severity{}
+func ids(r Report) map[string]Finding {
+	m := map[string]Finding{}
 	for _, f := range r.Findings {
-		m[f.ID] = f.Severity
+		if _, ok := m[f.ID]; !ok {
+			m[f.ID] = f
+		}
 	}
 	return m
 }
 
-// TestDataRules: each data fault is named, and the clean data raises nothing.
-func TestDataRules(t *testing.T) {
+// TestPlantedFaults: each fault planted in real MNIST files is named as a warning or an
+// error, with a fix that was tried and helped; the clean data and a healthy recipe raise
+// nothing above info.
+func TestPlantedFaults(t *testing.T) {
 	tr, te := mnist(t)
-	perm := rand.New(rand.NewPCG(3, 3)).Perm(1 << 16)
-	rawTest := *te
-	rawTest.Scale = 1 // test set left at 0..255
+	d := 784
+	blank := func(s *dataset.Set, i int) { clear(s.Images[i*d : (i+1)*d]) }
 	cases := []struct {
-		name  string
-		train train.Data
-		test  train.Data
-		want  string // finding id, "" for none
+		name      string
+		train     *dataset.Set
+		test      *dataset.Set
+		recipe    func(*recipe.Recipe)
+		want, fix string // finding id and the setting its fix sets; "" for none
 	}{
-		{"clean", tr, te, ""},
-		{"shuffled labels", &relabel{tr, func(i, l int) int { return perm[i] % 10 }}, te, "labels-inconsistent"},
-		{"shifted train labels", &relabel{tr, func(i, l int) int { return (l + 1) % 10 }}, te, "labels-train-test-mismatch"},
-		{"test scaled differently", tr, &rawTest, "train-test-scale"},
-		{"class imbalance", &relabel{tr, func(i, l int) int {
-			if l == 3 && i%10 != 0 {
-				return 5 // nine in ten 3s become 5s: 3 is rare
+		{"clean", tr, te, nil, "", ""},
+		{"labels one off from their images", edit(tr, func(s *dataset.Set) {
+			copy(s.Labels, append(s.Labels[1:], s.Labels[0])) // image i has the label of i+1
+		}), te, nil, "labels-inconsistent", "label_shift"},
+		{"test labels encoded differently", tr, edit(te, func(s *dataset.Set) {
+			for i, l := range s.Labels {
+				s.Labels[i] = (l + 3) % 10
 			}
-			return l
-		}}, te, "class-imbalance"},
+		}), nil, "labels-train-test-mismatch", "test_label_map"},
+		{"blank images", edit(tr, func(s *dataset.Set) {
+			for i := 0; i < s.N; i += 3 {
+				blank(s, i)
+			}
+		}), te, nil, "images-empty", "clean"},
+		{"duplicated images", edit(tr, func(s *dataset.Set) {
+			for i := 200; i < s.N; i++ {
+				if i%5 != 0 { // four in five images are copies of the first 200
+					j := i % 200
+					copy(s.Images[i*d:(i+1)*d], s.Images[j*d:(j+1)*d])
+					s.Labels[i] = s.Labels[j]
+				}
+			}
+		}), te, nil, "images-duplicated", "clean"},
+		{"class imbalance", func() *dataset.Set {
+			n := 0
+			return edit(tr, func(s *dataset.Set) {
+				*s = *first(s, s.N)
+				kept := s.Labels[:0]
+				var imgs []uint8
+				for i, l := range s.Labels[:s.N] {
+					if l < 5 && i%25 != 0 { // 0-4 rare: one in 25 kept
+						continue
+					}
+					kept = append(kept, l)
+					imgs = append(imgs, s.Image(i)...)
+					n++
+				}
+				s.Labels, s.Images, s.N = kept, imgs, n
+			})
+		}(), te, nil, "class-imbalance", "balance"},
+		{"NaN pixels", edit(tr, func(s *dataset.Set) {
+			for i := 0; i < s.N; i += 50 {
+				s.NonFinite = append(s.NonFinite, i)
+			}
+		}), te, nil, "pixels-not-finite", "clean"},
+		{"test images inverted", tr, edit(te, func(s *dataset.Set) {
+			for i, v := range s.Images {
+				s.Images[i] = 255 - v
+			}
+		}), nil, "train-test-shift", "invert_test"},
+		{"all-zero weights", tr, te, func(r *recipe.Recipe) { r.Init = "zeros" }, "init-symmetric", "init"},
+		{"constant weights", tr, te, func(r *recipe.Recipe) { r.Init = "constant"; r.Activation = "sigmoid" }, "init-symmetric", "init"},
+		{"training images cut to 300", tr, te, func(r *recipe.Recipe) { r.TrainLimit = 300; r.Batch = 32 }, "overfitting", "train_limit"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			rep, err := Diagnose(context.Background(), healthySetup(c.train, c.test))
+			r := recipe.Default()
+			r.Layers = []int{784, 100, 10}
+			if c.recipe != nil {
+				c.recipe(&r)
+			}
+			rep, err := Diagnose(context.Background(), Setup{Recipe: r, Train: c.train, Test: c.test, Steps: 150})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -85,9 +145,17 @@ func TestDataRules(t *testing.T) {
 				}
 				return
 			}
-			if sev, ok := got[c.want]; !ok || sev == Info {
-				t.Errorf("findings %v, want %s as a warning or error", got, c.want)
+			f, ok := got[c.want]
+			if !ok || f.Severity == Info {
+				t.Fatalf("findings %v, want %s as a warning or error", rep.Findings, c.want)
 			}
+			if f.Tried == nil || !slices.ContainsFunc(f.Fix, func(s Setting) bool { return s.Key == c.fix }) || !f.Tried.helps(0.1, f.Fix) {
+				t.Errorf("%s: fix %v tried %+v, want a fix setting %s that was tried and helped", c.want, f.Fix, f.Tried, c.fix)
+			}
+			if rep.Tried == nil || !slices.ContainsFunc(rep.Fix, func(s Setting) bool { return s.Key == c.fix }) {
+				t.Errorf("the suggested run %v (tried %+v) lacks the %s fix", rep.Fix, rep.Tried, c.fix)
+			}
+			t.Logf("%s: %s (%.3f → %.3f)", f.ID, f.Fix, f.Tried.Before.Accuracy, f.Tried.After.Accuracy)
 		})
 	}
 }
@@ -99,7 +167,7 @@ func TestSymmetricInit(t *testing.T) {
 		d.W.Value.Data[i] = 0.01
 	}
 	fs := CheckInit(net, "sigmoid")
-	if len(fs) != 1 || fs[0].ID != "init-symmetric" || fs[0].Severity != Error || fmt.Sprint(fs[0].Fix) != "[{init glorot-uniform}]" {
+	if len(fs) != 1 || fs[0].ID != "init-symmetric" || fs[0].Severity != Error || fs[0].Fix.String() != "init=glorot-uniform" {
 		t.Errorf("CheckInit on equal weights = %+v, want one init-symmetric error", fs)
 	}
 	healthy, _ := nn.MLP{Sizes: []int{784, 20, 10}, Activation: "relu", Output: "softmax", Loss: "ce", Init: nn.InitHeNormal}.Build(rand.New(rand.NewPCG(1, 1)))
@@ -114,7 +182,7 @@ func TestCheckInputsAndBalance(t *testing.T) {
 	if fs := CheckInputs(unit, unit, "unit"); len(fs) != 0 {
 		t.Errorf("unit inputs: %+v, want nothing", fs)
 	}
-	if fs := CheckInputs(raw, raw, "raw"); len(fs) != 1 || fs[0].ID != "inputs-scale" || fmt.Sprint(fs[0].Fix) != "[{input unit}]" {
+	if fs := CheckInputs(raw, raw, "raw"); len(fs) != 1 || fs[0].ID != "inputs-scale" || fs[0].Fix.String() != "input=unit" {
 		t.Errorf("raw inputs: %+v, want inputs-scale with --input unit", fs)
 	}
 	if fs := CheckBalance([]int{100, 90, 110, 95}); len(fs) != 0 {

@@ -199,13 +199,17 @@ func TestPixelsMatchImage(t *testing.T) {
 			}
 		})
 	}
+	// An MNIST image sent as a PNG is preprocessed again (cropped, scaled, centred), so
+	// its input differs a little from the raw pixels: a confident answer must not change.
+	// (A borderline one may, and which way depends on rounding: the model's training
+	// runs on however many BLAS threads an earlier test left.)
 	t.Run("MNIST test images", func(t *testing.T) {
 		for i := range 20 {
 			px := mnistTest.Image(i)
 			a := predictOK(t, s, "application/json", pixelsJSON(px))
 			b := predictOK(t, s, "image/png", mnistPNG(t, i))
-			if a.Digit != b.Digit {
-				t.Errorf("test image %d (label %d): pixels give %d, the same image as PNG %d", i, mnistTest.Labels[i], a.Digit, b.Digit)
+			if a.Digit != b.Digit && a.Probabilities[a.Digit] > 0.9 {
+				t.Errorf("test image %d (label %d): pixels give %d (%.2f), the same image as PNG %d", i, mnistTest.Labels[i], a.Digit, a.Probabilities[a.Digit], b.Digit)
 			}
 		}
 	})
