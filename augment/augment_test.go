@@ -411,6 +411,7 @@ func TestRender(t *testing.T) {
 		{"affine", augment.Config{Translate: 2, Rotate: 12, Scale: 0.1}},
 		{"typical", typical},
 		{"strong", augment.Config{Translate: 3, Rotate: 15, Scale: 0.15, Elastic: augment.ElasticConfig{Alpha: 38, Sigma: 4}}},
+		{"pen", augment.Config{Translate: 2, Rotate: 10, Scale: 0.1, Stroke: 0.7, Blur: 1}},
 	} {
 		d := augment.New(src, tc.cfg, 1)
 		rows := span(0, 12)
