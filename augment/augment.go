@@ -373,8 +373,8 @@ type worker struct {
 	pen  []uint8 // stroke's copy of the image
 	row  []float32
 	col  []float32 // blur's passes
-	u, v []int   // the source position of each node of f, in fixed point (see fix)
-	f    field   // the elastic displacements (zero when off)
+	u, v []int     // the source position of each node of f, in fixed point (see fix)
+	f    field     // the elastic displacements (zero when off)
 }
 
 func newWorker(w, h, step int) *worker {
