@@ -10,7 +10,9 @@
 // shares its weights. Errors wrap sentinels a caller can test with errors.Is:
 // ErrFormat for a file that is not a valid model, ErrInput for pixels the model cannot
 // take, and the image errors (ErrImageFormat, ErrCorruptImage, ErrImageTooLarge,
-// ErrEmptyImage, ErrNoInk) for a picture that cannot be read as a digit.
+// ErrEmptyImage) for a picture that cannot be read at all. A picture that can be read
+// but holds no single digit (a blank page, two digits, a scribble) is not an error: its
+// Prediction has Digit -1 and a Reason.
 //
 // Training from Go goes through the packages below this one: nn (architectures and
 // layers), optim (optimizers and learning-rate schedules), train (the loop), dataset
@@ -20,6 +22,7 @@ package digitnet
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"image"
@@ -47,7 +50,7 @@ var (
 	ErrCorruptImage  = digit.ErrCorrupt  // a PNG, JPEG or GIF that does not decode
 	ErrImageTooLarge = digit.ErrTooLarge // more pixels than digitnet decodes
 	ErrEmptyImage    = digit.ErrEmpty    // an image of no pixels
-	ErrNoInk         = digit.ErrNoInk    // a blank page: nothing written on it
+	ErrNoInk         = digit.ErrNoInk    // a blank page (PredictImage answers ReasonNoInk instead)
 )
 
 // Model is a trained classifier with what it needs to be used: its architecture and
@@ -55,16 +58,40 @@ var (
 // by multiple goroutines. A model opened from several files is an ensemble: its
 // probabilities are the mean of the members'.
 type Model struct {
-	ens  *model.Ensemble
-	mu   sync.Mutex
-	free []*model.Ensemble // replicas not in use
+	ens   *model.Ensemble
+	floor float64 // MinConfidence
+	mu    sync.Mutex
+	free  []*model.Ensemble // replicas not in use
 }
 
-// Prediction is a model's answer for one image.
+// Reasons a Prediction gives instead of a digit.
+const (
+	ReasonNoInk   = model.ReasonNoInk   // "no ink": a blank page, nothing written
+	ReasonSeveral = model.ReasonSeveral // "more than one digit": ink in groups side by side
+	ReasonUnsure  = model.ReasonUnsure  // "low confidence": the best guess is below MinConfidence
+)
+
+func newModel(ens *model.Ensemble) *Model { return &Model{ens: ens, floor: ens.MinConfidence()} }
+
+// MinConfidence is the calibrated probability below which the model withholds its
+// answer (ReasonUnsure): the floor fitted with its calibration (`digitnet train
+// --val`), 0 for a model without one.
+func (m *Model) MinConfidence() float64 { return m.floor }
+
+// WithMinConfidence returns the model with another confidence floor (0 always answers).
+func (m *Model) WithMinConfidence(floor float64) *Model {
+	return &Model{ens: m.ens, floor: floor}
+}
+
+// Prediction is a model's answer for one image. When the model will not say (a blank
+// page, two digits, a scribble it is unsure of), Digit is -1, Label "" and Reason says
+// why; Guess, Confidence and Probs still hold what the network thought, if it ran.
 type Prediction struct {
-	Digit      int       // the class with the highest probability: the digit, for a digit model
+	Digit      int       // the class with the highest probability (the digit, for a digit model), or -1
 	Label      string    // its name: "7" for a digit model, "Sneaker" for Fashion-MNIST
-	Confidence float64   // its probability
+	Reason     string    // why Digit is -1: ReasonNoInk, ReasonSeveral or ReasonUnsure; "" when answered
+	Guess      int       // the class with the highest probability, answered or not (-1 when the network did not run)
+	Confidence float64   // its probability (calibrated, when the model is)
 	Probs      []float64 // every class's probability, summing to 1
 	// Input is what the network saw, for PredictImage: the 28×28 image the picture was
 	// made into, row-major, 0 background to 255 ink.
@@ -85,7 +112,7 @@ func OpenEnsemble(paths ...string) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("digitnet: %w", err)
 	}
-	return &Model{ens: ens}, nil
+	return newModel(ens), nil
 }
 
 // Read reads a model from r, as Open reads it from a file.
@@ -105,7 +132,7 @@ func Read(r io.Reader) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("digitnet: %w", err)
 	}
-	return &Model{ens: ens}, nil
+	return newModel(ens), nil
 }
 
 // replica borrows a copy of the networks for one caller; release gives it back.
@@ -150,7 +177,10 @@ func (m *Model) Predict(pixels []float32) (Prediction, error) {
 		return Prediction{}, err
 	}
 	defer m.release(r)
-	return m.prediction(r.PredictUnit(pixels, 1).Data, r), nil
+	if !slices.ContainsFunc(pixels, func(v float32) bool { return v > 0.1 }) {
+		return Prediction{Digit: -1, Guess: -1, Reason: ReasonNoInk}, nil
+	}
+	return m.prediction(r.PredictUnit(pixels, 1).Data, r, 0), nil
 }
 
 // PredictImage classifies a user's photo or drawing as `digitnet predict` does: the
@@ -160,7 +190,10 @@ func (m *Model) PredictImage(img image.Image) (Prediction, error) {
 	if m.InputSize() != digit.Size*digit.Size {
 		return Prediction{}, fmt.Errorf("%w: the model takes %d inputs, not a %d×%d image", ErrInput, m.InputSize(), digit.Size, digit.Size)
 	}
-	pixels, err := digit.Preprocess(img)
+	in, err := digit.Analyze(img)
+	if errors.Is(err, digit.ErrNoInk) {
+		return Prediction{Digit: -1, Guess: -1, Reason: ReasonNoInk}, nil
+	}
 	if err != nil {
 		return Prediction{}, fmt.Errorf("digitnet: %w", err)
 	}
@@ -169,14 +202,14 @@ func (m *Model) PredictImage(img image.Image) (Prediction, error) {
 		return Prediction{}, err
 	}
 	defer m.release(r)
-	p := m.prediction(r.Predict(pixels, 1).Data, r)
-	p.Input = pixels
+	p := m.prediction(r.Predict(in.Pixels, 1).Data, r, in.Parts)
+	p.Input = in.Pixels
 	return p, nil
 }
 
 // prediction makes a Prediction of one row of probabilities (one value for a binary
 // model with a single sigmoid output: the second class's probability).
-func (m *Model) prediction(probs []float32, r *model.Ensemble) Prediction {
+func (m *Model) prediction(probs []float32, r *model.Ensemble, parts int) Prediction {
 	classes := m.ens.Classes()
 	p := Prediction{Probs: make([]float64, len(classes))}
 	if len(probs) == 1 {
@@ -186,9 +219,39 @@ func (m *Model) prediction(probs []float32, r *model.Ensemble) Prediction {
 			p.Probs[k] = float64(v)
 		}
 	}
-	p.Digit = r.Class(probs)
-	p.Label, p.Confidence = classes[p.Digit], p.Probs[p.Digit]
+	p.Guess = r.Class(probs)
+	p.Confidence = p.Probs[p.Guess]
+	if p.Reason = model.Withhold(p.Confidence, parts, m.floor); p.Reason != "" {
+		p.Digit = -1
+	} else {
+		p.Digit, p.Label = p.Guess, classes[p.Guess]
+	}
 	return p
+}
+
+// Guess is a class and its probability.
+type Guess struct {
+	Class       int
+	Label       string
+	Probability float64
+}
+
+// Top is the k most probable classes, the most probable first (ties by class).
+func (p Prediction) Top(k int, classes []string) []Guess {
+	order := make([]int, len(p.Probs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(p.Probs[b], p.Probs[a]) })
+	var out []Guess
+	for _, c := range order[:min(k, len(order))] {
+		g := Guess{Class: c, Probability: p.Probs[c]}
+		if c < len(classes) {
+			g.Label = classes[c]
+		}
+		out = append(out, g)
+	}
+	return out
 }
 
 // Info describes a model: what it was trained as, on what, how well.
@@ -263,7 +326,7 @@ func New(net *nn.Network, meta Meta) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("digitnet: %w", err)
 	}
-	return &Model{ens: ens}, nil
+	return newModel(ens), nil
 }
 
 // Save writes the model to path atomically, as `digitnet train --out` does (a

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/draw"
 	"image/png"
 	"io/fs"
 	"math"
@@ -127,8 +128,25 @@ func TestPredictImage(t *testing.T) {
 	for i := range blank.Pix {
 		blank.Pix[i] = 255
 	}
-	if _, err := m.PredictImage(blank); !errors.Is(err, digitnet.ErrNoInk) {
-		t.Errorf("a blank page: %v, want ErrNoInk", err)
+	if p, err := m.PredictImage(blank); err != nil || p.Digit != -1 || p.Reason != digitnet.ReasonNoInk {
+		t.Errorf("a blank page: %+v, %v; want digit -1 for %q", p, err, digitnet.ReasonNoInk)
+	}
+	// Two sevens side by side, a gap between them.
+	b := img.Bounds()
+	two := image.NewGray(image.Rect(0, 0, 2*b.Dx()+b.Dx()/2, b.Dy()))
+	draw.Draw(two, two.Bounds(), image.White, image.Point{}, draw.Src)
+	draw.Draw(two, b.Sub(b.Min), img, b.Min, draw.Src)
+	draw.Draw(two, b.Sub(b.Min).Add(image.Pt(b.Dx()+b.Dx()/2, 0)), img, b.Min, draw.Src)
+	if p, err := m.PredictImage(two); err != nil || p.Digit != -1 || p.Reason != digitnet.ReasonSeveral {
+		t.Errorf("two sevens: digit %d, reason %q, %v; want digit -1 for %q", p.Digit, p.Reason, err, digitnet.ReasonSeveral)
+	}
+	// A floor above any probability withholds every answer, keeping the guess.
+	p, err = m.WithMinConfidence(1.01).PredictImage(img)
+	if err != nil || p.Digit != -1 || p.Reason != digitnet.ReasonUnsure || p.Guess != 7 || p.Label != "" {
+		t.Errorf("with a floor of 1.01: %+v, %v; want digit -1 for %q and the guess 7", p, err, digitnet.ReasonUnsure)
+	}
+	if top := p.Top(3, m.Classes()); len(top) != 3 || top[0].Class != 7 || top[0].Label != "7" || top[1].Probability > top[0].Probability || top[2].Probability > top[1].Probability {
+		t.Errorf("Top(3) = %+v, want 7 first and falling probabilities", top)
 	}
 }
 

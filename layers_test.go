@@ -13,7 +13,7 @@ import (
 // packages of lower layers. Data flows one way, from the arithmetic at the bottom to the
 // command at the top; a new package must be placed here.
 var rank = map[string]int{
-	"tensor": 0, "internal/fsutil": 0, "internal/digit": 0, "internal/onnx/onnxpb": 0, "internal/synth": 0,
+	"tensor": 0, "internal/fsutil": 0, "internal/digit": 0, "internal/onnx/onnxpb": 0, "internal/synth": 0, "internal/calibration": 0,
 	"internal/kernels": 1, "idx": 1,
 	"nn": 2, "dataset": 2,
 	"optim": 3, "internal/model": 3,

@@ -28,6 +28,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -353,4 +354,37 @@ func logf(w io.Writer, format string, args ...any) {
 	if w != nil {
 		fmt.Fprintf(w, format+"\n", args...)
 	}
+}
+
+// Interleave returns a training set of a's and b's examples, b's spread evenly among
+// a's (b's j-th example after a's ⌊(j+1)·a.N/b.N⌋-th), so any window of the result —
+// the validation split at its end, say — holds both in proportion. The sets must have
+// the same image size and classes; the result is named after a.
+func Interleave(a, b *Set) (*Set, error) {
+	switch {
+	case a.Rows != b.Rows || a.Cols != b.Cols:
+		return nil, fmt.Errorf("dataset: %s images are %d×%d, %s images %d×%d", b.Name, b.Rows, b.Cols, a.Name, a.Rows, a.Cols)
+	case !slices.Equal(a.Classes, b.Classes):
+		return nil, fmt.Errorf("dataset: %s has classes %v, %s %v", b.Name, b.Classes, a.Name, a.Classes)
+	case len(a.NonFinite)+len(b.NonFinite) > 0:
+		return nil, fmt.Errorf("dataset: images with NaN pixels cannot be interleaved")
+	}
+	size := a.Rows * a.Cols
+	out := &Set{Name: a.Name, Split: a.Split, N: a.N + b.N, Rows: a.Rows, Cols: a.Cols, Classes: a.Classes,
+		Images: make([]uint8, 0, (a.N+b.N)*size), Labels: make([]uint8, 0, a.N+b.N)}
+	take := func(s *Set, i int) {
+		out.Images = append(out.Images, s.Image(i)...)
+		out.Labels = append(out.Labels, s.Labels[i])
+	}
+	j := 0
+	for i := range a.N {
+		take(a, i)
+		for ; j < b.N && (j+1)*a.N <= (i+1)*b.N; j++ {
+			take(b, j)
+		}
+	}
+	for ; j < b.N; j++ {
+		take(b, j)
+	}
+	return out, nil
 }

@@ -566,3 +566,31 @@ func ExampleNames() {
 	// mnist 0 9
 	// fashion T-shirt/top Ankle boot
 }
+
+func TestInterleave(t *testing.T) {
+	mk := func(name string, labels ...uint8) *Set {
+		s := &Set{Name: name, N: len(labels), Rows: 1, Cols: 1, Classes: []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}, Labels: labels}
+		for _, l := range labels {
+			s.Images = append(s.Images, 100+l)
+		}
+		return s
+	}
+	a, b := mk("a", 0, 0, 0, 0, 0, 0), mk("b", 1, 2, 3)
+	got, err := Interleave(a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []uint8{0, 0, 1, 0, 0, 2, 0, 0, 3}
+	if !slices.Equal(got.Labels, want) || got.N != 9 || got.Name != "a" {
+		t.Fatalf("labels %v (N %d), want %v", got.Labels, got.N, want)
+	}
+	for i, l := range got.Labels {
+		if got.Image(i)[0] != 100+l {
+			t.Fatalf("image %d does not follow its label", i)
+		}
+	}
+	b.Classes = b.Classes[:5]
+	if _, err := Interleave(a, b); err == nil {
+		t.Fatal("sets with different classes interleaved")
+	}
+}

@@ -55,8 +55,11 @@ type Recipe struct {
 	Val        int     `json:"val,omitempty"`      // validation examples held out of training
 	Patience   int     `json:"patience,omitempty"` // early stopping, with Val
 	Augment    string  `json:"augment,omitempty"`  // augment.Presets
-	Model      string  `json:"model"`              // mlp (from Layers), or one of nn.Builtins
-	ArchFile   string  `json:"arch,omitempty"`     // where ArchSpec was read from
+	// Extra names class-folder directories (comma-separated) whose training images are
+	// spread among the data set's: digits drawn in other hands, fonts or pens.
+	Extra    string `json:"extra,omitempty"`
+	Model    string `json:"model"`          // mlp (from Layers), or one of nn.Builtins
+	ArchFile string `json:"arch,omitempty"` // where ArchSpec was read from
 	// ArchSpec, when set, is the architecture, overriding Model and Layers.
 	ArchSpec *nn.Spec `json:"arch_spec,omitempty"`
 

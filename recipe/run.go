@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
+	"strconv"
 	"time"
 
 	"github.com/digitnet/digitnet/augment"
@@ -34,7 +36,17 @@ type Run struct {
 	augState uint64         // its state to resume from
 
 	prepared struct{ in, out [2]*dataset.Set } // the last Prepare's sets, kept for Train
+
+	calibration *train.Calibration // fitted on the validation split after training
 }
+
+// CalibrationAbstain is the share of validation examples whose answer a calibrated
+// model withholds as too unsure (its minimum confidence is their quantile).
+const CalibrationAbstain = 0.005
+
+// Calibration is the temperature and minimum confidence fitted on the validation
+// split (Recipe.Val) after a run with a softmax output; nil otherwise. Save stores it.
+func (run *Run) Calibration() *train.Calibration { return run.calibration }
 
 // sourceStream is the PCG stream every run's source uses with the seed.
 const sourceStream = 0x9e3779b97f4a7c15
@@ -124,6 +136,12 @@ func (run *Run) Train(ctx context.Context, trainSet, testSet *dataset.Set, o Opt
 	if err == nil && o.Checkpoint != "" && res.Partial != nil {
 		err = run.saveCheckpoint(o, train.Checkpoint{History: res.History, Best: res.Best}, res.Partial)
 	}
+	if err == nil && res.Partial == nil && cfg.Val != nil && r.Spec().Output == "softmax" && len(o.Classes) >= 2 {
+		// Temperature scaling on the validation split, which training never saw.
+		probs, labels := train.Probabilities(run.Net, cfg.Val, r.Spec().EvalBatch())
+		c := train.Calibrate(probs, labels, len(o.Classes), CalibrationAbstain)
+		run.calibration = &c
+	}
 	return res, err
 }
 
@@ -211,8 +229,19 @@ func (run *Run) WriteModel(w io.Writer, classes []string, res train.Result) erro
 func (run *Run) model(classes []string, epochs int, trainAcc, testAcc float64) *model.Model {
 	r := &run.Recipe
 	scale, offset := r.Scaling()
+	rj, _ := json.Marshal(r)
 	return &model.Model{Arch: r.Spec(), Net: run.Net, Input: model.Input{Scale: scale, Offset: offset},
 		Dataset: r.Dataset, Classes: classes,
 		Training: model.Summary{Preset: r.Preset, Epochs: epochs, Seed: r.Seed, TrainAccuracy: trainAcc,
-			TestAccuracy: testAcc, Date: time.Now().UTC().Format(time.RFC3339), Optimizer: run.Opt.String()}}
+			TestAccuracy: testAcc, Date: buildDate().Format(time.RFC3339), Optimizer: run.Opt.String()},
+		Calibration: run.calibration, Recipe: rj}
+}
+
+// buildDate is now, or SOURCE_DATE_EPOCH when set (reproducible-builds.org's
+// convention), so that the same run writes the same file.
+func buildDate() time.Time {
+	if s, err := strconv.ParseInt(os.Getenv("SOURCE_DATE_EPOCH"), 10, 64); err == nil {
+		return time.Unix(s, 0).UTC()
+	}
+	return time.Now().UTC()
 }

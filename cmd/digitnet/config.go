@@ -97,6 +97,7 @@ func trainFlags(fs *flag.FlagSet, c *trainConfig) {
 	fs.Float64Var(&c.Smoothing, "label-smoothing", 0, "label smoothing ε for softmax cross-entropy")
 	fs.IntVar(&c.Val, "val", 0, "hold out the last N training images for validation, measured every epoch; the best epoch's weights are kept")
 	fs.StringVar(&c.Augment, "augment", d.Augment, "distort training images on the fly (--model cnn: affine): none, affine (shift ±2 px, rotate ±10°, scale ±10%), elastic (affine plus Simard's elastic distortion α 34, σ 4); for clothes, not digits: flip (mirror half the images), shift-flip (shift ±2 px and flip), affine-flip")
+	fs.StringVar(&c.Extra, "extra", "", "also train on the train/ images of these class-folder DIRs (comma-separated; same classes), spread evenly among the data set's")
 	fs.IntVar(&c.Patience, "patience", 0, "with --val: stop after N epochs without a better validation accuracy (0: never)")
 	fs.BoolVar(&c.JSON, "json", false, "write one JSON object per epoch and a final one to stdout")
 	fs.StringVar(&c.History, "history", "", "write the per-epoch curve to FILE (.csv or .json)")
@@ -215,6 +216,27 @@ func (c *trainConfig) loadData(ctx context.Context, log io.Writer) (trainSet, te
 	}
 	c.Dataset = trainSet.Name
 	return trainSet, testSet, nil
+}
+
+// addExtra spreads the training images of the --extra class folders among trainSet's.
+func (c *trainConfig) addExtra(ctx context.Context, trainSet *dataset.Set, log io.Writer) (*dataset.Set, error) {
+	if c.Extra == "" {
+		return trainSet, nil
+	}
+	for _, dir := range strings.Split(c.Extra, ",") {
+		if !dataset.IsFolder(dir) {
+			return nil, fmt.Errorf("--extra %s: not a class-folder directory (want %s/train/<class>/*.png)", dir, dir)
+		}
+		extra, _, _, err := dataset.LoadFolder(ctx, dir, log)
+		if err != nil {
+			return nil, fmt.Errorf("--extra %s: %w", dir, err)
+		}
+		if trainSet, err = dataset.Interleave(trainSet, extra); err != nil {
+			return nil, fmt.Errorf("--extra %s: %w", dir, err)
+		}
+		fmt.Fprintf(log, "data: %d training images from %s spread among the %s ones (%d in all)\n", extra.N, dir, trainSet.Name, trainSet.N)
+	}
+	return trainSet, nil
 }
 
 // idxLike lists the files in dir that look like IDX files by name.

@@ -39,6 +39,9 @@ func runDiagnose(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	start := time.Now()
 	trainRaw, testRaw, err := c.loadData(ctx, stderr)
+	if err == nil {
+		trainRaw, err = c.addExtra(ctx, trainRaw, stderr)
+	}
 	if err != nil {
 		return err
 	}

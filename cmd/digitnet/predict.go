@@ -17,11 +17,15 @@ import (
 )
 
 // prediction is one line of `predict --json`.
+// Digit is null when the model withholds its answer, with the reason; guess is then
+// its most probable class, if the network ran.
 type prediction struct {
 	File        string      `json:"file"`
-	Digit       *int        `json:"digit,omitempty"`
+	Digit       *int        `json:"digit"`
 	Class       string      `json:"class,omitempty"`
-	Probability float64     `json:"probability,omitempty"`
+	Reason      string      `json:"reason,omitempty"`
+	Guess       *int        `json:"guess,omitempty"`
+	Probability float64     `json:"probability,omitempty"` // the confidence: the most probable class's probability
 	Top         []topChoice `json:"top,omitempty"`
 	Error       string      `json:"error,omitempty"`
 	pixels      []uint8
@@ -43,6 +47,7 @@ func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	asJSON := fs.Bool("json", false, "print one JSON object per input file")
 	show := fs.Bool("show", false, "print the 28×28 image the network saw, as text")
 	top := fs.Int("top", 3, "how many of the most likely classes to list")
+	floor := fs.Float64("min-confidence", -1, "withhold answers less probable than this (\"low confidence\"); default: the model's calibrated floor")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: digitnet predict --model M [--json] [--show] FILE|DIR...\n\nPredicts the digit in each PNG, JPEG or GIF image (a directory: the images in it).\n\nflags:")
 		fs.PrintDefaults()
@@ -74,6 +79,9 @@ func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	m, err := dn.OpenEnsemble(strings.Split(*path, ",")...)
 	if err != nil {
 		return errors.New(strings.TrimPrefix(err.Error(), "digitnet: "))
+	}
+	if *floor >= 0 {
+		m = m.WithMinConfidence(*floor)
 	}
 	if n := m.InputSize(); n != 784 {
 		return fmt.Errorf("model %s takes %d inputs, not a 28×28 image", *path, n)
@@ -163,31 +171,25 @@ func predictFile(m *dn.Model, file string, top int) prediction {
 	if err != nil {
 		return fail(err)
 	}
-	p.pixels = got.Input
-	probs := got.Probs
+	p.pixels, p.Reason = got.Input, got.Reason
+	if got.Guess < 0 { // nothing to classify
+		return p
+	}
 	classes := m.Classes()
-	order := make([]int, len(probs))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortStableFunc(order, func(a, b int) int {
-		switch {
-		case probs[a] > probs[b]:
-			return -1
-		case probs[a] < probs[b]:
-			return 1
+	best := got.Guess
+	p.Probability = got.Confidence
+	if got.Digit >= 0 {
+		p.Digit = &best
+		if classes[best] != fmt.Sprint(best) {
+			p.Class = classes[best]
 		}
-		return 0
-	})
-	best := got.Digit
-	p.Digit, p.Probability = &best, got.Confidence
-	if classes[best] != fmt.Sprint(best) {
-		p.Class = classes[best]
+	} else {
+		p.Guess = &best
 	}
-	for _, k := range order[:min(top, len(order))] {
-		c := topChoice{Digit: k, Probability: probs[k]}
-		if classes[k] != fmt.Sprint(k) {
-			c.Class = classes[k]
+	for _, g := range got.Top(top, classes) {
+		c := topChoice{Digit: g.Class, Probability: g.Probability}
+		if g.Label != fmt.Sprint(g.Class) {
+			c.Class = g.Label
 		}
 		p.Top = append(p.Top, c)
 	}
@@ -204,15 +206,22 @@ func emitPrediction(stdout, stderr io.Writer, p prediction, asJSON, show bool) {
 		fmt.Fprintf(stderr, "%s: error: %s\n", p.File, p.Error)
 		return
 	}
-	label := fmt.Sprint(*p.Digit)
-	if p.Class != "" {
-		label += " (" + p.Class + ")"
-	}
 	var tops []string
 	for _, c := range p.Top {
 		tops = append(tops, fmt.Sprintf("%d %.1f%%", c.Digit, 100*c.Probability))
 	}
-	fmt.Fprintf(stdout, "%s: %s, probability %.1f%%  (top: %s)\n", p.File, label, 100*p.Probability, strings.Join(tops, ", "))
+	switch {
+	case p.Digit != nil:
+		label := fmt.Sprint(*p.Digit)
+		if p.Class != "" {
+			label += " (" + p.Class + ")"
+		}
+		fmt.Fprintf(stdout, "%s: %s, probability %.1f%%  (top: %s)\n", p.File, label, 100*p.Probability, strings.Join(tops, ", "))
+	case p.Guess != nil:
+		fmt.Fprintf(stdout, "%s: not sure (%s)  (top: %s)\n", p.File, p.Reason, strings.Join(tops, ", "))
+	default:
+		fmt.Fprintf(stdout, "%s: no digit (%s)\n", p.File, p.Reason)
+	}
 	if show {
 		fmt.Fprint(stdout, digit.ASCII(p.pixels))
 	}

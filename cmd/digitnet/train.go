@@ -57,6 +57,9 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	loadStart := time.Now()
 	rawTrain, rawTest, err := c.loadData(ctx, stderr)
+	if err == nil {
+		rawTrain, err = c.addExtra(ctx, rawTrain, stderr)
+	}
 	if err != nil {
 		return err
 	}
@@ -153,6 +156,10 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintf(human, "test accuracy: %.2f%% (%d/%d), train accuracy %.2f%%, %.1fs training\n",
 		100*res.Test.Accuracy, train.Correct(res.Test.Confusion), testData.Len(), 100*res.Train.Accuracy, res.Seconds)
 	printConfusion(human, res.Test.Confusion, trainSet.Classes)
+	if cal := run.Calibration(); cal != nil {
+		fmt.Fprintf(human, "calibration on the %d validation images: temperature %.3f, expected calibration error %.2f%% → %.2f%%; answers under %.3f confidence are withheld (%.2f%% of them)\n",
+			cal.Examples, cal.Temperature, 100*cal.ECEBefore, 100*cal.ECEAfter, cal.MinConfidence, 100*cal.Abstain)
+	}
 	if c.History != "" {
 		if err := train.WriteHistory(c.History, res.History); err != nil {
 			return fmt.Errorf("--history %s: %w", c.History, err)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"slices"
 )
 
 // Tuning of Preprocess. Lengths in "blocks" refer to the background grid of
@@ -53,6 +54,9 @@ const (
 	// gives 2.6 on average (mostly 1.5 to 3.5) for MNIST's own digits
 	// thresholded at 128.
 	minStroke = 2.2
+	// partGap: ink columns closer than this share of the ink's height belong to one
+	// digit (parts).
+	partGap = 0.08
 )
 
 // Preprocess turns img into the 28×28 grayscale input of an MNIST network:
@@ -85,9 +89,26 @@ const (
 // about a quarter of the image's longer side are taken for background; ink
 // touching the image's edge is dropped when the digit is elsewhere.
 func Preprocess(img image.Image) ([]uint8, error) {
+	r, err := Analyze(img)
+	return r.Pixels, err
+}
+
+// Result is what Analyze makes of an image: the network's input and what was seen on
+// the way to it.
+type Result struct {
+	Pixels []uint8         // the 28×28 input, as Preprocess returns it
+	Box    image.Rectangle // the ink's bounding box, in the image's coordinates
+	// Parts counts the groups of ink side by side with a gap between them, each at
+	// least half as tall as the ink: two or more mean several digits, most likely.
+	Parts int
+}
+
+// Analyze is Preprocess, also returning where the ink is and how many digits it
+// looks like.
+func Analyze(img image.Image) (Result, error) {
 	b := img.Bounds()
 	if b.Empty() {
-		return nil, fmt.Errorf("%w: bounds %v", ErrEmpty, b)
+		return Result{}, fmt.Errorf("%w: bounds %v", ErrEmpty, b)
 	}
 	W, H := b.Dx(), b.Dy()
 
@@ -113,14 +134,14 @@ func Preprocess(img image.Image) ([]uint8, error) {
 	t, full := threshold(hist, W*H)
 	runs, ids, comps, ok := label(g, W, H, t, max(1<<16, W*H/maxRunsDiv))
 	if !ok {
-		return nil, fmt.Errorf("%w: ink speckled all over the image", ErrNoInk)
+		return Result{}, fmt.Errorf("%w: ink speckled all over the image", ErrNoInk)
 	}
 	if len(comps) == 0 {
-		return nil, fmt.Errorf("%w: no pixel darker than the paper by %d/255", ErrNoInk, t)
+		return Result{}, fmt.Errorf("%w: no pixel darker than the paper by %d/255", ErrNoInk, t)
 	}
 	keep, err := digitMarks(comps, W, H)
 	if err != nil {
-		return nil, err
+		return Result{}, err
 	}
 	kept := runs[:0:0]
 	for i, r := range runs {
@@ -147,7 +168,36 @@ func Preprocess(img image.Image) ([]uint8, error) {
 	small, dw, dh := fit(crop, cw, ch, strokeWidth(kept))
 
 	// 7. Centre, and 8. Quantize.
-	return centre(small, dw, dh), nil
+	return Result{Pixels: centre(small, dw, dh), Box: box.Add(b.Min), Parts: parts(comps, keep, box)}, nil
+}
+
+// parts counts the groups of the kept components that stand side by side: their
+// columns merged where they overlap or nearly touch (within partGap of the ink's
+// height), and only groups at least half the ink's height counted. A digit broken in
+// pieces (a 5's loose bar, a 4 in two strokes) overlaps in its columns; two digits
+// written apart do not.
+func parts(comps []component, keep []bool, box image.Rectangle) int {
+	type span struct{ x0, x1, y0, y1 int }
+	var spans []span
+	for i, c := range comps {
+		if keep[i] {
+			spans = append(spans, span{c.x0, c.x1, c.y0, c.y1})
+		}
+	}
+	slices.SortFunc(spans, func(a, b span) int { return a.x0 - b.x0 })
+	h := box.Dy()
+	gap := max(1, int(partGap*float64(h)))
+	n := 0
+	for i := 0; i < len(spans); {
+		g := spans[i]
+		for i++; i < len(spans) && spans[i].x0 < g.x1+gap; i++ {
+			g.x1, g.y0, g.y1 = max(g.x1, spans[i].x1), min(g.y0, spans[i].y0), max(g.y1, spans[i].y1)
+		}
+		if 2*(g.y1-g.y0) >= h {
+			n++
+		}
+	}
+	return n
 }
 
 // fit scales the cw×ch image crop (ink 0..255) so that its longer side is Box

@@ -97,6 +97,7 @@ func (e *Ensemble) Predict(pixels []uint8, n int) *tensor.Tensor {
 		x.Resize(append([]int{n}, m.Arch.Input...)...)
 		m.Batch(x.Data, pixels[:n*m.Arch.InputSize()])
 		p := m.Net.Predict(x)
+		m.calibrate(p)
 		if len(e.Models) == 1 {
 			return p
 		}
@@ -117,6 +118,7 @@ func (e *Ensemble) PredictUnit(values []float32, n int) *tensor.Tensor {
 			x.Data[j] = s*v + o
 		}
 		p := m.Net.Predict(x)
+		m.calibrate(p)
 		if len(e.Models) == 1 {
 			return p
 		}

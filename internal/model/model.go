@@ -22,6 +22,8 @@
 //	digitnet.dataset   the data set trained on, e.g. "mnist"
 //	digitnet.classes   class names, a JSON array
 //	digitnet.training  training summary (Summary as JSON)
+//	digitnet.recipe    optional: the training recipe (recipe.Recipe as JSON)
+//	digitnet.calibration  optional: temperature and minimum confidence (Calibration as JSON)
 //	digitnet.sha256    hex SHA-256 of the tensor bytes in file order
 package model
 
@@ -80,6 +82,11 @@ type Model struct {
 	Dataset  string
 	Classes  []string
 	Training Summary
+	// Calibration, when set, tempers the network's probabilities and says when an
+	// answer is too unsure to give.
+	Calibration *Calibration
+	// Recipe is the settings it was trained with (recipe.Recipe as JSON), if known.
+	Recipe json.RawMessage
 }
 
 // layerTensor is one tensor of the file and where it lives in the network.
@@ -246,6 +253,13 @@ func write(w io.Writer, m *Model, buffers map[string][]float32, extraMeta map[st
 		"digitnet.classes":  string(classes),
 		"digitnet.training": string(training),
 	}
+	if len(m.Recipe) > 0 {
+		meta["digitnet.recipe"] = string(m.Recipe)
+	}
+	if m.Calibration != nil {
+		c, _ := json.Marshal(m.Calibration)
+		meta["digitnet.calibration"] = string(c)
+	}
 	for k, v := range extraMeta {
 		meta[k] = v
 	}
@@ -355,6 +369,18 @@ func decode(buf []byte, checkpoint bool) (*Checkpoint, error) {
 	}
 	if err := unmarshalKey(md, "digitnet.training", &m.Training); err != nil {
 		return nil, err
+	}
+	if r, ok := md["digitnet.recipe"]; ok && json.Valid([]byte(r)) {
+		m.Recipe = json.RawMessage(r)
+	}
+	if _, ok := md["digitnet.calibration"]; ok {
+		m.Calibration = new(Calibration)
+		if err := unmarshalKey(md, "digitnet.calibration", m.Calibration); err != nil {
+			return nil, err
+		}
+		if c := m.Calibration; !(c.Temperature > 0 && c.Temperature < 1e3 && c.MinConfidence >= 0 && c.MinConfidence <= 1) {
+			return nil, fmt.Errorf("digitnet.calibration: temperature %g, min confidence %g: want a temperature > 0 and a confidence in [0, 1]", c.Temperature, c.MinConfidence)
+		}
 	}
 	if err := checkSizes(m.Arch); err != nil {
 		return nil, err

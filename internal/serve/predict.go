@@ -9,11 +9,13 @@ import (
 	"mime"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/digitnet/digitnet/internal/digit"
+	"github.com/digitnet/digitnet/internal/model"
 )
 
 // keepBuffer is the largest buffer a pooled job keeps between requests.
@@ -21,8 +23,12 @@ const keepBuffer = 1 << 20
 
 // handlePredict answers POST /v1/predict:
 //
-//	{"digit":7,"probabilities":[…],"model":"m.safetensors"}                  one image
-//	{"predictions":[{"digit":7,"probabilities":[…]},…],"model":"m.safetensors"} a batch
+//	{"digit":7,"confidence":0.99,"probabilities":[…],"model":"m.safetensors"}                  one image
+//	{"predictions":[{"digit":7,"confidence":0.99,"probabilities":[…]},…],"model":"m.safetensors"} a batch
+//
+// An answer the model withholds has "digit":null and a "reason" (model.Reason…):
+// "no ink" (a blank page; no probabilities then), "more than one digit" or "low
+// confidence", with "guess", the most probable class, beside the probabilities.
 //
 // with "class" next to "digit" when the class's name is not the digit itself (Fashion-
 // MNIST), and "input" (784 bytes, what the network saw) when the request asked for it
@@ -212,6 +218,7 @@ func (s *Server) run(st *loaded, wk *worker, j *job) *apiError {
 	for i := range j.inst {
 		in := &j.inst[i]
 		if !in.hasImage {
+			in.noInk = !slices.ContainsFunc(in.pixels[:], func(v uint8) bool { return v > 25 })
 			continue
 		}
 		if err := preprocess(in, lim); err != nil {
@@ -242,14 +249,32 @@ func (s *Server) run(st *loaded, wk *worker, j *job) *apiError {
 				return errorf(http.StatusInternalServerError, "the model produced %v: its weights are broken", p)
 			}
 		}
-		k := wk.ens.Class(probs)
-		st.counts[k].Inc()
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, `{"digit":`...)
-		b = strconv.AppendInt(b, int64(k), 10)
-		b = append(b, st.classJSON[k]...)
+		in := &j.inst[i]
+		if in.noInk {
+			b = append(b, `{"digit":null,"reason":"`+model.ReasonNoInk+`"`...)
+			if j.batch {
+				b = append(b, '}')
+			}
+			continue
+		}
+		k := wk.ens.Class(probs)
+		conf := float64(probs[k])
+		if reason := model.Withhold(conf, in.parts, st.floor); reason != "" {
+			b = append(b, `{"digit":null,"reason":"`...)
+			b = append(b, reason...)
+			b = append(b, `","guess":`...)
+			b = strconv.AppendInt(b, int64(k), 10)
+		} else {
+			st.counts[k].Inc()
+			b = append(b, `{"digit":`...)
+			b = strconv.AppendInt(b, int64(k), 10)
+			b = append(b, st.classJSON[k]...)
+		}
+		b = append(b, `,"confidence":`...)
+		b = strconv.AppendFloat(b, conf, 'g', -1, 32)
 		b = append(b, `,"probabilities":[`...)
 		for c, p := range probs {
 			if c > 0 {
@@ -286,9 +311,15 @@ func (s *Server) run(st *loaded, wk *worker, j *job) *apiError {
 func preprocess(in *instance, lim digit.Limits) *apiError {
 	img, err := digit.Decode(bytes.NewReader(in.image), lim)
 	if err == nil {
-		var px []uint8
-		if px, err = digit.Preprocess(img); err == nil {
-			copy(in.pixels[:], px)
+		var r digit.Result
+		r, err = digit.Analyze(img)
+		if errors.Is(err, digit.ErrNoInk) {
+			in.pixels, in.noInk = [Pixels]uint8{}, true
+			return nil
+		}
+		if err == nil {
+			copy(in.pixels[:], r.Pixels)
+			in.parts = r.Parts
 			return nil
 		}
 	}
@@ -296,7 +327,7 @@ func preprocess(in *instance, lim digit.Limits) *apiError {
 	switch {
 	case errors.Is(err, digit.ErrFormat), errors.Is(err, digit.ErrCorrupt), errors.Is(err, io.ErrUnexpectedEOF):
 		return &apiError{http.StatusBadRequest, msg}
-	case errors.Is(err, digit.ErrEmpty), errors.Is(err, digit.ErrTooLarge), errors.Is(err, digit.ErrNoInk):
+	case errors.Is(err, digit.ErrEmpty), errors.Is(err, digit.ErrTooLarge):
 		return &apiError{http.StatusUnprocessableEntity, msg}
 	}
 	return &apiError{http.StatusBadRequest, msg}

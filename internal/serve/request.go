@@ -51,6 +51,8 @@ type instance struct {
 	pixels              [Pixels]uint8 // given, or preprocessed from image
 	image               []byte        // image bytes: part of the body, or decoded base64 in buf
 	buf                 []byte
+	parts               int  // ink groups side by side in the image (digit.Result.Parts)
+	noInk               bool // the image is a blank page
 }
 
 // next appends an instance slot, reusing the slot's buffers from earlier requests.
@@ -61,7 +63,7 @@ func (j *job) next() *instance {
 		j.inst = append(j.inst, instance{})
 	}
 	in := &j.inst[len(j.inst)-1]
-	in.hasPixels, in.hasImage, in.image = false, false, nil
+	in.hasPixels, in.hasImage, in.image, in.parts, in.noInk = false, false, nil, 0, false
 	return in
 }
 

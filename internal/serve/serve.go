@@ -97,6 +97,9 @@ type Options struct {
 	// requests in flight before it closes their connections.
 	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 	ShutdownTimeout                                           time.Duration
+	// MinConfidence, when set, overrides the model's confidence floor: answers below it
+	// are withheld as "low confidence" (0 always answers).
+	MinConfidence *float64
 	// Logger receives structured logs; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -176,6 +179,7 @@ type loaded struct {
 	info      []byte // the /v1/model answer
 	counts    []counter
 	loadedAt  time.Time
+	floor     float64 // answers less confident than this are withheld
 }
 
 // worker is one concurrent prediction's replica of the members and pixel buffer.
@@ -250,7 +254,10 @@ func (s *Server) load() (*loaded, error) {
 	}
 	path := strings.Join(ens.Names, ",")
 	m := ens.Models[0]
-	st := &loaded{m: m, ens: ens, path: path, name: strings.Join(names, ","), loadedAt: time.Now().UTC()}
+	st := &loaded{m: m, ens: ens, path: path, name: strings.Join(names, ","), loadedAt: time.Now().UTC(), floor: ens.MinConfidence()}
+	if s.opt.MinConfidence != nil {
+		st.floor = *s.opt.MinConfidence
+	}
 	st.nameJSON, _ = json.Marshal(st.name)
 	st.workers = make(chan *worker, s.opt.MaxInFlight)
 	for range s.opt.MaxInFlight {

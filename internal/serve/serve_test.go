@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"image"
+	"image/draw"
 	"image/jpeg"
 	"io"
 	"math"
@@ -31,8 +32,11 @@ import (
 
 // prediction is one answer of POST /v1/predict.
 type prediction struct {
-	Digit         int       `json:"digit"`
+	Digit         int       `json:"digit"` // null (withheld) leaves it 0: see Reason
 	Class         string    `json:"class"`
+	Reason        string    `json:"reason"`
+	Guess         *int      `json:"guess"`
+	Confidence    float64   `json:"confidence"`
 	Probabilities []float64 `json:"probabilities"`
 	Input         []int     `json:"input"`
 	Model         string    `json:"model"`
@@ -74,10 +78,75 @@ func predictOK(t testing.TB, h http.Handler, contentType string, body []byte) pr
 	if math.Abs(sum-1) > 1e-4 {
 		t.Errorf("probabilities sum to %v, want 1", sum)
 	}
-	if best := argmax(p.Probabilities); best != p.Digit {
-		t.Errorf("digit %d, but the largest probability is class %d's", p.Digit, best)
+	if p.Reason != "" {
+		t.Fatalf("answer withheld (%q): %s", p.Reason, w.Body)
+	}
+	if best := argmax(p.Probabilities); best != p.Digit || p.Confidence != p.Probabilities[best] {
+		t.Errorf("digit %d with confidence %v, but the largest probability is class %d's, %v", p.Digit, p.Confidence, best, p.Probabilities[best])
 	}
 	return p
+}
+
+// TestWithheld: a blank page, two digits in one image, and an answer under the
+// confidence floor each get "digit": null with the reason.
+func TestWithheld(t *testing.T) {
+	blank := image.NewGray(image.Rect(0, 0, 100, 100))
+	for i := range blank.Pix {
+		blank.Pix[i] = 255
+	}
+	seven := drawDigit(7, 100, 5)
+	two := image.NewGray(image.Rect(0, 0, 250, 100))
+	draw.Draw(two, two.Bounds(), image.White, image.Point{}, draw.Src)
+	draw.Draw(two, image.Rect(0, 0, 100, 100), seven, image.Point{}, draw.Src)
+	draw.Draw(two, image.Rect(150, 0, 250, 100), seven, image.Point{}, draw.Src)
+	b64 := base64.StdEncoding.EncodeToString
+	answer := func(h http.Handler, ct string, body []byte) map[string]any {
+		t.Helper()
+		w := do(t, h, "POST", "/v1/predict", ct, body)
+		if w.Code != http.StatusOK {
+			t.Fatalf("status %d, want 200: %s", w.Code, w.Body)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(w.Body.Bytes(), &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	check := func(name string, m map[string]any, reason string, probs bool) {
+		t.Helper()
+		d, ok := m["digit"]
+		if !ok || d != nil || m["reason"] != reason {
+			t.Errorf("%s: %v, want \"digit\": null and reason %q", name, m, reason)
+		}
+		if _, has := m["probabilities"]; has != probs {
+			t.Errorf("%s: probabilities given %v, want %v: %v", name, has, probs, m)
+		}
+		if _, has := m["guess"]; has != probs {
+			t.Errorf("%s: guess given %v, want %v: %v", name, has, probs, m)
+		}
+	}
+	s := newServer(t, trainedModel(t), Options{})
+	check("blank PNG", answer(s, "image/png", pngOf(t, blank)), model.ReasonNoInk, false)
+	check("zero pixels", answer(s, "application/json", []byte(`{"pixels":[`+zeros(Pixels)+`]}`)), model.ReasonNoInk, false)
+	check("two sevens", answer(s, "image/png", pngOf(t, two)), model.ReasonSeveral, true)
+	batch := answer(s, "application/json", []byte(`{"instances":[{"image":"`+b64(pngOf(t, seven))+`"},{"image":"`+b64(pngOf(t, blank))+`"}]}`))
+	preds, _ := batch["predictions"].([]any)
+	if len(preds) != 2 {
+		t.Fatalf("batch: %v", batch)
+	}
+	if p0, _ := preds[0].(map[string]any); p0["digit"] != 7.0 {
+		t.Errorf("batch: the seven got %v", p0)
+	}
+	p1, _ := preds[1].(map[string]any)
+	check("blank in a batch", p1, model.ReasonNoInk, false)
+
+	floor := 1.01
+	unsure := newServer(t, trainedModel(t), Options{MinConfidence: &floor})
+	m := answer(unsure, "image/png", pngOf(t, seven))
+	check("above every probability", m, model.ReasonUnsure, true)
+	if m["guess"] != 7.0 {
+		t.Errorf("the guess is %v, want 7", m["guess"])
+	}
 }
 
 func argmax(v []float64) int {
@@ -306,7 +375,6 @@ func TestBadRequests(t *testing.T) {
 		{name: "corrupt PNG", contentType: "image/png", body: string(pngHeader(28, 28)) + "\x00\x00\x00\x04IDATxxxx\x00\x00\x00\x00", status: 400, want: "image: corrupt image"},
 		{name: "0x0 PNG", contentType: "image/png", body: string(pngHeader(0, 0)), status: 422, want: "0×0"},
 		{name: "20000x20000 PNG", contentType: "image/png", body: string(pngHeader(20000, 20000)), status: 422, want: "20000×20000, more than 25000000 pixels"},
-		{name: "blank image", contentType: "image/png", body: string(pngOf(t, blank)), status: 422, want: "image: no ink found"},
 		{name: "empty image body", contentType: "image/png", body: "", status: 400, want: "empty body"},
 		{name: "PNG bytes as JPEG", contentType: "image/jpeg", body: "\xff\xd8\xff\xe0 not really", status: 400, want: "jpeg"},
 		// pixels
@@ -339,7 +407,7 @@ func TestBadRequests(t *testing.T) {
 		{name: "instance without data", contentType: "application/json", body: `{"instances":[{}]}`, status: 422, want: `instances[0]: want "pixels" or "image"`},
 		{name: "bad instance", contentType: "application/json", body: `{"instances":[{"pixels":[` + px + `]},{"pixels":[` + zeros(783) + "]}]}", status: 422, want: "instances[1].pixels has 783 values"},
 		{name: "instance not an object", contentType: "application/json", body: `{"instances":[[1,2]]}`, status: 400, want: "instances[0]: want an object"},
-		{name: "blank image in batch", contentType: "application/json", body: `{"instances":[{"pixels":[` + px + `]},{"image":"` + b64(pngOf(t, blank)) + `"}]}`, status: 422, want: "instances[1]: image: no ink found"},
+		{name: "bad image in batch", contentType: "application/json", body: `{"instances":[{"pixels":[` + px + `]},{"image":"` + b64([]byte("not an image")) + `"}]}`, status: 400, want: "instances[1]: image: unknown image format"},
 		{name: "instances and pixels", contentType: "application/json", body: `{"instances":[{"pixels":[` + px + `]}],"pixels":[` + px + "]}", status: 422, want: "either \"instances\" or a single"},
 		// images in JSON
 		{name: "bad base64", contentType: "application/json", body: `{"image":"!!!!"}`, status: 400, want: "image: invalid base64 at character 0"},
