@@ -1,0 +1,233 @@
+// Command evalheldout measures a model on the held-out sets tools/heldout writes:
+// for each digit set, the accuracy over all pictures (a withheld answer counts as
+// wrong), how often the model withholds its answer, the accuracy of the answers it
+// gives, and the expected calibration error; for each kind of non-digit, how often it
+// (rightly) withholds. Pictures go through digitnet.PredictImage, as `predict` does.
+//
+//	go run ./tools/evalheldout -model m.safetensors -heldout ~/heldout [-json out.json]
+//
+// A model of several comma-separated files is an ensemble.
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/digitnet/digitnet"
+)
+
+// Row is one set's figures.
+type Row struct {
+	Set      string  `json:"set"`
+	Kind     string  `json:"kind"` // digits or nondigits
+	N        int     `json:"n"`
+	Accuracy float64 `json:"accuracy,omitempty"` // right answers over all pictures
+	Withheld float64 `json:"withheld"`           // share withheld
+	Answered float64 `json:"answered_accuracy,omitempty"`
+	ECE      float64 `json:"ece,omitempty"`
+	Errors   int     `json:"errors,omitempty"` // pictures that could not be read
+}
+
+func main() {
+	modelPath := flag.String("model", "", "model file(s), comma-separated (required)")
+	root := flag.String("heldout", "", "the directory tools/heldout wrote (required)")
+	jsonOut := flag.String("json", "", "also write the rows to this JSON file")
+	floor := flag.Float64("min-confidence", -1, "override the model's confidence floor")
+	summary := flag.String("summary", "", "print the digit sets' accuracies of a -json FILE as one JSON object, and exit")
+	flag.Parse()
+	if *summary != "" {
+		printSummary(*summary)
+		return
+	}
+	if *modelPath == "" || *root == "" {
+		flag.Usage()
+		os.Exit(2)
+	}
+	m, err := digitnet.OpenEnsemble(strings.Split(*modelPath, ",")...)
+	if err != nil {
+		fail(err)
+	}
+	if *floor >= 0 {
+		m = m.WithMinConfidence(*floor)
+	}
+	sets, err := os.ReadDir(*root)
+	if err != nil {
+		fail(err)
+	}
+	var rows []Row
+	for _, e := range sets {
+		dir := filepath.Join(*root, e.Name())
+		switch {
+		case !e.IsDir():
+		case e.Name() == "nondigits":
+			kinds, _ := os.ReadDir(dir)
+			for _, k := range kinds {
+				if k.IsDir() {
+					rows = append(rows, measure(m, "nondigits/"+k.Name(), filepath.Join(dir, k.Name()), false))
+				}
+			}
+		case isDir(filepath.Join(dir, "test")):
+			rows = append(rows, measure(m, e.Name(), filepath.Join(dir, "test"), true))
+		}
+	}
+	fmt.Printf("model %s (confidence floor %.3f)\n\n", *modelPath, m.MinConfidence())
+	fmt.Println("| set | pictures | accuracy | withheld | accuracy of answers | ECE |")
+	fmt.Println("|---|---|---|---|---|---|")
+	for _, r := range rows {
+		if r.Kind == "digits" {
+			fmt.Printf("| %s | %d | %.2f %% | %.2f %% | %.2f %% | %.2f %% |\n", r.Set, r.N, 100*r.Accuracy, 100*r.Withheld, 100*r.Answered, 100*r.ECE)
+		} else {
+			fmt.Printf("| %s | %d | – | %.1f %% | – | – |\n", r.Set, r.N, 100*r.Withheld)
+		}
+	}
+	if *jsonOut != "" {
+		b, _ := json.MarshalIndent(rows, "", "  ")
+		if err := os.WriteFile(*jsonOut, append(b, '\n'), 0o644); err != nil {
+			fail(err)
+		}
+	}
+}
+
+func isDir(p string) bool { fi, err := os.Stat(p); return err == nil && fi.IsDir() }
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "evalheldout:", err)
+	os.Exit(1)
+}
+
+// picture is one file and its label (-1: not a digit).
+type picture struct {
+	path  string
+	label int
+}
+
+type outcome struct {
+	pred digitnet.Prediction
+	err  error
+}
+
+// measure predicts every picture under dir: class folders when digits, else a flat
+// folder of non-digits.
+func measure(m *digitnet.Model, name, dir string, digits bool) Row {
+	var pics []picture
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !slices.Contains([]string{".png", ".jpg", ".jpeg", ".gif"}, strings.ToLower(filepath.Ext(p))) {
+			return nil
+		}
+		label := -1
+		if digits {
+			label, _ = strconv.Atoi(filepath.Base(filepath.Dir(p)))
+		}
+		pics = append(pics, picture{p, label})
+		return nil
+	})
+	out := make([]outcome, len(pics))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for i := range next {
+				out[i].pred, out[i].err = predict(m, pics[i].path)
+			}
+		})
+	}
+	for i := range pics {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+
+	r := Row{Set: name, Kind: "nondigits", N: len(pics)}
+	if digits {
+		r.Kind = "digits"
+	}
+	right, withheld, answered, answeredRight := 0, 0, 0, 0
+	const bins = 15
+	var conf, hits [bins]float64
+	var count [bins]int
+	for i, o := range out {
+		if o.err != nil {
+			r.Errors++
+			withheld++ // an unreadable picture gets no digit either
+			continue
+		}
+		p := o.pred
+		if p.Digit < 0 {
+			withheld++
+		} else {
+			answered++
+			if p.Digit == pics[i].label {
+				answeredRight++
+				right++
+			}
+		}
+		if digits && p.Guess >= 0 {
+			b := min(bins-1, int(p.Confidence*bins))
+			conf[b] += p.Confidence
+			count[b]++
+			if p.Guess == pics[i].label {
+				hits[b]++
+			}
+		}
+	}
+	if r.N > 0 {
+		r.Withheld = float64(withheld) / float64(r.N)
+		r.Accuracy = float64(right) / float64(r.N)
+	}
+	if answered > 0 {
+		r.Answered = float64(answeredRight) / float64(answered)
+	}
+	total := 0
+	for _, c := range count {
+		total += c
+	}
+	for b := range bins {
+		if count[b] > 0 {
+			r.ECE += math.Abs(hits[b]-conf[b]) / float64(total)
+		}
+	}
+	return r
+}
+
+func predict(m *digitnet.Model, path string) (digitnet.Prediction, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return digitnet.Prediction{}, err
+	}
+	defer f.Close()
+	img, err := digitnet.DecodeImage(f)
+	if err != nil {
+		return digitnet.Prediction{}, err
+	}
+	return m.PredictImage(img)
+}
+
+// printSummary prints {"set": accuracy, …} of the digit sets in a -json file.
+func printSummary(path string) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		fail(err)
+	}
+	var rows []Row
+	if err := json.Unmarshal(b, &rows); err != nil {
+		fail(fmt.Errorf("%s: %v", path, err))
+	}
+	acc := map[string]float64{}
+	for _, r := range rows {
+		if r.Kind == "digits" {
+			acc[r.Set] = math.Round(r.Accuracy*1e4) / 1e4
+		}
+	}
+	out, _ := json.Marshal(acc)
+	fmt.Println(string(out))
+}
