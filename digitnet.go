@@ -35,6 +35,7 @@ import (
 
 	"github.com/digitnet/digitnet/internal/digit"
 	"github.com/digitnet/digitnet/internal/model"
+	"github.com/digitnet/digitnet/internal/pretrained"
 	"github.com/digitnet/digitnet/nn"
 )
 
@@ -78,6 +79,19 @@ func newModel(ens *model.Ensemble) *Model { return &Model{ens: ens, floor: ens.M
 // --val`), 0 for a model without one.
 func (m *Model) MinConfidence() float64 { return m.floor }
 
+// Uncalibrated returns the model without its calibration: the networks' own
+// probabilities and no confidence floor (to compare, or to see the raw outputs).
+func (m *Model) Uncalibrated() *Model {
+	ens := *m.ens
+	ens.Models = nil
+	for _, mm := range m.ens.Models {
+		c := *mm
+		c.Calibration = nil
+		ens.Models = append(ens.Models, &c)
+	}
+	return &Model{ens: &ens}
+}
+
 // WithMinConfidence returns the model with another confidence floor (0 always answers).
 func (m *Model) WithMinConfidence(floor float64) *Model {
 	return &Model{ens: m.ens, floor: floor}
@@ -109,6 +123,18 @@ func OpenEnsemble(paths ...string) (*Model, error) {
 		return nil, errors.New("digitnet: no model files")
 	}
 	ens, err := model.LoadEnsemble(paths)
+	if err != nil {
+		return nil, fmt.Errorf("digitnet: %w", err)
+	}
+	return newModel(ens), nil
+}
+
+// Default is the model digitnet ships, embedded in the package: an ensemble of two
+// CNNs trained by scripts/pretrain on MNIST and on handwriting-font digits, with
+// calibrated probabilities (see internal/pretrained/record.json for its figures).
+// Each call returns a new Model; the weights are decoded once.
+func Default() (*Model, error) {
+	ens, err := pretrained.Ensemble()
 	if err != nil {
 		return nil, fmt.Errorf("digitnet: %w", err)
 	}

@@ -231,3 +231,35 @@ func TestEnsembleAndInfo(t *testing.T) {
 		t.Errorf("Info() = %+v", info)
 	}
 }
+
+// The model digitnet ships reads a photo of a digit, and withholds on a blank page.
+func TestDefault(t *testing.T) {
+	m, err := digitnet.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.MinConfidence() <= 0 {
+		t.Errorf("the pretrained model's confidence floor is %v, want a calibrated one", m.MinConfidence())
+	}
+	f, err := os.Open(filepath.Join("testdata", "seven.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := digitnet.DecodeImage(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := m.PredictImage(img)
+	if err != nil || p.Digit != 7 || p.Reason != "" {
+		t.Errorf("Default().PredictImage(seven.png) = %d (%q, %v), want 7", p.Digit, p.Reason, err)
+	}
+	raw := m.Uncalibrated()
+	q, err := raw.PredictImage(img)
+	if err != nil || q.Digit != 7 || raw.MinConfidence() != 0 {
+		t.Fatalf("uncalibrated: %d, %v, floor %v", q.Digit, err, raw.MinConfidence())
+	}
+	if q.Probs[3] == p.Probs[3] {
+		t.Errorf("calibrated and uncalibrated probabilities are the same: %v", p.Probs)
+	}
+}

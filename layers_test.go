@@ -16,11 +16,11 @@ var rank = map[string]int{
 	"tensor": 0, "internal/fsutil": 0, "internal/digit": 0, "internal/onnx/onnxpb": 0, "internal/synth": 0, "internal/calibration": 0,
 	"internal/kernels": 1, "idx": 1,
 	"nn": 2, "dataset": 2,
-	"optim": 3, "internal/model": 3,
+	"optim": 3, "internal/model": 3, "internal/pretrained": 4,
 	"train":   4,
 	"augment": 5, "internal/report": 5,
 	"recipe": 6, ".": 6, "internal/onnx": 6, "internal/serve": 6, "internal/bench": 7, "internal/diag": 7,
-	"cmd/digitnet": 8, "examples/quickstart": 8, "tools/heldout": 8,
+	"cmd/digitnet": 8, "examples/quickstart": 8, "tools/heldout": 8, "tools/evalheldout": 8,
 }
 
 // TestLayering fails when a package imports one of its own layer or above (tests may

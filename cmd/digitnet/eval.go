@@ -13,6 +13,7 @@ import (
 
 	"github.com/digitnet/digitnet/dataset"
 	"github.com/digitnet/digitnet/internal/model"
+	"github.com/digitnet/digitnet/internal/pretrained"
 	"github.com/digitnet/digitnet/internal/report"
 	"github.com/digitnet/digitnet/nn"
 	"github.com/digitnet/digitnet/train"
@@ -31,7 +32,7 @@ type evalReport struct {
 func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("digitnet eval", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	path := fs.String("model", "", "model file written by `train --out` (required); several, comma-separated, are evaluated as an ensemble")
+	path := fs.String("model", "", "model file written by `train --out` (default: the pretrained model digitnet ships); several, comma-separated, are evaluated as an ensemble")
 	name := fs.String("dataset", "", "data set to evaluate on (default: the one the model was trained on)")
 	dir := fs.String("data", "", "the data to evaluate on: a directory of IDX files (any prefix, size, classes), or class folders DIR/test/<class>/*.png")
 	prefix := fs.String("prefix", "", "with --data: the IDX files' name prefix")
@@ -41,10 +42,19 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if *path == "" {
-		return usageErr("--model FILE is required")
+		ens, err := pretrained.Ensemble()
+		if err != nil {
+			return err
+		}
+		printPretrained(stderr)
+		return evalEnsemble(ctx, ens, pretrained.Name, *name, *dir, *prefix, *asJSON, stdout, stderr)
 	}
 	if paths := strings.Split(*path, ","); len(paths) > 1 {
-		return evalEnsemble(ctx, paths, *name, *dir, *prefix, *asJSON, stdout, stderr)
+		ens, err := model.LoadEnsemble(paths)
+		if err != nil {
+			return err
+		}
+		return evalEnsemble(ctx, ens, *path, *name, *dir, *prefix, *asJSON, stdout, stderr)
 	}
 	m, err := model.Load(*path)
 	if err != nil {
@@ -105,11 +115,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 // evalEnsemble evaluates the mean probabilities of several models on a test set.
-func evalEnsemble(ctx context.Context, paths []string, name, dir, prefix string, asJSON bool, stdout, stderr io.Writer) error {
-	ens, err := model.LoadEnsemble(paths)
-	if err != nil {
-		return err
-	}
+func evalEnsemble(ctx context.Context, ens *model.Ensemble, label, name, dir, prefix string, asJSON bool, stdout, stderr io.Writer) error {
 	for _, m := range ens.Models { // one convolutional member makes it worth the workers
 		if m.Arch.Convolutional() {
 			nn.SetCores(m.Arch, runtime.NumCPU())
@@ -119,7 +125,7 @@ func evalEnsemble(ctx context.Context, paths []string, name, dir, prefix string,
 	if name == "" {
 		name = ens.Models[0].Dataset
 	}
-	test, err := loadTest(ctx, name, dir, prefix, strings.Join(paths, ","), stderr)
+	test, err := loadTest(ctx, name, dir, prefix, label, stderr)
 	if err != nil {
 		return err
 	}
@@ -129,7 +135,7 @@ func evalEnsemble(ctx context.Context, paths []string, name, dir, prefix string,
 			ens.Models[0].Arch.InputSize(), len(ens.Classes()), name, test.Rows*test.Cols, len(test.Classes))
 	}
 	acc, loss, conf := ens.Evaluate(test.Images, test.Labels)
-	rep := evalReport{Model: strings.Join(paths, ","), Dataset: name, Examples: test.N, Accuracy: acc, Loss: loss, Confusion: conf}
+	rep := evalReport{Model: label, Dataset: name, Examples: test.N, Accuracy: acc, Loss: loss, Confusion: conf}
 	rep.PerClass, _ = train.PerClass(conf, ens.Classes())
 	if asJSON {
 		b, err := json.Marshal(rep)
@@ -140,9 +146,9 @@ func evalEnsemble(ctx context.Context, paths []string, name, dir, prefix string,
 		return nil
 	}
 	fmt.Fprintf(stdout, "ensemble of %d models on the %s test set: accuracy %.2f%% (%d/%d), mean loss %.4f\n",
-		len(paths), name, 100*acc, train.Correct(conf), test.N, loss)
+		len(ens.Models), name, 100*acc, train.Correct(conf), test.N, loss)
 	for i, m := range ens.Models {
-		fmt.Fprintf(stdout, "  %s: %s\n", paths[i], m.Net)
+		fmt.Fprintf(stdout, "  %s: %s\n", ens.Names[i], m.Net)
 	}
 	printConfusion(stdout, conf, ens.Classes())
 	return nil

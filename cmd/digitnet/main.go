@@ -14,12 +14,16 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"syscall"
 
 	"github.com/digitnet/digitnet/internal/kernels"
+	"github.com/digitnet/digitnet/internal/pretrained"
 )
 
 // version is set at build time with -ldflags "-X main.version=..."; otherwise it comes
@@ -161,7 +165,24 @@ func runVersion(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return usageErr("version takes no arguments, got %q", args)
 	}
 	fmt.Fprintf(stdout, "digitnet %s (math backend %s, %d threads)\n", versionString(), kernels.Backend, kernels.Threads())
+	printPretrained(stdout)
 	return nil
+}
+
+// printPretrained describes the model digitnet ships, from its record.
+func printPretrained(w io.Writer) {
+	r := pretrained.Info()
+	fmt.Fprintf(w, "pretrained model: %s (%s)\n", strings.Join(pretrained.Names(), ", "), r.Recipe)
+	fmt.Fprintf(w, "  trained with %s on %s, %s: %.0f s of training; MNIST test accuracy %.2f%%\n", r.Command, r.Machine, r.Date, r.TrainingSeconds, 100*r.MNISTTest)
+	fmt.Fprintf(w, "  answers under %.3f confidence are withheld (%.1f%% of those on %s)\n", r.MinConfidence, 100*r.FloorAbstain, r.FloorFittedOn)
+	if len(r.HeldOut) > 0 {
+		sets := slices.Sorted(maps.Keys(r.HeldOut))
+		var parts []string
+		for _, k := range sets {
+			parts = append(parts, fmt.Sprintf("%s %.2f%%", k, 100*r.HeldOut[k]))
+		}
+		fmt.Fprintf(w, "  held-out handwriting (never trained on): %s\n", strings.Join(parts, ", "))
+	}
 }
 
 func versionString() string {

@@ -43,13 +43,13 @@ var imageExts = []string{".png", ".jpg", ".jpeg", ".gif"}
 func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("digitnet predict", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	path := fs.String("model", "", "model file written by `train --out` (required); several, comma-separated, predict as an ensemble")
+	path := fs.String("model", "", "model file written by `train --out` (default: the pretrained model digitnet ships); several, comma-separated, predict as an ensemble")
 	asJSON := fs.Bool("json", false, "print one JSON object per input file")
 	show := fs.Bool("show", false, "print the 28×28 image the network saw, as text")
 	top := fs.Int("top", 3, "how many of the most likely classes to list")
 	floor := fs.Float64("min-confidence", -1, "withhold answers less probable than this (\"low confidence\"); default: the model's calibrated floor")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: digitnet predict --model M [--json] [--show] FILE|DIR...\n\nPredicts the digit in each PNG, JPEG or GIF image (a directory: the images in it).\n\nflags:")
+		fmt.Fprintln(stderr, "usage: digitnet predict [--model M] [--json] [--show] FILE|DIR...\n\nPredicts the digit in each PNG, JPEG or GIF image (a directory: the images in it).\n\nflags:")
 		fs.PrintDefaults()
 	}
 	// Flags may come before, between or after the image names.
@@ -66,9 +66,6 @@ func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			images, rest = append(images, rest[0]), rest[1:]
 		}
 	}
-	if *path == "" {
-		return usageErr("--model FILE is required")
-	}
 	if len(images) == 0 {
 		return usageErr("no images given: name image files or directories")
 	}
@@ -76,7 +73,13 @@ func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return usageErr("--top %d: want at least 1", *top)
 	}
 	// Several models, comma-separated, predict as an ensemble (mean probabilities).
-	m, err := dn.OpenEnsemble(strings.Split(*path, ",")...)
+	var m *dn.Model
+	var err error
+	if *path == "" {
+		m, err = dn.Default()
+	} else {
+		m, err = dn.OpenEnsemble(strings.Split(*path, ",")...)
+	}
 	if err != nil {
 		return errors.New(strings.TrimPrefix(err.Error(), "digitnet: "))
 	}

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/digitnet/digitnet/internal/pretrained"
 	"github.com/digitnet/digitnet/internal/serve"
 )
 
@@ -21,7 +22,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := flag.NewFlagSet("digitnet serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	d := serve.DefaultOptions
-	path := fs.String("model", "", "model `FILE` written by train --out (required), or FILE,FILE,… for an ensemble that averages their probabilities; SIGHUP reloads it")
+	path := fs.String("model", "", "model `FILE` written by train --out (default: the pretrained model digitnet ships), or FILE,FILE,… for an ensemble that averages their probabilities; SIGHUP reloads it")
+	floor := fs.Float64("min-confidence", -1, "withhold answers less probable than this (\"low confidence\"); default: the model's calibrated floor")
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on, host:port (\":8080\" for every interface)")
 	maxBody := fs.Int64("max-body", d.MaxBodyBytes, "largest request body, in bytes (larger: 413)")
 	maxPixels := fs.Int64("max-pixels", d.MaxPixels, "largest image, width×height, checked before decoding (larger: 422)")
@@ -36,7 +38,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	logJSON := fs.Bool("log-json", false, "write logs as JSON lines (default: key=value text)")
 	verbose := fs.Bool("verbose", false, "log every request (debug level)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, `usage: digitnet serve --model M [--addr 127.0.0.1:8080] [flags]
+		fmt.Fprintln(stderr, `usage: digitnet serve [--model M] [--addr 127.0.0.1:8080] [flags]
 
 Serves predictions over HTTP, with a drawing page at / (everything is in the binary):
 
@@ -58,9 +60,6 @@ flags:`)
 	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
-	}
-	if *path == "" {
-		return usageErr("--model FILE is required")
 	}
 	for _, v := range []struct {
 		name string
@@ -86,7 +85,15 @@ flags:`)
 	log := slog.New(h)
 
 	serve.SingleThreadedProducts()
-	s, err := serve.New(serve.Files(strings.Split(*path, ",")...), serve.Options{
+	loader, name := serve.Files(strings.Split(*path, ",")...), filepath.Base(*path)
+	if *path == "" {
+		loader, name = pretrained.Ensemble, pretrained.Name
+	}
+	var minConf *float64
+	if *floor >= 0 {
+		minConf = floor
+	}
+	s, err := serve.New(loader, serve.Options{MinConfidence: minConf,
 		MaxBodyBytes: *maxBody, MaxPixels: *maxPixels, MaxBatch: *maxBatch,
 		MaxInFlight: *inFlight, QueueTimeout: *queue, ShutdownTimeout: *shutdown, Logger: log,
 		MaxConns: *maxConns, RequestTimeout: *reqTimeout, ReadHeaderTimeout: *headerTimeout, MaxBodyMemory: *bodyMemory,
@@ -116,7 +123,7 @@ flags:`)
 	url := serveURL(ln.Addr())
 	log.Info("listening", "url", url, "addr", ln.Addr().String(), "max_inflight", *inFlight, "max_conns", *maxConns,
 		"timeouts", fmt.Sprintf("header %v, request %v, idle %v", *headerTimeout, *reqTimeout, d.IdleTimeout))
-	fmt.Fprintf(stdout, "digitnet serve: %s on %s (Ctrl-C stops, SIGHUP reloads the model)\n", filepath.Base(*path), url)
+	fmt.Fprintf(stdout, "digitnet serve: %s on %s (Ctrl-C stops, SIGHUP reloads the model)\n", name, url)
 	start := time.Now()
 	err = s.Serve(ctx, ln)
 	log.Info("stopped", "uptime", time.Since(start).Round(time.Millisecond))

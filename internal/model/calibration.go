@@ -28,9 +28,12 @@ const (
 	ReasonUnsure  = "low confidence"      // the network's best guess is under the floor
 )
 
-// MinConfidence is the ensemble's confidence floor: the mean of its members' fitted
-// floors (0 for a member without calibration: it always answers).
+// MinConfidence is the ensemble's confidence floor: Floor when set, else the mean of
+// its members' fitted floors (0 for a member without calibration: it always answers).
 func (e *Ensemble) MinConfidence() float64 {
+	if e.Floor != nil {
+		return *e.Floor
+	}
 	s := 0.0
 	for _, m := range e.Models {
 		if m.Calibration != nil {

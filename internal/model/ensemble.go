@@ -15,8 +15,11 @@ import (
 type Ensemble struct {
 	Models []*Model
 	Names  []string
-	bufs   []*tensor.Tensor
-	sum    *tensor.Tensor
+	// Floor, when set, is the confidence floor fitted to the ensemble as a whole
+	// (averaging members lowers the confidence their own floors were fitted on).
+	Floor *float64
+	bufs  []*tensor.Tensor
+	sum   *tensor.Tensor
 }
 
 // LoadEnsemble loads the model files; they must take inputs of one size (any
@@ -59,7 +62,7 @@ func NewEnsemble(models []*Model, names []string) (*Ensemble, error) {
 // Replica returns an ensemble of the members' replicas (see Model.Replica): the same
 // weights, read-only, with working buffers of its own, for one concurrent caller.
 func (e *Ensemble) Replica() (*Ensemble, error) {
-	r := &Ensemble{Names: e.Names, sum: tensor.New(0)}
+	r := &Ensemble{Names: e.Names, Floor: e.Floor, sum: tensor.New(0)}
 	for i, m := range e.Models {
 		net, err := m.Replica()
 		if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
+	"github.com/digitnet/digitnet/internal/pretrained"
 )
 
 // chromiumPath is where Debian's chromium package puts the browser.
@@ -94,7 +95,11 @@ func TestBrowserDrawing(t *testing.T) {
 	browser := findChromium(t)
 	start := time.Now()
 	SingleThreadedProducts()
-	s := newServer(t, trainedModel(t), Options{})
+	// The page with the model digitnet ships, as `digitnet serve` runs it by default.
+	s, err := New(pretrained.Ensemble, Options{Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -160,6 +165,81 @@ func TestBrowserDrawing(t *testing.T) {
 		return box[0] + (box[2]-0.7*h)/2 + p[0]*0.7*h, box[1] + (box[3]-h)/2 + p[1]*h
 	}
 
+	// draw draws strokes in unit coordinates, mapped by to, with the mouse or a finger.
+	draw := func(t *testing.T, strokes []stroke, to func([2]float64) (float64, float64), touch bool) {
+		t.Helper()
+		for _, st := range strokes {
+			var pts [][2]float64
+			for i, p := range st {
+				x, y := to(p)
+				if i == 0 {
+					pts = append(pts, [2]float64{x, y})
+					continue
+				}
+				px, py := pts[len(pts)-1][0], pts[len(pts)-1][1]
+				n := int(math.Ceil(math.Hypot(x-px, y-py) / 6))
+				for k := 1; k <= n; k++ {
+					f := float64(k) / float64(n)
+					pts = append(pts, [2]float64{px + f*(x-px), py + f*(y-py)})
+				}
+			}
+			var err error
+			if touch {
+				err = touchStroke(bctx, pts)
+			} else {
+				err = mouseStroke(bctx, pts)
+			}
+			if err != nil {
+				t.Fatalf("drawing: %v", err)
+			}
+		}
+	}
+	// answered waits for the page to show the answer for the current drawing and
+	// returns its body's data-digit and data-reason.
+	answered := func(t *testing.T) (digit, reason string) {
+		t.Helper()
+		got, err := chromedp.Run(bctx, chromedp.Poll[[]string](`(() => {
+			const b = document.body.dataset;
+			return b.version !== "0" && b.predicted === b.version && (b.digit !== undefined || b.reason !== undefined) ? [b.digit || "", b.reason || ""] : false;
+		})()`, chromedp.WithPollingTimeout(0)))
+		if err != nil || len(got) != 2 {
+			t.Fatalf("waiting for the answer to the drawing: %v %v", got, err)
+		}
+		return got[0], got[1]
+	}
+	top3 := func(t *testing.T) []string {
+		t.Helper()
+		got, err := chromedp.Run(bctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#top3 li")].map(li => li.dataset.class + " " + li.textContent)`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+
+	t.Run("two digits: not sure", func(t *testing.T) {
+		if err := chromedp.Do(bctx, chromedp.Click(chromedp.ID("clear"))); err != nil {
+			t.Fatal(err)
+		}
+		// A 1 in the left third of the pad and a 7 in the right third.
+		at := func(left float64) func([2]float64) (float64, float64) {
+			return func(p [2]float64) (float64, float64) {
+				h := 0.45 * box[3]
+				return box[0] + left*box[2] + p[0]*0.6*h, box[1] + (box[3]-h)/2 + p[1]*h
+			}
+		}
+		draw(t, digitStrokes[1], at(0.12), false)
+		draw(t, digitStrokes[7], at(0.58), false)
+		digit, reason := answered(t)
+		shown, _ := chromedp.Run(bctx, chromedp.Text(chromedp.ID("confidence")))
+		png, _ := chromedp.Run(bctx, chromedp.CaptureScreenshot())
+		file := filepath.Join(dir, "serve-page-two-digits.png")
+		os.WriteFile(file, png, 0o644)
+		t.Logf("screenshot: %s", file)
+		if digit != "" || reason != "more than one digit" || !strings.Contains(shown, "not sure") {
+			t.Errorf("a 1 and a 7 side by side: digit %q, reason %q, the page says %q; want not sure, more than one digit", digit, reason, shown)
+		}
+	})
+
 	cases := []struct {
 		digit int
 		touch bool
@@ -178,39 +258,8 @@ func TestBrowserDrawing(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			for _, st := range digitStrokes[c.digit] {
-				var pts [][2]float64
-				for i, p := range st {
-					x, y := toPage(p)
-					if i == 0 {
-						pts = append(pts, [2]float64{x, y})
-						continue
-					}
-					// Intermediate points every ~6 px, as a real pointer reports them.
-					px, py := pts[len(pts)-1][0], pts[len(pts)-1][1]
-					n := int(math.Ceil(math.Hypot(x-px, y-py) / 6))
-					for k := 1; k <= n; k++ {
-						f := float64(k) / float64(n)
-						pts = append(pts, [2]float64{px + f*(x-px), py + f*(y-py)})
-					}
-				}
-				var err error
-				if c.touch {
-					err = touchStroke(bctx, pts)
-				} else {
-					err = mouseStroke(bctx, pts)
-				}
-				if err != nil {
-					t.Fatalf("drawing: %v", err)
-				}
-			}
-			got, err := chromedp.Run(bctx, chromedp.Poll[string](`(() => {
-				const b = document.body.dataset;
-				return b.version !== "0" && b.predicted === b.version && b.digit !== undefined ? b.digit : false;
-			})()`, chromedp.WithPollingTimeout(0)))
-			if err != nil {
-				t.Fatalf("waiting for the prediction of the drawing: %v", err)
-			}
+			draw(t, digitStrokes[c.digit], toPage, c.touch)
+			got, reason := answered(t)
 			shown, _ := chromedp.Run(bctx, chromedp.Text(chromedp.ID("digit")))
 			ink, _ := chromedp.Run(bctx, chromedp.Evaluate[int](`(() => {
 				const d = document.getElementById("seen").getContext("2d").getImageData(0, 0, 28, 28).data;
@@ -226,7 +275,10 @@ func TestBrowserDrawing(t *testing.T) {
 			}
 			t.Logf("screenshot: %s", file)
 			if got != fmt.Sprint(c.digit) || strings.TrimSpace(shown) != got {
-				t.Errorf("drew a %d by %s: the page predicts %q and shows %q", c.digit, how, got, shown)
+				t.Errorf("drew a %d by %s: the page predicts %q (%q) and shows %q", c.digit, how, got, reason, shown)
+			}
+			if top := top3(t); len(top) != 3 || !strings.HasPrefix(top[0], fmt.Sprint(c.digit)+" ") || !strings.Contains(top[0], "%") {
+				t.Errorf("the top three guesses are %q, want three with %d first and its probability", top, c.digit)
 			}
 			if ink < 20 {
 				t.Errorf("the 28×28 view of what the network saw has %d ink pixels, want a digit", ink)

@@ -43,19 +43,29 @@ func main() {
 	root := flag.String("heldout", "", "the directory tools/heldout wrote (required)")
 	jsonOut := flag.String("json", "", "also write the rows to this JSON file")
 	floor := flag.Float64("min-confidence", -1, "override the model's confidence floor")
+	raw := flag.Bool("uncalibrated", false, "without the model's calibration (its networks' own probabilities, no floor)")
+	floorDir := flag.String("floor", "", "print the confidence under which -abstain of the test/ pictures of these class-folder DIRs (comma-separated) fall, and exit")
+	abstain := flag.Float64("abstain", 0.005, "with -floor: the share to withhold")
 	summary := flag.String("summary", "", "print the digit sets' accuracies of a -json FILE as one JSON object, and exit")
 	flag.Parse()
 	if *summary != "" {
 		printSummary(*summary)
 		return
 	}
-	if *modelPath == "" || *root == "" {
+	if *modelPath == "" || *root == "" && *floorDir == "" {
 		flag.Usage()
 		os.Exit(2)
 	}
 	m, err := digitnet.OpenEnsemble(strings.Split(*modelPath, ",")...)
 	if err != nil {
 		fail(err)
+	}
+	if *raw {
+		m = m.Uncalibrated()
+	}
+	if *floorDir != "" {
+		printFloor(m.WithMinConfidence(0), strings.Split(*floorDir, ","), *abstain)
+		return
 	}
 	if *floor >= 0 {
 		m = m.WithMinConfidence(*floor)
@@ -119,6 +129,13 @@ type outcome struct {
 // measure predicts every picture under dir: class folders when digits, else a flat
 // folder of non-digits.
 func measure(m *digitnet.Model, name, dir string, digits bool) Row {
+	pics := list(dir, digits)
+	out := predictAll(m, pics)
+	return tally(name, digits, pics, out)
+}
+
+// list finds the pictures under dir: class folders when digits.
+func list(dir string, digits bool) []picture {
 	var pics []picture
 	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !slices.Contains([]string{".png", ".jpg", ".jpeg", ".gif"}, strings.ToLower(filepath.Ext(p))) {
@@ -131,6 +148,11 @@ func measure(m *digitnet.Model, name, dir string, digits bool) Row {
 		pics = append(pics, picture{p, label})
 		return nil
 	})
+	return pics
+}
+
+// predictAll predicts every picture, on every core.
+func predictAll(m *digitnet.Model, pics []picture) []outcome {
 	out := make([]outcome, len(pics))
 	var wg sync.WaitGroup
 	next := make(chan int)
@@ -146,7 +168,11 @@ func measure(m *digitnet.Model, name, dir string, digits bool) Row {
 	}
 	close(next)
 	wg.Wait()
+	return out
+}
 
+// tally makes a set's row of its outcomes.
+func tally(name string, digits bool, pics []picture, out []outcome) Row {
 	r := Row{Set: name, Kind: "nondigits", N: len(pics)}
 	if digits {
 		r.Kind = "digits"
@@ -197,6 +223,28 @@ func measure(m *digitnet.Model, name, dir string, digits bool) Row {
 		}
 	}
 	return r
+}
+
+// printFloor prints the confidence quantile abstain of the model's answers on the
+// class folders under dir (pictures it finds no ink in aside).
+func printFloor(m *digitnet.Model, dirs []string, abstain float64) {
+	var pics []picture
+	for _, d := range dirs {
+		pics = append(pics, list(filepath.Join(d, "test"), true)...)
+	}
+	out := predictAll(m, pics)
+	var conf []float64
+	for _, o := range out {
+		if o.err == nil && o.pred.Guess >= 0 {
+			conf = append(conf, o.pred.Confidence)
+		}
+	}
+	if len(conf) == 0 {
+		fail(fmt.Errorf("%s: no pictures", strings.Join(dirs, ", ")))
+	}
+	slices.Sort(conf)
+	k := max(0, int(abstain*float64(len(conf)))-1)
+	fmt.Printf("%.6f\n", conf[k])
 }
 
 func predict(m *digitnet.Model, path string) (digitnet.Prediction, error) {

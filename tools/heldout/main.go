@@ -153,7 +153,8 @@ func writeHeldOut(o options, idx map[string]string, stdout io.Writer) error {
 	index.Seed, index.Inputs = o.seed, inputs
 	total := 0
 	for _, def := range g.sets() {
-		if len(o.only) > 0 && !slices.Contains(o.only, def.name) {
+		// Tuning sets (not held out) are written only when named.
+		if len(o.only) > 0 && !slices.Contains(o.only, def.name) || len(o.only) == 0 && strings.HasPrefix(def.name, "tune-") {
 			continue
 		}
 		if why := def.needs(); why != "" {
@@ -320,6 +321,7 @@ func loadSources(o options, idx map[string]string, stdout io.Writer) (*gen, map[
 		{&g.uspsTrain, "usps/zip.train.gz", readUSPS},
 		{&g.semeion, "semeion/semeion.data", readSemeion},
 		{&g.optdigits, "optdigits/optdigits-orig.windep", readOptdigits},
+		{&g.optdigitsTune, "optdigits/optdigits-orig.tra", readOptdigits},
 	} {
 		if err := loadScans(src.dst, src.rel, src.read); err != nil {
 			return nil, nil, err

@@ -28,6 +28,7 @@ type gen struct {
 	letters   []map[rune]*synth.Mask // per held-out face; letters it lacks are absent
 	// Real handwriting, nil when -data does not have it.
 	uspsTest, uspsTrain, semeion, optdigits []scan
+	optdigitsTune                           []scan // optdigits-orig.tra: other writers, NOT held out
 	unipen                                  []penDigit
 	placeholders                            [10]*synth.Mask // Go Regular digits for train/
 }
@@ -88,6 +89,10 @@ func (g *gen) sets() []setDef {
 			"UCI optdigits-orig writer-independent test file (1797 digits, 13 writers), 32×32 binary scans smoothed and upscaled, black on white, 100 px."},
 		{"optdigits-photo", "classes", have("optdigits windep", g.optdigits), g.scans(g.optdigits, "optdigits-photo", photo, true),
 			"The optdigits windep digits photographed (as usps-photo)."},
+		{"tune-optdigits", "classes", have("optdigits tra", g.optdigitsTune), g.scans(g.optdigitsTune, "tune-optdigits", clean, false),
+			"NOT HELD OUT: a tuning set, for choosing thresholds (a confidence floor). UCI optdigits-orig training file (1934 digits, 30 writers, none of them windep's 13), drawn as optdigits. Written only when named in -sets."},
+		{"tune-optdigits-photo", "classes", have("optdigits tra", g.optdigitsTune), g.scans(g.optdigitsTune, "tune-optdigits-photo", photo, true),
+			"NOT HELD OUT: the tune-optdigits digits photographed (as optdigits-photo). Written only when named in -sets."},
 		{"unipen", "classes", haveUNIPEN, g.unipenSet,
 			"UNIPEN 1a digits of the held-out contributors (ced, ibm, imp, uqb), drawn from their pen strokes like on a drawing canvas (200-320 px, #111 on white, one in seven white on black), pen 3-15 % of the digit's height, hard or soft brush."},
 		{"nondigits", "files", haveFonts, g.nondigits,

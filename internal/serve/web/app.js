@@ -19,6 +19,8 @@ const hint = document.getElementById("hint");
 const digitEl = document.getElementById("digit");
 const confEl = document.getElementById("confidence");
 const barsEl = document.getElementById("bars");
+const topEl = document.getElementById("top3");
+let classNames = []; // the model's class names, from /v1/model
 const seen = document.getElementById("seen");
 const seenCtx = seen.getContext("2d");
 const statusEl = document.getElementById("status");
@@ -203,27 +205,66 @@ function makeBars(n) {
   }
 }
 
+// show displays an answer: the digit, or "not sure" with the reason when the model
+// withholds it ("digit": null), the three likeliest classes, every class's bar, and
+// the 28×28 input the network saw.
 function show(a, v) {
-  const probs = a.probabilities;
-  if (barsEl.children.length !== probs.length) makeBars(probs.length);
   shown = v;
   body.dataset.predicted = String(v);
-  body.dataset.digit = String(a.digit);
-  digitEl.textContent = a.class && a.class.length > 2 ? String(a.digit) : (a.class || String(a.digit));
+  if (!a.probabilities) { // nothing to classify: a blank pad
+    showEmpty(a.reason || "no ink", false);
+    body.dataset.reason = a.reason || "";
+    return;
+  }
+  const probs = a.probabilities;
+  if (barsEl.children.length !== probs.length) makeBars(probs.length);
+  const sure = a.digit !== null && a.digit !== undefined;
+  const best = sure ? a.digit : a.guess;
+  if (sure) {
+    body.dataset.digit = String(a.digit);
+    delete body.dataset.reason;
+    digitEl.textContent = a.class && a.class.length > 2 ? String(a.digit) : (a.class || String(a.digit));
+    confEl.textContent = `${pct(probs[a.digit])} sure` + (a.class && a.class.length > 2 ? ` · ${a.class}` : "");
+  } else {
+    delete body.dataset.digit;
+    body.dataset.reason = a.reason;
+    digitEl.textContent = "?";
+    confEl.textContent = "not sure";
+    const why = document.createElement("small");
+    why.className = "reason";
+    why.textContent = a.reason;
+    confEl.appendChild(why);
+  }
   digitEl.classList.remove("empty");
+  digitEl.classList.toggle("unsure", !sure);
   confEl.classList.remove("error");
-  confEl.textContent = `${pct(probs[a.digit])} sure` + (a.class && a.class.length > 2 ? ` · ${a.class}` : "");
   probs.forEach((p, k) => {
     const li = barsEl.children[k];
-    li.classList.toggle("top", k === a.digit);
+    li.classList.toggle("top", k === best);
     li.querySelector(".fill").style.width = `${(100 * p).toFixed(1)}%`;
     li.querySelector(".p").textContent = pct(p);
   });
+  showTop(probs);
   if (a.input) drawSeen(a.input);
+}
+
+// showTop lists the three likeliest classes with their probabilities.
+function showTop(probs) {
+  const order = probs.map((p, k) => k).sort((i, j) => probs[j] - probs[i] || i - j).slice(0, 3);
+  topEl.textContent = "";
+  for (const k of order) {
+    const li = document.createElement("li");
+    li.dataset.class = String(k);
+    li.textContent = `${classNames[k] ?? k} · ${pct(probs[k])}`;
+    topEl.appendChild(li);
+  }
 }
 
 function showEmpty(message, isError) {
   delete body.dataset.digit;
+  delete body.dataset.reason;
+  topEl.textContent = "";
+  digitEl.classList.remove("unsure");
   digitEl.textContent = "–";
   digitEl.classList.add("empty");
   confEl.textContent = message;
@@ -262,6 +303,7 @@ async function loadModel() {
     const m = await (await fetch("/v1/model")).json();
     const acc = m.training && m.training.test_accuracy ? ` · test accuracy ${(100 * m.training.test_accuracy).toFixed(2)}%` : "";
     modelEl.textContent = `${m.file} · ${m.summary}${acc}`;
+    if (m.classes) classNames = m.classes;
     if (m.classes && barsEl.children.length !== m.classes.length) makeBars(m.classes.length);
   } catch (err) {
     modelEl.textContent = "model info unavailable";
