@@ -384,3 +384,34 @@ func DecodeImage(r io.Reader) (image.Image, error) {
 	}
 	return img, nil
 }
+
+// Reading is what ReadNumber read in an image: a row of digits, left to right. Text
+// is the digits, "?" for each the model is unsure of, "" when there are none (Reason
+// says why); Confidence is the product of the digits' confidences.
+type Reading = model.Reading
+
+// DigitReading is one digit of a Reading: the most probable class (even when Unsure,
+// below the model's floor), its probability, its box in the image and the 28×28
+// input the network saw.
+type DigitReading = model.DigitReading
+
+// ReadNumber reads a row of handwritten digits in img (a meter reading, a postcode, a
+// score on a sheet): it finds the digits (the ink found as PredictImage finds it,
+// specks and lines dropped, broken digits joined, touching ones cut where the model
+// reads the pieces best), classifies each and orders them left to right. An image
+// with nothing written gives a Reading with Reason ReasonNoInk.
+func (m *Model) ReadNumber(img image.Image) (Reading, error) {
+	if m.InputSize() != digit.Size*digit.Size {
+		return Reading{}, fmt.Errorf("%w: the model takes %d inputs, not a %d×%d image", ErrInput, m.InputSize(), digit.Size, digit.Size)
+	}
+	r, err := m.replica()
+	if err != nil {
+		return Reading{}, err
+	}
+	defer m.release(r)
+	rd, err := r.ReadNumber(img, m.floor)
+	if err != nil {
+		return Reading{}, fmt.Errorf("digitnet: %w", err)
+	}
+	return rd, nil
+}

@@ -40,6 +40,7 @@ var commands = []command{
 	{"eval", "evaluate a saved model: accuracy, per-class precision/recall/F1, confusion", runEval},
 	{"predict", "predict the digit in your own images (PNG, JPEG, GIF)", runPredict},
 	{"export", "write a saved model as ONNX", runExport},
+	{"read", "read the number (a row of handwritten digits) in your own images", runRead},
 	{"serve", "serve predictions over HTTP with a drawing page", runServe},
 	{"data", "fetch, verify or describe a data set (fetch|verify|info)", runData},
 	{"diagnose", "explain why a network does not learn, with evidence and the flags that fix it", runDiagnose},

@@ -112,9 +112,36 @@ type Result struct {
 // Analyze is Preprocess, also returning where the ink is and how many digits it
 // looks like.
 func Analyze(img image.Image) (Result, error) {
+	in, err := findInk(img)
+	if err != nil {
+		return Result{}, err
+	}
+	keep, err := digitMarks(in.comps, in.W, in.H)
+	if err != nil {
+		return Result{}, err
+	}
+	kept := in.select_(keep, 0, in.W)
+	box := bounds(kept)
+	return Result{Pixels: in.render(kept), Box: box.Add(in.origin), Parts: parts(in.comps, keep, box)}, nil
+}
+
+// inkMap is an image's ink, as steps 1-4 of Preprocess find it.
+type inkMap struct {
+	g       []uint8 // the ink contrast, 0 for paper
+	W, H    int
+	t, full uint8 // contrast threshold, and the contrast of full ink
+	runs    []run
+	ids     []int32 // each run's component
+	comps   []component
+	origin  image.Point // the image's Bounds().Min
+}
+
+// findInk does steps 1-4 of Preprocess: grayscale, polarity, illumination and
+// threshold, and labels the ink's components.
+func findInk(img image.Image) (*inkMap, error) {
 	b := img.Bounds()
 	if b.Empty() {
-		return Result{}, fmt.Errorf("%w: bounds %v", ErrEmpty, b)
+		return nil, fmt.Errorf("%w: bounds %v", ErrEmpty, b)
 	}
 	W, H := b.Dx(), b.Dy()
 
@@ -139,33 +166,44 @@ func Analyze(img image.Image) (Result, error) {
 	// 4. Threshold.
 	t, full := threshold(hist, W*H)
 	if full < minInkContrast {
-		return Result{}, fmt.Errorf("%w: the darkest marks stand out from the paper by %d/255 only", ErrNoInk, full)
+		return nil, fmt.Errorf("%w: the darkest marks stand out from the paper by %d/255 only", ErrNoInk, full)
 	}
 	runs, ids, comps, ok := label(g, W, H, t, max(1<<16, W*H/maxRunsDiv))
 	if !ok {
-		return Result{}, fmt.Errorf("%w: ink speckled all over the image", ErrNoInk)
+		return nil, fmt.Errorf("%w: ink speckled all over the image", ErrNoInk)
 	}
 	if len(comps) == 0 {
-		return Result{}, fmt.Errorf("%w: no pixel darker than the paper by %d/255", ErrNoInk, t)
+		return nil, fmt.Errorf("%w: no pixel darker than the paper by %d/255", ErrNoInk, t)
 	}
-	keep, err := digitMarks(comps, W, H)
-	if err != nil {
-		return Result{}, err
-	}
-	kept := runs[:0:0]
-	for i, r := range runs {
-		if keep[ids[i]] {
-			kept = append(kept, r)
+	return &inkMap{g: g, W: W, H: H, t: t, full: full, runs: runs, ids: ids, comps: comps, origin: b.Min}, nil
+}
+
+// select_ returns the runs of the components keep marks, clipped to the columns
+// [x0, x1).
+func (in *inkMap) select_(keep []bool, x0, x1 int) []run {
+	var out []run
+	for i, r := range in.runs {
+		if !keep[in.ids[i]] {
+			continue
+		}
+		r.x0, r.x1 = max(r.x0, int32(x0)), min(r.x1, int32(x1))
+		if r.x0 < r.x1 {
+			out = append(out, r)
 		}
 	}
+	return out
+}
 
+// render does steps 5-8 of Preprocess for the ink in runs: the 28×28 input.
+func (in *inkMap) render(kept []run) []uint8 {
 	// 5. Crop. The box holds the kept runs' pixels, with their soft values:
 	// contrast t maps to 0 and contrast full (or more) to 255.
 	box := bounds(kept)
 	cw, ch := box.Dx(), box.Dy()
 	crop := make([]uint8, cw*ch)
+	t, full, W := in.t, in.full, in.W
 	for _, run := range kept {
-		src := g[int(run.y)*W+int(run.x0) : int(run.y)*W+int(run.x1)]
+		src := in.g[int(run.y)*W+int(run.x0) : int(run.y)*W+int(run.x1)]
 		dst := crop[(int(run.y)-box.Min.Y)*cw+int(run.x0)-box.Min.X:]
 		for i, v := range src {
 			c := int(v) - int(t) // > 0
@@ -177,7 +215,7 @@ func Analyze(img image.Image) (Result, error) {
 	small, dw, dh := fit(crop, cw, ch, strokeWidth(kept))
 
 	// 7. Centre, and 8. Quantize.
-	return Result{Pixels: centre(small, dw, dh), Box: box.Add(b.Min), Parts: parts(comps, keep, box)}, nil
+	return centre(small, dw, dh)
 }
 
 // parts counts the groups of the kept components that stand side by side: their

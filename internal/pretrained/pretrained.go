@@ -108,7 +108,7 @@ func Ensemble() (*model.Ensemble, error) {
 		c := *m
 		c.Net = net
 		ms = append(ms, &c)
-		names = append(names, Name+"/"+Names()[i])
+		names = append(names, Name+"-"+Names()[i])
 	}
 	ens, err := model.NewEnsemble(ms, names)
 	if err == nil && parsed.MinConfidence > 0 {

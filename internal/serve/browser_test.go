@@ -286,6 +286,50 @@ func TestBrowserDrawing(t *testing.T) {
 		})
 	}
 
+	t.Run("a number", func(t *testing.T) {
+		nbox, err := chromedp.Run(bctx, chromedp.Evaluate[[]float64](`(() => {
+			const p = document.getElementById("npad");
+			p.scrollIntoView();
+			const r = p.getBoundingClientRect();
+			return [r.left + p.clientLeft, r.top + p.clientTop, p.clientWidth, p.clientHeight];
+		})()`))
+		if err != nil || len(nbox) != 4 {
+			t.Fatalf("locating the number pad: %v %v", nbox, err)
+		}
+		const text = "2407"
+		for i, r := range text {
+			d := int(r - '0')
+			to := func(p [2]float64) (float64, float64) {
+				h := 0.6 * nbox[3]
+				w := 0.6 * h
+				return nbox[0] + 40 + float64(i)*1.5*w + p[0]*w, nbox[1] + (nbox[3]-h)/2 + p[1]*h
+			}
+			draw(t, digitStrokes[d], to, false)
+		}
+		got, err := chromedp.Run(bctx, chromedp.Poll[string](`(() => {
+			const b = document.body.dataset;
+			return b.nversion && b.nread === b.nversion && b.ntext !== undefined ? b.ntext : false;
+		})()`, chromedp.WithPollingTimeout(0)))
+		if err != nil {
+			t.Fatalf("waiting for the reading: %v", err)
+		}
+		shown, _ := chromedp.Run(bctx, chromedp.Text(chromedp.ID("ntext")))
+		boxed, _ := chromedp.Run(bctx, chromedp.Evaluate[int](`(() => {
+			const c = document.getElementById("nboxes"), d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+			let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n;
+		})()`))
+		png, _ := chromedp.Run(bctx, chromedp.CaptureScreenshot())
+		file := filepath.Join(dir, "serve-page-number.png")
+		os.WriteFile(file, png, 0o644)
+		t.Logf("screenshot: %s", file)
+		if got != text || strings.TrimSpace(shown) != text {
+			t.Errorf("wrote %s: the page read %q and shows %q", text, got, shown)
+		}
+		if boxed < 100 {
+			t.Errorf("%d pixels of boxes drawn over the number, want a box for each digit", boxed)
+		}
+	})
+
 	t.Run("phone screen", func(t *testing.T) {
 		if err := chromedp.Do(bctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateTouch)); err != nil {
 			t.Fatal(err)

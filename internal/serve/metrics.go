@@ -27,6 +27,7 @@ type counter = prometheus.Counter
 //	digitnet_connections_evicted_total                  waiting connections closed to admit new ones
 //	digitnet_connections_shed_total                     connections answered 503 at accept (all busy)
 //	digitnet_model_reloads_total{result}                Reload calls, result ok or error
+//	digitnet_reads_total{result}                        numbers read: read, unsure, none
 //	digitnet_model_info{file,arch}                      1 for the model being served
 //
 // plus the Go runtime and process collectors. route is the matched pattern, e.g.
@@ -38,6 +39,7 @@ type metrics struct {
 	duration    *prometheus.HistogramVec
 	predictions *prometheus.CounterVec
 	rejected    prometheus.Counter
+	reads       *prometheus.CounterVec
 	evicted     prometheus.Counter
 	shed        prometheus.Counter
 	reloads     *prometheus.CounterVec
@@ -59,6 +61,9 @@ func newMetrics(s *Server) *metrics {
 		predictions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "digitnet_predictions_total", Help: "Predictions made, by predicted class.",
 		}, []string{"class"}),
+		reads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "digitnet_reads_total", Help: "Numbers read (POST /v1/read), by result: read (every digit sure), unsure (some digit marked), none (no digits).",
+		}, []string{"result"}),
 		rejected: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "digitnet_predict_rejected_total", Help: "Prediction requests answered 503 because every slot stayed busy.",
 		}),
@@ -83,7 +88,7 @@ func newMetrics(s *Server) *metrics {
 		Name: "digitnet_connections_open", Help: "Connections open now.",
 	}, func() float64 { return float64(s.conns.count()) })
 	s.conns.onEvict, s.conns.onShed = m.evicted.Inc, m.shed.Inc
-	m.reg.MustRegister(m.requests, m.duration, m.predictions, m.rejected, m.evicted, m.shed, m.reloads, m.modelInfo, inFlight, open,
+	m.reg.MustRegister(m.requests, m.duration, m.predictions, m.rejected, m.reads, m.evicted, m.shed, m.reloads, m.modelInfo, inFlight, open,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, r := range []string{"ok", "error"} {
 		m.reloads.WithLabelValues(r) // present from the start, at 0

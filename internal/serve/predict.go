@@ -3,6 +3,7 @@ package serve
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"math"
@@ -33,12 +34,24 @@ const keepBuffer = 1 << 20
 // with "class" next to "digit" when the class's name is not the digit itself (Fashion-
 // MNIST), and "input" (784 bytes, what the network saw) when the request asked for it
 // with "return_input":true, or with ?return_input=true on an image body.
-func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) { s.answer(w, r, false) }
+
+// handleRead answers POST /v1/read, an image body or {"image":"data:…"}, with the
+// number read in it, as `digitnet read --json` prints it:
+//
+//	{"text":"2026","confidence":0.97,"digits":[{"digit":2,"confidence":0.99,"box":[x,y,w,h]},…],"model":"…"}
+//
+// "text" is null with a "reason" when there are no digits; a digit the model is unsure
+// of has "unsure":true and is "?" in the text. Limits and errors are /v1/predict's.
+func (s *Server) handleRead(w http.ResponseWriter, r *http.Request) { s.answer(w, r, true) }
+
+func (s *Server) answer(w http.ResponseWriter, r *http.Request, read bool) {
 	j := s.jobs.Get().(*job)
 	defer func() {
 		j.reset(keepBuffer)
 		s.jobs.Put(j)
 	}()
+	j.read = read
 	if err := s.predict(w, r, j); err != nil {
 		s.logRejected(r, err)
 		writeError(w, err)
@@ -116,6 +129,9 @@ func (s *Server) predict(w http.ResponseWriter, r *http.Request, j *job) *apiErr
 			j.returnInput = perr == nil && v
 		}
 	}
+	if j.read && (j.batch || len(j.inst) != 1 || !j.inst[0].hasImage || j.returnInput) {
+		return errorf(http.StatusUnprocessableEntity, "want one image: an image body, or {\"image\":\"data:image/png;base64,…\"}")
+	}
 	if aerr := s.acquire(r.Context()); aerr != nil {
 		return aerr
 	}
@@ -123,6 +139,9 @@ func (s *Server) predict(w http.ResponseWriter, r *http.Request, j *job) *apiErr
 	st := s.cur.Load()
 	wk := <-st.workers // never waits: a slot holder finds a free worker in any pool
 	defer func() { st.workers <- wk }()
+	if j.read {
+		return s.runRead(st, wk, j)
+	}
 	return s.run(st, wk, j)
 }
 
@@ -323,6 +342,11 @@ func preprocess(in *instance, lim digit.Limits) *apiError {
 			return nil
 		}
 	}
+	return imageError(err)
+}
+
+// imageError is the answer to an image that cannot be used.
+func imageError(err error) *apiError {
 	msg := "image: " + strings.TrimPrefix(err.Error(), "digit: ")
 	switch {
 	case errors.Is(err, digit.ErrFormat), errors.Is(err, digit.ErrCorrupt), errors.Is(err, io.ErrUnexpectedEOF):
@@ -331,4 +355,56 @@ func preprocess(in *instance, lim digit.Limits) *apiError {
 		return &apiError{http.StatusUnprocessableEntity, msg}
 	}
 	return &apiError{http.StatusBadRequest, msg}
+}
+
+// runRead reads the number in j's one image and writes the answer into j.out.
+func (s *Server) runRead(st *loaded, wk *worker, j *job) *apiError {
+	lim := digit.Limits{MaxBytes: s.opt.MaxBodyBytes, MaxPixels: s.opt.MaxPixels}
+	img, err := digit.Decode(bytes.NewReader(j.inst[0].image), lim)
+	if err != nil {
+		return imageError(err)
+	}
+	rd, err := wk.ens.ReadNumber(img, st.floor)
+	if err != nil {
+		return imageError(err)
+	}
+	for _, d := range rd.Digits {
+		if !d.Unsure {
+			st.counts[d.Digit].Inc()
+		}
+	}
+	result := "read"
+	switch {
+	case rd.Reason != "":
+		result = "none"
+	case strings.Contains(rd.Text, "?"):
+		result = "unsure"
+	}
+	s.metrics.reads.WithLabelValues(result).Inc()
+	type digitOut struct {
+		Digit      int     `json:"digit"`
+		Confidence float64 `json:"confidence"`
+		Unsure     bool    `json:"unsure,omitempty"`
+		Box        [4]int  `json:"box"`
+	}
+	var out struct {
+		Text       *string    `json:"text"`
+		Confidence float64    `json:"confidence,omitempty"`
+		Digits     []digitOut `json:"digits,omitempty"`
+		Reason     string     `json:"reason,omitempty"`
+		Model      string     `json:"model"`
+	}
+	out.Model = st.name
+	if rd.Reason != "" {
+		out.Reason = rd.Reason
+	} else {
+		out.Text, out.Confidence = &rd.Text, rd.Confidence
+		for _, d := range rd.Digits {
+			b := d.Box
+			out.Digits = append(out.Digits, digitOut{d.Digit, d.Confidence, d.Unsure, [4]int{b.Min.X, b.Min.Y, b.Dx(), b.Dy()}})
+		}
+	}
+	b, _ := json.Marshal(out)
+	j.out = append(append(j.out[:0], b...), '\n')
+	return nil
 }

@@ -42,6 +42,7 @@ type job struct {
 	inst        []instance // len is the request's instance count
 	batch       bool       // answer {"predictions":[…]}
 	returnInput bool
+	read        bool   // POST /v1/read: read the number in one image
 	out         []byte // the answer
 }
 
@@ -78,7 +79,7 @@ func (j *job) reset(keep int) {
 			in.buf = nil
 		}
 	}
-	j.inst, j.batch, j.returnInput, j.out = j.inst[:0], false, false, j.out[:0]
+	j.inst, j.batch, j.returnInput, j.read, j.out = j.inst[:0], false, false, false, j.out[:0]
 }
 
 // parseJSON reads a JSON request body into j.

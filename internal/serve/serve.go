@@ -350,6 +350,7 @@ func (s *Server) routes() {
 	s.mux = http.NewServeMux()
 	handle := func(pattern string, h http.HandlerFunc) { s.mux.Handle(pattern, s.metrics.instrument(pattern, h)) }
 	handle("POST /v1/predict", s.handlePredict)
+	handle("POST /v1/read", s.handleRead)
 	handle("GET /v1/model", s.handleModel)
 	handle("GET /healthz", s.handleHealth)
 	handle("GET /metrics", s.metrics.handler().ServeHTTP)
@@ -358,7 +359,7 @@ func (s *Server) routes() {
 }
 
 // routeList names the routes in 404 answers.
-var routeList = []string{"GET /", "POST /v1/predict", "GET /v1/model", "GET /healthz", "GET /metrics"}
+var routeList = []string{"GET /", "POST /v1/predict", "POST /v1/read", "GET /v1/model", "GET /healthz", "GET /metrics"}
 
 // ServeHTTP routes a request. A request no route matches gets the mux's 404 or 405 (with
 // its Allow header), rewritten as a JSON error.

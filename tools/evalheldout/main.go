@@ -46,13 +46,14 @@ func main() {
 	raw := flag.Bool("uncalibrated", false, "without the model's calibration (its networks' own probabilities, no floor)")
 	floorDir := flag.String("floor", "", "print the confidence under which -abstain of the test/ pictures of these class-folder DIRs (comma-separated) fall, and exit")
 	abstain := flag.Float64("abstain", 0.005, "with -floor: the share to withhold")
+	numbersDir := flag.String("numbers", "", "measure reading numbers on the numbers set in DIR (manifest.json), and exit")
 	summary := flag.String("summary", "", "print the digit sets' accuracies of a -json FILE as one JSON object, and exit")
 	flag.Parse()
 	if *summary != "" {
 		printSummary(*summary)
 		return
 	}
-	if *modelPath == "" || *root == "" && *floorDir == "" {
+	if *modelPath == "" || *root == "" && *floorDir == "" && *numbersDir == "" {
 		flag.Usage()
 		os.Exit(2)
 	}
@@ -63,12 +64,16 @@ func main() {
 	if *raw {
 		m = m.Uncalibrated()
 	}
+	if *floor >= 0 {
+		m = m.WithMinConfidence(*floor)
+	}
+	if *numbersDir != "" {
+		measureNumbers(m, *numbersDir, *jsonOut)
+		return
+	}
 	if *floorDir != "" {
 		printFloor(m.WithMinConfidence(0), strings.Split(*floorDir, ","), *abstain)
 		return
-	}
-	if *floor >= 0 {
-		m = m.WithMinConfidence(*floor)
 	}
 	sets, err := os.ReadDir(*root)
 	if err != nil {
@@ -278,4 +283,158 @@ func printSummary(path string) {
 	}
 	out, _ := json.Marshal(acc)
 	fmt.Println(string(out))
+}
+
+// numberEntry is one picture of a numbers set's manifest.json.
+type numberEntry struct {
+	File     string `json:"file"`
+	Text     string `json:"text"`
+	Source   string `json:"source"`
+	Spacing  string `json:"spacing"`
+	Touching bool   `json:"touching"`
+}
+
+// NumbersRow is reading's figures on a slice of a numbers set.
+type NumbersRow struct {
+	Slice        string  `json:"slice"`
+	N            int     `json:"n"`
+	Whole        float64 `json:"whole_number_accuracy"` // the text exactly right ("?" counts wrong)
+	WholeGuessed float64 `json:"whole_number_guessed"`  // right with every unsure digit's guess
+	Digit        float64 `json:"digit_accuracy"`        // 1 - edit distance / length, over all
+	Unsure       float64 `json:"unsure_digits"`         // share of digits marked unsure
+	Count        float64 `json:"count_right"`           // the number of digits found right
+}
+
+// measureNumbers reads every picture of a numbers set and prints whole-number and
+// digit accuracy, for all pictures and by spacing and touching.
+func measureNumbers(m *digitnet.Model, dir, jsonOut string) {
+	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		fail(err)
+	}
+	var entries []numberEntry
+	if err := json.Unmarshal(b, &entries); err != nil {
+		fail(err)
+	}
+	type result struct {
+		text, guessed string
+		unsure        int
+		err           error
+	}
+	res := make([]result, len(entries))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for i := range next {
+				f, err := os.Open(filepath.Join(dir, entries[i].File))
+				if err != nil {
+					res[i].err = err
+					continue
+				}
+				img, err := digitnet.DecodeImage(f)
+				f.Close()
+				if err != nil {
+					res[i].err = err
+					continue
+				}
+				r, err := m.ReadNumber(img)
+				res[i].err, res[i].text = err, r.Text
+				var g strings.Builder
+				for _, d := range r.Digits {
+					g.WriteString(strconv.Itoa(d.Digit))
+					if d.Unsure {
+						res[i].unsure++
+					}
+				}
+				res[i].guessed = g.String()
+			}
+		})
+	}
+	for i := range entries {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if os.Getenv("EVAL_DEBUG") != "" {
+		for i, e := range entries {
+			if res[i].guessed != e.Text {
+				fmt.Printf("%s\t%s\t%s\t%s\t%v\n", e.File, e.Spacing, e.Text, res[i].guessed, e.Touching)
+			}
+		}
+	}
+	var rows []NumbersRow
+	add := func(name string, in func(e numberEntry) bool) {
+		row := NumbersRow{Slice: name}
+		var chars, dist, unsure, whole, guessed, count int
+		for i, e := range entries {
+			if !in(e) {
+				continue
+			}
+			row.N++
+			r := res[i]
+			chars += len(e.Text)
+			dist += editDistance(r.text, e.Text)
+			unsure += r.unsure
+			if r.text == e.Text {
+				whole++
+			}
+			if r.guessed == e.Text {
+				guessed++
+			}
+			if len(r.guessed) == len(e.Text) {
+				count++
+			}
+		}
+		if row.N == 0 {
+			return
+		}
+		row.Whole, row.WholeGuessed = float64(whole)/float64(row.N), float64(guessed)/float64(row.N)
+		row.Digit = 1 - float64(dist)/float64(chars)
+		row.Unsure = float64(unsure) / float64(chars)
+		row.Count = float64(count) / float64(row.N)
+		rows = append(rows, row)
+	}
+	add("all", func(numberEntry) bool { return true })
+	add("separated", func(e numberEntry) bool { return !e.Touching })
+	add("touching", func(e numberEntry) bool { return e.Touching })
+	for _, sp := range []string{"separated", "tight", "overlapping"} {
+		add("spacing "+sp, func(e numberEntry) bool { return e.Spacing == sp })
+	}
+	for _, src := range []string{"fonts", "unipen", "usps", "optdigits"} {
+		add("source "+src, func(e numberEntry) bool { return strings.HasPrefix(e.File, src+"-") })
+	}
+	fmt.Printf("reading %s with %d pictures (confidence floor %.3f)\n\n", dir, len(entries), m.MinConfidence())
+	fmt.Println("| slice | numbers | whole number right | with unsure digits' guesses | digits right (1 − edit distance) | digit count right | digits marked unsure |")
+	fmt.Println("|---|---|---|---|---|---|---|")
+	for _, r := range rows {
+		fmt.Printf("| %s | %d | %.1f %% | %.1f %% | %.1f %% | %.1f %% | %.1f %% |\n", r.Slice, r.N, 100*r.Whole, 100*r.WholeGuessed, 100*r.Digit, 100*r.Count, 100*r.Unsure)
+	}
+	if jsonOut != "" {
+		b, _ := json.MarshalIndent(rows, "", "  ")
+		if err := os.WriteFile(jsonOut, append(b, '\n'), 0o644); err != nil {
+			fail(err)
+		}
+	}
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			c := prev[j-1]
+			if a[i-1] != b[j-1] {
+				c++
+			}
+			cur[j] = min(c, prev[j]+1, cur[j-1]+1)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

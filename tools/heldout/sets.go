@@ -93,6 +93,8 @@ func (g *gen) sets() []setDef {
 			"NOT HELD OUT: a tuning set, for choosing thresholds (a confidence floor). UCI optdigits-orig training file (1934 digits, 30 writers, none of them windep's 13), drawn as optdigits. Written only when named in -sets."},
 		{"tune-optdigits-photo", "classes", have("optdigits tra", g.optdigitsTune), g.scans(g.optdigitsTune, "tune-optdigits-photo", photo, true),
 			"NOT HELD OUT: the tune-optdigits digits photographed (as optdigits-photo). Written only when named in -sets."},
+		{"tune-numbers", "numbers", have("optdigits tra", g.optdigitsTune), g.tuneNumbers,
+			"NOT HELD OUT: numbers of optdigits-orig.tra digits (30 writers, none held out), laid out as numbers is, for tuning how numbers are read. Written only when named in -sets."},
 		{"unipen", "classes", haveUNIPEN, g.unipenSet,
 			"UNIPEN 1a digits of the held-out contributors (ced, ibm, imp, uqb), drawn from their pen strokes like on a drawing canvas (200-320 px, #111 on white, one in seven white on black), pen 3-15 % of the digit's height, hard or soft brush."},
 		{"nondigits", "files", haveFonts, g.nondigits,
@@ -380,11 +382,19 @@ type boxOut struct {
 
 // numberShare is the part of -numbers each source gives (USPS's digits come from
 // unknown, different writers, so fewer).
-var numberShare = map[string]float64{"fonts": 1, "unipen": 1, "usps": 0.5}
+var numberShare = map[string]float64{"fonts": 1, "unipen": 1, "usps": 0.5, "optdigits": 1}
 
-func (g *gen) numberSet() []job {
+func (g *gen) numberSet() []job { return g.numbers_(false) }
+
+// tuneNumbers are numbers of optdigits-orig.tra digits (NOT held out), for tuning.
+func (g *gen) tuneNumbers() []job { return g.numbers_(true) }
+
+func (g *gen) numbers_(tune bool) []job {
 	var jobs []job
 	writers, byWriter := g.unipenWriters()
+	if tune {
+		writers = nil
+	}
 	add := func(source string, draw func(n int, rng *rand.Rand) ([]*synth.Mask, []string, string, float64)) {
 		for range int(float64(g.numbers) * numberShare[source]) {
 			i := len(jobs)
@@ -414,6 +424,18 @@ func (g *gen) numberSet() []job {
 				return item{file: file, img: num.Image, label: e.Text, source: src, style: st.Name + " " + spacing, extra: e}, nil
 			})
 		}
+	}
+	if tune {
+		add("optdigits", func(n int, rng *rand.Rand) ([]*synth.Mask, []string, string, float64) {
+			var ms []*synth.Mask
+			var ls, refs []string
+			for range n {
+				s := g.optdigitsTune[rng.IntN(len(g.optdigitsTune))]
+				ms, ls, refs = append(ms, scanMask(s.mask)), append(ls, digitLabel(s.label)), append(refs, s.ref)
+			}
+			return ms, ls, "optdigits-tra " + strings.Join(refs, ","), 0
+		})
+		return jobs
 	}
 	add("fonts", func(n int, rng *rand.Rand) ([]*synth.Mask, []string, string, float64) {
 		ms, ls, src := g.fontDigits(n, rng)
