@@ -32,8 +32,9 @@ const (
 	lineAspect = 6.0
 	// digitAspect is a digit's usual width over its height; a group of ink much
 	// wider than that (splitAt times) holds touching digits and is cut.
-	digitAspect = 0.62
-	splitAt     = 1.35
+	digitAspect                = 0.62
+	minRowAspect, maxRowAspect = 0.5, 0.9
+	splitAt                    = 1.35
 	// minDigitWidth: no digit is narrower than this share of its height (a 1's
 	// stroke aside, which never needs a cut).
 	minDigitWidth = 0.2
@@ -41,6 +42,9 @@ const (
 	// their height wide; a narrower one is a sliver of a digit, which a network
 	// readily takes for a confident 1.
 	minCutWidth = 0.3
+	// samePartOverlap: marks whose columns overlap by this share of the narrower
+	// one's width are parts of one digit.
+	samePartOverlap = 0.5
 )
 
 // Segment finds the digits written in a row in img — a number on paper, a photo, a
@@ -50,8 +54,9 @@ const (
 //
 //  1. specks (marks much smaller than the row's digits, away from them) and lines
 //     (marks many times wider than tall) are dropped;
-//  2. marks whose columns overlap or nearly touch are one digit, so a digit broken
-//     in pieces (a 5's loose bar) stays whole;
+//  2. marks whose columns overlap by half the narrower one's width are one digit,
+//     so a digit broken in pieces (a 5's loose bar) stays whole, while digits that
+//     lean into each other without touching stay apart;
 //  3. a group much wider than a digit is touching digits: it is cut into as many as
 //     its width suggests, each cut at the column with the least ink near where an
 //     even split would put it.
@@ -74,74 +79,93 @@ func Segment(img image.Image) ([]Group, error) {
 	if digitH == 0 {
 		return nil, ErrNoInk
 	}
-	// 1. Candidates: neither lines nor small marks; small marks join later if they
-	// overlap a candidate's columns (a 5's bar, the dot of a broken stroke).
-	type span struct{ x0, x1, y0, y1 int }
-	big := make([]bool, len(in.comps))
-	var spans []span
+	// 1. Candidates: neither lines nor small marks; small marks join a group later
+	// if they lie within its columns (a 5's bar, a piece of a broken stroke).
 	small := float64(digitH) * speckSide
+	var cand []int
+	isLine := func(c component) bool { return float64(c.x1-c.x0) >= lineAspect*float64(c.y1-c.y0) }
 	for i, c := range in.comps {
-		w, h := c.x1-c.x0, c.y1-c.y0
-		if float64(w) >= lineAspect*float64(h) || float64(w) < small && float64(h) < small {
+		if isLine(c) || float64(c.x1-c.x0) < small && float64(c.y1-c.y0) < small {
 			continue
 		}
-		big[i] = true
-		spans = append(spans, span{c.x0, c.x1, c.y0, c.y1})
+		cand = append(cand, i)
 	}
-	if len(spans) == 0 {
+	if len(cand) == 0 {
 		return nil, ErrNoInk
 	}
-	// 2. Groups of overlapping columns.
-	slices.SortFunc(spans, func(a, b span) int { return a.x0 - b.x0 })
-	gap := max(1, int(partGap*float64(digitH)))
-	var groups []span
-	for i := 0; i < len(spans); {
-		g := spans[i]
-		for i++; i < len(spans) && spans[i].x0 < g.x1+gap; i++ {
-			g.x1, g.y0, g.y1 = max(g.x1, spans[i].x1), min(g.y0, spans[i].y0), max(g.y1, spans[i].y1)
+	// 2. Groups: candidates whose columns overlap by half the narrower one's width
+	// (a digit in pieces) are one digit; digits leaning into each other without
+	// touching stay apart.
+	slices.SortFunc(cand, func(a, b int) int { return in.comps[a].x0 - in.comps[b].x0 })
+	group := make([]int, len(in.comps)) // group index + 1; 0: not kept
+	type grp struct{ x0, x1, y0, y1 int }
+	var groups []grp
+	for _, i := range cand {
+		c := in.comps[i]
+		best, bestOverlap := -1, 0.0
+		for k, g := range groups {
+			ov := float64(min(c.x1, g.x1) - max(c.x0, g.x0))
+			narrower := float64(min(c.x1-c.x0, g.x1-g.x0))
+			if ov >= samePartOverlap*narrower && ov > bestOverlap {
+				best, bestOverlap = k, ov
+			}
 		}
-		// A group much shorter than the row's digits is a speck or a stray mark.
-		if float64(g.y1-g.y0) >= 0.4*float64(digitH) {
-			groups = append(groups, g)
+		if best < 0 {
+			groups = append(groups, grp{c.x0, c.x1, c.y0, c.y1})
+			best = len(groups) - 1
+		} else {
+			g := &groups[best]
+			g.x0, g.x1, g.y0, g.y1 = min(g.x0, c.x0), max(g.x1, c.x1), min(g.y0, c.y0), max(g.y1, c.y1)
 		}
-	}
-	if len(groups) == 0 {
-		return nil, ErrNoInk
+		group[i] = best + 1
 	}
 	// The small marks within a group's columns belong to it.
-	keep := make([]bool, len(in.comps))
+	gap := max(1, int(partGap*float64(digitH)))
 	for i, c := range in.comps {
-		if big[i] {
-			keep[i] = true
+		if group[i] != 0 || isLine(c) {
 			continue
 		}
-		w, h := c.x1-c.x0, c.y1-c.y0
-		if float64(w) >= lineAspect*float64(h) {
-			continue
-		}
-		for _, g := range groups {
+		for k, g := range groups {
 			if c.x0 >= g.x0-gap && c.x1 <= g.x1+gap && c.y0 >= g.y0-digitH/4 && c.y1 <= g.y1+digitH/4 {
-				keep[i] = true
+				group[i] = k + 1
 				break
 			}
 		}
 	}
-	// 3. The row's digit shape: the median width over height of its groups, most of
-	// them single digits (not less than a narrow digit's, so a row of 1s is not cut).
+	// A group much shorter than the row's digits is a speck or a stray mark.
+	var order []int
+	for k, g := range groups {
+		if float64(g.y1-g.y0) >= 0.4*float64(digitH) {
+			order = append(order, k)
+		}
+	}
+	if len(order) == 0 {
+		return nil, ErrNoInk
+	}
+	slices.SortFunc(order, func(a, b int) int { return groups[a].x0 - groups[b].x0 })
+	// 3. The row's digit shape: the width over height of its single digits, taken as
+	// the lower quartile of its groups' (within bounds: a row of 1s is not cut, nor a
+	// row of wide 0s merged).
 	var aspects []float64
-	for _, g := range groups {
+	for _, k := range order {
+		g := groups[k]
 		aspects = append(aspects, float64(g.x1-g.x0)/float64(g.y1-g.y0))
 	}
 	slices.Sort(aspects)
-	aspect := max(digitAspect, aspects[len(aspects)/2])
-	if len(aspects) < 3 {
-		aspect = digitAspect
+	aspect := digitAspect
+	if len(aspects) >= 3 {
+		// The lower quartile: when digits touch, many groups hold several.
+		aspect = min(max(aspects[len(aspects)/4], minRowAspect), maxRowAspect)
 	}
 	// 4. Each group's ways: the number of digits its width suggests, one fewer and
 	// one more.
 	var out []Group
-	for _, g := range groups {
-		runs := in.select_(keep, g.x0, g.x1)
+	members := make([]bool, len(in.comps))
+	for _, k := range order {
+		for i := range members {
+			members[i] = group[i] == k+1
+		}
+		runs := in.select_(members, 0, in.W)
 		if len(runs) == 0 {
 			continue
 		}
@@ -152,8 +176,10 @@ func Segment(img image.Image) ([]Group, error) {
 			est = 1
 		}
 		grp := Group{Box: box.Add(in.origin)}
-		for n := max(1, est-1); n <= est+1 && float64(w) >= float64(n)*minDigitWidth*float64(h); n++ {
-			var way []Part
+		// way cuts the group into n digits; with strict, a cut leaving a sliver (a piece
+		// narrower than minCutWidth) is no way at all.
+		way := func(n int, strict bool) []Part {
+			var parts []Part
 			cuts := in.cuts(runs, box.Min.X, box.Max.X, n)
 			for k := 0; k+1 < len(cuts); k++ {
 				piece := clip(runs, cuts[k], cuts[k+1])
@@ -161,22 +187,24 @@ func Segment(img image.Image) ([]Group, error) {
 					continue
 				}
 				pb := bounds(piece)
-				if n > 1 && float64(pb.Dx()) < minCutWidth*float64(h) {
-					way = nil // a sliver: not a way to cut this ink
-					break
+				if strict && n > 1 && float64(pb.Dx()) < minCutWidth*float64(h) {
+					return nil
 				}
-				way = append(way, Part{Box: pb.Add(in.origin), Pixels: in.render(piece)})
+				parts = append(parts, Part{Box: pb.Add(in.origin), Pixels: in.render(piece)})
 			}
-			if way == nil {
-				continue
-			}
-			if n == est {
-				grp.Best = len(grp.Ways)
-			}
-			grp.Ways = append(grp.Ways, way)
+			return parts
 		}
-		if len(grp.Ways) == 0 { // narrower than any digit: one
-			grp.Ways = [][]Part{{{Box: box.Add(in.origin), Pixels: in.render(runs)}}}
+		for n := max(1, est-1); n <= est+1 && float64(w) >= float64(n)*minDigitWidth*float64(h); n++ {
+			if p := way(n, true); p != nil {
+				if n == est {
+					grp.Best = len(grp.Ways)
+				}
+				grp.Ways = append(grp.Ways, p)
+			}
+		}
+		if len(grp.Ways) == 0 || len(grp.Ways[grp.Best]) != est { // every cut left slivers: the width's guess all the same
+			grp.Ways = append(grp.Ways, way(est, false))
+			grp.Best = len(grp.Ways) - 1
 		}
 		out = append(out, grp)
 	}
