@@ -20,6 +20,10 @@ type Group struct {
 	Box  image.Rectangle
 	Ways [][]Part
 	Best int
+	// Joined, when set, is this group and the next read as one digit: offered when
+	// they are close and together no wider than a digit (a digit broken apart, as a
+	// slanted 8 drawn in two strokes). A reader takes it when it reads better.
+	Joined *Part
 }
 
 // The layout of a row of digits.
@@ -45,6 +49,14 @@ const (
 	// samePartOverlap: marks whose columns overlap by this share of the narrower
 	// one's width are parts of one digit.
 	samePartOverlap = 0.5
+	// Marks stacked one above the other (sharing under stackedOverlap of the shorter
+	// one's rows, their columns touching) are one digit when together they are no
+	// taller than maxDigitHeight of the row's digits.
+	stackedOverlap = 0.5
+	maxDigitHeight = 1.3
+	// Neighbouring groups no further apart than joinGap of the row's digit height,
+	// and together no wider than joinWidth of their height, may be one digit.
+	joinGap, joinWidth = 0.12, 0.9
 )
 
 // Segment finds the digits written in a row in img — a number on paper, a photo, a
@@ -97,6 +109,7 @@ func Segment(img image.Image) ([]Group, error) {
 	// (a digit in pieces) are one digit; digits leaning into each other without
 	// touching stay apart.
 	slices.SortFunc(cand, func(a, b int) int { return in.comps[a].x0 - in.comps[b].x0 })
+	gap := max(1, int(partGap*float64(digitH)))
 	group := make([]int, len(in.comps)) // group index + 1; 0: not kept
 	type grp struct{ x0, x1, y0, y1 int }
 	var groups []grp
@@ -106,8 +119,14 @@ func Segment(img image.Image) ([]Group, error) {
 		for k, g := range groups {
 			ov := float64(min(c.x1, g.x1) - max(c.x0, g.x0))
 			narrower := float64(min(c.x1-c.x0, g.x1-g.x0))
-			if ov >= samePartOverlap*narrower && ov > bestOverlap {
-				best, bestOverlap = k, ov
+			// Stacked: one above the other (an 8's loops, a slanted 7's bar and
+			// stem, broken apart), their columns touching, their rows hardly shared.
+			yov := float64(min(c.y1, g.y1) - max(c.y0, g.y0))
+			shorter := float64(min(c.y1-c.y0, g.y1-g.y0))
+			tall := float64(max(c.y1, g.y1) - min(c.y0, g.y0))
+			stacked := ov > -float64(gap) && yov < stackedOverlap*shorter && tall <= maxDigitHeight*float64(digitH)
+			if (ov >= samePartOverlap*narrower || stacked) && ov+1 > bestOverlap {
+				best, bestOverlap = k, ov+1
 			}
 		}
 		if best < 0 {
@@ -120,7 +139,6 @@ func Segment(img image.Image) ([]Group, error) {
 		group[i] = best + 1
 	}
 	// The small marks within a group's columns belong to it.
-	gap := max(1, int(partGap*float64(digitH)))
 	for i, c := range in.comps {
 		if group[i] != 0 || isLine(c) {
 			continue
@@ -160,6 +178,7 @@ func Segment(img image.Image) ([]Group, error) {
 	// 4. Each group's ways: the number of digits its width suggests, one fewer and
 	// one more.
 	var out []Group
+	var outRuns [][]run
 	members := make([]bool, len(in.comps))
 	for _, k := range order {
 		for i := range members {
@@ -207,9 +226,25 @@ func Segment(img image.Image) ([]Group, error) {
 			grp.Best = len(grp.Ways) - 1
 		}
 		out = append(out, grp)
+		outRuns = append(outRuns, runs)
 	}
 	if len(out) == 0 {
 		return nil, ErrNoInk
+	}
+	for k := 0; k+1 < len(out); k++ {
+		a, b := out[k].Box, out[k+1].Box
+		u := a.Union(b)
+		if len(out[k].Ways[out[k].Best]) == 1 && len(out[k+1].Ways[out[k+1].Best]) == 1 &&
+			float64(b.Min.X-a.Max.X) <= joinGap*float64(digitH) && float64(u.Dx()) <= joinWidth*float64(u.Dy()) {
+			runs := append(slices.Clone(outRuns[k]), outRuns[k+1]...)
+			slices.SortFunc(runs, func(p, q run) int {
+				if p.y != q.y {
+					return int(p.y - q.y)
+				}
+				return int(p.x0 - q.x0)
+			})
+			out[k].Joined = &Part{Box: u, Pixels: in.render(runs)}
+		}
 	}
 	return out, nil
 }

@@ -55,6 +55,9 @@ func (r *Ensemble) ReadNumber(img image.Image, floor float64) (Reading, error) {
 				pixels = append(pixels, p.Pixels...)
 			}
 		}
+		if g.Joined != nil {
+			pixels = append(pixels, g.Joined.Pixels...)
+		}
 	}
 	n := len(pixels) / px
 	probs := r.Predict(pixels, n)
@@ -65,14 +68,13 @@ func (r *Ensemble) ReadNumber(img image.Image, floor float64) (Reading, error) {
 		k := r.Class(row)
 		guesses[i] = DigitReading{Digit: k, Confidence: float64(row[min(k, K-1)])}
 	}
-	classes := r.Classes()
-	out := Reading{Confidence: 1}
-	var text strings.Builder
+	// Each group read the way whose digits the model recognises best: the width's
+	// own guess, unless its digits' joint probability is under sureWay, then the way
+	// with the highest (the chance that all are right).
+	chosen := make([][]DigitReading, len(groups))
+	joined := make([]*DigitReading, len(groups))
 	i := 0
-	for _, g := range groups {
-		// The way whose digits the model recognises best: the highest product of
-		// their confidences (the chance that all are right), the width's own guess
-		// winning ties.
+	for k, g := range groups {
 		scores := make([]float64, len(g.Ways))
 		starts := make([]int, len(g.Ways))
 		for w, way := range g.Ways {
@@ -82,27 +84,51 @@ func (r *Ensemble) ReadNumber(img image.Image, floor float64) (Reading, error) {
 			}
 			i += len(way)
 		}
-		best, start := g.Best, 0
-		if scores[best] < math.Log(sureWay) { // the width's guess reads badly: try the others
+		best := g.Best
+		if scores[best] < math.Log(sureWay) {
 			for w, s := range scores {
 				if s > scores[best] {
 					best = w
 				}
 			}
 		}
-		start = starts[best]
 		for j, p := range g.Ways[best] {
-			d := guesses[start+j]
+			d := guesses[starts[best]+j]
 			d.Box, d.Input = p.Box, p.Pixels
-			d.Unsure = d.Confidence < floor
-			if d.Unsure {
-				text.WriteByte('?')
-			} else {
-				text.WriteString(classes[d.Digit])
-			}
-			out.Confidence *= d.Confidence
-			out.Digits = append(out.Digits, d)
+			chosen[k] = append(chosen[k], d)
 		}
+		if g.Joined != nil {
+			d := guesses[i]
+			d.Box, d.Input = g.Joined.Box, g.Joined.Pixels
+			joined[k] = &d
+			i++
+		}
+	}
+	// A group and the next are one digit when apart they read badly and together well.
+	var digits []DigitReading
+	for k := 0; k < len(groups); k++ {
+		if j := joined[k]; j != nil && len(chosen[k]) == 1 && len(chosen[k+1]) == 1 {
+			a, b := chosen[k][0].Confidence, chosen[k+1][0].Confidence
+			if min(a, b) < sureWay && j.Confidence >= sureWay && j.Confidence > a*b {
+				digits = append(digits, *j)
+				k++
+				continue
+			}
+		}
+		digits = append(digits, chosen[k]...)
+	}
+	classes := r.Classes()
+	out := Reading{Confidence: 1}
+	var text strings.Builder
+	for _, d := range digits {
+		d.Unsure = d.Confidence < floor
+		if d.Unsure {
+			text.WriteByte('?')
+		} else {
+			text.WriteString(classes[d.Digit])
+		}
+		out.Confidence *= d.Confidence
+		out.Digits = append(out.Digits, d)
 	}
 	out.Text = text.String()
 	return out, nil

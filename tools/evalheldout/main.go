@@ -401,7 +401,7 @@ func measureNumbers(m *digitnet.Model, dir, jsonOut string) {
 	for _, sp := range []string{"separated", "tight", "overlapping"} {
 		add("spacing "+sp, func(e numberEntry) bool { return e.Spacing == sp })
 	}
-	for _, src := range []string{"fonts", "unipen", "usps", "optdigits"} {
+	for _, src := range []string{"fonts", "unipen", "usps", "optdigits", "trainfonts"} {
 		add("source "+src, func(e numberEntry) bool { return strings.HasPrefix(e.File, src+"-") })
 	}
 	fmt.Printf("reading %s with %d pictures (confidence floor %.3f)\n\n", dir, len(entries), m.MinConfidence())

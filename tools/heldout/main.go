@@ -280,6 +280,16 @@ func loadSources(o options, idx map[string]string, stdout io.Writer) (*gen, map[
 		}
 		g.letters = append(g.letters, ls)
 	}
+	// The training-group faces, for the tuning sets only (never held out).
+	tfaces, _ := loadFaces(trainingFaces, idx)
+	for _, f := range tfaces {
+		var ds [10]*synth.Mask
+		for d := range ds {
+			ds[d], _ = f.font.Glyph(rune('0'+d), glyphPPEM)
+		}
+		g.trainFaces = append(g.trainFaces, f)
+		g.trainGlyphs = append(g.trainGlyphs, ds)
+	}
 	goFont, err := synth.ParseFont(goregular.TTF)
 	if err != nil {
 		return nil, nil, err

@@ -28,7 +28,9 @@ type gen struct {
 	letters   []map[rune]*synth.Mask // per held-out face; letters it lacks are absent
 	// Real handwriting, nil when -data does not have it.
 	uspsTest, uspsTrain, semeion, optdigits []scan
-	optdigitsTune                           []scan // optdigits-orig.tra: other writers, NOT held out
+	optdigitsTune                           []scan       // optdigits-orig.tra: other writers, NOT held out
+	trainFaces                              []loadedFace // the training-group fonts, for tuning sets
+	trainGlyphs                             [][10]*synth.Mask
 	unipen                                  []penDigit
 	placeholders                            [10]*synth.Mask // Go Regular digits for train/
 }
@@ -93,8 +95,8 @@ func (g *gen) sets() []setDef {
 			"NOT HELD OUT: a tuning set, for choosing thresholds (a confidence floor). UCI optdigits-orig training file (1934 digits, 30 writers, none of them windep's 13), drawn as optdigits. Written only when named in -sets."},
 		{"tune-optdigits-photo", "classes", have("optdigits tra", g.optdigitsTune), g.scans(g.optdigitsTune, "tune-optdigits-photo", photo, true),
 			"NOT HELD OUT: the tune-optdigits digits photographed (as optdigits-photo). Written only when named in -sets."},
-		{"tune-numbers", "numbers", have("optdigits tra", g.optdigitsTune), g.tuneNumbers,
-			"NOT HELD OUT: numbers of optdigits-orig.tra digits (30 writers, none held out), laid out as numbers is, for tuning how numbers are read. Written only when named in -sets."},
+		{"tune-numbers", "numbers", func() string { return "" }, g.tuneNumbers,
+			"NOT HELD OUT: numbers of training-group font digits and of optdigits-orig.tra digits (30 writers, none held out; when -data has them), laid out as numbers is, for tuning how numbers are read. Written only when named in -sets."},
 		{"unipen", "classes", haveUNIPEN, g.unipenSet,
 			"UNIPEN 1a digits of the held-out contributors (ced, ibm, imp, uqb), drawn from their pen strokes like on a drawing canvas (200-320 px, #111 on white, one in seven white on black), pen 3-15 % of the digit's height, hard or soft brush."},
 		{"nondigits", "files", haveFonts, g.nondigits,
@@ -382,7 +384,7 @@ type boxOut struct {
 
 // numberShare is the part of -numbers each source gives (USPS's digits come from
 // unknown, different writers, so fewer).
-var numberShare = map[string]float64{"fonts": 1, "unipen": 1, "usps": 0.5, "optdigits": 1}
+var numberShare = map[string]float64{"fonts": 1, "unipen": 1, "usps": 0.5, "optdigits": 1, "trainfonts": 1}
 
 func (g *gen) numberSet() []job { return g.numbers_(false) }
 
@@ -425,7 +427,21 @@ func (g *gen) numbers_(tune bool) []job {
 			})
 		}
 	}
-	if tune {
+	if tune && len(g.trainFaces) > 0 {
+		add("trainfonts", func(n int, rng *rand.Rand) ([]*synth.Mask, []string, string, float64) {
+			fi := rng.IntN(len(g.trainFaces))
+			var ms []*synth.Mask
+			var ls []string
+			for len(ms) < n {
+				d := rng.IntN(10)
+				if m := g.trainGlyphs[fi][d]; m != nil {
+					ms, ls = append(ms, m), append(ls, digitLabel(d))
+				}
+			}
+			return ms, ls, "training font " + g.trainFaces[fi].file, 0
+		})
+	}
+	if tune && g.optdigitsTune != nil {
 		add("optdigits", func(n int, rng *rand.Rand) ([]*synth.Mask, []string, string, float64) {
 			var ms []*synth.Mask
 			var ls, refs []string
