@@ -22,14 +22,9 @@ func number(t testing.TB, text, style string, gapMin, gapMax float64, seed uint6
 	if err != nil {
 		t.Fatal(err)
 	}
-	var digits []*synth.Mask
-	var labels []string
-	for _, r := range text {
-		m, err := font.Glyph(r, 120)
-		if err != nil {
-			t.Fatal(err)
-		}
-		digits, labels = append(digits, m), append(labels, string(r))
+	digits, labels, err := font.Text(text, 120)
+	if err != nil {
+		t.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(seed, 7))
 	st, err := synth.Preset(style)

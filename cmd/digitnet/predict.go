@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"image"
 	"io"
 	"os"
 	"path/filepath"
@@ -72,19 +73,9 @@ func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *top < 1 {
 		return usageErr("--top %d: want at least 1", *top)
 	}
-	// Several models, comma-separated, predict as an ensemble (mean probabilities).
-	var m *dn.Model
-	var err error
-	if *path == "" {
-		m, err = dn.Default()
-	} else {
-		m, err = dn.OpenEnsemble(strings.Split(*path, ",")...)
-	}
+	m, err := openModel(*path, *floor)
 	if err != nil {
-		return errors.New(strings.TrimPrefix(err.Error(), "digitnet: "))
-	}
-	if *floor >= 0 {
-		m = m.WithMinConfidence(*floor)
+		return err
 	}
 	if n := m.InputSize(); n != 784 {
 		return fmt.Errorf("model %s takes %d inputs, not a 28×28 image", *path, n)
@@ -154,6 +145,36 @@ func expandImages(args []string) []input {
 	return out
 }
 
+// openModel opens the model --model names (several, comma-separated: an ensemble that
+// averages their probabilities), or the pretrained one; floor ≥ 0 replaces its
+// confidence floor.
+func openModel(path string, floor float64) (*dn.Model, error) {
+	var m *dn.Model
+	var err error
+	if path == "" {
+		m, err = dn.Default()
+	} else {
+		m, err = dn.OpenEnsemble(strings.Split(path, ",")...)
+	}
+	if err != nil {
+		return nil, errors.New(strings.TrimPrefix(err.Error(), "digitnet: "))
+	}
+	if floor >= 0 {
+		m = m.WithMinConfidence(floor)
+	}
+	return m, nil
+}
+
+// openImage decodes an image file (PNG, JPEG or GIF, size-checked before decoding).
+func openImage(file string) (image.Image, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return dn.DecodeImage(f)
+}
+
 // predictFile reads, preprocesses and classifies one image; problems go in Error.
 func predictFile(m *dn.Model, file string, top int) prediction {
 	p := prediction{File: file}
@@ -161,12 +182,7 @@ func predictFile(m *dn.Model, file string, top int) prediction {
 		p.Error = strings.TrimPrefix(err.Error(), "digitnet: ")
 		return p
 	}
-	f, err := os.Open(file)
-	if err != nil {
-		return fail(err)
-	}
-	defer f.Close()
-	img, err := dn.DecodeImage(f)
+	img, err := openImage(file)
 	if err != nil {
 		return fail(err)
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"image"
@@ -11,7 +10,6 @@ import (
 	"image/draw"
 	"image/png"
 	"io"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -70,18 +68,9 @@ func runRead(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if len(images) == 0 {
 		return usageErr("no images given: name image files or directories")
 	}
-	var m *dn.Model
-	var err error
-	if *path == "" {
-		m, err = dn.Default()
-	} else {
-		m, err = dn.OpenEnsemble(strings.Split(*path, ",")...)
-	}
+	m, err := openModel(*path, *floor)
 	if err != nil {
-		return errors.New(strings.TrimPrefix(err.Error(), "digitnet: "))
-	}
-	if *floor >= 0 {
-		m = m.WithMinConfidence(*floor)
+		return err
 	}
 	inputs := expandImages(images)
 	failed := 0
@@ -116,12 +105,7 @@ func readFile(m *dn.Model, file string, show bool) reading {
 		r.Error = strings.TrimPrefix(err.Error(), "digitnet: ")
 		return r
 	}
-	f, err := os.Open(file)
-	if err != nil {
-		return fail(err)
-	}
-	defer f.Close()
-	img, err := dn.DecodeImage(f)
+	img, err := openImage(file)
 	if err != nil {
 		return fail(err)
 	}

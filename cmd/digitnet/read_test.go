@@ -24,14 +24,9 @@ func TestReadCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	write := func(name, text string) string {
-		var ms []*synth.Mask
-		var ls []string
-		for _, r := range text {
-			m, err := font.Glyph(r, 120)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ms, ls = append(ms, m), append(ls, string(r))
+		ms, ls, err := font.Text(text, 120)
+		if err != nil {
+			t.Fatal(err)
 		}
 		st, _ := synth.Preset("ballpoint-blue")
 		st.Size = 90

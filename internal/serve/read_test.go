@@ -33,14 +33,9 @@ func numberPNG(t *testing.T, text string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ms []*synth.Mask
-	var ls []string
-	for _, r := range text {
-		m, err := font.Glyph(r, 120)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ms, ls = append(ms, m), append(ls, string(r))
+	ms, ls, err := font.Text(text, 120)
+	if err != nil {
+		t.Fatal(err)
 	}
 	st, _ := synth.Preset("clean")
 	st.Size = 80

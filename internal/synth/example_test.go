@@ -38,14 +38,9 @@ func ExampleComposeNumber() {
 	if err != nil {
 		panic(err)
 	}
-	var digits []*synth.Mask
-	var labels []string
-	for _, r := range "2024" {
-		m, err := font.Glyph(r, 120)
-		if err != nil {
-			panic(err)
-		}
-		digits, labels = append(digits, m), append(labels, string(r))
+	digits, labels, err := font.Text("2024", 120)
+	if err != nil {
+		panic(err)
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	st := synth.Random(rng)

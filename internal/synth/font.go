@@ -145,3 +145,18 @@ func argCount(op sfnt.SegmentOp) int {
 }
 
 func fix(v fixed.Int26_6) float64 { return float64(v) / 64 }
+
+// Text draws each character of text (a number's digits, say) with Glyph, and returns
+// the masks with their labels, ready for ComposeNumber.
+func (f *Font) Text(text string, ppem float64) ([]*Mask, []string, error) {
+	var ms []*Mask
+	var ls []string
+	for _, r := range text {
+		m, err := f.Glyph(r, ppem)
+		if err != nil {
+			return nil, nil, err
+		}
+		ms, ls = append(ms, m), append(ls, string(r))
+	}
+	return ms, ls, nil
+}
