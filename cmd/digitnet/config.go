@@ -96,7 +96,7 @@ func trainFlags(fs *flag.FlagSet, c *trainConfig) {
 	fs.Float64Var(&c.Decay, "weight-decay", 0, "weight decay on the weights (L2; decoupled for --optimizer adamw)")
 	fs.Float64Var(&c.Smoothing, "label-smoothing", 0, "label smoothing ε for softmax cross-entropy")
 	fs.IntVar(&c.Val, "val", 0, "hold out the last N training images for validation, measured every epoch; the best epoch's weights are kept")
-	fs.StringVar(&c.Augment, "augment", d.Augment, "distort training images on the fly (--model cnn: affine): none, affine (shift ±2 px, rotate ±10°, scale ±10%), elastic (affine plus Simard's elastic distortion α 34, σ 4); for clothes, not digits: flip (mirror half the images), shift-flip (shift ±2 px and flip), affine-flip")
+	fs.StringVar(&c.Augment, "augment", d.Augment, "distort training images on the fly (--model cnn: affine): none, affine (shift ±2 px, rotate ±10°, scale ±10%), elastic (affine plus Simard's elastic distortion α 34, σ 4), pen (affine, strokes thickened or thinned, blur: other pens and photos), pen-elastic (pen and elastic); for clothes, not digits: flip (mirror half the images), shift-flip (shift ±2 px and flip), affine-flip")
 	fs.StringVar(&c.Extra, "extra", "", "also train on the train/ images of these class-folder DIRs (comma-separated; same classes), spread evenly among the data set's")
 	fs.IntVar(&c.Patience, "patience", 0, "with --val: stop after N epochs without a better validation accuracy (0: never)")
 	fs.BoolVar(&c.JSON, "json", false, "write one JSON object per epoch and a final one to stdout")

@@ -224,7 +224,7 @@ func TestTrainRejectsBadFlags(t *testing.T) {
 		{[]string{"--label-smoothing", "0.1", "--loss", "mse"}, "label smoothing 0.1"},
 		{[]string{"--weight-decay", "-1"}, "weight decay -1"},
 		{[]string{"--schedule", "exp"}, `--schedule "exp": want one of constant, cosine, step, warmup, onecycle`},
-		{[]string{"--augment", "mixup"}, `--augment "mixup": want none, affine, elastic, flip, shift-flip or affine-flip`},
+		{[]string{"--augment", "mixup"}, `--augment "mixup": want none, affine, elastic, flip, shift-flip, affine-flip, pen or pen-elastic`},
 		{[]string{"--model", "resnet"}, `--model "resnet": want mlp, cnn, examples or lenet5`},
 		{[]string{"--conv", "fft"}, `--conv: unknown convolution algorithm "fft", want auto, gemm or winograd`},
 		{[]string{"--arch", "/no/such/net.json"}, "--arch: open /no/such/net.json"},

@@ -61,6 +61,9 @@ flags:`)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if *floor > 1 {
+		return usageErr("--min-confidence %g: want at most 1 (or negative: the model's own floor)", *floor)
+	}
 	for _, v := range []struct {
 		name string
 		ok   bool

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -87,7 +88,7 @@ func TestServeRejectsBadFlags(t *testing.T) {
 		usage bool   // a usage error (exit 2)
 		want  string // in the message
 	}{
-		{"no model", nil, true, "--model FILE is required"},
+		{"confidence above 1", []string{"--min-confidence", "2"}, true, "--min-confidence 2: want at most 1"},
 		{"positional argument", []string{"--model", good, "extra"}, true, `unexpected argument "extra"`},
 		{"zero in flight", []string{"--model", good, "--max-inflight", "0"}, true, "--max-inflight 0: want a positive value"},
 		{"negative timeout", []string{"--model", good, "--queue-timeout", "-1s"}, true, "--queue-timeout -1s"},
@@ -184,4 +185,46 @@ func TestServeCommand(t *testing.T) {
 			t.Errorf("the log lacks %q:\n%s", want, log)
 		}
 	}
+}
+
+// TestServeDefaultModel: without --model, serve answers with the pretrained model and
+// reads numbers.
+func TestServeDefaultModel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr lockedBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- runServe(ctx, []string{"--addr", "127.0.0.1:0"}, &stdout, &stderr)
+	}()
+	go func() {
+		if err := <-done; err != nil {
+			stdout.Write([]byte("failed: " + err.Error() + "\n"))
+		}
+		done <- nil
+	}()
+	url, _ := stdout.waitFor(regexp.MustCompile(`http://127\.0\.0\.1:\d+/|failed: .*`), 0)
+	if strings.HasPrefix(url, "failed") {
+		t.Fatalf("runServe %s; stderr:\n%s", url, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "digitnet serve: pretrained on") {
+		t.Errorf("serve printed %q, want it to name the pretrained model", stdout.String())
+	}
+	png, err := os.ReadFile(filepath.Join("..", "..", "testdata", "seven.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for route, want := range map[string]string{"v1/predict": `"digit":7,`, "v1/read": `"text":"7"`} {
+		resp, err := http.Post(url+route, "image/png", bytes.NewReader(png))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(b), want) || !strings.Contains(string(b), `"model":"pretrained`) {
+			t.Errorf("POST /%s: %s %s, want %s from the pretrained model", route, resp.Status, b, want)
+		}
+	}
+	cancel()
+	<-done
 }
