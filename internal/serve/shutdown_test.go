@@ -76,7 +76,11 @@ func TestShutdownFinishesInFlight(t *testing.T) {
 	defer conn.Close()
 	fmt.Fprintf(conn, "POST /v1/predict HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", len(body))
 	conn.Write(body[:half])
-	<-ln.read
+	// Wait until the handler has the request (the connection is busy, its body still
+	// arriving), not merely until its first bytes were read: a connection whose
+	// request has not reached a handler is closed at shutdown, as one waiting for a
+	// request.
+	s.conns.await(func(open, waiting int) bool { return open == 1 && waiting == 0 })
 
 	cancel()    // SIGTERM, as runServe sees it
 	<-ln.closed // shutdown has begun
