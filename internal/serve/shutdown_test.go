@@ -14,13 +14,11 @@ import (
 	"time"
 )
 
-// signalListener signals once the server has read the first bytes of a connection:
-// from then on http.Server.Shutdown waits for the connection's request to finish. It
-// also signals when it is closed.
+// signalListener signals when it is closed (shutdown has begun).
 type signalListener struct {
 	net.Listener
-	read, closed         chan struct{}
-	readOnce, closedOnce sync.Once
+	closed     chan struct{}
+	closedOnce sync.Once
 }
 
 func newSignalListener(t *testing.T) *signalListener {
@@ -28,34 +26,13 @@ func newSignalListener(t *testing.T) *signalListener {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &signalListener{Listener: inner, read: make(chan struct{}), closed: make(chan struct{})}
+	return &signalListener{Listener: inner, closed: make(chan struct{})}
 }
 
 func (l *signalListener) Close() error {
 	err := l.Listener.Close()
 	l.closedOnce.Do(func() { close(l.closed) })
 	return err
-}
-
-func (l *signalListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return &signalConn{Conn: c, l: l}, nil
-}
-
-type signalConn struct {
-	net.Conn
-	l *signalListener
-}
-
-func (c *signalConn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
-	if n > 0 {
-		c.l.readOnce.Do(func() { close(c.l.read) })
-	}
-	return n, err
 }
 
 // TestShutdownFinishesInFlight: a request whose body is still arriving when shutdown
@@ -123,7 +100,7 @@ func TestShutdownTimeout(t *testing.T) {
 	}
 	defer conn.Close()
 	fmt.Fprintf(conn, "POST /v1/predict HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
-	<-ln.read
+	s.conns.await(func(open, waiting int) bool { return open == 1 && waiting == 0 }) // the handler has it
 	cancel()
 	if err := <-served; err == nil { // Serve returns when the shutdown timeout passes
 		t.Errorf("Serve returned nil, want a shutdown timeout error")
