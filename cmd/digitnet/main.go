@@ -157,6 +157,25 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
+// parseImageArgs parses flags that may come before, between or after the image names
+// (predict, read), and returns the names.
+func parseImageArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var images []string
+	for rest := args; len(rest) > 0; {
+		if err := fs.Parse(rest); err != nil {
+			if err == flag.ErrHelp {
+				return nil, err
+			}
+			return nil, exitError{2}
+		}
+		rest = fs.Args()
+		for len(rest) > 0 && (!strings.HasPrefix(rest[0], "-") || rest[0] == "-") {
+			images, rest = append(images, rest[0]), rest[1:]
+		}
+	}
+	return images, nil
+}
+
 func usageErr(format string, a ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{errUsage}, a...)...)
 }

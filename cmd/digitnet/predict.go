@@ -53,19 +53,9 @@ func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintln(stderr, "usage: digitnet predict [--model M] [--json] [--show] FILE|DIR...\n\nPredicts the digit in each PNG, JPEG or GIF image (a directory: the images in it).\n\nflags:")
 		fs.PrintDefaults()
 	}
-	// Flags may come before, between or after the image names.
-	var images []string
-	for rest := args; len(rest) > 0; {
-		if err := fs.Parse(rest); err != nil {
-			if err == flag.ErrHelp {
-				return err
-			}
-			return exitError{2}
-		}
-		rest = fs.Args()
-		for len(rest) > 0 && (!strings.HasPrefix(rest[0], "-") || rest[0] == "-") {
-			images, rest = append(images, rest[0]), rest[1:]
-		}
+	images, err := parseImageArgs(fs, args)
+	if err != nil {
+		return err
 	}
 	if len(images) == 0 {
 		return usageErr("no images given: name image files or directories")

@@ -52,18 +52,9 @@ func runRead(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintln(stderr, "usage: digitnet read [--model M] [--json] [--show] FILE|DIR...\n\nReads the number (a row of 1 to 12 or more handwritten digits) in each PNG, JPEG or GIF image\n(a directory: the images in it). A digit the model is unsure of is \"?\" in the text.\n\nflags:")
 		fs.PrintDefaults()
 	}
-	var images []string
-	for rest := args; len(rest) > 0; {
-		if err := fs.Parse(rest); err != nil {
-			if err == flag.ErrHelp {
-				return err
-			}
-			return exitError{2}
-		}
-		rest = fs.Args()
-		for len(rest) > 0 && (!strings.HasPrefix(rest[0], "-") || rest[0] == "-") {
-			images, rest = append(images, rest[0]), rest[1:]
-		}
+	images, err := parseImageArgs(fs, args)
+	if err != nil {
+		return err
 	}
 	if len(images) == 0 {
 		return usageErr("no images given: name image files or directories")

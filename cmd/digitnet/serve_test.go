@@ -116,20 +116,7 @@ func TestServeCommand(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var stdout, stderr lockedBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- runServe(ctx, []string{"--model", path, "--addr", "127.0.0.1:0", "--verbose"}, &stdout, &stderr)
-	}()
-	go func() { // a failure to start ends the test rather than the wait for the URL
-		if err := <-done; err != nil {
-			stdout.Write([]byte("failed: " + err.Error() + "\n"))
-		}
-		done <- nil
-	}()
-	url, _ := stdout.waitFor(regexp.MustCompile(`http://127\.0\.0\.1:\d+/|failed: .*`), 0)
-	if strings.HasPrefix(url, "failed") {
-		t.Fatalf("runServe %s; stderr:\n%s", url, stderr.String())
-	}
+	url, done := startServe(t, ctx, []string{"--model", path, "--addr", "127.0.0.1:0", "--verbose"}, &stdout, &stderr)
 	get := func(route string) string {
 		resp, err := http.Get(url + route)
 		if err != nil {
@@ -193,20 +180,7 @@ func TestServeDefaultModel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var stdout, stderr lockedBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- runServe(ctx, []string{"--addr", "127.0.0.1:0"}, &stdout, &stderr)
-	}()
-	go func() {
-		if err := <-done; err != nil {
-			stdout.Write([]byte("failed: " + err.Error() + "\n"))
-		}
-		done <- nil
-	}()
-	url, _ := stdout.waitFor(regexp.MustCompile(`http://127\.0\.0\.1:\d+/|failed: .*`), 0)
-	if strings.HasPrefix(url, "failed") {
-		t.Fatalf("runServe %s; stderr:\n%s", url, stderr.String())
-	}
+	url, done := startServe(t, ctx, []string{"--addr", "127.0.0.1:0"}, &stdout, &stderr)
 	if !strings.Contains(stdout.String(), "digitnet serve: pretrained on") {
 		t.Errorf("serve printed %q, want it to name the pretrained model", stdout.String())
 	}
@@ -227,4 +201,24 @@ func TestServeDefaultModel(t *testing.T) {
 	}
 	cancel()
 	<-done
+}
+
+// startServe runs runServe with args until ctx ends and returns its URL once printed,
+// and a channel that yields once runServe returned (its error, if any, written to
+// stdout as "failed: …"). A failure to start ends the test.
+func startServe(t *testing.T, ctx context.Context, args []string, stdout, stderr *lockedBuffer) (string, chan error) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- runServe(ctx, args, stdout, stderr) }()
+	go func() { // a failure to start ends the test rather than the wait for the URL
+		if err := <-done; err != nil {
+			stdout.Write([]byte("failed: " + err.Error() + "\n"))
+		}
+		done <- nil
+	}()
+	url, _ := stdout.waitFor(regexp.MustCompile(`http://127\.0\.0\.1:\d+/|failed: .*`), 0)
+	if strings.HasPrefix(url, "failed") {
+		t.Fatalf("runServe %s; stderr:\n%s", url, stderr.String())
+	}
+	return url, done
 }
