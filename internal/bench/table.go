@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/digitnet/digitnet/dataset"
-	"github.com/digitnet/digitnet/internal/kernels"
 	"github.com/digitnet/digitnet/nn"
 	"github.com/digitnet/digitnet/recipe"
 )
@@ -41,7 +40,8 @@ type TableOptions struct {
 // Table measures digitnet next to the PyTorch peers in one run: the rows of
 // BENCHMARKS.md.
 func Table(ctx context.Context, o TableOptions) ([]Row, error) {
-	kernels.SetThreads(o.Threads)
+	mlpCfg := recipe.Default()
+	nn.SetCores(mlpCfg.Spec(), o.Threads) // as `train` runs
 	logf := func(format string, a ...any) { fmt.Fprintf(o.Log, "bench: "+format+"\n", a...) }
 
 	var peers *Peers
