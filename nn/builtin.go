@@ -44,14 +44,16 @@ func Builtin(name, output, loss string, init Init) (Spec, error) {
 }
 
 // SetCores spreads the work of networks like s over threads cores, for the whole
-// process: call it before training or inference starts, from one goroutine. Each batch's
-// work is split over threads workers (kernels.Parallel), each driving a single-threaded
-// BLAS, so that the kernels between the products (im2col, pooling, batch norm, the
-// optimizer) use every core too. OpenBLAS's own thread pool measured as fast on the
-// dense networks when the machine is otherwise idle, but its threads wait for each
-// other: with the other cores busy, a 784-300-10 epoch took 40 times as long (a
-// worker's caller runs the rest of a product itself instead; 1.8 times as long).
+// process: call it before training or inference starts, from one goroutine. A network
+// with convolutions splits each batch over workers, each driving a single-threaded BLAS,
+// so that its kernels between the products (im2col, pooling, batch norm) use every core
+// too; a dense network lets OpenBLAS thread each product, which measured faster for it.
 func SetCores(s Spec, threads int) {
-	kernels.SetThreads(1)
-	kernels.SetWorkers(threads)
+	if s.Convolutional() {
+		kernels.SetThreads(1)
+		kernels.SetWorkers(threads)
+		return
+	}
+	kernels.SetThreads(threads)
+	kernels.SetWorkers(1)
 }

@@ -23,7 +23,6 @@ import (
 
 	"github.com/digitnet/digitnet/dataset"
 	"github.com/digitnet/digitnet/internal/diag"
-	"github.com/digitnet/digitnet/internal/kernels"
 	"github.com/digitnet/digitnet/internal/model"
 	"github.com/digitnet/digitnet/optim"
 	"github.com/digitnet/digitnet/recipe"
@@ -374,7 +373,7 @@ func TestMain(m *testing.M) {
 	if code == 0 {
 		// Every command run in-process has stopped what it started (servers, signal
 		// handlers, data prefetching).
-		if err := goleak.Find(goleak.IgnoreAnyFunction(kernels.HelperFunction)); err != nil {
+		if err := goleak.Find(); err != nil {
 			fmt.Fprintf(os.Stderr, "goroutines left running after the tests: %v\n", err)
 			code = 1
 		}

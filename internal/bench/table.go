@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/digitnet/digitnet/dataset"
+	"github.com/digitnet/digitnet/internal/kernels"
 	"github.com/digitnet/digitnet/nn"
 	"github.com/digitnet/digitnet/recipe"
 )
@@ -40,8 +41,7 @@ type TableOptions struct {
 // Table measures digitnet next to the PyTorch peers in one run: the rows of
 // BENCHMARKS.md.
 func Table(ctx context.Context, o TableOptions) ([]Row, error) {
-	mlpCfg := recipe.Default()
-	nn.SetCores(mlpCfg.Spec(), o.Threads) // as `train` runs
+	kernels.SetThreads(o.Threads)
 	logf := func(format string, a ...any) { fmt.Fprintf(o.Log, "bench: "+format+"\n", a...) }
 
 	var peers *Peers

@@ -2,14 +2,11 @@ package kernels
 
 import (
 	"fmt"
+	"github.com/digitnet/digitnet/tensor"
 	"math"
 	"math/rand/v2"
-	"runtime"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/digitnet/digitnet/tensor"
 )
 
 // naiveGemm is the definition of Gemm, loop by loop, in float64.
@@ -91,35 +88,6 @@ func TestGemmMatchesDefinition(t *testing.T) {
 				}
 			}
 		}
-	}
-}
-
-// TestParallelDoesNotWaitForHelpersToStart: when no helper goroutine gets to run (as
-// when the other cores are busy), the caller runs every range itself and returns, and a
-// helper that picks the job up afterwards finds nothing left to do.
-func TestParallelDoesNotWaitForHelpersToStart(t *testing.T) {
-	defer SetWorkers(Workers())
-	defer func(s func(func())) { spawn = s }(spawn)
-	defer func(p *helperPool) { pool = p }(pool)
-	pool = new(helperPool) // a pool whose helpers never start
-	spawn = func(func()) {}
-	SetWorkers(3)
-	calls := make([]int, 3)
-	finished := make(chan int)
-	go func() {
-		finished <- Parallel(9, 1, func(w, lo, hi int) { calls[w]++ })
-	}()
-	select {
-	case got := <-finished:
-		if got != 3 || calls[0] != 1 || calls[1] != 1 || calls[2] != 1 {
-			t.Fatalf("%d ranges, calls per range %v; want 3 ranges, each run once", got, calls)
-		}
-	case <-time.After(time.Minute): // only a hang detector: a correct Parallel never waits here
-		t.Fatal("Parallel still waiting for helpers that never started")
-	}
-	pool.current.Load().run() // a helper that starts late
-	if calls[0] != 1 || calls[1] != 1 || calls[2] != 1 {
-		t.Errorf("a late helper ran ranges again: calls per range %v", calls)
 	}
 }
 
@@ -229,19 +197,4 @@ func BenchmarkGemm(b *testing.B) {
 			b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
 	}
-}
-
-// TestHelperFunctionIsTheHelpers: the name tests give goleak is the helpers' function.
-func TestHelperFunctionIsTheHelpers(t *testing.T) {
-	defer SetWorkers(Workers())
-	SetWorkers(2)
-	Parallel(2, 1, func(int, int, int) {})
-	for range 1000 {
-		buf := make([]byte, 1<<20)
-		if strings.Contains(string(buf[:runtime.Stack(buf, true)]), HelperFunction+"(") {
-			return
-		}
-		runtime.Gosched()
-	}
-	t.Errorf("no goroutine runs %s", HelperFunction)
 }

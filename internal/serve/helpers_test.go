@@ -23,7 +23,6 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/digitnet/digitnet/dataset"
-	"github.com/digitnet/digitnet/internal/kernels"
 	"github.com/digitnet/digitnet/internal/model"
 	"github.com/digitnet/digitnet/nn"
 	"github.com/digitnet/digitnet/optim"
@@ -44,7 +43,7 @@ func TestMain(m *testing.M) {
 	os.RemoveAll(dir)
 	if code == 0 {
 		// Every server, connection and handler a test started has ended.
-		if err := goleak.Find(goleak.IgnoreAnyFunction(kernels.HelperFunction)); err != nil {
+		if err := goleak.Find(); err != nil {
 			fmt.Fprintf(os.Stderr, "goroutines left running after the tests: %v\n", err)
 			code = 1
 		}
