@@ -129,7 +129,7 @@ func OpenEnsemble(paths ...string) (*Model, error) {
 	return newModel(ens), nil
 }
 
-// Default is the model digitnet ships, embedded in the package: an ensemble of two
+// Default is the model digitnet ships, embedded in the package: an ensemble of three
 // CNNs trained by scripts/pretrain on MNIST and on handwriting-font digits, with
 // calibrated probabilities (see internal/pretrained/record.json for its figures).
 // Each call returns a new Model; the weights are decoded once.
