@@ -24,7 +24,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.BoolVar(&o.SkipSeed, "skip-seed", false, "skip the batch-1 seed epoch (PyTorch takes ~30 s for it)")
 	fs.BoolVar(&o.SkipCNN, "skip-cnn", false, "skip the CNN rows (about 2 minutes with PyTorch)")
 	asJSON := fs.Bool("json", false, "print the rows as JSON")
-	fs.IntVar(&o.Threads, "threads", runtime.NumCPU(), "threads for digitnet's matrix products")
+	fs.IntVar(&o.Threads, "threads", runtime.GOMAXPROCS(0), "threads for digitnet's matrix products")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

@@ -78,7 +78,7 @@ func trainFlags(fs *flag.FlagSet, c *trainConfig) {
 	fs.IntVar(&c.Batch, "batch", d.Batch, "mini-batch size (1: per-example SGD)")
 	fs.IntVar(&c.Epochs, "epochs", d.Epochs, "passes over the training set (--model cnn: 15)")
 	fs.Uint64Var(&c.Seed, "seed", d.Seed, "random seed: the same seed gives the same run")
-	fs.IntVar(&c.Threads, "threads", runtime.NumCPU(), "threads for the matrix products")
+	fs.IntVar(&c.Threads, "threads", runtime.GOMAXPROCS(0), "threads for the matrix products; the default is GOMAXPROCS: every core, or fewer under a container's CPU limit or $GOMAXPROCS")
 	fs.StringVar(&c.Dataset, "dataset", d.Dataset, "data set: "+strings.Join(dataset.Names(), ", "))
 	fs.StringVar(&c.DataDir, "data", "", "directory holding the IDX files, or class folders DIR/train/<class>/*.png (default: $DIGITNET_DATA, then the user cache)")
 	fs.StringVar(&c.Prefix, "prefix", "", "with --data: the IDX files' name prefix, e.g. emnist-digits for emnist-digits-train-images-idx3-ubyte.gz (default: the only one there)")

@@ -60,7 +60,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	nn.SetCores(m.Arch, runtime.NumCPU())
+	nn.SetCores(m.Arch, runtime.GOMAXPROCS(0))
 	if *name == "" {
 		*name = m.Dataset
 	}
@@ -118,7 +118,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 func evalEnsemble(ctx context.Context, ens *model.Ensemble, label, name, dir, prefix string, asJSON bool, stdout, stderr io.Writer) error {
 	for _, m := range ens.Models { // one convolutional member makes it worth the workers
 		if m.Arch.Convolutional() {
-			nn.SetCores(m.Arch, runtime.NumCPU())
+			nn.SetCores(m.Arch, runtime.GOMAXPROCS(0))
 			break
 		}
 	}
