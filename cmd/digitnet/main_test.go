@@ -540,7 +540,7 @@ func TestKilledRunResumesBitIdentical(t *testing.T) {
 			if c.name == "mid-epoch" && (st.Partial == nil || st.Partial.Epoch != 2 || st.Partial.Done == 0) {
 				t.Fatalf("stopped on epoch 2's first progress line, the checkpoint holds partial %+v, want epoch 2 with examples done", st.Partial)
 			}
-			out, err := exec.Command(bin, "train", "--resume", ck, "--progress", "none", "--out", p(c.name+".safetensors"), "--history", p(c.name+".json")).CombinedOutput()
+			out, err := exec.Command(bin, "train", "--resume", ck, "--threads", "1", "--progress", "none", "--out", p(c.name+".safetensors"), "--history", p(c.name+".json")).CombinedOutput()
 			if err != nil {
 				t.Fatalf("resume: %v\n%s", err, out)
 			}
