@@ -96,8 +96,14 @@ func TestLoad(t *testing.T) {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", d.Seconds()*1000) }
 
+// minMeasured is the fewest requests each worker of runLoad measures, however long they
+// take: on a loaded machine a request can outlast the whole run (a run that measured
+// nothing once failed "no request completed" under the stress check).
+const minMeasured = 3
+
 // runLoad sends body to url from workers goroutines for d (after a short warm-up that
-// opens the connections) and measures each request's latency, response read included.
+// opens the connections), and on until each has measured minMeasured requests; it
+// measures each request's latency, response read included.
 func runLoad(url, contentType string, body []byte, workers int, d time.Duration) loadResult {
 	tr := &http.Transport{MaxIdleConnsPerHost: workers, MaxConnsPerHost: workers, DisableCompression: true}
 	defer tr.CloseIdleConnections()
@@ -122,7 +128,7 @@ func runLoad(url, contentType string, body []byte, workers int, d time.Duration)
 			rbuf := slices.Clone(buf)
 			for {
 				t0 := time.Now()
-				if t0.After(end) {
+				if t0.After(end) && n >= minMeasured {
 					break
 				}
 				req, _ := http.NewRequest("POST", url, bytes.NewReader(body))
