@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -47,14 +48,14 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 		printPretrained(stderr)
-		return evalEnsemble(ctx, ens, pretrained.Name, *name, *dir, *prefix, *asJSON, stdout, stderr)
+		return evalEnsemble(ctx, ens, pretrained.Name, *name, *dir, *prefix, *reportDir, commandLine("eval", args), *asJSON, stdout, stderr)
 	}
 	if paths := strings.Split(*path, ","); len(paths) > 1 {
 		ens, err := model.LoadEnsemble(paths)
 		if err != nil {
 			return err
 		}
-		return evalEnsemble(ctx, ens, *path, *name, *dir, *prefix, *asJSON, stdout, stderr)
+		return evalEnsemble(ctx, ens, *path, *name, *dir, *prefix, *reportDir, commandLine("eval", args), *asJSON, stdout, stderr)
 	}
 	m, err := model.Load(*path)
 	if err != nil {
@@ -115,7 +116,8 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 // evalEnsemble evaluates the mean probabilities of several models on a test set.
-func evalEnsemble(ctx context.Context, ens *model.Ensemble, label, name, dir, prefix string, asJSON bool, stdout, stderr io.Writer) error {
+// With reportDir it also writes the report there, as for one model.
+func evalEnsemble(ctx context.Context, ens *model.Ensemble, label, name, dir, prefix, reportDir, command string, asJSON bool, stdout, stderr io.Writer) error {
 	for _, m := range ens.Models { // one convolutional member makes it worth the workers
 		if m.Arch.Convolutional() {
 			nn.SetCores(m.Arch, runtime.GOMAXPROCS(0))
@@ -137,6 +139,27 @@ func evalEnsemble(ctx context.Context, ens *model.Ensemble, label, name, dir, pr
 	acc, loss, conf := ens.Evaluate(test.Images, test.Labels)
 	rep := evalReport{Model: label, Dataset: name, Examples: test.N, Accuracy: acc, Loss: loss, Confusion: conf}
 	rep.PerClass, _ = train.PerClass(conf, ens.Classes())
+	if reportDir != "" {
+		members := make([]string, len(ens.Models))
+		for i, m := range ens.Models {
+			members[i] = fmt.Sprintf("%s: %s", ens.Names[i], m.Net)
+		}
+		r := report.Report{
+			Title: "digitnet eval — " + label,
+			Summary: [][2]string{
+				{"accuracy", fmt.Sprintf("%.2f%% (%d/%d)", 100*acc, train.Correct(conf), test.N)},
+				{"mean loss", fmt.Sprintf("%.4f", loss)},
+				{"network", fmt.Sprintf("ensemble of %d (mean of their probabilities): %s", len(ens.Models), strings.Join(members, "; "))},
+				{"data", fmt.Sprintf("%s test set, %d images", name, test.N)},
+				{"command", command},
+			},
+			Classes: ens.Classes(), Confusion: conf, Worst: ensembleMistakes(ens, test, 24),
+		}
+		if err := report.Write(reportDir, r); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "report written to %s\n", filepath.Join(reportDir, report.IndexHTML))
+	}
 	if asJSON {
 		b, err := json.Marshal(rep)
 		if err != nil {
@@ -152,6 +175,27 @@ func evalEnsemble(ctx context.Context, ens *model.Ensemble, label, name, dir, pr
 	}
 	printConfusion(stdout, conf, ens.Classes())
 	return nil
+}
+
+// ensembleMistakes returns the ensemble's n most confident mistakes on set, most
+// confident first (as train.Mistakes does for one network).
+func ensembleMistakes(ens *model.Ensemble, set *dataset.Set, n int) []report.Digit {
+	var wrong []report.Digit
+	d := set.Rows * set.Cols
+	for lo := 0; lo < set.N; lo += 1000 {
+		b := min(1000, set.N-lo)
+		p := ens.Predict(set.Images[lo*d:(lo+b)*d], b)
+		K := p.Cols()
+		for i := range b {
+			row := p.Data[i*K : (i+1)*K]
+			c := ens.Class(row)
+			if t := int(set.Labels[lo+i]); c != t {
+				wrong = append(wrong, report.Digit{Pixels: set.Image(lo + i), True: t, Predicted: c, Probability: float64(row[min(c, K-1)])})
+			}
+		}
+	}
+	slices.SortStableFunc(wrong, func(a, b report.Digit) int { return cmp.Compare(b.Probability, a.Probability) })
+	return wrong[:min(n, len(wrong))]
 }
 
 // loadTest reads the test set to evaluate model on: the data --data names (as train

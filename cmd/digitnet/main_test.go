@@ -766,6 +766,9 @@ func TestReports(t *testing.T) {
 			[]string{"index.html", "curves.png", "curves.svg", "confusion.png", "confusion.svg", "misclassified.png", "metrics.csv"}},
 		{[]string{"eval", "--model", model, "--report", filepath.Join(dir, "eval")},
 			[]string{"index.html", "confusion.png", "misclassified.png", "metrics.csv"}},
+		// An ensemble (as the pretrained model is) writes its report too.
+		{[]string{"eval", "--model", model + "," + model, "--report", filepath.Join(dir, "eval-ensemble")},
+			[]string{"index.html", "confusion.png", "misclassified.png", "metrics.csv"}},
 		{[]string{"diagnose", "--preset", "seed", "--report", filepath.Join(dir, "diagnose")},
 			[]string{"index.html", "activations.png", "activations.svg"}},
 	}
