@@ -5,6 +5,7 @@
 //
 //	go run ./tools/heldout -out ~/heldout -data ~/heldout-data
 //	go run ./tools/heldout -train-fonts ~/train-fonts     # the other group
+//	go run ./tools/heldout -data ~/heldout-data -train-unipen ~/train-unipen  # UNIPEN's other writers
 //	go run ./tools/heldout -list-packages                       # for scripts/heldout
 //
 // Digit sets are class folders that `digitnet eval --model M --data OUT/<set>`
@@ -52,6 +53,8 @@ type options struct {
 	per, numbers       int
 	trainFonts         string
 	trainPer           int
+	trainUNIPEN        string
+	unipenPer          int
 }
 
 func run(args []string, stdout io.Writer) error {
@@ -67,6 +70,8 @@ func run(args []string, stdout io.Writer) error {
 	fs.IntVar(&o.numbers, "numbers", 600, "numbers: pictures from each of fonts and UNIPEN (half as many from USPS)")
 	fs.StringVar(&o.trainFonts, "train-fonts", "", "write the TRAINING-group fonts' digits in random styles to `DIR` as class folders (for augmentation; never held out)")
 	fs.IntVar(&o.trainPer, "train-per", 100, "-train-fonts: training pictures per face and digit (a tenth as many again for test/)")
+	fs.StringVar(&o.trainUNIPEN, "train-unipen", "", "write the UNIPEN digits of the contributors NOT held out (from -data) to `DIR` as class folders, for training")
+	fs.IntVar(&o.unipenPer, "unipen-per", 2, "-train-unipen: pictures of each digit (the first on a drawing canvas, the others in random styles)")
 	listPackages := fs.Bool("list-packages", false, "print the Debian font packages of both font groups, one a line, and exit")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -83,11 +88,27 @@ func run(args []string, stdout io.Writer) error {
 	if *only != "" {
 		o.only = strings.Split(*only, ",")
 	}
-	if o.out == "" && o.trainFonts == "" {
-		return errors.New("nothing to do: give -out DIR (held-out sets) or -train-fonts DIR (training fonts)")
+	if o.out == "" && o.trainFonts == "" && o.trainUNIPEN == "" {
+		return errors.New("nothing to do: give -out DIR (held-out sets), -train-fonts DIR (training fonts) or -train-unipen DIR (training writers)")
 	}
-	if err := checkPlaces(o.out, o.trainFonts); err != nil {
-		return err
+	if o.unipenPer < 1 {
+		return fmt.Errorf("-unipen-per %d, want at least 1", o.unipenPer)
+	}
+	for _, train := range []string{o.trainFonts, o.trainUNIPEN} {
+		if err := checkPlaces(o.out, train); err != nil {
+			return err
+		}
+	}
+	if o.trainUNIPEN != "" {
+		if err := checkPlaces(o.trainFonts, o.trainUNIPEN); err != nil {
+			return err
+		}
+		if err := writeTrainUNIPEN(o, stdout); err != nil {
+			return err
+		}
+		if o.out == "" && o.trainFonts == "" {
+			return nil
+		}
 	}
 	idx, err := fontIndex(o.fontDir)
 	if err != nil {
@@ -124,7 +145,7 @@ func checkPlaces(out, train string) error {
 	if out != "" && train != "" {
 		a, b := abs[out], abs[train]
 		if a == b || strings.HasPrefix(a+"/", b+"/") || strings.HasPrefix(b+"/", a+"/") {
-			return fmt.Errorf("-out %s and -train-fonts %s overlap: held-out and training data must stay apart", out, train)
+			return fmt.Errorf("output directories %s and %s overlap: held-out and training data, and each training set, must stay apart", out, train)
 		}
 	}
 	return nil

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/digitnet/digitnet/internal/synth"
@@ -73,5 +76,52 @@ func TestReadUNIPEN(t *testing.T) {
 	want := unipenStats{segments: 6, kept: 2, notDigit: 1, multiFile: 1, badRef: 1, empty: 1}
 	if st != want {
 		t.Errorf("stats %+v, want %+v", st, want)
+	}
+}
+
+// TestTrainUNIPENIsSeparate: -train-unipen draws the contributors that are not held out,
+// each digit -unipen-per times, every tenth in test/, and never a held-out contributor
+// or tos.
+func TestTrainUNIPENIsSeparate(t *testing.T) {
+	root := t.TempDir()
+	write := func(rel, s string) {
+		p := filepath.Join(root, "unipen", rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []string{"xyz", "ced", "tos"} {
+		var strokes, segs strings.Builder
+		strokes.WriteString(".WRITER_ID\t" + c + "1\n")
+		for i := range 20 { // twenty "1"s, each one stroke
+			fmt.Fprintf(&strokes, ".PEN_DOWN\n%d 0\n%d 100\n.PEN_UP\n", 10+i, 12+i)
+			fmt.Fprintf(&segs, ".SEGMENT CHARACTER %d ? \"1\"\n", i)
+		}
+		write("include/"+c+"/"+c+".doc", ".VERSION 1.0\n.COORD X Y\n")
+		write("include/"+c+"/data/a.dat", strokes.String())
+		write("data/1a/"+c+"/a.dat", ".VERSION 1.0\n.INCLUDE "+c+"/"+c+".doc\n.INCLUDE "+c+"/data/a.dat\n"+segs.String())
+	}
+	dir := filepath.Join(t.TempDir(), "train-unipen")
+	if err := run([]string{"-train-unipen", dir, "-data", root, "-unipen-per", "2"}, new(bytes.Buffer)); err != nil {
+		t.Fatal(err)
+	}
+	for split, want := range map[string]int{"train": 36, "test": 4} {
+		files, _ := filepath.Glob(filepath.Join(dir, split, "1", "*.png"))
+		if len(files) != want {
+			t.Errorf("%s/1: %d pictures, want %d (18 and 2 digits, twice each)", split, len(files), want)
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "labels.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "xyz/xyz1") || strings.Contains(string(b), "ced") || strings.Contains(string(b), "tos") {
+		t.Errorf("labels.csv should name only writer xyz/xyz1:\n%s", b)
+	}
+	if err := run([]string{"-train-unipen", filepath.Join(t.TempDir(), "x")}, new(bytes.Buffer)); err == nil || !strings.Contains(err.Error(), "-data") {
+		t.Errorf("without -data: %v, want an error naming -data", err)
 	}
 }
