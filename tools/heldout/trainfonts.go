@@ -43,7 +43,19 @@ func writeTrainFonts(o options, idx map[string]string, stdout io.Writer) error {
 			}
 		}
 	}
-	w, err := newSet(o.trainFonts, "train-fonts")
+	return writeTrainingSet(o, o.trainFonts, "train-fonts", jobs, start, stdout, fmt.Sprintf(
+		"# Training-group handwriting fonts — for augmentation, NOT held out\n\n"+
+			"Written by `go run ./tools/heldout -train-fonts`. The digits of %d training-group fonts\n"+
+			"(SOURCES.md §4; never the held-out faces: fonts-bwht, Kristi, NanumPen),\n"+
+			"%d per face and digit in train/ and %d in test/, each in a random synth style.\n"+
+			"Train with `digitnet train --data DIR`; do not report results on this as held-out.\n",
+		len(faces), o.trainPer, max(1, o.trainPer/10)))
+}
+
+// writeTrainingSet draws jobs into the training set name at dir, with its labels and
+// readme, all or nothing, and says how many pictures it wrote since start.
+func writeTrainingSet(o options, dir, name string, jobs []job, start time.Time, stdout io.Writer, readme string) error {
+	w, err := newSet(dir, name)
 	if err != nil {
 		return err
 	}
@@ -52,17 +64,12 @@ func writeTrainFonts(o options, idx map[string]string, stdout io.Writer) error {
 		err = w.writeLabels(items)
 	}
 	if err == nil {
-		err = w.commit(fmt.Sprintf("# Training-group handwriting fonts — for augmentation, NOT held out\n\n"+
-			"Written by `go run ./tools/heldout -train-fonts`. The digits of %d training-group fonts\n"+
-			"(SOURCES.md §4; never the held-out faces: fonts-bwht, Kristi, NanumPen),\n"+
-			"%d per face and digit in train/ and %d in test/, each in a random synth style.\n"+
-			"Train with `digitnet train --data DIR`; do not report results on this as held-out.\n",
-			len(faces), o.trainPer, max(1, o.trainPer/10)))
+		err = w.commit(readme)
 	}
 	if err != nil {
 		w.abort()
 		return err
 	}
-	fmt.Fprintf(stdout, "%-16s %6d pictures  %s  (%.1f s)\n", "train-fonts", len(items), formatCounts(counts(items)), time.Since(start).Seconds())
+	fmt.Fprintf(stdout, "%-16s %6d pictures  %s  (%.1f s)\n", name, len(items), formatCounts(counts(items)), time.Since(start).Seconds())
 	return nil
 }

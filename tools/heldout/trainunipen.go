@@ -80,27 +80,12 @@ func writeTrainUNIPEN(o options, stdout io.Writer) error {
 			})
 		}
 	}
-	w, err := newSet(o.trainUNIPEN, "train-unipen")
-	if err != nil {
-		return err
-	}
-	items, err := w.run(jobs, o.seed, o.workers)
-	if err == nil {
-		err = w.writeLabels(items)
-	}
-	if err == nil {
-		err = w.commit(fmt.Sprintf("# UNIPEN training writers — for training, NOT held out\n\n"+
+	return writeTrainingSet(o, o.trainUNIPEN, "train-unipen", jobs, start, stdout, fmt.Sprintf(
+		"# UNIPEN training writers — for training, NOT held out\n\n"+
 			"Written by `go run ./tools/heldout -train-unipen`. The %d UNIPEN 1a digits of the\n"+
 			"contributors %s (never the held-out ones: %s; nor tos),\n"+
 			"each drawn %d times: on a drawing canvas, then on paper or photographed in random\n"+
 			"synth styles. Every tenth digit is in test/. Train with `digitnet train --extra DIR`;\n"+
 			"do not report results on this as held-out.\n",
-			len(ds), strings.Join(cs, " "), strings.Join(heldOutWriters, " "), o.unipenPer))
-	}
-	if err != nil {
-		w.abort()
-		return err
-	}
-	fmt.Fprintf(stdout, "%-16s %6d pictures  %s  (%.1f s)\n", "train-unipen", len(items), formatCounts(counts(items)), time.Since(start).Seconds())
-	return nil
+		len(ds), strings.Join(cs, " "), strings.Join(heldOutWriters, " "), o.unipenPer))
 }
