@@ -130,8 +130,8 @@ func OpenEnsemble(paths ...string) (*Model, error) {
 }
 
 // Default is the model digitnet ships, embedded in the package: an ensemble of three
-// CNNs trained by scripts/pretrain on MNIST and on handwriting-font digits, with
-// calibrated probabilities (see internal/pretrained/record.json for its figures).
+// CNNs trained by scripts/pretrain on MNIST, on digits of UNIPEN's pen-recorded writers
+// and on handwriting-font digits, with calibrated probabilities (see internal/pretrained/record.json for its figures).
 // Each call returns a new Model; the weights are decoded once.
 func Default() (*Model, error) {
 	ens, err := pretrained.Ensemble()
