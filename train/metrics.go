@@ -117,6 +117,12 @@ func Mistakes(net *nn.Network, d Data, batchSize, n int) []Mistake {
 			}
 		}
 	}
+	return Worst(wrong, n)
+}
+
+// Worst sorts mistakes by the probability given to the wrong class, highest first (ties
+// keep their order), and returns the first n.
+func Worst(wrong []Mistake, n int) []Mistake {
 	slices.SortStableFunc(wrong, func(a, b Mistake) int {
 		switch {
 		case a.Probability > b.Probability:

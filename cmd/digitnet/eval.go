@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -177,10 +176,10 @@ func evalEnsemble(ctx context.Context, ens *model.Ensemble, label, name, dir, pr
 	return nil
 }
 
-// ensembleMistakes returns the ensemble's n most confident mistakes on set, most
-// confident first (as train.Mistakes does for one network).
+// ensembleMistakes returns the ensemble's n most confident mistakes on set, as
+// train.Mistakes does for one network.
 func ensembleMistakes(ens *model.Ensemble, set *dataset.Set, n int) []report.Digit {
-	var wrong []report.Digit
+	var wrong []train.Mistake
 	d := set.Rows * set.Cols
 	for lo := 0; lo < set.N; lo += 1000 {
 		b := min(1000, set.N-lo)
@@ -188,14 +187,12 @@ func ensembleMistakes(ens *model.Ensemble, set *dataset.Set, n int) []report.Dig
 		K := p.Cols()
 		for i := range b {
 			row := p.Data[i*K : (i+1)*K]
-			c := ens.Class(row)
-			if t := int(set.Labels[lo+i]); c != t {
-				wrong = append(wrong, report.Digit{Pixels: set.Image(lo + i), True: t, Predicted: c, Probability: float64(row[min(c, K-1)])})
+			if c, t := ens.Class(row), int(set.Labels[lo+i]); c != t {
+				wrong = append(wrong, train.Mistake{Index: lo + i, True: t, Predicted: c, Probability: float64(row[min(c, K-1)])})
 			}
 		}
 	}
-	slices.SortStableFunc(wrong, func(a, b report.Digit) int { return cmp.Compare(b.Probability, a.Probability) })
-	return wrong[:min(n, len(wrong))]
+	return digitsOf(train.Worst(wrong, n), set)
 }
 
 // loadTest reads the test set to evaluate model on: the data --data names (as train

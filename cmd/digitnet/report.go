@@ -14,8 +14,13 @@ import (
 // worstDigits are the n misclassified examples of d the network was most confident
 // about, with their pixels from set (d is set's data, as the network sees it).
 func worstDigits(net *nn.Network, d train.Data, set *dataset.Set, n int) []report.Digit {
+	return digitsOf(train.Mistakes(net, d, 1000, n), set)
+}
+
+// digitsOf is the report's view of mistakes on set.
+func digitsOf(ms []train.Mistake, set *dataset.Set) []report.Digit {
 	var out []report.Digit
-	for _, m := range train.Mistakes(net, d, 1000, n) {
+	for _, m := range ms {
 		out = append(out, report.Digit{Pixels: set.Image(m.Index), True: m.True, Predicted: m.Predicted, Probability: m.Probability})
 	}
 	return out
