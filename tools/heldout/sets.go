@@ -224,16 +224,24 @@ func canvasStyle(rng *rand.Rand) synth.Style {
 	return st
 }
 
+// canvasPen draws a drawing program's pen for a pen digit: its width as a fraction of
+// the digit's height (one of canvasPens, ±15 %), in pixels, and its edge: hard, or half
+// the time a soft brush fading over up to 80 % of the width.
+func canvasPen(rng *rand.Rand) (pen, width, soft float64) {
+	pen = canvasPens[rng.IntN(len(canvasPens))] * (0.85 + 0.3*rng.Float64())
+	width = pen * maskHeight
+	soft = 1.0
+	if rng.Float64() < 0.5 {
+		soft = max(1, 0.8*width*rng.Float64())
+	}
+	return pen, width, soft
+}
+
 func (g *gen) unipenSet() []job {
 	jobs := make([]job, len(g.unipen))
 	for i, d := range g.unipen {
 		jobs[i] = func(rng *rand.Rand) (item, error) {
-			pen := canvasPens[rng.IntN(len(canvasPens))] * (0.85 + 0.3*rng.Float64())
-			width := pen * maskHeight
-			soft := 1.0
-			if rng.Float64() < 0.5 { // a soft brush: the edge fades over up to 80 % of the width
-				soft = max(1, 0.8*width*rng.Float64())
-			}
+			pen, width, soft := canvasPen(rng)
 			st := canvasStyle(rng)
 			img := synth.Render(penMask(d.strokes, maskHeight, width, soft), st, rng)
 			return item{file: classFile("test", "unipen", d.label, i), img: img, label: digitLabel(d.label),

@@ -61,12 +61,7 @@ func writeTrainUNIPEN(o options, stdout io.Writer) error {
 		for k := range o.unipenPer {
 			n := len(jobs)
 			jobs = append(jobs, func(rng *rand.Rand) (item, error) {
-				pen := canvasPens[rng.IntN(len(canvasPens))] * (0.85 + 0.3*rng.Float64())
-				width := pen * maskHeight
-				soft := 1.0
-				if rng.Float64() < 0.5 {
-					soft = max(1, 0.8*width*rng.Float64())
-				}
+				pen, width, soft := canvasPen(rng)
 				var s synth.Style
 				if k == 0 {
 					s = canvasStyle(rng)
