@@ -236,7 +236,7 @@ func (d *Data) Batch(idx []int, x []float32, labels []int) {
 	call := d.calls
 	d.calls++
 	for j, i := range idx {
-		labels[j] = int(d.src.Labels[i])
+		labels[j] = d.src.Label(i)
 	}
 
 	if a := &d.ahead; a.running {

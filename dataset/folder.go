@@ -79,6 +79,20 @@ func LoadFolder(ctx context.Context, dir string, log io.Writer) (train, test *Se
 	return train, test, append(s1, s2...), nil
 }
 
+// LoadSplit reads one split ("train" or "test") of a class-folder directory with any
+// number of classes, one or more: pictures to train on as outliers, say, whose class
+// names only sort them. Unreadable images are reported as LoadFolder reports them.
+func LoadSplit(ctx context.Context, dir, split string, log io.Writer) (*Set, []Skipped, error) {
+	classes, err := classDirs(filepath.Join(dir, split))
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(classes) == 0 || len(classes) > 256 {
+		return nil, nil, fmt.Errorf("folder: %s: %d class folders, want 1 to 256", filepath.Join(dir, split), len(classes))
+	}
+	return loadSplit(ctx, dir, split, classes, log)
+}
+
 func classDirs(dir string) ([]string, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {

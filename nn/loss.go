@@ -30,13 +30,25 @@ type lossBase struct {
 	grad   *tensor.Tensor
 }
 
-func (b *lossBase) keep(name string, out *tensor.Tensor, labels []int) (N, K int) {
+// Outlier is the label of an example that belongs to none of the classes (a letter or a
+// scribble shown to a digit classifier). SoftmaxCrossEntropy trains it towards the
+// uniform distribution over the K classes, "outlier exposure" (Hendrycks et al. 2019,
+// arXiv:1812.04606), so that what is none of the classes gets low confidence in all of
+// them; the other losses refuse it.
+const Outlier = -1
+
+// keep checks a batch and keeps it for Backward; outliers says whether the loss takes
+// Outlier labels.
+func (b *lossBase) keep(name string, out *tensor.Tensor, labels []int, outliers bool) (N, K int) {
 	N, K = out.Rows(), out.Cols()
 	if len(out.Shape) != 2 || len(labels) != N {
 		panic(fmt.Sprintf("nn: %s: output %s with %d labels, want [N K] and N labels", name, tensor.ShapeString(out.Shape), len(labels)))
 	}
 	for n, l := range labels {
-		if l < 0 || l >= max(K, 2) {
+		if l == Outlier && !outliers {
+			panic(fmt.Sprintf("nn: %s: example %d is an outlier (label %d), which only softmax+ce trains", name, n, l))
+		}
+		if (l < 0 && l != Outlier) || l >= max(K, 2) {
 			panic(fmt.Sprintf("nn: %s: label %d of example %d outside [0,%d)", name, l, n, max(K, 2)))
 		}
 	}
@@ -66,7 +78,7 @@ func (*MSE) String() string   { return "mse" }
 func (*MSE) FromLogits() bool { return false }
 
 func (l *MSE) Forward(out *tensor.Tensor, labels []int) float64 {
-	N, K := l.keep("mse", out, labels)
+	N, K := l.keep("mse", out, labels, false)
 	var sum float64
 	for n := 0; n < N; n++ {
 		for k := 0; k < K; k++ {
@@ -101,7 +113,7 @@ func (*BCE) String() string   { return "bce" }
 func (*BCE) FromLogits() bool { return false }
 
 func (l *BCE) Forward(out *tensor.Tensor, labels []int) float64 {
-	N, K := l.keep("bce", out, labels)
+	N, K := l.keep("bce", out, labels, false)
 	var sum float64
 	for n := 0; n < N; n++ {
 		for k := 0; k < K; k++ {
@@ -137,7 +149,7 @@ func (*CrossEntropy) String() string   { return "ce" }
 func (*CrossEntropy) FromLogits() bool { return false }
 
 func (l *CrossEntropy) Forward(out *tensor.Tensor, labels []int) float64 {
-	N, K := l.keep("ce", out, labels)
+	N, K := l.keep("ce", out, labels, false)
 	var sum float64
 	for n := 0; n < N; n++ {
 		sum -= math.Log(clampProb(float64(out.Data[n*K+labels[n]])))
@@ -169,7 +181,11 @@ type SoftmaxCrossEntropy struct {
 }
 
 // smoothed is the target t[k] for label among K classes under smoothing eps.
+// An Outlier's target is uniform, 1/K.
 func smoothed(K, k, label int, eps float64) float64 {
+	if label == Outlier {
+		return 1 / float64(K)
+	}
 	return (1-eps)*float64(target(K, k, label)) + eps/float64(K)
 }
 
@@ -177,7 +193,7 @@ func (*SoftmaxCrossEntropy) String() string   { return "softmax+ce" }
 func (*SoftmaxCrossEntropy) FromLogits() bool { return true }
 
 func (l *SoftmaxCrossEntropy) Forward(z *tensor.Tensor, labels []int) float64 {
-	N, K := l.keep("softmax+ce", z, labels)
+	N, K := l.keep("softmax+ce", z, labels, true)
 	if cap(l.prob) < N*K {
 		l.prob = make([]float32, N*K)
 	}
@@ -194,7 +210,7 @@ func (l *SoftmaxCrossEntropy) Forward(z *tensor.Tensor, labels []int) float64 {
 			s += math.Exp(float64(v - m))
 		}
 		lse := float64(m) + math.Log(s)
-		if l.Smoothing == 0 {
+		if l.Smoothing == 0 && labels[n] != Outlier {
 			sum += lse - float64(row[labels[n]])
 		} else {
 			sum += lse
@@ -230,7 +246,7 @@ func (*SigmoidBCE) String() string   { return "sigmoid+bce" }
 func (*SigmoidBCE) FromLogits() bool { return true }
 
 func (l *SigmoidBCE) Forward(z *tensor.Tensor, labels []int) float64 {
-	N, K := l.keep("sigmoid+bce", z, labels)
+	N, K := l.keep("sigmoid+bce", z, labels, false)
 	var sum float64
 	for n := 0; n < N; n++ {
 		for k := 0; k < K; k++ {

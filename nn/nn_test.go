@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -172,6 +173,57 @@ func TestLossGradients(t *testing.T) {
 				t.Errorf("RelError %.2g, want ≤ %g", e, gradTol)
 			}
 		})
+	}
+}
+
+// An outlier's loss is the cross-entropy to the uniform distribution,
+// logsumexp(z) - mean(z), with its gradient, and it is smallest (log K, zero gradient)
+// when every class is equally likely.
+func TestOutlierLossIsUniformCrossEntropy(t *testing.T) {
+	rng := testRNG()
+	labels := []int{2, Outlier, 0, Outlier}
+	for _, smoothing := range []float64{0, 0.1} {
+		l := &SoftmaxCrossEntropy{Smoothing: smoothing}
+		z := randTensor(rng, 2, 4, 5)
+		l.Forward(z, labels)
+		analytic := append([]float32(nil), l.Backward().Data...)
+		numeric := NumericGrad(func() float64 { return l.Forward(z, labels) }, z.Data, 1e-3)
+		if e := RelError(analytic, numeric); e > gradTol {
+			t.Errorf("smoothing %g: RelError %.2g, want ≤ %g", smoothing, e, gradTol)
+		}
+		row := z.Data[5:10] // example 1, an outlier
+		var s, mean float64
+		for _, v := range row {
+			s += math.Exp(float64(v))
+			mean += float64(v) / 5
+		}
+		want := math.Log(s) - mean
+		if got := l.Forward(tensor.FromSlice(slices.Clone(row), 1, 5), []int{Outlier}); math.Abs(got-want) > 1e-5 {
+			t.Errorf("smoothing %g: outlier loss %g, want logsumexp(z)-mean(z) = %g", smoothing, got, want)
+		}
+	}
+	l := &SoftmaxCrossEntropy{}
+	flat := tensor.FromSlice([]float32{3, 3, 3, 3, 3}, 1, 5)
+	if got := l.Forward(flat, []int{Outlier}); math.Abs(got-math.Log(5)) > 1e-6 {
+		t.Errorf("outlier loss at equal logits %g, want log 5", got)
+	}
+	for k, g := range l.Backward().Data {
+		if math.Abs(float64(g)) > 1e-7 {
+			t.Errorf("gradient[%d] %g at equal logits, want 0", k, g)
+		}
+	}
+}
+
+func TestOnlySoftmaxCrossEntropyTakesOutliers(t *testing.T) {
+	for _, l := range []Loss{&MSE{}, &BCE{}, &CrossEntropy{}, &SigmoidBCE{}} {
+		func() {
+			defer func() {
+				if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "outlier") {
+					t.Errorf("%s: Forward with an outlier label: recovered %v, want a panic naming the outlier", l, r)
+				}
+			}()
+			l.Forward(tensor.FromSlice([]float32{0.2, 0.3, 0.5}, 1, 3), []int{Outlier})
+		}()
 	}
 }
 

@@ -57,7 +57,12 @@ type Recipe struct {
 	Augment    string  `json:"augment,omitempty"`  // augment.Presets
 	// Extra names class-folder directories (comma-separated) whose training images are
 	// spread among the data set's: digits drawn in other hands, fonts or pens.
-	Extra    string `json:"extra,omitempty"`
+	Extra string `json:"extra,omitempty"`
+	// Outliers names class-folder directories (comma-separated) of pictures that are
+	// none of the classes (letters, symbols, two digits in one box): they are trained
+	// towards a uniform answer (nn.Outlier, outlier exposure) so that the model is unsure
+	// of such pictures instead of confidently wrong. Options.Outliers carries them.
+	Outliers string `json:"outliers,omitempty"`
 	Model    string `json:"model"`          // mlp (from Layers), or one of nn.Builtins
 	ArchFile string `json:"arch,omitempty"` // where ArchSpec was read from
 	// ArchSpec, when set, is the architecture, overriding Model and Layers.
@@ -260,6 +265,8 @@ func (r *Recipe) Validate() error {
 		return bad("balance", strconv.Quote(r.Balance), "none or oversample")
 	case r.Classes == 1 || r.Classes < 0:
 		return bad("classes", r.Classes, "at least 2")
+	case r.Outliers != "" && (r.Spec().Output != "softmax" || r.Spec().Loss != "ce"):
+		return bad("outliers", strconv.Quote(r.Outliers), "a softmax output with the ce loss, which trains outliers towards a uniform answer")
 	}
 	for _, c := range r.cleaning() {
 		if !slices.Contains(Cleanings, c) {

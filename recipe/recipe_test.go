@@ -2,6 +2,7 @@ package recipe
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -81,5 +82,75 @@ func TestCheckpointKeepsBest(t *testing.T) {
 		if !slices.Equal(back.best.Weights[i], res.Best.Weights[i]) {
 			t.Fatalf("best weights tensor %d differs after Resume", i)
 		}
+	}
+}
+
+// crossSet is n 28×28 pictures of none of blobSet's classes: one class's band of rows
+// crossed by a band of columns, with noise.
+func crossSet(n int, seed uint64) *dataset.Set {
+	rng := rand.New(rand.NewPCG(seed, 2))
+	s := &dataset.Set{Name: "folder", N: n, Rows: 28, Cols: 28, Images: make([]uint8, n*784)}
+	for i := range n {
+		c, k := 4+rng.IntN(18), rng.IntN(10)
+		for p := range 784 {
+			v := rng.IntN(60)
+			if row, col := p/28, p%28; (col >= c && col < c+3) || (row >= 2*k+3 && row < 2*k+6) {
+				v += 150
+			}
+			s.Images[i*784+p] = uint8(v)
+		}
+	}
+	return s
+}
+
+// TestOutliersLowerConfidence: trained with outliers (Options.Outliers), a network
+// answers pictures of that kind it never saw near-uniformly, where the same run without
+// them is sure of some class; the classes are learnt as well, and the running train
+// accuracy counts the labelled images only.
+func TestOutliersLowerConfidence(t *testing.T) {
+	trainSet, testSet, unseen := blobSet(600, 1), blobSet(200, 2), crossSet(200, 3)
+	meanTop := func(outliers *dataset.Set) (float64, train.Result) {
+		r := Default()
+		r.Epochs, r.Layers, r.TrainEval = 30, []int{784, 32, 10}, "running"
+		if outliers != nil {
+			r.Outliers = "crosses"
+		}
+		run, err := New(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := run.Train(context.Background(), trainSet, testSet, Options{Outliers: outliers})
+		if err != nil {
+			t.Fatal(err)
+		}
+		data := r.Data(unseen)
+		data.Outliers = unseen.N
+		probs, _ := train.Probabilities(run.Net, data, 100)
+		var sum float64
+		for i := range unseen.N {
+			sum += float64(slices.Max(probs[i*10 : (i+1)*10]))
+		}
+		return sum / float64(unseen.N), res
+	}
+	without, resWithout := meanTop(nil)
+	with, res := meanTop(crossSet(300, 4))
+	t.Logf("mean top probability on unseen outliers: %.3f trained without outliers, %.3f with", without, with)
+	if with > 0.45 || without < 0.9 { // uniform is 0.1
+		t.Errorf("mean top probability on unseen outliers %.3f with outlier training, %.3f without: want ≤ 0.45 and ≥ 0.9", with, without)
+	}
+	if res.Test.Accuracy < 0.95 || resWithout.Test.Accuracy < 0.95 {
+		t.Errorf("test accuracy %.3f with outliers, %.3f without: want both ≥ 0.95", res.Test.Accuracy, resWithout.Test.Accuracy)
+	}
+	if last := res.History[len(res.History)-1].TrainAccuracy; last < 0.95 {
+		t.Errorf("running train accuracy %.3f with 300 outliers among 600 images: want ≥ 0.95 (outliers are not counted)", last)
+	}
+}
+
+func TestOutliersNeedSoftmaxCrossEntropy(t *testing.T) {
+	r := Default()
+	r.Outliers, r.Loss = "letters", "mse"
+	var fe *FieldError
+	if err := r.Validate(); !errors.As(err, &fe) || fe.Key != "outliers" {
+		t.Errorf("Validate with outliers and the mse loss: %v, want a FieldError for outliers", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
@@ -86,6 +87,10 @@ type Options struct {
 	Saved func(path string, epochs int, partial *train.Partial)
 	// Classes are the class names recorded in checkpoints (default: the training set's).
 	Classes []string
+	// Outliers, when set, are pictures of none of the classes, of the training images'
+	// size (their labels are ignored): every epoch trains on them besides the training
+	// images, towards a uniform answer (Recipe.Outliers says where they came from).
+	Outliers *dataset.Set
 }
 
 // Train trains the network on trainSet (its first TrainLimit images, less Val held out
@@ -116,16 +121,30 @@ func (run *Run) Train(ctx context.Context, trainSet, testSet *dataset.Set, o Opt
 		trainData = train.Subset(trainData, n)
 		cfg.Patience, cfg.KeepBest = r.Patience, true
 	}
-	if r.Augment != "none" {
-		// Distort the training images on the fly; train accuracy is measured on the
-		// undistorted ones.
+	if out := o.Outliers; out != nil && (out.Rows != trainSet.Rows || out.Cols != trainSet.Cols) {
+		return train.Result{}, fmt.Errorf("recipe: the outliers are %d×%d pictures, the training images %d×%d", out.Rows, out.Cols, trainSet.Rows, trainSet.Cols)
+	}
+	if r.Augment != "none" || o.Outliers != nil {
+		// Train accuracy is measured on the training images as they are: undistorted,
+		// without the outliers.
 		n := trainData.Len()
 		full := r.Data(trainSet)
 		d := tensor.Size(full.ExampleShape)
 		plain := &train.Bytes{Pixels: full.Pixels[:n*d], Labels: full.Labels[:n], ExampleShape: full.ExampleShape, Scale: full.Scale, Offset: full.Offset}
-		run.aug = augment.New(plain, r.Augmentation(), r.Seed)
-		run.aug.SetState(run.augState)
-		cfg.TrainEval, trainData = plain, run.aug
+		cfg.TrainEval, trainData = plain, plain
+		if out := o.Outliers; out != nil {
+			// The outliers follow the labelled images (Bytes.Outliers); shuffling mixes them in.
+			mixed := *plain
+			mixed.Pixels = append(slices.Clip(plain.Pixels), out.Images...)
+			mixed.Outliers = out.N
+			trainData = &mixed
+		}
+		if r.Augment != "none" {
+			// Distort the training images (and outliers) on the fly.
+			run.aug = augment.New(trainData.(*train.Bytes), r.Augmentation(), r.Seed)
+			run.aug.SetState(run.augState)
+			trainData = run.aug
+		}
 	}
 	if o.Checkpoint != "" {
 		cfg.AfterEpoch = func(ck train.Checkpoint) error {

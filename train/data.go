@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/digitnet/digitnet/internal/kernels"
+	"github.com/digitnet/digitnet/nn"
 	"github.com/digitnet/digitnet/tensor"
 )
 
@@ -24,14 +25,26 @@ type Data interface {
 // 188 MB of floats) keeps a run's memory small; the mapping costs nothing next to the
 // matrix products.
 type Bytes struct {
-	Pixels        []uint8 // Len()·Size(Shape) values, one example after another
-	Labels        []uint8
+	Pixels []uint8 // Len()·Size(Shape) values, one example after another
+	Labels []uint8
+	// Outliers are examples of none of the classes (label nn.Outlier, trained towards
+	// the uniform distribution): the last Outliers examples of Pixels, after the
+	// len(Labels) labelled ones, so Subset(b, len(b.Labels)) is the labelled ones alone.
+	Outliers      int
 	ExampleShape  []int
 	Scale, Offset float32
 }
 
 // Len is the number of examples.
-func (b *Bytes) Len() int { return len(b.Labels) }
+func (b *Bytes) Len() int { return len(b.Labels) + b.Outliers }
+
+// Label is example i's label: nn.Outlier for the outliers.
+func (b *Bytes) Label(i int) int {
+	if i >= len(b.Labels) {
+		return nn.Outlier
+	}
+	return int(b.Labels[i])
+}
 
 // Shape is the per-example input shape.
 func (b *Bytes) Shape() []int { return b.ExampleShape }
@@ -44,7 +57,7 @@ func (b *Bytes) Batch(idx []int, x []float32, labels []int) {
 	}
 	kernels.GatherBytes(x, b.Pixels, d, idx, b.Scale, b.Offset)
 	for j, i := range idx {
-		labels[j] = int(b.Labels[i])
+		labels[j] = b.Label(i)
 	}
 }
 

@@ -131,7 +131,10 @@ type Partial struct {
 	OrderState []byte  `json:"order_state"`
 	LossSum    float64 `json:"loss_sum"` // Σ batch loss × batch size
 	Correct    int     `json:"correct"`  // examples classified right as they were trained on
-	Seconds    float64 `json:"seconds"`  // training wall time so far
+	// Outliers is how many of the examples done were outliers (label nn.Outlier), which
+	// running train accuracy leaves out.
+	Outliers int     `json:"outliers,omitempty"`
+	Seconds  float64 `json:"seconds"` // training wall time so far
 }
 
 // Run trains net on trainSet, evaluating on both sets after every epoch. It stops early,
@@ -183,7 +186,7 @@ func Run(ctx context.Context, net *nn.Network, opt optim.Optimizer, trainSet, te
 			return res, fmt.Errorf("train: random state: %w", err)
 		}
 		var lossSum, prevSecs float64
-		done, correct := 0, 0
+		done, correct, outliers := 0, 0, 0
 		orderRNG := rng
 		if p := cfg.ResumePartial; p != nil && epoch == p.Epoch {
 			// Draw the interrupted epoch's order from the state it began with; the source
@@ -193,7 +196,7 @@ func Run(ctx context.Context, net *nn.Network, opt optim.Optimizer, trainSet, te
 				return res, fmt.Errorf("train: partial epoch %d: order state: %w", p.Epoch, err)
 			}
 			orderState, orderRNG = p.OrderState, rand.New(from)
-			done, lossSum, correct, prevSecs = p.Done, p.LossSum, p.Correct, p.Seconds
+			done, lossSum, correct, outliers, prevSecs = p.Done, p.LossSum, p.Correct, p.Outliers, p.Seconds
 		}
 		for i := range order {
 			order[i] = i
@@ -218,6 +221,11 @@ func Run(ctx context.Context, net *nn.Network, opt optim.Optimizer, trainSet, te
 			loss, c := net.TrainBatch(x, labels[:b])
 			lossSum += loss * float64(b)
 			correct += c
+			for _, l := range labels[:b] {
+				if l == nn.Outlier {
+					outliers++
+				}
+			}
 			opt.Step(params)
 			done += b
 			if rec != nil {
@@ -231,14 +239,14 @@ func Run(ctx context.Context, net *nn.Network, opt optim.Optimizer, trainSet, te
 		}
 		if done < n { // interrupted mid-epoch: the weights moved since the last evaluation
 			res.Interrupted = true
-			res.Partial = &Partial{Epoch: epoch, Done: done, OrderState: orderState, LossSum: lossSum, Correct: correct, Seconds: secs}
+			res.Partial = &Partial{Epoch: epoch, Done: done, OrderState: orderState, LossSum: lossSum, Correct: correct, Outliers: outliers, Seconds: secs}
 			stale = stale || done > 0
 			break
 		}
 		e := Epoch{Epoch: epoch, Loss: res.LastLoss, Seconds: secs, LR: opt.LR()}
 		res.Test = Evaluate(net, testSet, cfg.EvalBatch)
 		if cfg.RunningTrainAccuracy {
-			e.TrainAccuracy = float64(correct) / float64(n)
+			e.TrainAccuracy = float64(correct) / float64(max(n-outliers, 1))
 			stale = true // the final report evaluates the whole set
 		} else {
 			res.Train = Evaluate(net, evalSet, cfg.EvalBatch)

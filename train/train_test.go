@@ -339,3 +339,15 @@ func TestResumeKeepsBest(t *testing.T) {
 		})
 	}
 }
+
+func TestBytesOutliersFollowTheLabelled(t *testing.T) {
+	b := &Bytes{Pixels: []uint8{1, 2, 3, 4, 5, 6}, Labels: []uint8{7, 4}, Outliers: 1, ExampleShape: []int{2}, Scale: 1}
+	x, l := make([]float32, 6), make([]int, 3)
+	b.Batch([]int{2, 0, 1}, x, l)
+	if b.Len() != 3 || !slices.Equal(l, []int{nn.Outlier, 7, 4}) || !slices.Equal(x, []float32{5, 6, 1, 2, 3, 4}) {
+		t.Errorf("Len %d, Batch labels %v pixels %v: want 3, [%d 7 4], [5 6 1 2 3 4]", b.Len(), l, x, nn.Outlier)
+	}
+	if s := Subset(b, len(b.Labels)); s.Len() != 2 {
+		t.Errorf("Subset of the labelled examples has %d, want 2", s.Len())
+	}
+}

@@ -98,6 +98,7 @@ func trainFlags(fs *flag.FlagSet, c *trainConfig) {
 	fs.IntVar(&c.Val, "val", 0, "hold out the last N training images for validation, measured every epoch; the best epoch's weights are kept")
 	fs.StringVar(&c.Augment, "augment", d.Augment, "distort training images on the fly (--model cnn: affine): none, affine (shift ±2 px, rotate ±10°, scale ±10%), elastic (affine plus Simard's elastic distortion α 34, σ 4), pen (affine, strokes thickened or thinned, blur: other pens and photos), pen-elastic (pen and elastic); for clothes, not digits: flip (mirror half the images), shift-flip (shift ±2 px and flip), affine-flip")
 	fs.StringVar(&c.Extra, "extra", "", "also train on the train/ images of these class-folder DIRs (comma-separated; same classes), spread evenly among the data set's")
+	fs.StringVar(&c.Outliers, "outliers", "", "also train on the images in DIR/train/<kind>/ of these DIRs (comma-separated; any kinds) as outliers: pictures of none of the classes, trained towards a uniform answer so the model is unsure of them (outlier exposure; needs --output softmax --loss ce)")
 	fs.IntVar(&c.Patience, "patience", 0, "with --val: stop after N epochs without a better validation accuracy (0: never)")
 	fs.BoolVar(&c.JSON, "json", false, "write one JSON object per epoch and a final one to stdout")
 	fs.StringVar(&c.History, "history", "", "write the per-epoch curve to FILE (.csv or .json)")
@@ -237,6 +238,30 @@ func (c *trainConfig) addExtra(ctx context.Context, trainSet *dataset.Set, log i
 		fmt.Fprintf(log, "data: %d training images from %s spread among the %s ones (%d in all)\n", extra.N, dir, trainSet.Name, trainSet.N)
 	}
 	return trainSet, nil
+}
+
+// loadOutliers reads the training images of the --outliers class folders, whatever
+// their classes, as one set (nil without --outliers).
+func (c *trainConfig) loadOutliers(ctx context.Context, log io.Writer) (*dataset.Set, error) {
+	if c.Outliers == "" {
+		return nil, nil
+	}
+	var all *dataset.Set
+	for _, dir := range strings.Split(c.Outliers, ",") {
+		s, _, err := dataset.LoadSplit(ctx, dir, "train", log)
+		if err != nil {
+			return nil, fmt.Errorf("--outliers %s: %w", dir, err)
+		}
+		if all == nil {
+			all = s
+		} else {
+			all.Images = append(all.Images, s.Images...)
+			all.N += s.N
+		}
+		fmt.Fprintf(log, "data: %d outliers (pictures of none of the classes) from %s\n", s.N, dir)
+	}
+	all.Labels = nil // none of the classes
+	return all, nil
 }
 
 // idxLike lists the files in dir that look like IDX files by name.

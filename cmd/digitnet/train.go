@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/digitnet/digitnet/dataset"
 	"github.com/digitnet/digitnet/internal/fsutil"
 	"github.com/digitnet/digitnet/internal/kernels"
 	"github.com/digitnet/digitnet/internal/report"
@@ -60,6 +61,10 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err == nil {
 		rawTrain, err = c.addExtra(ctx, rawTrain, stderr)
 	}
+	var outliers *dataset.Set
+	if err == nil {
+		outliers, err = c.loadOutliers(ctx, stderr)
+	}
 	if err != nil {
 		return err
 	}
@@ -102,7 +107,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case len(run.History()) > 0:
 		fmt.Fprintf(human, "resuming from %s after epoch %d of %d\n", c.Resume, len(run.History()), c.Epochs)
 	}
-	opts := recipe.Options{Recorder: &reporter{mode: progressMode(c.Progress, stderr), errw: stderr, lines: human, json: jw}}
+	opts := recipe.Options{Recorder: &reporter{mode: progressMode(c.Progress, stderr), errw: stderr, lines: human, json: jw}, Outliers: outliers}
 	if c.Checkpoint != "" {
 		opts.Checkpoint = filepath.Join(c.Checkpoint, checkpointFile)
 		opts.Saved = func(path string, epochs int, partial *train.Partial) {
