@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/digitnet/digitnet/dataset"
+	"github.com/digitnet/digitnet/internal/model"
 )
 
 // stroke is a polyline in unit coordinates (0..1 across the digit's box).
@@ -215,8 +216,8 @@ func TestTrainOnClassFolders(t *testing.T) {
 		}
 	}
 	_ = os.WriteFile(filepath.Join(dir, "train", "5", "broken.png"), []byte("garbage"), 0o644)
-	model := filepath.Join(dir, "m.safetensors")
-	code, out, errOut := digitnet("train", "--data", dir, "--epochs", "15", "--json", "--progress", "none", "--out", model)
+	trained := filepath.Join(dir, "m.safetensors")
+	code, out, errOut := digitnet("train", "--data", dir, "--epochs", "15", "--json", "--progress", "none", "--out", trained)
 	if code != 0 {
 		t.Fatalf("train on folders: exit %d\n%s", code, errOut)
 	}
@@ -228,10 +229,42 @@ func TestTrainOnClassFolders(t *testing.T) {
 	if acc < 0.8 {
 		t.Errorf("1500 folder images, 15 epochs: test accuracy %.3f, want ≥ 0.8", acc)
 	}
-	code, out, errOut = digitnet("eval", "--model", model, "--data", dir, "--json")
+	code, out, errOut = digitnet("eval", "--model", trained, "--data", dir, "--json")
 	var rep evalReport
 	if code != 0 || json.Unmarshal([]byte(out), &rep) != nil || rep.Accuracy != acc || rep.Dataset != "folder" {
 		t.Errorf("eval on the folders: exit %d, %+v (want accuracy %v)\n%s", code, rep, acc, errOut)
+	}
+
+	// --outliers: the train/<kind>/ pictures of other folders join the run, towards a
+	// uniform answer, and the model records where they came from.
+	outliers := filepath.Join(dir, "outliers")
+	for i := range 40 {
+		img := image.NewGray(image.Rect(0, 0, 28, 28))
+		for k := range img.Pix {
+			img.Pix[k] = 255
+			if x, y := k%28, k/28; x == 4+i%20 || y == 4+i%20 {
+				img.Pix[k] = 0 // a cross: no digit
+			}
+		}
+		var b bytes.Buffer
+		_ = png.Encode(&b, img)
+		d := filepath.Join(outliers, "train", "cross")
+		_ = os.MkdirAll(d, 0o755)
+		_ = os.WriteFile(filepath.Join(d, fmt.Sprintf("%d.png", i)), b.Bytes(), 0o644)
+	}
+	withOutliers := filepath.Join(dir, "o.safetensors")
+	code, _, errOut = digitnet("train", "--data", dir, "--outliers", outliers, "--epochs", "2", "--progress", "none", "--out", withOutliers)
+	if code != 0 || !strings.Contains(errOut, "40 outliers") {
+		t.Fatalf("train --outliers: exit %d, want 0 and a line on the 40 outliers:\n%s", code, errOut)
+	}
+	if m, err := model.Load(withOutliers); err != nil || !strings.Contains(string(m.Recipe), `"outliers":"`+outliers+`"`) {
+		t.Errorf("the model trained with --outliers does not record them: %v", err)
+	}
+	for _, args := range [][]string{{"--outliers", filepath.Join(dir, "absent")}, {"--outliers", outliers, "--loss", "mse"}} {
+		code, _, errOut = digitnet(append([]string{"train", "--data", dir, "--epochs", "1", "--progress", "none"}, args...)...)
+		if lines := strings.Split(strings.TrimSpace(errOut), "\n"); code == 0 || !strings.Contains(lines[len(lines)-1], "outliers") {
+			t.Errorf("train %v: exit %d, want a failure naming the outliers:\n%s", args, code, errOut)
+		}
 	}
 }
 
