@@ -177,7 +177,18 @@ func clampProb(a float64) float64 { return min(max(a, probEps), 1-probEps) }
 type SoftmaxCrossEntropy struct {
 	lossBase
 	Smoothing float64
-	prob      []float32
+	// OutlierWeight scales an Outlier example's loss and gradient against a labelled
+	// one's (λ in Hendrycks et al.); 0 means 1.
+	OutlierWeight float64
+	prob          []float32
+}
+
+// weight is example label's weight in the batch mean.
+func (l *SoftmaxCrossEntropy) weight(label int) float64 {
+	if label == Outlier && l.OutlierWeight > 0 {
+		return l.OutlierWeight
+	}
+	return 1
 }
 
 // smoothed is the target t[k] for label among K classes under smoothing eps.
@@ -213,10 +224,11 @@ func (l *SoftmaxCrossEntropy) Forward(z *tensor.Tensor, labels []int) float64 {
 		if l.Smoothing == 0 && labels[n] != Outlier {
 			sum += lse - float64(row[labels[n]])
 		} else {
-			sum += lse
+			e := lse
 			for k, v := range row {
-				sum -= smoothed(K, k, labels[n], l.Smoothing) * float64(v)
+				e -= smoothed(K, k, labels[n], l.Smoothing) * float64(v)
 			}
+			sum += l.weight(labels[n]) * e
 		}
 		for k, v := range row {
 			l.prob[n*K+k] = float32(math.Exp(float64(v) - lse))
@@ -230,8 +242,9 @@ func (l *SoftmaxCrossEntropy) Backward() *tensor.Tensor {
 	N, K := l.out.Rows(), l.out.Cols()
 	inv := 1 / float32(N)
 	for n := 0; n < N; n++ {
+		w := inv * float32(l.weight(l.labels[n]))
 		for k := 0; k < K; k++ {
-			l.grad.Data[n*K+k] = (l.prob[n*K+k] - float32(smoothed(K, k, l.labels[n], l.Smoothing))) * inv
+			l.grad.Data[n*K+k] = (l.prob[n*K+k] - float32(smoothed(K, k, l.labels[n], l.Smoothing))) * w
 		}
 	}
 	return l.grad

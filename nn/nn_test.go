@@ -184,6 +184,9 @@ func TestOutlierLossIsUniformCrossEntropy(t *testing.T) {
 	labels := []int{2, Outlier, 0, Outlier}
 	for _, smoothing := range []float64{0, 0.1} {
 		l := &SoftmaxCrossEntropy{Smoothing: smoothing}
+		if smoothing > 0 {
+			l.OutlierWeight = 0.5 // checked below against the unweighted loss
+		}
 		z := randTensor(rng, 2, 4, 5)
 		l.Forward(z, labels)
 		analytic := append([]float32(nil), l.Backward().Data...)
@@ -198,8 +201,8 @@ func TestOutlierLossIsUniformCrossEntropy(t *testing.T) {
 			mean += float64(v) / 5
 		}
 		want := math.Log(s) - mean
-		if got := l.Forward(tensor.FromSlice(slices.Clone(row), 1, 5), []int{Outlier}); math.Abs(got-want) > 1e-5 {
-			t.Errorf("smoothing %g: outlier loss %g, want logsumexp(z)-mean(z) = %g", smoothing, got, want)
+		if got := l.Forward(tensor.FromSlice(slices.Clone(row), 1, 5), []int{Outlier}); math.Abs(got-l.weight(Outlier)*want) > 1e-5 {
+			t.Errorf("smoothing %g, outlier weight %g: outlier loss %g, want the weight × (logsumexp(z)-mean(z) = %g)", smoothing, l.OutlierWeight, got, want)
 		}
 	}
 	l := &SoftmaxCrossEntropy{}

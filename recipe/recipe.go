@@ -63,8 +63,11 @@ type Recipe struct {
 	// towards a uniform answer (nn.Outlier, outlier exposure) so that the model is unsure
 	// of such pictures instead of confidently wrong. Options.Outliers carries them.
 	Outliers string `json:"outliers,omitempty"`
-	Model    string `json:"model"`          // mlp (from Layers), or one of nn.Builtins
-	ArchFile string `json:"arch,omitempty"` // where ArchSpec was read from
+	// OutlierWeight is an outlier's weight in the loss against a labelled picture's
+	// (0: 1).
+	OutlierWeight float64 `json:"outlier_weight,omitempty"`
+	Model         string  `json:"model"`          // mlp (from Layers), or one of nn.Builtins
+	ArchFile      string  `json:"arch,omitempty"` // where ArchSpec was read from
 	// ArchSpec, when set, is the architecture, overriding Model and Layers.
 	ArchSpec *nn.Spec `json:"arch_spec,omitempty"`
 
@@ -265,6 +268,8 @@ func (r *Recipe) Validate() error {
 		return bad("balance", strconv.Quote(r.Balance), "none or oversample")
 	case r.Classes == 1 || r.Classes < 0:
 		return bad("classes", r.Classes, "at least 2")
+	case r.OutlierWeight < 0:
+		return bad("outlier_weight", r.OutlierWeight, "0 or positive")
 	case r.Outliers != "" && (r.Spec().Output != "softmax" || r.Spec().Loss != "ce"):
 		return bad("outliers", strconv.Quote(r.Outliers), "a softmax output with the ce loss, which trains outliers towards a uniform answer")
 	}

@@ -121,6 +121,9 @@ func (run *Run) Train(ctx context.Context, trainSet, testSet *dataset.Set, o Opt
 		trainData = train.Subset(trainData, n)
 		cfg.Patience, cfg.KeepBest = r.Patience, true
 	}
+	if l, ok := run.Net.Loss.(*nn.SoftmaxCrossEntropy); ok {
+		l.OutlierWeight = r.OutlierWeight
+	}
 	if out := o.Outliers; out != nil && (out.Rows != trainSet.Rows || out.Cols != trainSet.Cols) {
 		return train.Result{}, fmt.Errorf("recipe: the outliers are %d×%d pictures, the training images %d×%d", out.Rows, out.Cols, trainSet.Rows, trainSet.Cols)
 	}

@@ -99,6 +99,7 @@ func trainFlags(fs *flag.FlagSet, c *trainConfig) {
 	fs.StringVar(&c.Augment, "augment", d.Augment, "distort training images on the fly (--model cnn: affine): none, affine (shift ±2 px, rotate ±10°, scale ±10%), elastic (affine plus Simard's elastic distortion α 34, σ 4), pen (affine, strokes thickened or thinned, blur: other pens and photos), pen-elastic (pen and elastic); for clothes, not digits: flip (mirror half the images), shift-flip (shift ±2 px and flip), affine-flip")
 	fs.StringVar(&c.Extra, "extra", "", "also train on the train/ images of these class-folder DIRs (comma-separated; same classes), spread evenly among the data set's")
 	fs.StringVar(&c.Outliers, "outliers", "", "also train on the images in DIR/train/<kind>/ of these DIRs (comma-separated; any kinds) as outliers: pictures of none of the classes, trained towards a uniform answer so the model is unsure of them (outlier exposure; needs --output softmax --loss ce)")
+	fs.Float64Var(&c.OutlierWeight, "outlier-weight", 1, "with --outliers: an outlier's weight in the loss against a labelled image's")
 	fs.IntVar(&c.Patience, "patience", 0, "with --val: stop after N epochs without a better validation accuracy (0: never)")
 	fs.BoolVar(&c.JSON, "json", false, "write one JSON object per epoch and a final one to stdout")
 	fs.StringVar(&c.History, "history", "", "write the per-epoch curve to FILE (.csv or .json)")
@@ -138,6 +139,12 @@ func resolve(fs *flag.FlagSet, c *trainConfig) error {
 	}
 	if err := c.ApplyPreset(func(key string) bool { return set[flagName(key)] }); err != nil {
 		return flagError(err)
+	}
+	if c.Outliers == "" {
+		if set["outlier-weight"] {
+			return usageErr("--outlier-weight needs --outliers")
+		}
+		c.OutlierWeight = 0 // not recorded: a run without outliers is the same run as before the flag
 	}
 	return c.validate()
 }

@@ -260,7 +260,7 @@ func TestTrainOnClassFolders(t *testing.T) {
 	if m, err := model.Load(withOutliers); err != nil || !strings.Contains(string(m.Recipe), `"outliers":"`+outliers+`"`) {
 		t.Errorf("the model trained with --outliers does not record them: %v", err)
 	}
-	for _, args := range [][]string{{"--outliers", filepath.Join(dir, "absent")}, {"--outliers", outliers, "--loss", "mse"}} {
+	for _, args := range [][]string{{"--outliers", filepath.Join(dir, "absent")}, {"--outliers", outliers, "--loss", "mse"}, {"--outlier-weight", "0.5"}} {
 		code, _, errOut = digitnet(append([]string{"train", "--data", dir, "--epochs", "1", "--progress", "none"}, args...)...)
 		if lines := strings.Split(strings.TrimSpace(errOut), "\n"); code == 0 || !strings.Contains(lines[len(lines)-1], "outliers") {
 			t.Errorf("train %v: exit %d, want a failure naming the outliers:\n%s", args, code, errOut)
