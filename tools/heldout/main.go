@@ -6,6 +6,7 @@
 //	go run ./tools/heldout -out ~/heldout -data ~/heldout-data
 //	go run ./tools/heldout -train-fonts ~/train-fonts     # the other group
 //	go run ./tools/heldout -data ~/heldout-data -train-unipen ~/train-unipen  # UNIPEN's other writers
+//	go run ./tools/heldout -data ~/heldout-data -train-outliers ~/train-outliers  # their non-digits
 //	go run ./tools/heldout -list-packages                       # for scripts/heldout
 //
 // Digit sets are class folders that `digitnet eval --model M --data OUT/<set>`
@@ -55,6 +56,8 @@ type options struct {
 	trainPer           int
 	trainUNIPEN        string
 	unipenPer          int
+	trainOutliers      string
+	outliersPer        int
 }
 
 func run(args []string, stdout io.Writer) error {
@@ -72,6 +75,8 @@ func run(args []string, stdout io.Writer) error {
 	fs.IntVar(&o.trainPer, "train-per", 100, "-train-fonts: training pictures per face and digit (a tenth as many again for test/)")
 	fs.StringVar(&o.trainUNIPEN, "train-unipen", "", "write the UNIPEN digits of the contributors NOT held out (from -data) to `DIR` as class folders, for training")
 	fs.IntVar(&o.unipenPer, "unipen-per", 2, "-train-unipen: pictures of each digit (the first on a drawing canvas, the others in random styles)")
+	fs.StringVar(&o.trainOutliers, "train-outliers", "", "write pictures that are NOT one digit, UNIPEN letters, symbols, digit pairs and tangles of the contributors not held out (from -data), to `DIR` as class folders of kinds, for outlier-exposure training")
+	fs.IntVar(&o.outliersPer, "outliers-per", 2, "-train-outliers: pictures of each item (the first on a drawing canvas, the others in random styles)")
 	listPackages := fs.Bool("list-packages", false, "print the Debian font packages of both font groups, one a line, and exit")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -88,27 +93,35 @@ func run(args []string, stdout io.Writer) error {
 	if *only != "" {
 		o.only = strings.Split(*only, ",")
 	}
-	if o.out == "" && o.trainFonts == "" && o.trainUNIPEN == "" {
-		return errors.New("nothing to do: give -out DIR (held-out sets), -train-fonts DIR (training fonts) or -train-unipen DIR (training writers)")
+	if o.out == "" && o.trainFonts == "" && o.trainUNIPEN == "" && o.trainOutliers == "" {
+		return errors.New("nothing to do: give -out DIR (held-out sets), -train-fonts DIR (training fonts), -train-unipen DIR (training writers) or -train-outliers DIR (their non-digits)")
 	}
 	if o.unipenPer < 1 {
 		return fmt.Errorf("-unipen-per %d, want at least 1", o.unipenPer)
 	}
-	for _, train := range []string{o.trainFonts, o.trainUNIPEN} {
-		if err := checkPlaces(o.out, train); err != nil {
-			return err
+	if o.outliersPer < 1 {
+		return fmt.Errorf("-outliers-per %d, want at least 1", o.outliersPer)
+	}
+	dirs := []string{o.out, o.trainFonts, o.trainUNIPEN, o.trainOutliers}
+	for i, a := range dirs {
+		for _, b := range dirs[i+1:] {
+			if err := checkPlaces(a, b); err != nil {
+				return err
+			}
 		}
 	}
 	if o.trainUNIPEN != "" {
-		if err := checkPlaces(o.trainFonts, o.trainUNIPEN); err != nil {
-			return err
-		}
 		if err := writeTrainUNIPEN(o, stdout); err != nil {
 			return err
 		}
-		if o.out == "" && o.trainFonts == "" {
-			return nil
+	}
+	if o.trainOutliers != "" {
+		if err := writeTrainOutliers(o, stdout); err != nil {
+			return err
 		}
+	}
+	if o.out == "" && o.trainFonts == "" {
+		return nil
 	}
 	idx, err := fontIndex(o.fontDir)
 	if err != nil {
@@ -363,7 +376,7 @@ func loadSources(o options, idx map[string]string, stdout io.Writer) (*gen, map[
 		fmt.Fprintf(stdout, "%s: %v: unipen is skipped\n", root, err)
 		return g, inputs, nil
 	}
-	ds, st, err := readUNIPEN(root, heldOutWriters)
+	ds, st, err := readUNIPEN(root, "1a", heldOutWriters, isDigit)
 	if err != nil {
 		return nil, nil, err
 	}

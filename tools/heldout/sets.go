@@ -31,7 +31,7 @@ type gen struct {
 	optdigitsTune                           []scan       // optdigits-orig.tra: other writers, NOT held out
 	trainFaces                              []loadedFace // the training-group fonts, for tuning sets
 	trainGlyphs                             [][10]*synth.Mask
-	unipen                                  []penDigit
+	unipen                                  []penChar       // 1a digits
 	placeholders                            [10]*synth.Mask // Go Regular digits for train/
 }
 
@@ -106,9 +106,9 @@ func (g *gen) sets() []setDef {
 	}
 }
 
-// classFile is where a class set's picture i of digit d goes.
-func classFile(split, set string, d, i int) string {
-	return fmt.Sprintf("%s/%d/%s-%05d.png", split, d, set, i)
+// classFile is where a class set's picture i of class label (a digit) goes.
+func classFile(split, set, label string, i int) string {
+	return fmt.Sprintf("%s/%s/%s-%05d.png", split, label, set, i)
 }
 
 func (g *gen) fontsClean() []job {
@@ -124,7 +124,7 @@ func (g *gen) fontsClean() []job {
 				jobs = append(jobs, func(rng *rand.Rand) (item, error) {
 					s := st
 					s.Size = size
-					return item{file: classFile("test", "fonts-clean", d, i), img: synth.Render(m, s, rng),
+					return item{file: classFile("test", "fonts-clean", digitLabel(d), i), img: synth.Render(m, s, rng),
 						label: digitLabel(d), source: f.file, style: fmt.Sprintf("clean %dpx", size)}, nil
 				})
 			}
@@ -144,7 +144,7 @@ func (g *gen) fontsStyled() []job {
 				i := len(jobs)
 				jobs = append(jobs, func(rng *rand.Rand) (item, error) {
 					st := synth.Random(rng)
-					return item{file: classFile("test", "fonts-styled", d, i), img: synth.Render(m, st, rng),
+					return item{file: classFile("test", "fonts-styled", digitLabel(d), i), img: synth.Render(m, st, rng),
 						label: digitLabel(d), source: f.file, style: st.Name}, nil
 				})
 			}
@@ -167,7 +167,7 @@ func (g *gen) scans(src []scan, set string, st synth.Style, vary bool) func() []
 				} else {
 					style.Scale = 0.75
 				}
-				return item{file: classFile("test", set, s.label, i), img: synth.Render(m, style, rng),
+				return item{file: classFile("test", set, digitLabel(s.label), i), img: synth.Render(m, style, rng),
 					label: digitLabel(s.label), source: s.ref, style: style.Name}, nil
 			}
 		}
@@ -237,15 +237,30 @@ func canvasPen(rng *rand.Rand) (pen, width, soft float64) {
 	return pen, width, soft
 }
 
+// penPicture draws pen strokes (tablet coordinates, y up) with a canvasPen, on a
+// drawing canvas (canvasStyle) or else on paper or photographed in a random synth
+// style, and says how it drew them. Every pen set draws through it: the unipen
+// set, -train-unipen and -train-outliers.
+func penPicture(strokes []synth.Stroke, canvas bool, rng *rand.Rand) (*image.RGBA, string) {
+	pen, width, soft := canvasPen(rng)
+	var st synth.Style
+	if canvas {
+		st = canvasStyle(rng)
+	} else {
+		st = synth.Random(rng)
+		st.Pen = 0 // the pen is drawn into the mask
+	}
+	img := synth.Render(penMask(strokes, maskHeight, width, soft), st, rng)
+	return img, fmt.Sprintf("%s pen %.3f soft %.1fpx", st.Name, pen, soft)
+}
+
 func (g *gen) unipenSet() []job {
 	jobs := make([]job, len(g.unipen))
 	for i, d := range g.unipen {
 		jobs[i] = func(rng *rand.Rand) (item, error) {
-			pen, width, soft := canvasPen(rng)
-			st := canvasStyle(rng)
-			img := synth.Render(penMask(d.strokes, maskHeight, width, soft), st, rng)
-			return item{file: classFile("test", "unipen", d.label, i), img: img, label: digitLabel(d.label),
-				source: d.writer + " " + d.ref, style: fmt.Sprintf("%s pen %.3f soft %.1fpx", st.Name, pen, soft)}, nil
+			img, style := penPicture(d.strokes, true, rng)
+			return item{file: classFile("test", "unipen", d.label, i), img: img, label: d.label,
+				source: d.writer + " " + d.ref, style: style}, nil
 		}
 	}
 	return jobs
@@ -304,7 +319,7 @@ func (g *gen) unipenDigits(n int, writers []string, byWriter map[string][]int, r
 		// scale should not dwarf the rest.
 		rel := min(max(sizes[k]/ref, 0.6), 1.5)
 		ms = append(ms, penMask(d.strokes, maskHeight*rel, pen*maskHeight, 1))
-		ls = append(ls, digitLabel(d.label))
+		ls = append(ls, d.label)
 	}
 	return ms, ls, "unipen " + w, pen
 }
@@ -337,30 +352,37 @@ func (g *gen) uspsDigits(n int, rng *rand.Rand) ([]*synth.Mask, []string, string
 	return ms, ls, "usps " + strings.Join(refs, ",")
 }
 
-// spacings are the ways digits of a number are set: apart, tight (about
-// touching) or overlapping, with their gap ranges in digit heights, and how
-// often each is chosen.
-var spacings = []struct {
+// spacing is a way digits of a number are set: its gap range in digit heights,
+// and how often it is chosen.
+type spacing struct {
 	name     string
 	min, max float64
 	weight   float64
-}{
+}
+
+// spacings are the ways digits of a number are set: apart, tight (about
+// touching) or overlapping.
+var spacings = []spacing{
 	{"separated", 0.08, 0.4, 0.5},
 	{"tight", -0.05, 0.04, 0.25},
 	{"overlapping", -0.2, -0.05, 0.25},
 }
 
-// randomLayout draws a spacing and returns the layout for it.
-func randomLayout(rng *rand.Rand) (synth.Layout, string) {
+// pickSpacing draws one of spacings by their weights; it draws one number from rng.
+func pickSpacing(rng *rand.Rand) spacing {
 	u := rng.Float64()
-	sp := spacings[len(spacings)-1]
 	for _, s := range spacings {
 		if u < s.weight {
-			sp = s
-			break
+			return s
 		}
 		u -= s.weight
 	}
+	return spacings[len(spacings)-1]
+}
+
+// randomLayout draws a spacing and returns the layout for it.
+func randomLayout(rng *rand.Rand) (synth.Layout, string) {
+	sp := pickSpacing(rng)
 	lay := synth.DefaultLayout
 	lay.GapMin, lay.GapMax = sp.min, sp.max
 	return lay, sp.name

@@ -37,7 +37,7 @@ func writeTrainFonts(o options, idx map[string]string, stdout io.Writer) error {
 				i := len(jobs)
 				jobs = append(jobs, func(rng *rand.Rand) (item, error) {
 					st := synth.Random(rng)
-					return item{file: classFile(split, "train-fonts", d, i), img: synth.Render(m, st, rng),
+					return item{file: classFile(split, "train-fonts", digitLabel(d), i), img: synth.Render(m, st, rng),
 						label: digitLabel(d), source: f.file, style: st.Name}, nil
 				})
 			}

@@ -13,21 +13,23 @@ import (
 	"github.com/digitnet/digitnet/internal/synth"
 )
 
-// trainingWriters returns the UNIPEN 1a contributors under root that are neither
-// held out nor tos (whose stroke numbering is not understood; see SOURCES.md).
-func trainingWriters(root string) ([]string, error) {
-	entries, err := os.ReadDir(filepath.Join(root, "data", "1a"))
+// trainingWriters returns the contributors of a UNIPEN category ("1a", ...) under
+// root that are neither held out nor tos (whose stroke numbering is not understood;
+// see SOURCES.md) nor misnumbered.
+func trainingWriters(root, category string) ([]string, error) {
+	dir := filepath.Join(root, "data", category)
+	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("unipen: %w", err)
 	}
 	var cs []string
 	for _, e := range entries {
-		if e.IsDir() && e.Name() != "tos" && !slices.Contains(heldOutWriters, e.Name()) {
+		if e.IsDir() && e.Name() != "tos" && !slices.Contains(heldOutWriters, e.Name()) && !slices.Contains(misnumbered, e.Name()) {
 			cs = append(cs, e.Name())
 		}
 	}
 	if len(cs) == 0 {
-		return nil, fmt.Errorf("unipen: no training contributor in %s", filepath.Join(root, "data", "1a"))
+		return nil, fmt.Errorf("unipen: no training contributor in %s", dir)
 	}
 	return cs, nil
 }
@@ -43,11 +45,11 @@ func writeTrainUNIPEN(o options, stdout io.Writer) error {
 		return fmt.Errorf("-train-unipen needs -data DIR with unipen/ (tools/heldout/SOURCES.md says where it comes from)")
 	}
 	root := filepath.Join(o.data, "unipen")
-	cs, err := trainingWriters(root)
+	cs, err := trainingWriters(root, "1a")
 	if err != nil {
 		return err
 	}
-	ds, st, err := readUNIPEN(root, cs)
+	ds, st, err := readUNIPEN(root, "1a", cs, isDigit)
 	if err != nil {
 		return err
 	}
@@ -58,22 +60,7 @@ func writeTrainUNIPEN(o options, stdout io.Writer) error {
 		if i%10 == 9 {
 			split = "test"
 		}
-		for k := range o.unipenPer {
-			n := len(jobs)
-			jobs = append(jobs, func(rng *rand.Rand) (item, error) {
-				pen, width, soft := canvasPen(rng)
-				var s synth.Style
-				if k == 0 {
-					s = canvasStyle(rng)
-				} else {
-					s = synth.Random(rng)
-					s.Pen = 0 // the pen is drawn into the mask
-				}
-				img := synth.Render(penMask(d.strokes, maskHeight, width, soft), s, rng)
-				return item{file: classFile(split, "train-unipen", d.label, n), img: img, label: digitLabel(d.label),
-					source: d.writer + " " + d.ref, style: fmt.Sprintf("%s pen %.3f soft %.1fpx", s.Name, pen, soft)}, nil
-			})
-		}
+		jobs = addPenJobs(jobs, "train-unipen", split, d.label, o.unipenPer, d.strokes, d.writer+" "+d.ref)
 	}
 	return writeTrainingSet(o, o.trainUNIPEN, "train-unipen", jobs, start, stdout, fmt.Sprintf(
 		"# UNIPEN training writers — for training, NOT held out\n\n"+
@@ -83,4 +70,18 @@ func writeTrainUNIPEN(o options, stdout io.Writer) error {
 			"synth styles. Every tenth digit is in test/. Train with `digitnet train --extra DIR`;\n"+
 			"do not report results on this as held-out.\n",
 		len(ds), strings.Join(cs, " "), strings.Join(heldOutWriters, " "), o.unipenPer))
+}
+
+// addPenJobs appends to jobs the per pictures of one pen item (strokes in tablet
+// coordinates, y up) as split/label/ files of set: the first as on a drawing canvas,
+// the others on paper or photographed in random synth styles.
+func addPenJobs(jobs []job, set, split, label string, per int, strokes []synth.Stroke, source string) []job {
+	for k := range per {
+		n := len(jobs)
+		jobs = append(jobs, func(rng *rand.Rand) (item, error) {
+			img, style := penPicture(strokes, k == 0, rng)
+			return item{file: classFile(split, set, label, n), img: img, label: label, source: source, style: style}, nil
+		})
+	}
+	return jobs
 }

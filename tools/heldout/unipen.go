@@ -1,13 +1,18 @@
 package main
 
-// UNIPEN train_r01_v07, category 1a (isolated digits): pen strokes recorded on
-// tablets. A file under data/1a/<contributor>/ includes, with .INCLUDE, files under
+// UNIPEN train_r01_v07, categories 1a (isolated digits), 1b (upper-case letters),
+// 1c (lower-case letters) and 1d (symbols): pen strokes recorded on tablets. A file
+// under data/<category>/<contributor>/ includes, with .INCLUDE, files under
 // include/ that hold the pen's movements, components between .PEN_DOWN and
-// .PEN_UP, one "x y ..." point a line; its .SEGMENT lines name a digit and the
-// components it is made of, counting pen-down components from 0 across all
-// included files in order. y points up. The contributor pri counts pen-up
-// components too and tos follows neither rule; neither is held out, and this
-// reader does not handle them. SOURCES.md §5 has the format notes.
+// .PEN_UP, one "x y ..." point a line; its .SEGMENT lines name a character (a
+// quoted label, `\"` and `\\` escaped) and the components it is made of,
+// counting pen-down components from 0 across all included files in order. y
+// points up. The contributor pri counts pen-up components too and tos follows
+// neither rule; neither is held out, and this reader does not handle them. Nor
+// does it match cea's, ceb's and lou's segments to their strokes (drawn, most show
+// other characters than their labels); the training sets leave all four out
+// (misnumbered; -train-unipen read 29 wrong digits of theirs before).
+// SOURCES.md §5 has the format notes.
 
 import (
 	"fmt"
@@ -23,35 +28,49 @@ import (
 	"github.com/digitnet/digitnet/internal/synth"
 )
 
-// penDigit is one digit written on a tablet.
-type penDigit struct {
-	label   int
+// penChar is one character written on a tablet.
+type penChar struct {
+	label   string         // the segment's label: "7", "a", "?"
 	strokes []synth.Stroke // tablet coordinates, y up
 	writer  string         // contributor/writer id
 	ref     string         // file and segment
 }
 
+// source is where c was read, for labels.csv: "a aga/W123 data/1c/aga/f.dat#4".
+func (c penChar) source() string {
+	if c.writer == "" {
+		return c.label + " " + c.ref
+	}
+	return c.label + " " + c.writer + " " + c.ref
+}
+
 // unipenStats counts what readUNIPEN kept and why it dropped the rest.
 type unipenStats struct {
-	segments, kept                                                     int
-	notDigit, multiFile, badRef, empty, tooSmall, tooLarge, flatStroke int
+	segments, kept                                                       int
+	otherLabel, multiFile, badRef, empty, tooSmall, tooLarge, flatStroke int
 }
 
 func (s unipenStats) String() string {
-	return fmt.Sprintf("%d segments: %d kept; dropped %d not digits, %d spanning files, %d out of range, %d without ink, %d far smaller and %d far larger than the file's others, %d lying flat",
-		s.segments, s.kept, s.notDigit, s.multiFile, s.badRef, s.empty, s.tooSmall, s.tooLarge, s.flatStroke)
+	return fmt.Sprintf("%d segments: %d kept; dropped %d of other labels, %d spanning files, %d out of range, %d without ink, %d far smaller and %d far larger than the file's others, %d lying flat",
+		s.segments, s.kept, s.otherLabel, s.multiFile, s.badRef, s.empty, s.tooSmall, s.tooLarge, s.flatStroke)
 }
 
 var segmentLine = regexp.MustCompile(`^\.SEGMENT\s+\S+\s+(\S+)\s+\S+\s+"(.*)"`)
 
-// readUNIPEN reads the digits of the given contributors under root (the directory
-// holding data/ and include/), in file order.
-func readUNIPEN(root string, contributors []string) ([]penDigit, unipenStats, error) {
-	var out []penDigit
+// isDigit reports whether a label is one digit, 0-9: what category 1a holds.
+func isDigit(label string) bool { return len(label) == 1 && label[0] >= '0' && label[0] <= '9' }
+
+// readUNIPEN reads the characters of one category ("1a" digits, "1b" and "1c"
+// letters, "1d" symbols) written by the given contributors under root (the
+// directory holding data/ and include/), in file order, keeping the segments whose
+// label keep accepts (isDigit for digits). Size outliers are judged among a file's
+// kept segments only.
+func readUNIPEN(root, category string, contributors []string, keep func(label string) bool) ([]penChar, unipenStats, error) {
+	var out []penChar
 	var st unipenStats
 	for _, c := range contributors {
 		var files []string
-		err := filepath.WalkDir(filepath.Join(root, "data", "1a", c), func(p string, d fs.DirEntry, err error) error {
+		err := filepath.WalkDir(filepath.Join(root, "data", category, c), func(p string, d fs.DirEntry, err error) error {
 			if err == nil && !d.IsDir() {
 				files = append(files, p)
 			}
@@ -62,7 +81,7 @@ func readUNIPEN(root string, contributors []string) ([]penDigit, unipenStats, er
 		}
 		sort.Strings(files)
 		for _, f := range files {
-			ds, err := readUNIPENFile(root, f, c, &st)
+			ds, err := readUNIPENFile(root, f, c, keep, &st)
 			if err != nil {
 				return nil, st, err
 			}
@@ -76,9 +95,9 @@ func readUNIPEN(root string, contributors []string) ([]penDigit, unipenStats, er
 // component is the points between one .PEN_DOWN and the next keyword.
 type component []synth.Point
 
-// readUNIPENFile reads one data/1a file: its segments, resolved against the
-// components of the files it includes.
-func readUNIPENFile(root, path, contributor string, st *unipenStats) ([]penDigit, error) {
+// readUNIPENFile reads one data file: its segments whose label keep accepts,
+// resolved against the components of the files it includes.
+func readUNIPENFile(root, path, contributor string, keep func(string) bool, st *unipenStats) ([]penChar, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("unipen: %w", err)
@@ -90,7 +109,7 @@ func readUNIPENFile(root, path, contributor string, st *unipenStats) ([]penDigit
 	for _, line := range strings.Split(string(data), "\n") {
 		line = strings.TrimSpace(line)
 		if m := segmentLine.FindStringSubmatch(line); m != nil {
-			segs = append(segs, seg{m[1], m[2]})
+			segs = append(segs, seg{m[1], unescapeLabel(m[2])})
 		} else if inc, ok := strings.CutPrefix(line, ".INCLUDE"); ok {
 			if err := readComponents(root, strings.TrimSpace(inc), &comps, &writer, map[string]bool{}); err != nil {
 				return nil, err
@@ -100,11 +119,11 @@ func readUNIPENFile(root, path, contributor string, st *unipenStats) ([]penDigit
 	if writer == "" {
 		writer = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 	}
-	var out []penDigit
+	var out []penChar
 	for k, s := range segs {
 		st.segments++
-		if len(s.label) != 1 || s.label[0] < '0' || s.label[0] > '9' {
-			st.notDigit++
+		if !keep(s.label) {
+			st.otherLabel++
 			continue
 		}
 		idx, ok := componentRange(s.ref)
@@ -126,14 +145,23 @@ func readUNIPENFile(root, path, contributor string, st *unipenStats) ([]penDigit
 			st.empty++
 			continue
 		}
-		out = append(out, penDigit{
-			label:   int(s.label[0] - '0'),
+		out = append(out, penChar{
+			label:   s.label,
 			strokes: strokes,
 			writer:  contributor + "/" + writer,
 			ref:     fmt.Sprintf("%s#%d", strings.TrimPrefix(path, root+"/"), k),
 		})
 	}
 	return dropOutliers(out, st), nil
+}
+
+// unescapeLabel undoes a segment label's escapes: \" is a double quote, \\ a
+// backslash (in 1d). A label that is not a valid Go string body stays as it is.
+func unescapeLabel(s string) string {
+	if u, err := strconv.Unquote(`"` + s + `"`); err == nil {
+		return u
+	}
+	return s
 }
 
 // readComponents appends the pen-down components of include/<name> (and of the
@@ -215,14 +243,14 @@ func componentRange(s string) ([]int, bool) {
 	return out, len(out) > 0
 }
 
-// dropOutliers removes segments that are not a whole digit: those far smaller
-// than the file's typical digit (a dot, a stray stroke, half a "4"), those lying
+// dropOutliers removes segments that are not a whole character: those far smaller
+// than the file's typical one (a dot, a stray stroke, half a "4"), those lying
 // flat, much wider than tall (a "1" recorded on its side), and those far larger.
 // The large ones are ibm's: every ibm file ends with 10-30 digits in another
 // coordinate frame (0-5119, clamped at its edges), many of them partial (an "8"
 // without its waist, a "4" without its bar) and none comparable in size with
 // the writer's other digits.
-func dropOutliers(ds []penDigit, st *unipenStats) []penDigit {
+func dropOutliers(ds []penChar, st *unipenStats) []penChar {
 	if len(ds) == 0 {
 		return ds
 	}

@@ -59,11 +59,11 @@ func TestReadUNIPEN(t *testing.T) {
 		`.SEGMENT CHARACTER 1 ? "a"`+"\n"+
 		`.SEGMENT CHARACTER 0:1-0:2 ? "3"`+"\n"+
 		`.SEGMENT CHARACTER 9 ? "5"`+"\n")
-	ds, st, err := readUNIPEN(root, []string{"xyz"})
+	ds, st, err := readUNIPEN(root, "1a", []string{"xyz"}, isDigit)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ds) != 2 || ds[0].label != 1 || ds[1].label != 7 {
+	if len(ds) != 2 || ds[0].label != "1" || ds[1].label != "7" {
 		t.Fatalf("got %d digits %+v, want a 1 and a 7", len(ds), ds)
 	}
 	if ds[0].writer != "xyz/ABC123" || ds[0].ref != "data/1a/xyz/a.dat#0" {
@@ -73,7 +73,7 @@ func TestReadUNIPEN(t *testing.T) {
 	if len(seven) != 2 || len(seven[0]) != 2 || seven[0][1] != (synth.Point{X: 50, Y: 100}) {
 		t.Errorf("the 7's strokes %v, want two, the first from (0,100) to (50,100) without the (0,0) glitch", seven)
 	}
-	want := unipenStats{segments: 6, kept: 2, notDigit: 1, multiFile: 1, badRef: 1, empty: 1}
+	want := unipenStats{segments: 6, kept: 2, otherLabel: 1, multiFile: 1, badRef: 1, empty: 1}
 	if st != want {
 		t.Errorf("stats %+v, want %+v", st, want)
 	}
