@@ -54,7 +54,10 @@ type Recipe struct {
 	Smoothing  float64 `json:"label_smoothing,omitempty"`
 	Val        int     `json:"val,omitempty"`      // validation examples held out of training
 	Patience   int     `json:"patience,omitempty"` // early stopping, with Val
-	Augment    string  `json:"augment,omitempty"`  // augment.Presets
+	// KeepLast, with Val, keeps the last epoch's weights rather than the best
+	// validation epoch's: the split still fits the calibration.
+	KeepLast bool   `json:"keep_last,omitempty"`
+	Augment  string `json:"augment,omitempty"` // augment.Presets
 	// Extra names class-folder directories (comma-separated) whose training images are
 	// spread among the data set's: digits drawn in other hands, fonts or pens.
 	Extra string `json:"extra,omitempty"`
@@ -260,6 +263,8 @@ func (r *Recipe) Validate() error {
 		return bad("warmup", r.Warmup, "0 or positive")
 	case !slices.Contains(augment.Presets, r.Augment):
 		return bad("augment", strconv.Quote(r.Augment), strings.Join(augment.Presets[:len(augment.Presets)-1], ", ")+" or "+augment.Presets[len(augment.Presets)-1])
+	case r.KeepLast && r.Val == 0:
+		return bad("keep_last", true, "a validation set whose best epoch it overrides: val > 0")
 	case r.Patience > 0 && r.Val == 0:
 		return bad("patience", r.Patience, "a validation set to watch: val > 0")
 	case r.TrainEval != "full" && r.TrainEval != "running":

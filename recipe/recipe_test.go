@@ -154,3 +154,33 @@ func TestOutliersNeedSoftmaxCrossEntropy(t *testing.T) {
 		t.Errorf("Validate with outliers and the mse loss: %v, want a FieldError for outliers", err)
 	}
 }
+
+// TestKeepLast: with KeepLast the run ends with the last epoch's weights, whichever
+// validation epoch was best; without a validation split the setting is an error.
+func TestKeepLast(t *testing.T) {
+	for _, keepLast := range []bool{false, true} {
+		r := Default()
+		r.Epochs, r.Val, r.Layers, r.LR, r.KeepLast = 6, 100, []int{784, 16, 10}, 0.05, keepLast
+		run, err := New(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := run.Train(context.Background(), blobSet(400, 1), blobSet(100, 2), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := res.History[len(res.History)-1].TestLoss
+		if !keepLast {
+			want = res.History[res.BestEpoch-1].TestLoss
+		}
+		if res.BestEpoch == len(res.History) || res.Test.Loss != want {
+			t.Errorf("keep last %v: final test loss %v, want %v (best epoch %d of %d: the test needs it before the last)", keepLast, res.Test.Loss, want, res.BestEpoch, len(res.History))
+		}
+	}
+	r := Default()
+	r.KeepLast = true
+	var fe *FieldError
+	if err := r.Validate(); !errors.As(err, &fe) || fe.Key != "keep_last" {
+		t.Errorf("KeepLast without Val: %v, want a FieldError for keep_last", err)
+	}
+}

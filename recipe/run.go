@@ -119,7 +119,7 @@ func (run *Run) Train(ctx context.Context, trainSet, testSet *dataset.Set, o Opt
 		n := trainData.Len() - r.Val
 		cfg.Val = train.Window(trainData, n, r.Val)
 		trainData = train.Subset(trainData, n)
-		cfg.Patience, cfg.KeepBest = r.Patience, true
+		cfg.Patience, cfg.KeepBest = r.Patience, !r.KeepLast
 	}
 	if l, ok := run.Net.Loss.(*nn.SoftmaxCrossEntropy); ok {
 		l.OutlierWeight = r.OutlierWeight

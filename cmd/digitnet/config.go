@@ -100,6 +100,7 @@ func trainFlags(fs *flag.FlagSet, c *trainConfig) {
 	fs.StringVar(&c.Extra, "extra", "", "also train on the train/ images of these class-folder DIRs (comma-separated; same classes), spread evenly among the data set's")
 	fs.StringVar(&c.Outliers, "outliers", "", "also train on the images in DIR/train/<kind>/ of these DIRs (comma-separated; any kinds) as outliers: pictures of none of the classes, trained towards a uniform answer so the model is unsure of them (outlier exposure; needs --output softmax --loss ce)")
 	fs.Float64Var(&c.OutlierWeight, "outlier-weight", 1, "with --outliers: an outlier's weight in the loss against a labelled image's")
+	fs.BoolVar(&c.KeepLast, "keep-last", false, "with --val: keep the last epoch's weights instead of the best validation epoch's (the validation split still fits the calibration)")
 	fs.IntVar(&c.Patience, "patience", 0, "with --val: stop after N epochs without a better validation accuracy (0: never)")
 	fs.BoolVar(&c.JSON, "json", false, "write one JSON object per epoch and a final one to stdout")
 	fs.StringVar(&c.History, "history", "", "write the per-epoch curve to FILE (.csv or .json)")

@@ -147,7 +147,11 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if res.EarlyStopped {
 			stop = fmt.Sprintf(", stopped early after %d epochs without improvement", c.Patience)
 		}
-		fmt.Fprintf(human, "kept the weights of epoch %d, best validation accuracy %.2f%%%s\n", res.BestEpoch, 100*res.History[res.BestEpoch-1].ValAccuracy, stop)
+		if c.KeepLast {
+			fmt.Fprintf(human, "kept the last epoch's weights (--keep-last); the best validation accuracy was epoch %d's, %.2f%%%s\n", res.BestEpoch, 100*res.History[res.BestEpoch-1].ValAccuracy, stop)
+		} else {
+			fmt.Fprintf(human, "kept the weights of epoch %d, best validation accuracy %.2f%%%s\n", res.BestEpoch, 100*res.History[res.BestEpoch-1].ValAccuracy, stop)
+		}
 	}
 	if res.Interrupted {
 		fmt.Fprintf(human, "interrupted after %d complete epochs; final report for the weights reached\n", res.EpochsDone)
