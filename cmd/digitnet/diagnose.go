@@ -48,6 +48,9 @@ func runDiagnose(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := c.Fit(trainRaw, flagSet(fs)); err != nil {
 		return flagError(err)
 	}
+	if c.Outliers != "" {
+		fmt.Fprintln(stderr, "diagnose: the probe trains without --outliers (the labelled images alone); --apply-fixes trains with them")
+	}
 	nn.SetCores(c.Spec(), c.Threads)
 	rep, err := diag.Diagnose(ctx, diag.Setup{Recipe: c.Recipe, Train: trainRaw, Test: testRaw, Steps: *steps})
 	if err != nil {
