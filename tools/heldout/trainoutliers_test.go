@@ -23,15 +23,7 @@ import (
 // label, labels escaped as UNIPEN escapes them.
 func writeFakeUNIPEN(t *testing.T, root, contributor, category string, labels []string) {
 	t.Helper()
-	write := func(rel, s string) {
-		p := filepath.Join(root, "unipen", rel)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := func(rel, s string) { writeTestFile(t, filepath.Join(root, "unipen", rel), s) }
 	var strokes, segs strings.Builder
 	strokes.WriteString(".WRITER_ID\t" + contributor + "1\n")
 	for i, l := range labels {

@@ -37,15 +37,7 @@ func TestComponentRange(t *testing.T) {
 // non-digit segment and a segment spanning files.
 func TestReadUNIPEN(t *testing.T) {
 	root := t.TempDir()
-	write := func(rel, s string) {
-		p := filepath.Join(root, rel)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := func(rel, s string) { writeTestFile(t, filepath.Join(root, rel), s) }
 	write("include/xyz/xyz.doc", ".VERSION 1.0\n.COORD X Y\n")
 	// Components 0..3: a "1" (one stroke), a "7" (two strokes), a dot-only glitch.
 	strokes := ".WRITER_ID\tABC123\n.PEN_DOWN\n10 0\n10 100\n.PEN_UP\n" +
@@ -84,15 +76,7 @@ func TestReadUNIPEN(t *testing.T) {
 // or tos.
 func TestTrainUNIPENIsSeparate(t *testing.T) {
 	root := t.TempDir()
-	write := func(rel, s string) {
-		p := filepath.Join(root, "unipen", rel)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := func(rel, s string) { writeTestFile(t, filepath.Join(root, "unipen", rel), s) }
 	for _, c := range []string{"xyz", "ced", "tos"} {
 		var strokes, segs strings.Builder
 		strokes.WriteString(".WRITER_ID\t" + c + "1\n")
@@ -123,5 +107,16 @@ func TestTrainUNIPENIsSeparate(t *testing.T) {
 	}
 	if err := run([]string{"-train-unipen", filepath.Join(t.TempDir(), "x")}, new(bytes.Buffer)); err == nil || !strings.Contains(err.Error(), "-data") {
 		t.Errorf("without -data: %v, want an error naming -data", err)
+	}
+}
+
+// writeTestFile writes s to p, making its directories.
+func writeTestFile(t *testing.T, p, s string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
