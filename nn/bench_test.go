@@ -273,3 +273,50 @@ func BenchmarkWinogradTileSizes(b *testing.B) {
 		}
 	}
 }
+
+// digitLikeBatch is n inputs shaped like MNIST digits: ink (a fifth of the pixels, in
+// [0,1]) only inside a 20×20 box placed within two pixels of the centre, so a batch
+// has zero columns at the border, about a quarter of them at batch 128 (MNIST: a third).
+func digitLikeBatch(rng *rand.Rand, n int) *tensor.Tensor {
+	x := tensor.New(n, 784)
+	for i := 0; i < n; i++ {
+		top, left := 2+rng.IntN(5), 2+rng.IntN(5)
+		for r := top; r < top+20; r++ {
+			for c := left; c < left+20; c++ {
+				if rng.Float64() < 0.3 {
+					x.Data[i*784+r*28+c] = rng.Float32()
+				}
+			}
+		}
+	}
+	return x
+}
+
+// BenchmarkDenseColumns: a training step of 784-300-10 ReLU and batch-1000 inference
+// on digit-like batches, with the first layer leaving out the all-zero columns
+// (packed, the default) and without (dense).
+func BenchmarkDenseColumns(b *testing.B) {
+	for _, packed := range []bool{true, false} {
+		name := map[bool]string{true: "packed", false: "dense"}[packed]
+		b.Run("step128/"+name, func(b *testing.B) {
+			net := benchNet(b, "relu")
+			net.Layers[0].(*Dense).SparseColumns = packed
+			x := digitLikeBatch(testRNG(), 128)
+			labels := make([]int, 128)
+			for b.Loop() {
+				net.TrainBatch(x, labels)
+				net.ZeroGrad()
+			}
+		})
+		b.Run("predict1000/"+name, func(b *testing.B) {
+			net := benchNet(b, "relu")
+			net.Layers[0].(*Dense).SparseColumns = packed
+			x := digitLikeBatch(testRNG(), 1000)
+			for b.Loop() {
+				net.Predict(x)
+			}
+			b.ReportMetric(float64(1000*b.N)/b.Elapsed().Seconds(), "img/s")
+		})
+	}
+}
+

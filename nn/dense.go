@@ -14,6 +14,11 @@ type Dense struct {
 	// NoInputGrad skips computing dL/dx in Backward: the first layer of a network has
 	// no layer below it to pass the gradient to. Backward then returns nil.
 	NoInputGrad bool
+	// SparseColumns looks for the input columns that are zero in every example of a
+	// batch and leaves them out of the products (see packColumns). Spec.Build sets it
+	// on a first layer: image pixels are often background in every image of a batch
+	// (a third of MNIST's at batch 128), hidden units seldom are.
+	SparseColumns bool
 
 	x      *tensor.Tensor // input of the last Forward (not owned)
 	y, dx  *tensor.Tensor
@@ -21,11 +26,27 @@ type Dense struct {
 	nzVal  []float32 // their values
 	sparse bool
 	outer  Outer // storage for W's deferred gradient on the sparse path
+
+	// The sparse-column path of the last Forward (packed): cols are the input columns
+	// with a nonzero value, xc the input restricted to them [N len(cols)], wc the rows
+	// of W they select [len(cols) Out], dwc their gradient; mask is scratch.
+	packed bool
+	cols   []int
+	// serial runs the products on the calling goroutine: set while the layer runs one
+	// shard of a split batch, whose goroutine has a core of its own (shards.go).
+	serial      bool
+	mask        []uint32
+	xc, wc, dwc []float32
 }
 
 // sparseDensity is the largest fraction of nonzero inputs for which the batch-1 path
 // walks the nonzero inputs instead of calling GEMM.
 const sparseDensity = 0.5
+
+// packedDensity is the largest fraction of nonzero input columns for which a batch's
+// products run on the packed columns: below it, the smaller products save more than
+// packing the input and W's rows costs (BenchmarkDenseColumns).
+const packedDensity = 0.9
 
 // NewDense returns a Dense layer with zero parameters named with prefix (e.g. "dense0").
 func NewDense(prefix string, in, out int) *Dense {
@@ -76,8 +97,46 @@ func (d *Dense) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 	for n := 0; n < N; n++ {
 		copy(y[n*d.Out:(n+1)*d.Out], b)
 	}
+	if d.packed = N > 1 && d.SparseColumns && d.packColumns(x.Data, N); d.packed {
+		if k := len(d.cols); k > 0 {
+			kernels.Gemm(false, false, N, d.Out, k, 1, d.xc, k, d.wc, d.Out, 1, y, d.Out)
+		}
+		return d.y
+	}
 	kernels.Gemm(false, false, N, d.Out, d.In, 1, x.Data, d.In, W, d.Out, 1, y, d.Out)
 	return d.y
+}
+
+// packColumns finds the columns of x [N In] that are nonzero in some example and, when
+// few enough of them are, packs x and W down to them and reports true. The products on
+// the packed matrices are the dense ones without the terms that are exactly zero: the
+// same values up to the order OpenBLAS sums them in. (A zero input times an infinite or
+// NaN weight, NaN in the dense product, is left out too.)
+func (d *Dense) packColumns(x []float32, N int) bool {
+	if len(d.mask) < d.In {
+		d.mask = make([]uint32, d.In)
+	}
+	d.cols = kernels.NonzeroColumns(d.cols[:0], d.mask, x, N, d.In)
+	k := len(d.cols)
+	if float64(k) > packedDensity*float64(d.In) {
+		return false
+	}
+	d.xc = grow(d.xc, N*k)
+	kernels.GatherColumns(d.xc, x, N, d.In, d.cols)
+	d.wc = grow(d.wc, k*d.Out)
+	W, O := d.W.Value.Data, d.Out
+	for i, c := range d.cols {
+		copy(d.wc[i*O:(i+1)*O], W[c*O:(c+1)*O])
+	}
+	return true
+}
+
+// grow returns s resized to n values, reusing its storage when it is large enough.
+func grow(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
 }
 
 // Backward: dW += xᵀ·dy, db += Σ_n dy[n], dx = dy·Wᵀ.
@@ -89,9 +148,18 @@ func (d *Dense) Backward(dy *tensor.Tensor) *tensor.Tensor {
 		axpy(1, dy.Data[n*d.Out:(n+1)*d.Out], db)
 	}
 	d.B.accumulatedDense()
-	if d.sparse {
+	switch {
+	case d.sparse:
 		d.W.deferOuter(d.nz, d.nzVal, dy.Data, &d.outer) // dW += x·dyᵀ, nonzero rows of x only
-	} else {
+	case d.packed: // dW[cols] += xcᵀ·dy; the other rows of xᵀ·dy are zero
+		d.W.Materialize()
+		if k := len(d.cols); k > 0 {
+			d.dwc = grow(d.dwc, k*d.Out)
+			kernels.Gemm(true, false, k, d.Out, N, 1, d.xc, k, dy.Data, d.Out, 0, d.dwc, d.Out)
+			kernels.AddRows(dW, d.Out, d.cols, d.dwc)
+		}
+		d.W.accumulatedDense()
+	default:
 		d.W.Materialize()
 		kernels.Gemm(true, false, d.In, d.Out, N, 1, d.x.Data, d.In, dy.Data, d.Out, 1, dW, d.Out)
 		d.W.accumulatedDense()

@@ -83,6 +83,14 @@ func TestLayerGradients(t *testing.T) {
 			x.Data[0], x.Data[2], x.Data[3], x.Data[5] = 0, 0, 0, 0
 			return l, x
 		}},
+		{"dense batch 3 zero columns", func() (Layer, *tensor.Tensor) {
+			l, x := dense(3)
+			l.(*Dense).SparseColumns = true
+			for n := range 3 { // columns 1 and 4 are zero in every example: the packed path
+				x.Data[n*6+1], x.Data[n*6+4] = 0, 0
+			}
+			return l, x
+		}},
 		{"sigmoid", func() (Layer, *tensor.Tensor) { return NewSigmoid(), randTensor(rng, 2, 3, 5) }},
 		{"tanh", func() (Layer, *tensor.Tensor) { return NewTanh(), randTensor(rng, 1, 3, 5) }},
 		{"relu", func() (Layer, *tensor.Tensor) {
@@ -278,6 +286,63 @@ func TestSigmoidBCEGradientIsSeedDelta(t *testing.T) {
 		if math.Abs(float64(g.Data[k]-want)) > 1e-7 {
 			t.Errorf("dz[%d] = %g, want x3-y = %g", k, g.Data[k], want)
 		}
+	}
+}
+
+// TestDensePackedColumnsMatchDense: a batch whose zero columns the first layer leaves
+// out gives the output and gradients of the full product, to float32 rounding (the
+// sums run in another order), including a batch with no nonzero column at all and a
+// column holding only negative zeros.
+func TestDensePackedColumnsMatchDense(t *testing.T) {
+	rng := testRNG()
+	const N, In, Out = 6, 40, 7
+	for _, tc := range []struct {
+		name    string
+		nonzero func(col int) bool
+	}{
+		{"border zero", func(c int) bool { return c >= 8 && c < 30 }},
+		{"every third", func(c int) bool { return c%3 == 0 }},
+		{"all zero", func(int) bool { return false }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			x := tensor.New(N, In)
+			for n := range N {
+				for c := range In {
+					switch {
+					case tc.nonzero(c) && (n+c)%4 != 0: // some examples are zero there too
+						x.Data[n*In+c] = float32(rng.NormFloat64())
+					case c == 31:
+						x.Data[n*In+c] = float32(math.Copysign(0, -1))
+					}
+				}
+			}
+			dy := randTensor(rng, 1, N, Out)
+			run := func(packed bool) (y, dW, db []float32, took bool) {
+				d := NewDense("d", In, Out)
+				d.Initialize(InitGlorotUniform, testRNG())
+				fillNormal(d.B.Value.Data, 0.5, testRNG())
+				d.SparseColumns = packed
+				y = slices.Clone(d.Forward(x, true).Data)
+				took = d.packed
+				d.Backward(dy)
+				return y, d.W.Grad.Data, d.B.Grad.Data, took
+			}
+			yP, dWP, dbP, took := run(true)
+			if !took {
+				t.Fatal("a batch with zero columns did not take the packed path")
+			}
+			yD, dWD, dbD, _ := run(false)
+			for _, c := range []struct {
+				name      string
+				got, want []float32
+			}{{"y", yP, yD}, {"dW", dWP, dWD}, {"db", dbP, dbD}} {
+				for i := range c.want {
+					if math.Abs(float64(c.got[i]-c.want[i])) > 1e-5*(1+math.Abs(float64(c.want[i]))) {
+						t.Fatalf("%s[%d]: packed %g, full product %g", c.name, i, c.got[i], c.want[i])
+					}
+				}
+			}
+		})
 	}
 }
 

@@ -210,7 +210,7 @@ func (s Spec) Build(rng *rand.Rand) (*Network, error) {
 		}
 		switch t := l.(type) {
 		case *Dense:
-			t.NoInputGrad = first
+			t.NoInputGrad, t.SparseColumns = first, first
 			t.Initialize(init, rng)
 			first = false
 		case *Conv2D:

@@ -638,3 +638,44 @@ void dn_adam(float *w, float *g, float *m, float *v, int64_t n,
 #endif
 	dn_adam_scalar(w, g, m, v, i, n, b1, b2, step, ibc2, eps);
 }
+
+// The bits of every row's value in each column, sign dropped, ORed into mask[0:n]: a
+// column is zero in every row exactly when its mask stays 0 (+0 and -0 both count as
+// zero). Integer ORs vectorize cleanly and never trap on NaN.
+KERNEL void dn_or_columns(uint32_t *restrict mask, const float *restrict x, int64_t rows, int64_t n) {
+	for (int64_t r = 0; r < rows; r++) {
+		const uint32_t *restrict xr = (const uint32_t *)(x + r * n);
+		for (int64_t j = 0; j < n; j++) mask[j] |= xr[j] & 0x7fffffffu;
+	}
+}
+
+// dst[r, k] = x[r, cols[k]] for every row r of x [rows n]: the columns in cols, packed.
+// Nonzero pixels come in runs of neighbouring columns (an image row's stretch of ink),
+// so the columns are copied a run at a time, up to 64 runs per pass over the rows.
+KERNEL void dn_gather_columns(float *restrict dst, const float *restrict x, int64_t rows, int64_t n,
+		const int64_t *cols, int64_t ncols) {
+	enum { MAXRUNS = 64 };
+	int64_t from[MAXRUNS], to[MAXRUNS], len[MAXRUNS];
+	for (int64_t k = 0; k < ncols;) {
+		int64_t runs = 0;
+		for (; k < ncols && runs < MAXRUNS; runs++) {
+			int64_t l = 1;
+			while (k + l < ncols && cols[k + l] == cols[k] + l) l++;
+			from[runs] = cols[k], to[runs] = k, len[runs] = l;
+			k += l;
+		}
+		for (int64_t r = 0; r < rows; r++)
+			for (int64_t i = 0; i < runs; i++)
+				memcpy(dst + r * ncols + to[i], x + r * n + from[i], (size_t)len[i] * sizeof(float));
+	}
+}
+
+// w[rows[k], 0:n] += src[k, 0:n] (w's row stride ld): packed rows added back in place.
+KERNEL void dn_add_rows(float *restrict w, int64_t ld, const int64_t *rows, int64_t nrows,
+		const float *restrict src, int64_t n) {
+	for (int64_t k = 0; k < nrows; k++) {
+		float *restrict row = w + rows[k] * ld;
+		const float *restrict s = src + k * n;
+		for (int64_t j = 0; j < n; j++) row[j] += s[j];
+	}
+}

@@ -222,3 +222,52 @@ func checkPlanes(name string, n, stride, s int, bufs ...[]float32) {
 		}
 	}
 }
+
+// NonzeroColumns appends to cols, in increasing order, the columns of the row-major
+// matrix x [rows n] that hold a nonzero value in some row, and returns it; mask is
+// scratch for n values. A product x·W only needs the rows of W these columns select.
+func NonzeroColumns(cols []int, mask []uint32, x []float32, rows, n int) []int {
+	if len(x) < rows*n || len(mask) < n {
+		panic(fmt.Sprintf("tensor: NonzeroColumns: %d values and %d of scratch for %d×%d", len(x), len(mask), rows, n))
+	}
+	mask = mask[:n]
+	clear(mask)
+	orColumns(mask, x[:rows*n], rows, n)
+	for j, m := range mask {
+		if m != 0 {
+			cols = append(cols, j)
+		}
+	}
+	return cols
+}
+
+// GatherColumns packs the columns cols of x [rows n] into dst [rows len(cols)].
+func GatherColumns(dst, x []float32, rows, n int, cols []int) {
+	if len(x) < rows*n || len(dst) < rows*len(cols) {
+		panic(fmt.Sprintf("tensor: GatherColumns: %d values for %d×%d, %d outputs for %d columns", len(x), rows, n, len(dst), len(cols)))
+	}
+	for _, c := range cols {
+		if c < 0 || c >= n {
+			panic(fmt.Sprintf("tensor: GatherColumns: column %d outside %d", c, n))
+		}
+	}
+	gatherColumns(dst, x, rows, n, cols)
+}
+
+// AddRows adds the packed rows src [len(rows) n] onto the rows of w (stride ld) they
+// came from: w[rows[k], 0:n] += src[k, 0:n], n being len(src)/len(rows).
+func AddRows(w []float32, ld int, rows []int, src []float32) {
+	if len(rows) == 0 {
+		return
+	}
+	n := len(src) / len(rows)
+	if n*len(rows) != len(src) || n > ld {
+		panic(fmt.Sprintf("tensor: AddRows: %d values for %d rows of stride %d", len(src), len(rows), ld))
+	}
+	for _, r := range rows {
+		if r < 0 || r*ld+n > len(w) {
+			panic(fmt.Sprintf("tensor: AddRows: row %d outside %d values of stride %d", r, len(w), ld))
+		}
+	}
+	addRows(w, ld, rows, src, n)
+}

@@ -13,6 +13,7 @@ typedef struct { int64_t H, W, S, step, off, TH, TW; } dn_tiling;
 void dn_adam(float *w, float *g, float *m, float *v, int64_t n, float b1, float b2, float step, float ibc2, float eps);
 void dn_add_outer_rows(float *restrict w, int64_t ld, const int64_t *rows, const float *coef, int64_t nrows, const float *restrict v, int64_t n);
 void dn_add_row_sums8(float *restrict dst, const float *restrict x, int64_t rows, int64_t n);
+void dn_add_rows(float *restrict w, int64_t ld, const int64_t *rows, int64_t nrows, const float *restrict src, int64_t n);
 void dn_axpy_rows(float *restrict y, const float *restrict w, int64_t ld, const int64_t *rows, const float *coef, int64_t nrows, int64_t n);
 void dn_bn_grad_sums(const float *restrict dy, const float *restrict xhat, int64_t n, int64_t stride, int64_t s, double *sum, double *sumx);
 void dn_bn_input_grad(float *restrict dx, const float *restrict dy, const float *restrict xhat, int64_t n, int64_t stride, int64_t s, float km, float ks, float kx);
@@ -21,8 +22,10 @@ void dn_bn_normalize(float *restrict y, float *restrict xhat, const float *restr
 void dn_bytes_to_float(float *restrict dst, const uint8_t *restrict src, int64_t n, float scale, float offset);
 void dn_col2im_chw(float *restrict dx, const float *restrict cols, int64_t C, int64_t H, int64_t W, int64_t k, int64_t s, int64_t p, int64_t OH, int64_t OW);
 void dn_gather_bytes(float *dst, const uint8_t *src, int64_t d, const int64_t *idx, int64_t n, float scale, float offset);
+void dn_gather_columns(float *restrict dst, const float *restrict x, int64_t rows, int64_t n, const int64_t *cols, int64_t ncols);
 void dn_im2col_chw(float *restrict cols, const float *restrict x, int64_t C, int64_t H, int64_t W, int64_t k, int64_t s, int64_t p, int64_t OH, int64_t OW);
 void dn_maxpool(float *y, int32_t *argmax, const float *x, int64_t NC, int64_t H, int64_t W, int64_t k, int64_t OH, int64_t OW);
+void dn_or_columns(uint32_t *restrict mask, const float *restrict x, int64_t rows, int64_t n);
 void dn_relu(float *y, const float *x, int64_t n);
 void dn_relu_backward(float *restrict dx, const float *restrict y, const float *restrict dy, int64_t n);
 void dn_sigmoid(float *y, const float *x, int64_t n);

@@ -119,3 +119,19 @@ func tilesIn(dst []float32, ld, cs int, x []float32, channels int, g Tiling, L M
 func tilesOut(x []float32, channels int, g Tiling, src []float32, ld, cs int, L Matrix, p int, tmp []float32) {
 	C.dn_tiles_out(fp(x), C.int64_t(channels), cTiling(g), fp(src), C.int64_t(ld), C.int64_t(cs), fp(L.Data), C.int64_t(L.ID), C.int64_t(p), fp(tmp))
 }
+
+func orColumns(mask []uint32, x []float32, rows, n int) {
+	if rows > 0 && n > 0 {
+		C.dn_or_columns((*C.uint32_t)(unsafe.SliceData(mask)), fp(x), C.int64_t(rows), C.int64_t(n))
+	}
+}
+
+func gatherColumns(dst, x []float32, rows, n int, cols []int) {
+	if rows > 0 && len(cols) > 0 {
+		C.dn_gather_columns(fp(dst), fp(x), C.int64_t(rows), C.int64_t(n), ip(cols), C.int64_t(len(cols)))
+	}
+}
+
+func addRows(w []float32, ld int, rows []int, src []float32, n int) {
+	C.dn_add_rows(fp(w), C.int64_t(ld), ip(rows), C.int64_t(len(rows)), fp(src), C.int64_t(n))
+}

@@ -311,3 +311,30 @@ func addRowSums8(dst, x []float32) {
 		dst[r] += ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
 	}
 }
+
+func orColumns(mask []uint32, x []float32, rows, n int) {
+	for r := 0; r < rows; r++ {
+		for j, v := range x[r*n : (r+1)*n] {
+			mask[j] |= math.Float32bits(v) &^ (1 << 31)
+		}
+	}
+}
+
+func gatherColumns(dst, x []float32, rows, n int, cols []int) {
+	k := len(cols)
+	for r := 0; r < rows; r++ {
+		xr, dr := x[r*n:(r+1)*n], dst[r*k:(r+1)*k]
+		for i, c := range cols {
+			dr[i] = xr[c]
+		}
+	}
+}
+
+func addRows(w []float32, ld int, rows []int, src []float32, n int) {
+	for k, r := range rows {
+		row := w[r*ld : r*ld+n]
+		for j, v := range src[k*n : (k+1)*n] {
+			row[j] += v
+		}
+	}
+}

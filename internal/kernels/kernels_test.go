@@ -225,3 +225,56 @@ func TestAddRowSums8(t *testing.T) {
 		}
 	}
 }
+
+// The column kernels of the sparse-column product: which columns are nonzero (negative
+// zero counts as zero, a lone value anywhere makes its column count), packing them, and
+// adding packed rows back.
+func TestColumnKernels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	for _, n := range []int{1, 7, 16, 37, 784} {
+		const rows = 5
+		x := make([]float32, rows*n)
+		want := []int{}
+		for j := 0; j < n; j++ {
+			switch {
+			case j%3 == 0: // one nonzero value, in a row that moves with j
+				x[(j%rows)*n+j] = float32(j + 1)
+				want = append(want, j)
+			case j%3 == 1:
+				x[(j%rows)*n+j] = float32(math.Copysign(0, -1))
+			}
+		}
+		got := NonzeroColumns(nil, make([]uint32, n), x, rows, n)
+		if len(got) != len(want) {
+			t.Fatalf("n=%d: NonzeroColumns found %d columns %v, want %d %v", n, len(got), got, len(want), want)
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("n=%d: NonzeroColumns[%d] = %d, want %d", n, i, got[i], want[i])
+			}
+		}
+
+		x = randSlice(rng, rows*n)
+		packed := make([]float32, rows*len(want))
+		GatherColumns(packed, x, rows, n, want)
+		for r := 0; r < rows; r++ {
+			for k, c := range want {
+				if packed[r*len(want)+k] != x[r*n+c] {
+					t.Fatalf("n=%d: GatherColumns[%d,%d] = %g, want x[%d,%d] = %g", n, r, k, packed[r*len(want)+k], r, c, x[r*n+c])
+				}
+			}
+		}
+
+		const ld = 9
+		w := randSlice(rng, n*ld)
+		src := randSlice(rng, len(want)*ld)
+		wantW := append([]float32(nil), w...)
+		for k, r := range want {
+			for j := 0; j < ld; j++ {
+				wantW[r*ld+j] += src[k*ld+j]
+			}
+		}
+		AddRows(w, ld, want, src)
+		closeTo(t, "AddRows", w, wantW, 0)
+	}
+}
