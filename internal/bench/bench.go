@@ -132,10 +132,20 @@ func (g GemmShape) FLOPs() float64 { return 2 * float64(g.M) * float64(g.N) * fl
 // on n examples in batches of batch: per layer the forward x·W, the weight gradient
 // xᵀ·dy and, above the first layer, the input gradient dy·Wᵀ.
 func MLPEpochGemms(sizes []int, n, batch int) []GemmShape {
+	return PackedEpochGemms(sizes, n, batch, sizes[0])
+}
+
+// PackedEpochGemms is MLPEpochGemms with the first layer's products on cols input
+// columns instead of all of them: the products the packed first layer runs (nn.Dense's
+// SparseColumns) when a batch has cols columns with ink.
+func PackedEpochGemms(sizes []int, n, batch, cols int) []GemmShape {
 	var out []GemmShape
 	add := func(b, count int) {
 		for l := 0; l+1 < len(sizes); l++ {
 			I, O := sizes[l], sizes[l+1]
+			if l == 0 {
+				I = cols
+			}
 			out = append(out,
 				GemmShape{fmt.Sprintf("fwd %dx%d·%dx%d", b, I, I, O), false, false, b, O, I, count},
 				GemmShape{fmt.Sprintf("dW %dx%dᵀ·%dx%d", b, I, b, O), true, false, I, O, b, count})
@@ -149,6 +159,33 @@ func MLPEpochGemms(sizes []int, n, batch int) []GemmShape {
 		add(r, 1)
 	}
 	return out
+}
+
+// MeanNonzeroColumns is the mean number of columns with a nonzero pixel in the batches
+// of one shuffled epoch over images (rows of dim bytes): how much of the first layer's
+// products the packed path keeps.
+func MeanNonzeroColumns(images []uint8, dim, batch int, seed uint64) float64 {
+	n := len(images) / dim
+	order := rand.New(rand.NewPCG(seed, 3)).Perm(n)
+	seen := make([]bool, dim)
+	total, batches := 0, 0
+	for lo := 0; lo < n; lo += batch {
+		clear(seen)
+		for _, i := range order[lo:min(lo+batch, n)] {
+			for j, v := range images[i*dim : (i+1)*dim] {
+				if v != 0 {
+					seen[j] = true
+				}
+			}
+		}
+		for _, s := range seen {
+			if s {
+				total++
+			}
+		}
+		batches++
+	}
+	return float64(total) / float64(max(batches, 1))
 }
 
 // GemmSeconds times each product on this machine (best of a few repeats of ~reps calls)

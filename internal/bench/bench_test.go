@@ -64,3 +64,19 @@ func TestEpochsToTarget(t *testing.T) {
 		t.Errorf("Median = %g, want 2.5", m)
 	}
 }
+
+func TestMeanNonzeroColumns(t *testing.T) {
+	images := []uint8{1, 0, 0, 0, 0, 2, 0, 0, 0, 0, 3, 0} // three images of 4 pixels, each inked in its own
+	for _, c := range []struct {
+		batch int
+		want  float64
+	}{{1, 1}, {3, 3}, {2, 1.5}} { // batch 2: a batch of two images, one of one
+		if got := MeanNonzeroColumns(images, 4, c.batch, 1); got != c.want {
+			t.Errorf("batch %d: MeanNonzeroColumns = %g, want %g", c.batch, got, c.want)
+		}
+	}
+	shapes := PackedEpochGemms([]int{784, 300, 10}, 256, 128, 500)
+	if shapes[0].K != 500 || shapes[1].M != 500 || shapes[2].K != 300 {
+		t.Errorf("PackedEpochGemms: first layer K %d, dW M %d, second layer K %d; want 500, 500, 300", shapes[0].K, shapes[1].M, shapes[2].K)
+	}
+}

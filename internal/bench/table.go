@@ -107,14 +107,17 @@ func Table(ctx context.Context, o TableOptions) ([]Row, error) {
 		return nil, err
 	}
 	epoch := Median(ep.Secs)
-	gemmSecs, gemmFlops := GemmSeconds(MLPEpochGemms(mlpRelu.Sizes, trainSet.N, 128))
+	// The first layer's products run on the columns with ink in the batch (nn.Dense's
+	// SparseColumns), so the roofline counts those, not all 784.
+	inked := MeanNonzeroColumns(m.Train.Images, 784, 128, 1)
+	gemmSecs, gemmFlops := GemmSeconds(PackedEpochGemms(mlpRelu.Sizes, trainSet.N, 128, int(math.Round(inked))))
 	tm := peer("torch_mlp.py", "--hidden", "300", "--act", "relu", "--opt", "adam", "--lr", "1e-3", "--batch", "128", "--epochs", "3", "--threads", "1")
 	r := Row{Work: "epoch, 784-300-10 ReLU, Adam, batch 128", Ours: epoch, Unit: "s", Target: "≤ 0.5× PyTorch"}
 	r.Peer, _ = Num(tm, "median_epoch_s")
 	add(r, func(x float64) bool { return x <= 0.5 })
 	roof := gemmSecs / epoch
 	rows = append(rows, Row{Work: "same epoch: share of the sgemm roofline", Ours: 100 * roof, Unit: "%", Target: "≥ 75 %", Met: seen(roof >= 0.75),
-		Note: fmt.Sprintf("%.1f GFLOP of products at %.0f GFLOP/s measured now = %.3f s", gemmFlops/1e9, gemmFlops/gemmSecs/1e9, gemmSecs)})
+		Note: fmt.Sprintf("%.1f GFLOP of products (the first layer's on the %.0f of 784 columns a batch has ink in, on average) at %.0f GFLOP/s measured now = %.3f s", gemmFlops/1e9, inked, gemmFlops/gemmSecs/1e9, gemmSecs)})
 
 	// 2. The seed's per-example epoch.
 	if !o.SkipSeed {
