@@ -319,4 +319,3 @@ func BenchmarkDenseColumns(b *testing.B) {
 		})
 	}
 }
-
