@@ -14,11 +14,13 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/digitnet/digitnet"
 	"github.com/digitnet/digitnet/dataset"
+	"github.com/digitnet/digitnet/internal/kernels"
 	"github.com/digitnet/digitnet/internal/synth"
 	"github.com/digitnet/digitnet/recipe"
 	"golang.org/x/image/font/gofont/gobold"
@@ -307,5 +309,45 @@ func TestDefaultWithholdsLetters(t *testing.T) {
 	t.Logf("%d of %d letters and symbols withheld; answered: %v", withheld, n, answered)
 	if withheld*2 < n {
 		t.Errorf("%d of %d letters and symbols withheld, want at least half; answered: %v", withheld, n, answered)
+	}
+}
+
+// TestQuantized: the int8 form of a model answers like the float32 one on test images
+// (batch-1 predictions, the library's path), and bad calibration input is an error.
+func TestQuantized(t *testing.T) {
+	m, err := digitnet.Open(trainedModel(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Quantized(make([]uint8, 700)); err == nil || !strings.Contains(err.Error(), "700 bytes of calibration images") {
+		t.Errorf("Quantized of 700 bytes: %v, want an error naming them", err)
+	}
+	var calib []uint8
+	for i := range 300 {
+		calib = append(calib, testSet.Image(5000+i)...) // stand-ins for training images
+	}
+	q, err := m.Quantized(calib)
+	if err != nil {
+		if kernels.Int8() != nil {
+			t.Skip(err)
+		}
+		t.Fatal(err)
+	}
+	same := 0
+	for i := range 300 {
+		a, err1 := m.Predict(unit(testSet.Image(i)))
+		b, err2 := q.Predict(unit(testSet.Image(i)))
+		if err1 != nil || err2 != nil {
+			t.Fatal(err1, err2)
+		}
+		if a.Guess == b.Guess {
+			same++
+		}
+		if math.Abs(a.Confidence-b.Confidence) > 0.1 && a.Guess == b.Guess {
+			t.Errorf("image %d: confidence %.3f in float32, %.3f in int8", i, a.Confidence, b.Confidence)
+		}
+	}
+	if same < 297 {
+		t.Errorf("int8 and float32 agree on %d of 300 images, want at least 297", same)
 	}
 }

@@ -30,13 +30,12 @@ type Dense struct {
 	// The sparse-column path of the last Forward (packed): cols are the input columns
 	// with a nonzero value, xc the input restricted to them [N len(cols)], wc the rows
 	// of W they select [len(cols) Out], dwc their gradient; mask is scratch.
-	packed bool
-	cols   []int
-	// serial runs the products on the calling goroutine: set while the layer runs one
-	// shard of a split batch, whose goroutine has a core of its own (shards.go).
-	serial      bool
+	packed      bool
+	cols        []int
 	mask        []uint32
 	xc, wc, dwc []float32
+
+	q *int8State // the int8 form for inference (Quantize), or nil
 }
 
 // sparseDensity is the largest fraction of nonzero inputs for which the batch-1 path
@@ -79,7 +78,11 @@ func (d *Dense) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 	d.x = x
 	d.y.Resize(N, d.Out)
 	y, b, W := d.y.Data, d.B.Value.Data, d.W.Value.Data
-	d.sparse = false
+	d.sparse, d.packed = false, false
+	if d.q != nil && !training {
+		d.forwardInt8(x, N)
+		return d.y
+	}
 	if N == 1 {
 		d.nz, d.nzVal = d.nz[:0], d.nzVal[:0]
 		for i, v := range x.Data {

@@ -23,6 +23,7 @@ type evalReport struct {
 	Model     string               `json:"model"`
 	Dataset   string               `json:"dataset"`
 	Examples  int                  `json:"examples"`
+	Precision string               `json:"precision"` // of the dense layers' products: fp32 or int8
 	Accuracy  float64              `json:"accuracy"`
 	Loss      float64              `json:"loss"`
 	PerClass  []train.ClassMetrics `json:"per_class"`
@@ -38,7 +39,11 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	prefix := fs.String("prefix", "", "with --data: the IDX files' name prefix")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	reportDir := fs.String("report", "", "write a report to DIR: confusion matrix, per-class metrics, worst mistakes, index.html")
+	precision := precisionFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := checkPrecision(*precision); err != nil {
 		return err
 	}
 	if *path == "" {
@@ -47,20 +52,31 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 		printPretrained(stderr)
-		return evalEnsemble(ctx, ens, pretrained.Name, *name, *dir, *prefix, *reportDir, commandLine("eval", args), *asJSON, stdout, stderr)
+		return evalEnsemble(ctx, ens, pretrained.Name, *name, *dir, *prefix, *reportDir, *precision, commandLine("eval", args), *asJSON, stdout, stderr)
 	}
 	if paths := strings.Split(*path, ","); len(paths) > 1 {
 		ens, err := model.LoadEnsemble(paths)
 		if err != nil {
 			return err
 		}
-		return evalEnsemble(ctx, ens, *path, *name, *dir, *prefix, *reportDir, commandLine("eval", args), *asJSON, stdout, stderr)
+		return evalEnsemble(ctx, ens, *path, *name, *dir, *prefix, *reportDir, *precision, commandLine("eval", args), *asJSON, stdout, stderr)
 	}
 	m, err := model.Load(*path)
 	if err != nil {
 		return err
 	}
 	nn.SetCores(m.Arch, runtime.GOMAXPROCS(0))
+	used := "fp32"
+	if *precision == "int8" && int8Ready(stderr) {
+		pixels, err := calibration(ctx, m.Dataset, stderr)
+		if err != nil {
+			return err
+		}
+		if m, err = m.Quantized(pixels, len(pixels)/m.Arch.InputSize()); err != nil {
+			return err
+		}
+		used = "int8"
+	}
 	if *name == "" {
 		*name = m.Dataset
 	}
@@ -75,7 +91,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	data := &train.Bytes{Pixels: test.Images, Labels: test.Labels, ExampleShape: m.Arch.Input, Scale: m.Input.Scale, Offset: m.Input.Offset}
 	met := train.Evaluate(m.Net, data, m.Arch.EvalBatch())
-	rep := evalReport{Model: *path, Dataset: *name, Examples: test.N, Accuracy: met.Accuracy, Loss: met.Loss, Confusion: met.Confusion}
+	rep := evalReport{Model: *path, Dataset: *name, Examples: test.N, Precision: used, Accuracy: met.Accuracy, Loss: met.Loss, Confusion: met.Confusion}
 	rep.PerClass, _ = train.PerClass(met.Confusion, m.Classes) // square, as Evaluate made it
 	if *reportDir != "" {
 		r := report.Report{
@@ -103,7 +119,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintln(stdout, string(b))
 		return nil
 	}
-	fmt.Fprintf(stdout, "model %s (%s, trained on %s): %s test set, %d images\n", *path, m.Net, m.Dataset, *name, test.N)
+	fmt.Fprintf(stdout, "model %s (%s, trained on %s): %s test set, %d images, %s products\n", *path, m.Net, m.Dataset, *name, test.N, used)
 	fmt.Fprintf(stdout, "accuracy %.2f%% (%d/%d), mean loss %.4f\n\n", 100*met.Accuracy, train.Correct(met.Confusion), test.N, met.Loss)
 	fmt.Fprintln(stdout, "class            precision  recall     f1  support")
 	for _, c := range rep.PerClass {
@@ -116,7 +132,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 // evalEnsemble evaluates the mean probabilities of several models on a test set.
 // With reportDir it also writes the report there, as for one model.
-func evalEnsemble(ctx context.Context, ens *model.Ensemble, label, name, dir, prefix, reportDir, command string, asJSON bool, stdout, stderr io.Writer) error {
+func evalEnsemble(ctx context.Context, ens *model.Ensemble, label, name, dir, prefix, reportDir, precision, command string, asJSON bool, stdout, stderr io.Writer) error {
 	for _, m := range ens.Models { // one convolutional member makes it worth the workers
 		if m.Arch.Convolutional() {
 			nn.SetCores(m.Arch, runtime.GOMAXPROCS(0))
@@ -135,8 +151,15 @@ func evalEnsemble(ctx context.Context, ens *model.Ensemble, label, name, dir, pr
 		return fmt.Errorf("the ensemble takes %d inputs and %d classes; %s has %d pixels and %d classes",
 			ens.Models[0].Arch.InputSize(), len(ens.Classes()), name, test.Rows*test.Cols, len(test.Classes))
 	}
+	used := "fp32"
+	if precision == "int8" && int8Ready(stderr) {
+		if ens, err = quantizeEnsemble(ctx, ens, precision, stderr); err != nil {
+			return err
+		}
+		used = "int8"
+	}
 	acc, loss, conf := ens.Evaluate(test.Images, test.Labels)
-	rep := evalReport{Model: label, Dataset: name, Examples: test.N, Accuracy: acc, Loss: loss, Confusion: conf}
+	rep := evalReport{Model: label, Dataset: name, Examples: test.N, Precision: used, Accuracy: acc, Loss: loss, Confusion: conf}
 	rep.PerClass, _ = train.PerClass(conf, ens.Classes())
 	if reportDir != "" {
 		members := make([]string, len(ens.Models))
@@ -167,8 +190,8 @@ func evalEnsemble(ctx context.Context, ens *model.Ensemble, label, name, dir, pr
 		fmt.Fprintln(stdout, string(b))
 		return nil
 	}
-	fmt.Fprintf(stdout, "ensemble of %d models on the %s test set: accuracy %.2f%% (%d/%d), mean loss %.4f\n",
-		len(ens.Models), name, 100*acc, train.Correct(conf), test.N, loss)
+	fmt.Fprintf(stdout, "ensemble of %d models on the %s test set (%s products): accuracy %.2f%% (%d/%d), mean loss %.4f\n",
+		len(ens.Models), name, used, 100*acc, train.Correct(conf), test.N, loss)
 	for i, m := range ens.Models {
 		fmt.Fprintf(stdout, "  %s: %s\n", ens.Names[i], m.Net)
 	}

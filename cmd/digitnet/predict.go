@@ -49,6 +49,7 @@ func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	show := fs.Bool("show", false, "print the 28×28 image the network saw, as text")
 	top := fs.Int("top", 3, "how many of the most likely classes to list")
 	floor := fs.Float64("min-confidence", -1, "withhold answers less probable than this (\"low confidence\"); default: the model's calibrated floor")
+	precision := precisionFlag(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: digitnet predict [--model M] [--json] [--show] FILE|DIR...\n\nPredicts the digit in each PNG, JPEG or GIF image (a directory: the images in it).\n\nflags:")
 		fs.PrintDefaults()
@@ -63,9 +64,21 @@ func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *top < 1 {
 		return usageErr("--top %d: want at least 1", *top)
 	}
+	if err := checkPrecision(*precision); err != nil {
+		return err
+	}
 	m, err := openModel(*path, *floor)
 	if err != nil {
 		return err
+	}
+	if *precision == "int8" && int8Ready(stderr) {
+		pixels, err := calibration(ctx, m.Info().Dataset, stderr)
+		if err != nil {
+			return err
+		}
+		if m, err = m.Quantized(pixels); err != nil {
+			return errors.New(strings.TrimPrefix(err.Error(), "digitnet: "))
+		}
 	}
 	if n := m.InputSize(); n != 784 {
 		return fmt.Errorf("model %s takes %d inputs, not a 28×28 image", *path, n)

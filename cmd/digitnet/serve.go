@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/digitnet/digitnet/internal/model"
 	"github.com/digitnet/digitnet/internal/pretrained"
 	"github.com/digitnet/digitnet/internal/serve"
 )
@@ -37,6 +38,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	shutdown := fs.Duration("shutdown-timeout", d.ShutdownTimeout, "on SIGINT/SIGTERM, how long to let requests in flight finish")
 	logJSON := fs.Bool("log-json", false, "write logs as JSON lines (default: key=value text)")
 	verbose := fs.Bool("verbose", false, "log every request (debug level)")
+	precision := precisionFlag(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `usage: digitnet serve [--model M] [--addr 127.0.0.1:8080] [flags]
 
@@ -63,6 +65,9 @@ flags:`)
 	}
 	if *floor > 1 {
 		return usageErr("--min-confidence %g: want at most 1 (or negative: the model's own floor)", *floor)
+	}
+	if err := checkPrecision(*precision); err != nil {
+		return err
 	}
 	for _, v := range []struct {
 		name string
@@ -91,6 +96,23 @@ flags:`)
 	loader, name := serve.Files(strings.Split(*path, ",")...), filepath.Base(*path)
 	if *path == "" {
 		loader, name = pretrained.Ensemble, pretrained.Name
+	}
+	if *precision == "int8" && int8Ready(stderr) {
+		// Calibrated once, on the model's training data; a reload re-quantizes the new
+		// weights on the same images.
+		load, calib := loader, []uint8(nil)
+		loader = func() (*model.Ensemble, error) {
+			ens, err := load()
+			if err != nil {
+				return nil, err
+			}
+			if calib == nil {
+				if calib, err = calibration(ctx, ens.Models[0].Dataset, stderr); err != nil {
+					return nil, err
+				}
+			}
+			return ens.Quantized(calib, len(calib)/ens.Models[0].Arch.InputSize())
+		}
 	}
 	var minConf *float64
 	if *floor >= 0 {

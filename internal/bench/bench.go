@@ -223,6 +223,27 @@ func GemmSeconds(shapes []GemmShape) (secs, flops float64) {
 	return secs, flops
 }
 
+// Int8GemmRate times the u8·s8 product m×k·k×n (kernels.GemmU8S8; call kernels.Int8
+// first) and returns its operations (2·m·n·k) and the best seconds of a few repeats.
+func Int8GemmRate(m, n, k int) (ops, secs float64) {
+	a, b, c := make([]uint8, m*k), make([]int8, k*n), make([]int32, m*n)
+	for i := range a {
+		a[i] = uint8(i * 7)
+	}
+	for i := range b {
+		b[i] = int8(i*5 - 60)
+	}
+	best := time.Duration(1 << 62)
+	for range 5 {
+		t0 := time.Now()
+		for range 20 {
+			kernels.GemmU8S8(m, n, k, a, k, 0, b, n, c, n)
+		}
+		best = min(best, time.Since(t0))
+	}
+	return 2 * float64(m*n*k), best.Seconds() / 20
+}
+
 // Inference times the network's Predict on single images (median latency over many) and
 // on batches of 1000 (median images per second).
 func Inference(net *nn.Network, test *dataset.Set, minTime time.Duration) (latency time.Duration, perSec float64) {

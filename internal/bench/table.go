@@ -15,6 +15,7 @@ import (
 	"github.com/digitnet/digitnet/internal/kernels"
 	"github.com/digitnet/digitnet/nn"
 	"github.com/digitnet/digitnet/recipe"
+	"github.com/digitnet/digitnet/tensor"
 )
 
 // Row is one line of `digitnet bench`'s table.
@@ -187,6 +188,27 @@ func Table(ctx context.Context, o TableOptions) ([]Row, error) {
 	r = Row{Work: "inference throughput, MLP 784-300-10, batch 1000", Ours: perSec, Unit: "img/s", Target: "≥ 2× PyTorch"}
 	r.Peer, _ = firstResult(ti2, "images_per_s_median")
 	add(r, func(x float64) bool { return x >= 2 })
+	peerFP32 := r.Peer
+
+	// The same network with int8 products (--precision int8), calibrated on 1,000
+	// training images, against PyTorch's fp32; and the int8 GEMM rate on its shape.
+	if err := kernels.Int8(); err != nil {
+		logf("int8 rows skipped: %v", err)
+	} else {
+		logf("digitnet: int8 inference, batch 1 and 1000")
+		calib := tensor.New(1000, 784)
+		kernels.BytesToFloat(calib.Data, m.Train.Images[:1000*784], 1.0/255, 0)
+		if err := sig.Quantize(calib); err != nil {
+			return nil, err
+		}
+		lat8, perSec8 := Inference(sig, testSet, 2*time.Second)
+		r = Row{Work: "inference throughput, same MLP, batch 1000, `--precision int8`", Ours: perSec8, Unit: "img/s", Target: "≥ 2× PyTorch (fp32)", Peer: peerFP32,
+			Note: fmt.Sprintf("batch 1: %.1f µs", float64(lat8.Nanoseconds())/1e3)}
+		add(r, func(x float64) bool { return x >= 2 })
+		ops, secs := Int8GemmRate(1000, 300, 784)
+		rows = append(rows, Row{Work: "int8 GEMM rate, 1000×784·784×300 (u8·s8, oneDNN)", Ours: ops / secs / 1e9, Unit: "GOP/s",
+			Note: fmt.Sprintf("the int8 row spends %.0f %% of its time in products at this rate", 100*perSec8*(2*(784*300+300*10))/(ops/secs))})
+	}
 
 	// 6. Loading MNIST.
 	gz := ""

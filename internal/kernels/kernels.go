@@ -271,3 +271,50 @@ func AddRows(w []float32, ld int, rows []int, src []float32) {
 	}
 	addRows(w, ld, rows, src, n)
 }
+
+// GemmU8S8 sets c = (a - za)·b for a u8 [m k] (row stride lda), b s8 [k n] (ldb) and c
+// s32 [m n] (ldc), all row-major: the product of an int8-quantized layer. Call Int8
+// first; it panics where Int8 reports an error.
+func GemmU8S8(m, n, k int, a []uint8, lda int, za uint8, b []int8, ldb int, c []int32, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	switch {
+	case k < 1 || lda < k || len(a) < (m-1)*lda+k:
+		panic(fmt.Sprintf("tensor: GemmU8S8: A is %d×%d with stride %d but has %d values", m, k, lda, len(a)))
+	case ldb < n || len(b) < (k-1)*ldb+n:
+		panic(fmt.Sprintf("tensor: GemmU8S8: B is %d×%d with stride %d but has %d values", k, n, ldb, len(b)))
+	case ldc < n || len(c) < (m-1)*ldc+n:
+		panic(fmt.Sprintf("tensor: GemmU8S8: C is %d×%d with stride %d but has %d values", m, n, ldc, len(c)))
+	}
+	gemmU8S8(m, n, k, a, lda, za, b, ldb, c, ldc)
+}
+
+// GemvU8S8 is GemmU8S8 for one row: acc[j] = Σ_i (xq[i] − z)·w[i, j] for w [len(xq)
+// n], skipping inputs at the zero point. It runs in C on every build, without oneDNN.
+func GemvU8S8(acc []int32, xq []uint8, z uint8, w []int8, n int) {
+	if len(acc) < n || len(w) < len(xq)*n {
+		panic(fmt.Sprintf("tensor: GemvU8S8: %d outputs and %d weights for %d inputs and %d outputs", len(acc), len(w), len(xq), n))
+	}
+	if n > 0 {
+		gemvU8S8(acc, xq, z, w, n)
+	}
+}
+
+// QuantizeU8 sets dst[i] = clamp(round(src[i]·inv) + zero, 0, 255), rounding half to
+// even (ONNX QuantizeLinear with scale 1/inv and zero point zero).
+func QuantizeU8(dst []uint8, src []float32, inv float32, zero uint8) {
+	if len(dst) != len(src) {
+		panic(fmt.Sprintf("tensor: QuantizeU8: %d outputs for %d inputs", len(dst), len(src)))
+	}
+	quantizeU8(dst, src, inv, float32(zero))
+}
+
+// Dequantize sets y[r, j] = scale·colScale[j]·c[r, j] + bias[j] for c [rows n]: an
+// int8 layer's output back in float32, with its bias.
+func Dequantize(y []float32, c []int32, rows, n int, scale float32, colScale, bias []float32) {
+	if len(y) < rows*n || len(c) < rows*n || len(colScale) < n || len(bias) < n {
+		panic(fmt.Sprintf("tensor: Dequantize: y %d, c %d, scales %d, bias %d values for %d×%d", len(y), len(c), len(colScale), len(bias), rows, n))
+	}
+	dequantize(y, c, rows, n, scale, colScale, bias)
+}

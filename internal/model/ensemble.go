@@ -76,6 +76,21 @@ func (e *Ensemble) Replica() (*Ensemble, error) {
 	return r, nil
 }
 
+// Quantized returns the ensemble with every member's dense layers in int8 for
+// inference (Model.Quantized), calibrated on the n images of pixels.
+func (e *Ensemble) Quantized(pixels []uint8, n int) (*Ensemble, error) {
+	r := &Ensemble{Names: e.Names, Floor: e.Floor, sum: tensor.New(0)}
+	for i, m := range e.Models {
+		q, err := m.Quantized(pixels, n)
+		if err != nil {
+			return nil, fmt.Errorf("model: ensemble member %s: %w", e.Names[i], err)
+		}
+		r.Models = append(r.Models, q)
+		r.bufs = append(r.bufs, tensor.New(0))
+	}
+	return r, nil
+}
+
 // Class is the class the averaged probabilities of one image pick (see nn.Network.Class).
 func (e *Ensemble) Class(probs []float32) int { return e.Models[0].Net.Class(probs) }
 

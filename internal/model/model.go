@@ -46,6 +46,7 @@ import (
 	"github.com/digitnet/digitnet/internal/fsutil"
 	"github.com/digitnet/digitnet/internal/kernels"
 	"github.com/digitnet/digitnet/nn"
+	"github.com/digitnet/digitnet/tensor"
 )
 
 // FormatVersion is the version this package writes; it also reads version 1.
@@ -497,5 +498,28 @@ func (m *Model) Replica() (*nn.Network, error) {
 	for i, p := range dst {
 		p.Value = src[i].Value
 	}
+	net.ShareQuantization(m.Net)
 	return net, nil
+}
+
+// Quantized returns the model with its dense layers in int8 for inference (see
+// nn.Network.Quantize), their input ranges fitted on the n images of pixels (some
+// hundreds of training images); m itself is unchanged, and the two share the float32
+// weights. Where int8 cannot run it returns why.
+func (m *Model) Quantized(pixels []uint8, n int) (*Model, error) {
+	net, err := m.Replica()
+	if err != nil {
+		return nil, err
+	}
+	if len(pixels) < n*m.Arch.InputSize() || n < 1 {
+		return nil, fmt.Errorf("model: %d bytes of calibration pixels for %d images of %d", len(pixels), n, m.Arch.InputSize())
+	}
+	x := tensor.New(append([]int{n}, m.Arch.Input...)...)
+	m.Batch(x.Data, pixels[:n*m.Arch.InputSize()])
+	if err := net.Quantize(x); err != nil {
+		return nil, err
+	}
+	q := *m
+	q.Net = net
+	return &q, nil
 }

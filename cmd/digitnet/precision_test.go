@@ -1,0 +1,68 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/digitnet/digitnet/internal/kernels"
+)
+
+// TestPrecisionInt8: eval, predict and the usage checks of --precision. The int8 model
+// scores within a few tenths of a point of the float32 one on the whole test set and
+// reads a drawn digit; a precision that does not exist is a usage error. Where int8
+// cannot run, the command says so and runs fp32.
+func TestPrecisionInt8(t *testing.T) {
+	needMNIST(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "m.safetensors")
+	if code, _, errOut := digitnet("train", "--train-limit", "5000", "--epochs", "2", "--progress", "none", "--out", path); code != 0 {
+		t.Fatalf("train: %s", errOut)
+	}
+	eval := func(precision string) (evalReport, string) {
+		code, out, errOut := digitnet("eval", "--model", path, "--json", "--precision", precision)
+		var rep evalReport
+		if code != 0 || json.Unmarshal([]byte(out), &rep) != nil {
+			t.Fatalf("eval --precision %s: exit %d %s %s", precision, code, out, errOut)
+		}
+		return rep, errOut
+	}
+	fp32, _ := eval("fp32")
+	int8, errOut := eval("int8")
+	if err := kernels.Int8(); err != nil {
+		if int8.Precision != "fp32" || !strings.Contains(errOut, "--precision int8: ") {
+			t.Errorf("int8 unavailable (%v): precision %q, stderr %q; want fp32 and a note", err, int8.Precision, errOut)
+		}
+		return
+	}
+	if fp32.Precision != "fp32" || int8.Precision != "int8" {
+		t.Errorf("reports say precision %q and %q, want fp32 and int8", fp32.Precision, int8.Precision)
+	}
+	if d := math.Abs(int8.Accuracy - fp32.Accuracy); d > 0.003 {
+		t.Errorf("int8 accuracy %.4f, fp32 %.4f: more than 0.3 points apart", int8.Accuracy, fp32.Accuracy)
+	}
+
+	img := filepath.Join(dir, "seven.png")
+	var buf bytes.Buffer
+	_ = png.Encode(&buf, render(7, page{w: 200, h: 200, x0: 60, y0: 30, size: 140, paper: 250, ink: 20, pen: 9}))
+	if err := os.WriteFile(img, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := digitnet("predict", "--model", path, "--precision", "int8", "--json", img)
+	var p struct{ Digit *int }
+	if code != 0 || json.Unmarshal([]byte(out), &p) != nil || p.Digit == nil || *p.Digit != 7 {
+		t.Errorf("predict --precision int8 of a drawn 7: exit %d %s %s", code, out, errOut)
+	}
+	for _, args := range [][]string{{"eval"}, {"predict", img}, {"serve"}} {
+		cmd := args[0]
+		code, _, errOut := digitnet(append(args, "--precision", "fp16")...)
+		if code != 2 || !strings.Contains(errOut, `--precision "fp16": want fp32 or int8`) {
+			t.Errorf("%s --precision fp16: exit %d %q, want 2 and the usage error", cmd, code, errOut)
+		}
+	}
+}

@@ -1,0 +1,65 @@
+//go:build cgo && !purego
+
+package kernels
+
+/*
+#cgo LDFLAGS: -ldl
+#include "int8.h"
+#include <stdlib.h>
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
+
+var int8Once = sync.OnceValue(func() error {
+	if !cpu.X86.HasAVX512VNNI {
+		return errors.New("kernels: int8 needs a CPU with AVX-512 VNNI (avx512_vnni in /proc/cpuinfo)")
+	}
+	// oneDNN threads with OpenMP, whose idle threads spin by default and would take
+	// the cores from OpenBLAS's between int8 products; it reads this when it loads.
+	if _, set := os.LookupEnv("OMP_WAIT_POLICY"); !set {
+		os.Setenv("OMP_WAIT_POLICY", "passive")
+	}
+	if msg := C.dn_int8_open(); msg != nil {
+		return fmt.Errorf("kernels: int8 needs oneDNN (apt-get install libdnnl2): %s", C.GoString(msg))
+	}
+	return nil
+})
+
+// Int8 reports whether GemmU8S8 can run on this machine: nil, or why not.
+func Int8() error { return int8Once() }
+
+func gemmU8S8(m, n, k int, a []uint8, lda int, za uint8, b []int8, ldb int, c []int32, ldc int) {
+	st := C.dn_gemm_u8s8(C.int64_t(m), C.int64_t(n), C.int64_t(k), (*C.uint8_t)(unsafe.SliceData(a)), C.int64_t(lda), C.uint8_t(za),
+		(*C.int8_t)(unsafe.SliceData(b)), C.int64_t(ldb), (*C.int32_t)(unsafe.SliceData(c)), C.int64_t(ldc))
+	if st != 0 {
+		panic(fmt.Sprintf("tensor: GemmU8S8: oneDNN status %d for %d×%d·%d×%d", int(st), m, k, k, n))
+	}
+}
+
+func quantizeU8(dst []uint8, src []float32, inv, zero float32) {
+	if len(src) > 0 {
+		C.dn_quantize_u8((*C.uint8_t)(unsafe.SliceData(dst)), fp(src), C.int64_t(len(src)), C.float(inv), C.float(zero))
+	}
+}
+
+func dequantize(y []float32, c []int32, rows, n int, scale float32, colScale, bias []float32) {
+	if rows > 0 && n > 0 {
+		C.dn_dequantize(fp(y), (*C.int32_t)(unsafe.SliceData(c)), C.int64_t(rows), C.int64_t(n), C.float(scale), fp(colScale), fp(bias))
+	}
+}
+
+func hasVNNI() bool { return cpu.X86.HasAVX512VNNI }
+
+func gemvU8S8(acc []int32, xq []uint8, z uint8, w []int8, n int) {
+	C.dn_gemv_u8s8((*C.int32_t)(unsafe.SliceData(acc)), (*C.uint8_t)(unsafe.SliceData(xq)), C.int64_t(len(xq)), C.uint8_t(z),
+		(*C.int8_t)(unsafe.SliceData(w)), C.int64_t(n))
+}
