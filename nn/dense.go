@@ -19,6 +19,10 @@ type Dense struct {
 	// on a first layer: image pixels are often background in every image of a batch
 	// (a third of MNIST's at batch 128), hidden units seldom are.
 	SparseColumns bool
+	// BF16 runs a training batch's products in bfloat16 with float32 sums (mixed
+	// precision: the weights, their gradients and everything else stay float32; see
+	// Network.SetBF16). Inference and batches of one are float32.
+	BF16 bool
 
 	x      *tensor.Tensor // input of the last Forward (not owned)
 	y, dx  *tensor.Tensor
@@ -36,6 +40,10 @@ type Dense struct {
 	xc, wc, dwc []float32
 
 	q *int8State // the int8 form for inference (Quantize), or nil
+
+	// The bf16 path of the last Forward: its input, W and dy rounded to bf16.
+	bf16        bool
+	xb, wb, dyb []uint16
 }
 
 // sparseDensity is the largest fraction of nonzero inputs for which the batch-1 path
@@ -100,7 +108,11 @@ func (d *Dense) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 	for n := 0; n < N; n++ {
 		copy(y[n*d.Out:(n+1)*d.Out], b)
 	}
-	if d.packed = N > 1 && d.SparseColumns && d.packColumns(x.Data, N); d.packed {
+	if d.bf16 = training && d.BF16 && N > 1; d.bf16 {
+		d.forwardBF16(x, N)
+		return d.y
+	}
+	if d.packed = N > 1 && d.SparseColumns && d.packColumns(x.Data, N, 1); d.packed {
 		if k := len(d.cols); k > 0 {
 			kernels.Gemm(false, false, N, d.Out, k, 1, d.xc, k, d.wc, d.Out, 1, y, d.Out)
 		}
@@ -115,7 +127,11 @@ func (d *Dense) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 // the packed matrices are the dense ones without the terms that are exactly zero: the
 // same values up to the order OpenBLAS sums them in. (A zero input times an infinite or
 // NaN weight, NaN in the dense product, is left out too.)
-func (d *Dense) packColumns(x []float32, N int) bool {
+//
+// With multiple > 1 the columns are padded, with columns that are zero in the batch, to
+// a multiple of it (or to all of them): fewer distinct shapes for a library that
+// prepares each shape once (oneDNN, bf16).
+func (d *Dense) packColumns(x []float32, N, multiple int) bool {
 	if len(d.mask) < d.In {
 		d.mask = make([]uint32, d.In)
 	}
@@ -123,6 +139,14 @@ func (d *Dense) packColumns(x []float32, N int) bool {
 	k := len(d.cols)
 	if float64(k) > packedDensity*float64(d.In) {
 		return false
+	}
+	if want := min(d.In, (k+multiple-1)/multiple*multiple); k < want {
+		for c := 0; c < d.In && k < want; c++ {
+			if d.mask[c] == 0 {
+				d.cols = append(d.cols, c)
+				k++
+			}
+		}
 	}
 	d.xc = grow(d.xc, N*k)
 	kernels.GatherColumns(d.xc, x, N, d.In, d.cols)
@@ -152,6 +176,8 @@ func (d *Dense) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	}
 	d.B.accumulatedDense()
 	switch {
+	case d.bf16:
+		return d.backwardBF16(dy, N)
 	case d.sparse:
 		d.W.deferOuter(d.nz, d.nzVal, dy.Data, &d.outer) // dW += x·dyᵀ, nonzero rows of x only
 	case d.packed: // dW[cols] += xcᵀ·dy; the other rows of xᵀ·dy are zero

@@ -91,13 +91,21 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	nn.SetCores(spec, c.Threads)
 	algo, _ := nn.ParseConvAlgorithm(c.Conv) // validated
 	run.Net.SetConvAlgorithm(algo)
+	precision := "fp32"
+	if c.Precision == "bf16" {
+		if err := run.Net.SetBF16(true); err != nil {
+			fmt.Fprintf(stderr, "--precision bf16: %v; training in fp32\n", err)
+		} else {
+			precision = "bf16"
+		}
+	}
 	trainData, testData := run.Data(trainSet, testSet)
 
 	net := run.Net
 	fmt.Fprintf(human, "data: %s, %d train / %d test images, loaded in %.2fs\n", c.Dataset, trainData.Len(), testData.Len(), loadSecs)
 	fmt.Fprintf(human, "network (preset %s): %s\n", c.Preset, net)
-	fmt.Fprintf(human, "training: %s, batch %d, %d epochs, %s schedule, input %s, shuffle %v, seed %d, %s backend with %d threads\n",
-		run.Opt, c.Batch, c.Epochs, c.Schedule, c.Input, c.Shuffle, c.Seed, kernels.Backend, c.Threads)
+	fmt.Fprintf(human, "training: %s, batch %d, %d epochs, %s schedule, input %s, shuffle %v, seed %d, %s backend with %d threads, %s products\n",
+		run.Opt, c.Batch, c.Epochs, c.Schedule, c.Input, c.Shuffle, c.Seed, kernels.Backend, c.Threads, precision)
 	if c.Augment != "none" {
 		fmt.Fprintf(human, "augmentation: %s\n", c.augmentation())
 	}

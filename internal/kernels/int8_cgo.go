@@ -4,7 +4,7 @@ package kernels
 
 /*
 #cgo LDFLAGS: -ldl
-#include "int8.h"
+#include "dnnl.h"
 #include <stdlib.h>
 */
 import "C"

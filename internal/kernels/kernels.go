@@ -318,3 +318,24 @@ func Dequantize(y []float32, c []int32, rows, n int, scale float32, colScale, bi
 	}
 	dequantize(y, c, rows, n, scale, colScale, bias)
 }
+
+// GemmBF16 sets c = op(a)·op(b), or adds it to c when accumulate, for bf16 a and b
+// (ToBF16) and float32 c, summing in float32: Gemm's contract (row-major, strides as
+// stored) at twice the multiplication rate of float32 on AVX-512 BF16. Call BF16 first;
+// it panics where BF16 reports an error.
+func GemmBF16(transA, transB bool, m, n, k int, a []uint16, lda int, b []uint16, ldb int, accumulate bool, c []float32, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+	gemmBF16(transA, transB, m, n, k, a, lda, b, ldb, accumulate, c, ldc)
+}
+
+// ToBF16 rounds src to bfloat16 (to nearest, ties to even; the top half of the float32
+// bits), into dst.
+func ToBF16(dst []uint16, src []float32) {
+	if len(dst) != len(src) {
+		panic(fmt.Sprintf("tensor: ToBF16: %d outputs for %d inputs", len(dst), len(src)))
+	}
+	toBF16(dst, src)
+}

@@ -1,5 +1,6 @@
-// int8 products through oneDNN, loaded at run time (int8.c): a build needs no oneDNN
-// headers or library, and a machine without libdnnl2 runs fp32.
+// int8 and bf16 products through oneDNN, loaded at run time (dnnl.c): building needs
+// oneDNN's header (Debian's libdnnl-dev) but no library, and a machine without libdnnl2
+// runs digitnet in fp32.
 
 #ifndef DN_INT8_H
 #define DN_INT8_H
@@ -16,6 +17,17 @@ int dn_gemm_u8s8(int64_t m, int64_t n, int64_t k, const uint8_t *a, int64_t lda,
 		const int8_t *b, int64_t ldb, int32_t *c, int64_t ldc);
 
 void dn_gemv_u8s8(int32_t *restrict acc, const uint8_t *restrict xq, int64_t k, uint8_t z, const int8_t *restrict w, int64_t n);
+// dn_bf16_open loads libdnnl.so.2's matmul API; NULL, or what failed.
+const char *dn_bf16_open(void);
+
+// dn_gemm_bf16 sets c = op(a)·op(b) (+ c when beta): a, b bf16, c float32, row-major,
+// op transposing when ta/tb. It returns oneDNN's status (0: success).
+int dn_gemm_bf16(int ta, int tb, int64_t m, int64_t n, int64_t k, const uint16_t *a, int64_t lda,
+		const uint16_t *b, int64_t ldb, int beta, float *c, int64_t ldc);
+
+// dn_to_bf16 rounds to bf16 (nearest even); avx512bf16 selects vcvtne2ps2bf16.
+void dn_to_bf16(uint16_t *restrict dst, const float *restrict src, int64_t n, int avx512bf16);
+
 void dn_quantize_u8(uint8_t *restrict dst, const float *restrict src, int64_t n, float inv, float zero);
 void dn_dequantize(float *restrict y, const int32_t *restrict c, int64_t rows, int64_t n, float scale,
 		const float *restrict col_scale, const float *restrict bias);

@@ -1,0 +1,53 @@
+//go:build cgo && !purego
+
+package kernels
+
+/*
+#include "dnnl.h"
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
+
+var bf16Once = sync.OnceValue(func() error {
+	if !cpu.X86.HasAVX512BF16 {
+		return errors.New("kernels: bf16 needs a CPU with AVX-512 BF16 (avx512_bf16 in /proc/cpuinfo)")
+	}
+	if msg := C.dn_bf16_open(); msg != nil {
+		return fmt.Errorf("kernels: bf16 needs oneDNN (apt-get install libdnnl2): %s", C.GoString(msg))
+	}
+	return nil
+})
+
+// BF16 reports whether GemmBF16 can run on this machine: nil, or why not.
+func BF16() error { return bf16Once() }
+
+func u16p(s []uint16) *C.uint16_t { return (*C.uint16_t)(unsafe.Pointer(unsafe.SliceData(s))) }
+
+func gemmBF16(transA, transB bool, m, n, k int, a []uint16, lda int, b []uint16, ldb int, accumulate bool, c []float32, ldc int) {
+	st := C.dn_gemm_bf16(cbool(transA), cbool(transB), C.int64_t(m), C.int64_t(n), C.int64_t(k), u16p(a), C.int64_t(lda),
+		u16p(b), C.int64_t(ldb), cbool(accumulate), fp(c), C.int64_t(ldc))
+	if st != 0 {
+		panic(fmt.Sprintf("tensor: GemmBF16: oneDNN status %d for op(A) %d×%d, op(B) %d×%d", int(st), m, k, k, n))
+	}
+}
+
+func cbool(b bool) C.int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func toBF16(dst []uint16, src []float32) {
+	if len(src) > 0 {
+		C.dn_to_bf16(u16p(dst), fp(src), C.int64_t(len(src)), cbool(cpu.X86.HasAVX512BF16))
+	}
+}

@@ -1,0 +1,81 @@
+package kernels
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// bf16Ref rounds to bf16 by the definition: to nearest, ties to even.
+func bf16Ref(f float32) float32 {
+	u := math.Float32bits(f)
+	lo := u & 0xffff
+	u &^= 0xffff
+	if lo > 0x8000 || (lo == 0x8000 && u&0x10000 != 0) {
+		u += 0x10000
+	}
+	return math.Float32frombits(u)
+}
+
+func TestToBF16(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	src := randSlice(rng, 1037)
+	src = append(src, 1+1.0/256, 1+3.0/256, -0.0, float32(math.Inf(-1)), 3.0e38) // ties both ways, signs, overflow
+	dst := make([]uint16, len(src))
+	ToBF16(dst, src)
+	for i, f := range src {
+		got, want := math.Float32frombits(uint32(dst[i])<<16), bf16Ref(f)
+		if got != want && !(math.IsInf(float64(want), 0) && math.IsInf(float64(got), 0)) {
+			t.Fatalf("ToBF16(%g) = %g, want %g", f, got, want)
+		}
+	}
+	nan := make([]uint16, 1)
+	ToBF16(nan, []float32{float32(math.NaN())})
+	if v := math.Float32frombits(uint32(nan[0]) << 16); !math.IsNaN(float64(v)) {
+		t.Errorf("ToBF16(NaN) = %g", v)
+	}
+}
+
+// TestGemmBF16: the bf16 product is the float32 product of the rounded inputs, up to
+// summation order, in all four transpose combinations, overwriting and accumulating.
+func TestGemmBF16(t *testing.T) {
+	if err := BF16(); err != nil {
+		if Backend == "openblas" && hasVNNI() { // these CPUs have avx512_bf16 too
+			t.Fatalf("bf16 unavailable: %v", err)
+		}
+		t.Skip(err)
+	}
+	rng := rand.New(rand.NewPCG(6, 6))
+	const m, n, k = 37, 29, 131
+	for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+		for _, acc := range []bool{false, true} {
+			ta, tb := tr[0], tr[1]
+			a, b := randSlice(rng, m*k), randSlice(rng, k*n)
+			ab, bb := make([]uint16, len(a)), make([]uint16, len(b))
+			ToBF16(ab, a)
+			ToBF16(bb, b)
+			for i := range a {
+				a[i] = bf16Ref(a[i])
+			}
+			for i := range b {
+				b[i] = bf16Ref(b[i])
+			}
+			lda, ldb := k, n
+			if ta {
+				lda = m
+			}
+			if tb {
+				ldb = k
+			}
+			c0 := randSlice(rng, m*n)
+			got, want := append([]float32(nil), c0...), append([]float32(nil), c0...)
+			beta := float32(0)
+			if acc {
+				beta = 1
+			}
+			GemmBF16(ta, tb, m, n, k, ab, lda, bb, ldb, acc, got, n)
+			Gemm(ta, tb, m, n, k, 1, a, lda, b, ldb, beta, want, n)
+			closeTo(t, "GemmBF16", got, want, 1e-5)
+		}
+	}
+}

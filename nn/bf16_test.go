@@ -1,0 +1,82 @@
+package nn
+
+import (
+	"testing"
+
+	"github.com/digitnet/digitnet/internal/kernels"
+)
+
+// TestBF16Gradients: a training step with bf16 products gives the float32 step's loss
+// and gradients to within bf16's rounding (8 bits of mantissa: relative errors of a few
+// thousandths), on the packed first layer and the plain second one, and is not the
+// float32 step itself (the bf16 path ran).
+func TestBF16Gradients(t *testing.T) {
+	if err := kernels.BF16(); err != nil {
+		t.Skip(err)
+	}
+	for _, zeroCols := range []bool{true, false} {
+		rng := testRNG()
+		net, err := MLP{Sizes: []int{100, 24, 6}, Activation: "tanh", Output: "softmax", Loss: "ce", Init: InitGlorotNormal}.Build(rng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := randTensor(rng, 1, 16, 100)
+		if zeroCols {
+			for n := range 16 {
+				for c := 0; c < 100; c += 3 {
+					x.Data[n*100+c] = 0
+				}
+			}
+		}
+		labels := []int{0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4, 5, 0, 1, 2, 3}
+		step := func() (float64, [][]float32) {
+			net.ZeroGrad()
+			loss, _ := net.TrainBatch(x, labels)
+			var g [][]float32
+			for _, p := range net.Params() {
+				p.Materialize()
+				g = append(g, append([]float32(nil), p.Grad.Data...))
+			}
+			return loss, g
+		}
+		loss32, g32 := step()
+		if err := net.SetBF16(true); err != nil {
+			t.Fatal(err)
+		}
+		loss16, g16 := step()
+		d0 := net.Layers[0].(*Dense)
+		if !d0.bf16 || d0.packed != zeroCols {
+			t.Fatalf("zero columns %v: first layer bf16 %v packed %v", zeroCols, d0.bf16, d0.packed)
+		}
+		if rel := (loss16 - loss32) / loss32; rel > 5e-3 || rel < -5e-3 {
+			t.Errorf("zero columns %v: loss %g in bf16, %g in float32", zeroCols, loss16, loss32)
+		}
+		identical := true
+		for i, p := range net.Params() {
+			if e := RelError(g16[i], f64(g32[i])); e > 2e-2 {
+				t.Errorf("zero columns %v: %s gradient RelError %.2g between bf16 and float32, want ≤ 0.02", zeroCols, p.Name, e)
+			}
+			for j := range g16[i] {
+				identical = identical && g16[i][j] == g32[i][j]
+			}
+		}
+		if identical {
+			t.Errorf("zero columns %v: bf16 gradients equal float32's bit for bit: the bf16 path did not run", zeroCols)
+		}
+		// Inference stays float32.
+		net.SetBF16(false)
+		a := net.Predict(x).Clone()
+		net.SetBF16(true)
+		if b := net.Predict(x); RelError(a.Data, f64(b.Data)) != 0 {
+			t.Errorf("zero columns %v: inference changed with SetBF16", zeroCols)
+		}
+	}
+}
+
+func f64(v []float32) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = float64(x)
+	}
+	return out
+}
