@@ -6,6 +6,7 @@ import (
 	"image/png"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -91,5 +92,49 @@ func TestTrainBF16(t *testing.T) {
 	}
 	if code, _, errOut := digitnet("train", "--precision", "int8"); code != 2 || !strings.Contains(errOut, `--precision "int8": want fp32 or bf16`) {
 		t.Errorf("train --precision int8: exit %d %q, want 2 and the usage error", code, errOut)
+	}
+}
+
+// TestPrecisionFallback: where oneDNN's int8 and bf16 cannot run (DIGITNET_ONEDNN=off
+// stands in for a CPU without the instructions), --precision bf16 and int8 say so in
+// one line and give the fp32 results.
+func TestPrecisionFallback(t *testing.T) {
+	needMNIST(t)
+	bin := buildDigitnet(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "m.safetensors")
+	runBin := func(off bool, args ...string) (string, string) {
+		cmd := exec.Command(bin, args...)
+		if off {
+			cmd.Env = append(os.Environ(), "DIGITNET_ONEDNN=off")
+		}
+		var out, errOut bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errOut
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, errOut.String())
+		}
+		return out.String(), errOut.String()
+	}
+	train := []string{"train", "--threads", "1", "--train-limit", "3000", "--test-limit", "1000", "--epochs", "1", "--progress", "none"}
+	fp32, _ := runBin(false, append(train, "--out", path)...)
+	off, errOut := runBin(true, append(train, "--precision", "bf16")...)
+	if !strings.Contains(errOut, "--precision bf16: kernels: oneDNN turned off (DIGITNET_ONEDNN=off); training in fp32") || !strings.Contains(off, "fp32 products") {
+		t.Errorf("train --precision bf16 without oneDNN: stdout %q, stderr %q", off, errOut)
+	}
+	accuracy := func(out string) string {
+		for _, l := range strings.Split(out, "\n") {
+			if strings.HasPrefix(l, "test accuracy: ") {
+				return strings.Fields(l)[2]
+			}
+		}
+		return "none"
+	}
+	if a, b := accuracy(off), accuracy(fp32); a != b || a == "none" {
+		t.Errorf("bf16 without oneDNN reached test accuracy %s, the fp32 run %s: want the same", a, b)
+	}
+	out, errOut := runBin(true, "eval", "--model", path, "--precision", "int8", "--json")
+	var rep evalReport
+	if json.Unmarshal([]byte(out), &rep) != nil || rep.Precision != "fp32" || !strings.Contains(errOut, "--precision int8: kernels: oneDNN turned off") {
+		t.Errorf("eval --precision int8 without oneDNN: %s, stderr %q; want precision fp32 and a note", out, errOut)
 	}
 }

@@ -6,6 +6,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -86,6 +87,8 @@ type Training struct {
 	// --train-eval running), the protocol of the PyTorch peer, which evaluates the
 	// test set only.
 	RunningTrainAccuracy bool
+	// BF16 runs the dense layers' training products in bf16 (train --precision bf16).
+	BF16 bool
 }
 
 // Run trains and returns what each epoch took.
@@ -103,6 +106,11 @@ func (t Training) Run(ctx context.Context, m MNIST) (*Epochs, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if t.BF16 {
+		if err := net.SetBF16(true); err != nil {
+			return nil, err
+		}
 	}
 	opt, err := optim.New(t.Optimizer, t.LR)
 	if err != nil {
@@ -161,6 +169,25 @@ func PackedEpochGemms(sizes []int, n, batch, cols int) []GemmShape {
 	return out
 }
 
+// BF16GemmSeconds is GemmSeconds for the products in bf16 (kernels.GemmBF16; call
+// kernels.BF16 first).
+func BF16GemmSeconds(shapes []GemmShape) (secs, flops float64) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	fill := func(n int) []uint16 {
+		b := make([]uint16, n)
+		kernels.ToBF16(b, normals(rng, n))
+		return b
+	}
+	return shapeSeconds(shapes, func(g GemmShape, lda, ldb int) func() {
+		a, b, c := fill(g.M*g.K), fill(g.K*g.N), make([]float32, g.M*g.N)
+		return func() { kernels.GemmBF16(g.TransA, g.TransB, g.M, g.N, g.K, a, lda, b, ldb, true, c, g.N) }
+	})
+}
+
+// bf16Cols is the packed first layer's column count in bf16 for cols columns with ink:
+// padded to a multiple of 64 (nn's bf16Columns).
+func bf16Cols(cols float64) int { return min(784, (int(math.Round(cols))+63)/64*64) }
+
 // MeanNonzeroColumns is the mean number of columns with a nonzero pixel in the batches
 // of one shuffled epoch over images (rows of dim bytes): how much of the first layer's
 // products the packed path keeps.
@@ -192,15 +219,17 @@ func MeanNonzeroColumns(images []uint8, dim, batch int, seed uint64) float64 {
 // and returns the seconds the whole list takes at that speed, with the total FLOPs.
 func GemmSeconds(shapes []GemmShape) (secs, flops float64) {
 	rng := rand.New(rand.NewPCG(2, 2))
-	fill := func(n int) []float32 {
-		s := make([]float32, n)
-		for i := range s {
-			s[i] = float32(rng.NormFloat64())
-		}
-		return s
-	}
+	return shapeSeconds(shapes, func(g GemmShape, lda, ldb int) func() {
+		a, b, c := normals(rng, g.M*g.K), normals(rng, g.K*g.N), normals(rng, g.M*g.N)
+		return func() { kernels.Gemm(g.TransA, g.TransB, g.M, g.N, g.K, 1, a, lda, b, ldb, 1, c, g.N) }
+	})
+}
+
+// shapeSeconds times each product (the call prepare returns for it, given the operands'
+// strides), best of 5 repeats of ~reps calls, and returns the seconds the list takes at
+// that speed with its FLOPs.
+func shapeSeconds(shapes []GemmShape, prepare func(g GemmShape, lda, ldb int) func()) (secs, flops float64) {
 	for _, g := range shapes {
-		a, b, c := fill(g.M*g.K), fill(g.K*g.N), fill(g.M*g.N)
 		lda, ldb := g.K, g.N
 		if g.TransA {
 			lda = g.M
@@ -208,12 +237,13 @@ func GemmSeconds(shapes []GemmShape) (secs, flops float64) {
 		if g.TransB {
 			ldb = g.K
 		}
+		call := prepare(g, lda, ldb)
 		reps := max(3, min(200, int(2e8/g.FLOPs())))
 		best := time.Duration(1 << 62)
 		for range 5 {
 			t0 := time.Now()
 			for range reps {
-				kernels.Gemm(g.TransA, g.TransB, g.M, g.N, g.K, 1, a, lda, b, ldb, 1, c, g.N)
+				call()
 			}
 			best = min(best, time.Since(t0))
 		}
@@ -221,6 +251,15 @@ func GemmSeconds(shapes []GemmShape) (secs, flops float64) {
 		flops += g.FLOPs() * float64(g.Count)
 	}
 	return secs, flops
+}
+
+// normals is n draws of a standard normal.
+func normals(rng *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(rng.NormFloat64())
+	}
+	return s
 }
 
 // Int8GemmRate times the u8·s8 product m×k·k×n (kernels.GemmU8S8; call kernels.Int8

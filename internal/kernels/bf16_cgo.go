@@ -17,6 +17,9 @@ import (
 )
 
 var bf16Once = sync.OnceValue(func() error {
+	if err := oneDNNOff(); err != nil {
+		return err
+	}
 	if !cpu.X86.HasAVX512BF16 {
 		return errors.New("kernels: bf16 needs a CPU with AVX-512 BF16 (avx512_bf16 in /proc/cpuinfo)")
 	}

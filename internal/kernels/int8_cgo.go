@@ -19,7 +19,19 @@ import (
 	"golang.org/x/sys/cpu"
 )
 
+// oneDNNOff says whether DIGITNET_ONEDNN=off turns int8 and bf16 off: the fp32 path a
+// machine without them takes, on one that has them (tests, comparisons).
+func oneDNNOff() error {
+	if os.Getenv("DIGITNET_ONEDNN") == "off" {
+		return errors.New("kernels: oneDNN turned off (DIGITNET_ONEDNN=off)")
+	}
+	return nil
+}
+
 var int8Once = sync.OnceValue(func() error {
+	if err := oneDNNOff(); err != nil {
+		return err
+	}
 	if !cpu.X86.HasAVX512VNNI {
 		return errors.New("kernels: int8 needs a CPU with AVX-512 VNNI (avx512_vnni in /proc/cpuinfo)")
 	}
