@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/digitnet/digitnet/internal/kernels"
+	"github.com/digitnet/digitnet/tensor"
 )
 
 // TestBF16Gradients: a training step with bf16 products gives the float32 step's loss
@@ -62,6 +63,25 @@ func TestBF16Gradients(t *testing.T) {
 		}
 		if identical {
 			t.Errorf("zero columns %v: bf16 gradients equal float32's bit for bit: the bf16 path did not run", zeroCols)
+		}
+		// A batch of one after bf16 batches takes the float32 path, gradient included:
+		// the same gradient as a network that never ran bf16 (no step was taken, so the
+		// weights are still the initial ones).
+		one := tensor.New(1, 100) // a few nonzero inputs: the sparse batch-1 path
+		for c := 1; c < 100; c += 7 {
+			one.Data[c] = x.Data[c]
+		}
+		net.ZeroGrad()
+		net.TrainBatch(one, labels[:1])
+		fresh, _ := MLP{Sizes: []int{100, 24, 6}, Activation: "tanh", Output: "softmax", Loss: "ce", Init: InitGlorotNormal}.Build(testRNG())
+		fresh.TrainBatch(one, labels[:1])
+		for i, p := range net.Params() {
+			q := fresh.Params()[i]
+			p.Materialize()
+			q.Materialize()
+			if e := RelError(p.Grad.Data, f64(q.Grad.Data)); e > 1e-6 {
+				t.Errorf("zero columns %v: batch of one after bf16 batches: %s gradient RelError %.2g against float32's", zeroCols, p.Name, e)
+			}
 		}
 		// Inference stays float32.
 		net.SetBF16(false)

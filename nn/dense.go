@@ -86,7 +86,7 @@ func (d *Dense) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 	d.x = x
 	d.y.Resize(N, d.Out)
 	y, b, W := d.y.Data, d.B.Value.Data, d.W.Value.Data
-	d.sparse, d.packed = false, false
+	d.sparse, d.packed, d.bf16 = false, false, false
 	if d.q != nil && !training {
 		d.forwardInt8(x, N)
 		return d.y
