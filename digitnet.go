@@ -34,6 +34,7 @@ import (
 	"time"
 
 	"github.com/digitnet/digitnet/internal/digit"
+	"github.com/digitnet/digitnet/internal/kernels"
 	"github.com/digitnet/digitnet/internal/model"
 	"github.com/digitnet/digitnet/internal/pretrained"
 	"github.com/digitnet/digitnet/nn"
@@ -106,6 +107,9 @@ func (m *Model) WithMinConfidence(floor float64) *Model {
 // returns an error, and m is unchanged, where int8 cannot run: a CPU without AVX-512
 // VNNI, no oneDNN (Debian's libdnnl2), or the pure-Go build.
 func (m *Model) Quantized(calibration []uint8) (*Model, error) {
+	if err := kernels.Int8(); err != nil {
+		return nil, fmt.Errorf("digitnet: %w", err)
+	}
 	d := m.InputSize()
 	if len(calibration) < d || len(calibration)%d != 0 {
 		return nil, fmt.Errorf("digitnet: %d bytes of calibration images, want a whole number of images of %d pixels", len(calibration), d)

@@ -38,12 +38,11 @@ type int8State struct {
 // Quantize prepares int8 inference for the network's dense layers, fitting each one's
 // input range on the calibration batch x (some hundreds of training images). After it,
 // Forward(x, false) and Predict run those layers' products in int8; training is
-// unchanged. Where int8 cannot run (kernels.Int8) it returns why and leaves the
-// network as it was. Layers other than Dense stay float32.
+// unchanged. Layers other than Dense stay float32. The products run through oneDNN
+// where kernels.Int8 allows, and otherwise one row at a time in C or Go: the same
+// integers, slowly (callers that want speed check kernels.Int8 first, as the commands
+// do).
 func (net *Network) Quantize(x *tensor.Tensor) error {
-	if err := kernels.Int8(); err != nil {
-		return err
-	}
 	checkInput(net.Layers[0], x, net.InShape)
 	if x.Rows() == 0 {
 		return fmt.Errorf("nn: Quantize: no calibration examples")
@@ -104,6 +103,14 @@ func (net *Network) Quantized() bool {
 	return false
 }
 
+// Int8 is the layer's int8 form (Network.Quantize), or nil when it has none.
+func (d *Dense) Int8() *Int8Dense {
+	if d.q == nil {
+		return nil
+	}
+	return d.q.Int8Dense
+}
+
 // ShareQuantization gives net the int8 form of src's dense layers (a network of the
 // same architecture, such as the one net replicates), or takes it away when src has
 // none; net keeps buffers of its own.
@@ -138,7 +145,7 @@ func (d *Dense) forwardInt8(x *tensor.Tensor, N int) {
 	}
 	xq, acc := q.xq[:N*d.In], q.acc[:N*d.Out]
 	kernels.QuantizeU8(xq, x.Data[:N*d.In], 1/q.InScale, q.InZero)
-	if N < gemvRows {
+	if N < gemvRows || kernels.Int8() != nil {
 		for n := 0; n < N; n++ {
 			kernels.GemvU8S8(acc[n*d.Out:(n+1)*d.Out], xq[n*d.In:(n+1)*d.In], q.InZero, q.W, d.Out)
 		}

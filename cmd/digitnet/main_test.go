@@ -752,6 +752,15 @@ func TestExportCommand(t *testing.T) {
 	if code, _, errOut := digitnet("export", "--model", m); code != 2 || !strings.Contains(errOut, "--onnx FILE") {
 		t.Errorf("export without --onnx: exit %d %q", code, errOut)
 	}
+	// int8: the weights as int8, a quarter of the float32 file's size or so.
+	out8 := filepath.Join(dir, "m-int8.onnx")
+	code, stdout, errOut = digitnet("export", "--model", m, "--onnx", out8, "--precision", "int8")
+	if code != 0 || !strings.Contains(stdout, "int8") {
+		t.Fatalf("export --precision int8: exit %d %s %s", code, stdout, errOut)
+	}
+	if fi, err := os.Stat(out8); err != nil || fi.Size() < 784*300 || fi.Size() > 784*300*2 {
+		t.Errorf("int8 ONNX file: %v, %d bytes; want the 784x300 weights in one byte each", err, fi.Size())
+	}
 }
 
 func TestReports(t *testing.T) {

@@ -505,7 +505,7 @@ func (m *Model) Replica() (*nn.Network, error) {
 // Quantized returns the model with its dense layers in int8 for inference (see
 // nn.Network.Quantize), their input ranges fitted on the n images of pixels (some
 // hundreds of training images); m itself is unchanged, and the two share the float32
-// weights. Where int8 cannot run it returns why.
+// weights.
 func (m *Model) Quantized(pixels []uint8, n int) (*Model, error) {
 	net, err := m.Replica()
 	if err != nil {

@@ -115,8 +115,10 @@ func Convert(m *model.Model) (*onnxpb.ModelProto, error) {
 		b.tensor = b.node("Reshape", []string{b.tensor, b.int64Initializer("input.shape", shape)})
 	}
 
-	// The normalization is folded into a first Dense; anything else gets Mul and Add.
-	_, fold := net.Layers[0].(*nn.Dense)
+	// The normalization is folded into a first float32 Dense; anything else (a quantized
+	// one too: its input range is the network's input's) gets Mul and Add.
+	first, fold := net.Layers[0].(*nn.Dense)
+	fold = fold && first.Int8() == nil
 	if !fold {
 		b.tensor = b.node("Mul", []string{b.tensor, b.scalar("input.scale", 255*float64(m.Input.Scale))})
 		b.tensor = b.node("Add", []string{b.tensor, b.scalar("input.offset", float64(m.Input.Offset))})
@@ -209,10 +211,15 @@ func (b *builder) layer(l nn.Layer, in *model.Input) error {
 }
 
 // dense appends Gemm(x, W, b) with transB=1, W stored [out in]: y = x·Wᵀ + b. A
-// non-flat input is flattened first, as nn.Dense reads it.
+// non-flat input is flattened first, as nn.Dense reads it. A quantized layer is written
+// in QDQ form (qdqDense).
 func (b *builder) dense(d *nn.Dense, in *model.Input) {
 	if len(b.shape) > 1 {
 		b.tensor = b.node("Flatten", []string{b.tensor}, intAttr("axis", 1))
+	}
+	if q := d.Int8(); q != nil {
+		b.qdqDense(d, q)
+		return
 	}
 	I, O := d.In, d.Out
 	W, bias := d.W.Value.Data, d.B.Value.Data
@@ -235,6 +242,33 @@ func (b *builder) dense(d *nn.Dense, in *model.Input) {
 	wName := b.initializer(fmt.Sprintf("dense%d.weight", k), wt, O, I)
 	bName := b.initializer(fmt.Sprintf("dense%d.bias", k), bt, O)
 	b.tensor = b.node("Gemm", []string{b.tensor, wName, bName}, intAttr("transB", 1))
+}
+
+// qdqDense appends a quantized Dense in ONNX's QDQ form, the one runtimes recognise
+// and run as integer products (onnxruntime fuses it into QLinearMatMul / MatMulInteger):
+// the input goes through QuantizeLinear and DequantizeLinear with the layer's scale and
+// uint8 zero point, the int8 weights [out in] through a per-row DequantizeLinear (axis
+// 0, zero points 0), then the Gemm. Rounding (half to even) and saturation are those of
+// nn's int8 layer, so the two agree to float32 rounding of the sums.
+func (b *builder) qdqDense(d *nn.Dense, q *nn.Int8Dense) {
+	k := b.counts["Gemm"]
+	I, O := d.In, d.Out
+	scale := b.scalar(fmt.Sprintf("dense%d.input_scale", k), float64(q.InScale))
+	zero := b.addInitializer(fmt.Sprintf("dense%d.input_zero_point", k), onnxpb.TensorProto_UINT8, []byte{q.InZero}, nil)
+	b.tensor = b.node("QuantizeLinear", []string{b.tensor, scale, zero})
+	b.tensor = b.node("DequantizeLinear", []string{b.tensor, scale, zero})
+	wq := make([]byte, O*I) // [O I], int8 as bytes
+	for i := 0; i < I; i++ {
+		for o := 0; o < O; o++ {
+			wq[o*I+i] = byte(q.W[i*O+o])
+		}
+	}
+	w := b.addInitializer(fmt.Sprintf("dense%d.weight_int8", k), onnxpb.TensorProto_INT8, wq, []int{O, I})
+	ws := b.initializer(fmt.Sprintf("dense%d.weight_scale", k), q.ColScale, O)
+	wz := b.addInitializer(fmt.Sprintf("dense%d.weight_zero_point", k), onnxpb.TensorProto_INT8, make([]byte, O), []int{O})
+	wd := b.node("DequantizeLinear", []string{w, ws, wz}, intAttr("axis", 0))
+	bias := b.initializer(fmt.Sprintf("dense%d.bias", k), d.B.Value.Data, O)
+	b.tensor = b.node("Gemm", []string{b.tensor, wd, bias}, intAttr("transB", 1))
 }
 
 // node appends a node of type op reading inputs and returns the name of its output,
@@ -342,6 +376,9 @@ func docString(m *model.Model, folded bool) string {
 	fmt.Fprintf(&s, "input %q: pixels in [0,1] (byte/255); the model's normalization x = %g·byte + %g is in %s\n",
 		InputName, m.Input.Scale, m.Input.Offset, where)
 	fmt.Fprintf(&s, "output %q: what digitnet's Predict returns", OutputName)
+	if m.Net.Quantized() {
+		s.WriteString("\nint8: the dense layers in QDQ form (int8 weights per output channel, uint8 inputs), as digitnet's --precision int8 runs them")
+	}
 	return s.String()
 }
 

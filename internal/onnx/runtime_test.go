@@ -91,23 +91,7 @@ func TestOnnxruntimeMatchesPredict(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "model.onnx")
 			writeExport(t, path, m)
 
-			cmd := exec.CommandContext(ctx, nodeBin, script, path, inputPath, fmt.Sprint(N), "784")
-			cmd.Env = append(os.Environ(), "NODE_PATH="+filepath.Join(ortDir, "node_modules"))
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			out, err := cmd.Output()
-			if err != nil {
-				t.Fatalf("onnxruntime-node: %v\n%s", err, stderr.Bytes())
-			}
-			var res struct {
-				Inputs, Outputs []string
-				Dims            []int
-				Type            string
-				Data            []float64
-			}
-			if err := json.Unmarshal(out, &res); err != nil {
-				t.Fatalf("onnxruntime-node output: %v\n%.200s", err, out)
-			}
+			res := runORT(t, nodeBin, script, ortDir, path, inputPath, N)
 			if fmt.Sprint(res.Inputs, res.Outputs) != "[pixels] [scores]" {
 				t.Errorf("session inputs %v, outputs %v, want [pixels] [scores]", res.Inputs, res.Outputs)
 			}
@@ -137,9 +121,75 @@ func TestOnnxruntimeMatchesPredict(t *testing.T) {
 			if d > tolerance {
 				t.Errorf("max |onnxruntime - Predict| = %.3g, want ≤ %g", d, tolerance)
 			}
+
+			// The int8 form (calibrated on 500 training images), exported in QDQ form.
+			// Run operator by operator as the specification defines them, onnxruntime
+			// must give the int8 Predict's scores; with its graph optimizations (the
+			// QDQ pairs fused into its own integer kernels, whose rounding and 16-bit
+			// intermediate sums on some CPUs differ from oneDNN's) the same classes.
+			if c.net != nil {
+				return // assembled by hand: no architecture to rebuild the int8 replica from
+			}
+			q, err := m.Quantized(trainSet.Images[:500*784], 500)
+			if err != nil {
+				t.Fatal(err)
+			}
+			qpath := filepath.Join(t.TempDir(), "model-int8.onnx")
+			writeExport(t, qpath, q)
+			want8 := predict(q, images, N)
+			spec := runORT(t, nodeBin, script, ortDir, qpath, inputPath, N, "disabled")
+			if len(spec.Data) != want8.Len() {
+				t.Fatalf("onnxruntime int8 scores: %d values, Predict %d", len(spec.Data), want8.Len())
+			}
+			d8 := maxAbsDiff(spec.Data, want8.Data)
+			fused := runORT(t, nodeBin, script, ortDir, qpath, inputPath, N)
+			same := 0
+			for n := range N {
+				got := make([]float32, K)
+				for k := range got {
+					got[k] = float32(fused.Data[n*K+k])
+				}
+				if decision(got) == decision(want8.Data[n*K:(n+1)*K]) {
+					same++
+				}
+			}
+			t.Logf("int8: max |onnxruntime (operator by operator) - Predict| = %.3g; fused: max diff %.3g, same class on %d/%d", d8, maxAbsDiff(fused.Data, want8.Data), same, N)
+			if d8 > tolerance {
+				t.Errorf("int8: max |onnxruntime (operator by operator) - Predict| = %.3g, want ≤ %g", d8, tolerance)
+			}
+			if same < N-2 {
+				t.Errorf("int8: onnxruntime's fused integer kernels pick the int8 Predict's class on %d of %d images, want at least %d", same, N, N-2)
+			}
 		})
 	}
 	t.Logf("max |onnxruntime - Predict| over all models: %.3g", overall)
+}
+
+// ortResult is what testdata/ort.js prints: the session's names and the scores.
+type ortResult struct {
+	Inputs, Outputs []string
+	Dims            []int
+	Type            string
+	Data            []float64
+}
+
+// runORT runs the ONNX model at path in onnxruntime-node on the n images in inputPath
+// (opt "disabled": without graph optimizations, see testdata/ort.js).
+func runORT(t *testing.T, nodeBin, script, ortDir, path, inputPath string, n int, opt ...string) ortResult {
+	t.Helper()
+	cmd := exec.CommandContext(t.Context(), nodeBin, append([]string{script, path, inputPath, fmt.Sprint(n), "784"}, opt...)...)
+	cmd.Env = append(os.Environ(), "NODE_PATH="+filepath.Join(ortDir, "node_modules"))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("onnxruntime-node: %v\n%s", err, stderr.Bytes())
+	}
+	var res ortResult
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("onnxruntime-node output: %v\n%.200s", err, out)
+	}
+	return res
 }
 
 // decision is the class for one example's scores: the largest, or for a single output
