@@ -185,6 +185,16 @@ func runVersion(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return usageErr("version takes no arguments, got %q", args)
 	}
 	fmt.Fprintf(stdout, "digitnet %s (math backend %s, %d threads)\n", versionString(), kernels.Backend, kernels.Threads())
+	for _, p := range []struct {
+		name string
+		err  error
+	}{{"bf16 (train --precision bf16)", kernels.BF16()}, {"int8 (--precision int8)", kernels.Int8()}} {
+		if p.err != nil {
+			fmt.Fprintf(stdout, "%s: not on this machine: %v\n", p.name, p.err)
+		} else {
+			fmt.Fprintf(stdout, "%s: available (oneDNN)\n", p.name)
+		}
+	}
 	printPretrained(stdout)
 	return nil
 }

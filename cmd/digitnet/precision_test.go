@@ -132,6 +132,10 @@ func TestPrecisionFallback(t *testing.T) {
 	if a, b := accuracy(off), accuracy(fp32); a != b || a == "none" {
 		t.Errorf("bf16 without oneDNN reached test accuracy %s, the fp32 run %s: want the same", a, b)
 	}
+	if ver, _ := runBin(true, "version"); !strings.Contains(ver, "bf16 (train --precision bf16): not on this machine: kernels: oneDNN turned off") ||
+		!strings.Contains(ver, "int8 (--precision int8): not on this machine") {
+		t.Errorf("version without oneDNN:\n%s\nwant bf16 and int8 said to be unavailable", ver)
+	}
 	out, errOut := runBin(true, "eval", "--model", path, "--precision", "int8", "--json")
 	var rep evalReport
 	if json.Unmarshal([]byte(out), &rep) != nil || rep.Precision != "fp32" || !strings.Contains(errOut, "--precision int8: kernels: oneDNN turned off") {

@@ -79,3 +79,39 @@ func TestGemmBF16(t *testing.T) {
 		}
 	}
 }
+
+// TestGemmBF16ManyShapes: more product shapes than the primitive cache holds (256); the
+// oldest are freed and made again when they come back, and every product stays right.
+func TestGemmBF16ManyShapes(t *testing.T) {
+	if err := BF16(); err != nil {
+		t.Skip(err)
+	}
+	rng := rand.New(rand.NewPCG(8, 8))
+	const n, k = 3, 5
+	b := randSlice(rng, k*n)
+	bb := make([]uint16, len(b))
+	ToBF16(bb, b)
+	for i := range b {
+		b[i] = bf16Ref(b[i])
+	}
+	for _, m := range append(seq(1, 300), seq(1, 10)...) {
+		a := randSlice(rng, m*k)
+		ab := make([]uint16, len(a))
+		ToBF16(ab, a)
+		for i := range a {
+			a[i] = bf16Ref(a[i])
+		}
+		got, want := make([]float32, m*n), make([]float32, m*n)
+		GemmBF16(false, false, m, n, k, ab, k, bb, n, false, got, n)
+		Gemm(false, false, m, n, k, 1, a, k, b, n, 0, want, n)
+		closeTo(t, "GemmBF16", got, want, 1e-5)
+	}
+}
+
+func seq(lo, hi int) []int {
+	var s []int
+	for i := lo; i <= hi; i++ {
+		s = append(s, i)
+	}
+	return s
+}

@@ -91,7 +91,8 @@ KERNEL8 void dn_gemv_u8s8(int32_t *restrict acc, const uint8_t *restrict xq, int
 	X(dnnl_primitive_attr_destroy) X(dnnl_post_ops_create) X(dnnl_post_ops_append_sum) \
 	X(dnnl_post_ops_destroy) X(dnnl_primitive_attr_set_post_ops) X(dnnl_primitive_desc_create) \
 	X(dnnl_primitive_desc_destroy) X(dnnl_primitive_create) X(dnnl_primitive_execute) \
-	X(dnnl_memory_create) X(dnnl_memory_set_data_handle)
+	X(dnnl_memory_create) X(dnnl_memory_set_data_handle) X(dnnl_memory_destroy) \
+	X(dnnl_primitive_destroy)
 #define DN_DECLARE(f) static __typeof__(&f) p_##f;
 DN_BF16_FUNCS(DN_DECLARE)
 static void (*p_omp_set_num_threads)(int);
@@ -134,8 +135,26 @@ static dn_bf16_entry *dn_bf16_find(int ta, int tb, int64_t m, int64_t n, int64_t
 				e->ldb == ldb && e->ldc == ldc && e->beta == beta)
 			return e;
 	}
-	if (dn_bf16_count == DN_BF16_ENTRIES) { *status = -2; return NULL; }
-	dn_bf16_entry *e = &dn_bf16_cache[dn_bf16_count];
+	// Full (a process training many networks of other shapes): the oldest slot is
+	// freed and reused, in turn.
+	static int next_victim;
+	dn_bf16_entry *e;
+	if (dn_bf16_count == DN_BF16_ENTRIES) {
+		e = &dn_bf16_cache[next_victim];
+		next_victim = (next_victim + 1) % DN_BF16_ENTRIES;
+		p_dnnl_primitive_destroy(e->prim);
+		p_dnnl_memory_destroy(e->a);
+		p_dnnl_memory_destroy(e->b);
+		p_dnnl_memory_destroy(e->c);
+		dn_bf16_count--; // counted again below
+		// Move the slot to the end so that the lookup's range stays dense.
+		dn_bf16_entry tmp = *e;
+		*e = dn_bf16_cache[dn_bf16_count];
+		dn_bf16_cache[dn_bf16_count] = tmp;
+		e = &dn_bf16_cache[dn_bf16_count];
+	} else {
+		e = &dn_bf16_cache[dn_bf16_count];
+	}
 	*e = (dn_bf16_entry){.m = m, .n = n, .k = k, .lda = lda, .ldb = ldb, .ldc = ldc, .ta = ta, .tb = tb, .beta = beta};
 	// op(A) is m×k: stored [m k] (strides lda, 1) or [k m] read transposed (1, lda).
 	dnnl_dims_t ad = {m, k}, as = {ta ? 1 : lda, ta ? lda : 1};
