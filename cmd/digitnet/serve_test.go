@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/digitnet/digitnet/internal/kernels"
 	"github.com/digitnet/digitnet/internal/model"
 	"github.com/digitnet/digitnet/nn"
 )
@@ -198,6 +199,34 @@ func TestServeDefaultModel(t *testing.T) {
 		if resp.StatusCode != 200 || !strings.Contains(string(b), want) || !strings.Contains(string(b), `"model":"pretrained`) {
 			t.Errorf("POST /%s: %s %s, want %s from the pretrained model", route, resp.Status, b, want)
 		}
+	}
+	cancel()
+	<-done
+}
+
+// TestServeInt8: serve --precision int8 answers with the pretrained ensemble's dense
+// layers in int8 (calibrated on MNIST's training images at start), reading the seven.
+func TestServeInt8(t *testing.T) {
+	needMNIST(t)
+	if err := kernels.Int8(); err != nil {
+		t.Skip(err) // TestPrecisionFallback covers the note and fp32
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr lockedBuffer
+	url, done := startServe(t, ctx, []string{"--addr", "127.0.0.1:0", "--precision", "int8"}, &stdout, &stderr)
+	png, err := os.ReadFile(filepath.Join("..", "..", "testdata", "seven.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post(url+"v1/predict", "image/png", bytes.NewReader(png))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `"digit":7,`) {
+		t.Errorf("POST /v1/predict with --precision int8: %s %s, want digit 7", resp.Status, b)
 	}
 	cancel()
 	<-done
