@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/digitnet/digitnet/dataset"
+	"github.com/digitnet/digitnet/internal/kernels"
 	"github.com/digitnet/digitnet/nn"
 )
 
@@ -19,10 +20,20 @@ func loadMNIST(tb testing.TB) MNIST {
 
 // BenchmarkEpoch is one epoch of 784-300-10 ReLU, Adam, batch 128 on all of MNIST,
 // evaluation included (about a third of the time).
-func BenchmarkEpoch(b *testing.B) {
+func BenchmarkEpoch(b *testing.B) { benchEpoch(b, false) }
+
+// BenchmarkEpochBF16 is BenchmarkEpoch with train --precision bf16.
+func BenchmarkEpochBF16(b *testing.B) {
+	if err := kernels.BF16(); err != nil {
+		b.Skip(err)
+	}
+	benchEpoch(b, true)
+}
+
+func benchEpoch(b *testing.B, bf16 bool) {
 	m := loadMNIST(b)
 	t := Training{MLP: nn.MLP{Sizes: []int{784, 300, 10}, Activation: "relu", Output: "softmax", Loss: "ce", Init: nn.InitHeNormal},
-		Optimizer: "adam", LR: 1e-3, Batch: 128, Epochs: 1, Shuffle: true, Scale: 1.0 / 255, Seed: 1}
+		Optimizer: "adam", LR: 1e-3, Batch: 128, Epochs: 1, Shuffle: true, Scale: 1.0 / 255, Seed: 1, BF16: bf16}
 	var train float64
 	for b.Loop() {
 		ep, err := t.Run(context.Background(), m)

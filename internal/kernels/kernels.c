@@ -679,3 +679,14 @@ KERNEL void dn_add_rows(float *restrict w, int64_t ld, const int64_t *rows, int6
 		for (int64_t j = 0; j < n; j++) row[j] += s[j];
 	}
 }
+
+// Asks the cache for the rows idx of src (rows of d bytes) without waiting: the next
+// batch's images, scattered through a data set far larger than the cache, while the
+// current batch trains.
+void dn_prefetch_rows(const uint8_t *src, int64_t d, const int64_t *idx, int64_t n) {
+	for (int64_t j = 0; j < n; j++) {
+		const uint8_t *row = src + idx[j] * d;
+		for (int64_t k = 0; k < d; k += 64) __builtin_prefetch(row + k, 0, 1);
+		__builtin_prefetch(row + d - 1, 0, 1);
+	}
+}

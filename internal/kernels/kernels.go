@@ -137,6 +137,17 @@ func AdamUpdate(w, g, m, v []float32, p AdamParams) {
 	}
 }
 
+// PrefetchRows asks the cache for the rows idx of src (rows of d bytes) and returns
+// without waiting; the C build only. It reads nothing a caller can see.
+func PrefetchRows(src []uint8, d int, idx []int) {
+	for _, i := range idx {
+		if i < 0 || (i+1)*d > len(src) {
+			panic(fmt.Sprintf("tensor: PrefetchRows: row %d outside %d bytes of rows of %d", i, len(src), d))
+		}
+	}
+	prefetchRows(src, d, idx)
+}
+
 // GatherBytes writes the examples idx of src (rows of d bytes) into dst as floats,
 // dst[j·d+k] = scale·src[idx[j]·d+k] + offset: one call for a whole batch.
 func GatherBytes(dst []float32, src []uint8, d int, idx []int, scale, offset float32) {

@@ -26,6 +26,7 @@ void dn_gather_columns(float *restrict dst, const float *restrict x, int64_t row
 void dn_im2col_chw(float *restrict cols, const float *restrict x, int64_t C, int64_t H, int64_t W, int64_t k, int64_t s, int64_t p, int64_t OH, int64_t OW);
 void dn_maxpool(float *y, int32_t *argmax, const float *x, int64_t NC, int64_t H, int64_t W, int64_t k, int64_t OH, int64_t OW);
 void dn_or_columns(uint32_t *restrict mask, const float *restrict x, int64_t rows, int64_t n);
+void dn_prefetch_rows(const uint8_t *src, int64_t d, const int64_t *idx, int64_t n);
 void dn_relu(float *y, const float *x, int64_t n);
 void dn_relu_backward(float *restrict dx, const float *restrict y, const float *restrict dy, int64_t n);
 void dn_sigmoid(float *y, const float *x, int64_t n);

@@ -135,3 +135,9 @@ func gatherColumns(dst, x []float32, rows, n int, cols []int) {
 func addRows(w []float32, ld int, rows []int, src []float32, n int) {
 	C.dn_add_rows(fp(w), C.int64_t(ld), ip(rows), C.int64_t(len(rows)), fp(src), C.int64_t(n))
 }
+
+func prefetchRows(src []uint8, d int, idx []int) {
+	if len(idx) > 0 && d > 0 {
+		C.dn_prefetch_rows((*C.uint8_t)(unsafe.SliceData(src)), C.int64_t(d), ip(idx), C.int64_t(len(idx)))
+	}
+}

@@ -338,3 +338,6 @@ func addRows(w []float32, ld int, rows []int, src []float32, n int) {
 		}
 	}
 }
+
+// prefetchRows does nothing in Go, which has no prefetch instruction.
+func prefetchRows(src []uint8, d int, idx []int) {}
