@@ -45,14 +45,18 @@ func growU16(s []uint16, n int) []uint16 {
 // forwardBF16: y (holding b) += bf16(x)·bf16(W), on the packed columns where the
 // layer packs them.
 func (d *Dense) forwardBF16(x *tensor.Tensor, N int) {
-	a, k, w := x.Data[:N*d.In], d.In, d.W.Value.Data
-	if d.packed = d.SparseColumns && d.packColumns(x.Data, N, bf16Columns); d.packed {
+	a, k, W := x.Data[:N*d.In], d.In, d.W.Value.Data
+	if d.packed = d.SparseColumns && d.packColumns(x.Data, N, bf16Columns, false); d.packed {
 		k = len(d.cols)
-		a, w = d.xc[:N*k], d.wc[:k*d.Out]
+		a = d.xc[:N*k]
 	}
 	d.xb, d.wb = growU16(d.xb, N*k), growU16(d.wb, k*d.Out)
 	kernels.ToBF16(d.xb, a)
-	kernels.ToBF16(d.wb, w)
+	if d.packed { // W's rows of the packed columns, gathered and rounded in one pass
+		kernels.GatherRowsBF16(d.wb, W, d.Out, d.cols, d.Out)
+	} else {
+		kernels.ToBF16(d.wb, W)
+	}
 	if k > 0 {
 		kernels.GemmBF16(false, false, N, d.Out, k, d.xb, k, d.wb, d.Out, true, d.y.Data, d.Out)
 	}

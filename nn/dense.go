@@ -112,7 +112,7 @@ func (d *Dense) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 		d.forwardBF16(x, N)
 		return d.y
 	}
-	if d.packed = N > 1 && d.SparseColumns && d.packColumns(x.Data, N, 1); d.packed {
+	if d.packed = N > 1 && d.SparseColumns && d.packColumns(x.Data, N, 1, true); d.packed {
 		if k := len(d.cols); k > 0 {
 			kernels.Gemm(false, false, N, d.Out, k, 1, d.xc, k, d.wc, d.Out, 1, y, d.Out)
 		}
@@ -131,7 +131,9 @@ func (d *Dense) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 // With multiple > 1 the columns are padded, with columns that are zero in the batch, to
 // a multiple of it (or to all of them): fewer distinct shapes for a library that
 // prepares each shape once (oneDNN, bf16).
-func (d *Dense) packColumns(x []float32, N, multiple int) bool {
+//
+// withW false leaves W's rows to the caller (the bf16 path gathers them rounded).
+func (d *Dense) packColumns(x []float32, N, multiple int, withW bool) bool {
 	if len(d.mask) < d.In {
 		d.mask = make([]uint32, d.In)
 	}
@@ -150,6 +152,9 @@ func (d *Dense) packColumns(x []float32, N, multiple int) bool {
 	}
 	d.xc = grow(d.xc, N*k)
 	kernels.GatherColumns(d.xc, x, N, d.In, d.cols)
+	if !withW {
+		return true
+	}
 	d.wc = grow(d.wc, k*d.Out)
 	W, O := d.W.Value.Data, d.Out
 	for i, c := range d.cols {

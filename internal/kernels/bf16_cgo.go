@@ -54,3 +54,9 @@ func toBF16(dst []uint16, src []float32) {
 		C.dn_to_bf16(u16p(dst), fp(src), C.int64_t(len(src)), cbool(cpu.X86.HasAVX512BF16))
 	}
 }
+
+func gatherRowsBF16(dst []uint16, w []float32, ld int, rows []int, n int) {
+	if len(rows) > 0 && n > 0 {
+		C.dn_gather_rows_bf16(u16p(dst), fp(w), C.int64_t(ld), ip(rows), C.int64_t(len(rows)), C.int64_t(n), cbool(cpu.X86.HasAVX512BF16))
+	}
+}

@@ -26,3 +26,9 @@ func toBF16(dst []uint16, src []float32) {
 		dst[i] = uint16((u + 0x7fff + (u>>16)&1) >> 16)
 	}
 }
+
+func gatherRowsBF16(dst []uint16, w []float32, ld int, rows []int, n int) {
+	for k, r := range rows {
+		toBF16(dst[k*n:(k+1)*n], w[r*ld:r*ld+n])
+	}
+}

@@ -115,3 +115,21 @@ func seq(lo, hi int) []int {
 	}
 	return s
 }
+
+func TestGatherRowsBF16(t *testing.T) {
+	rng := rand.New(rand.NewPCG(10, 10))
+	const ld, n = 45, 37
+	w := randSlice(rng, 20*ld)
+	rows := []int{19, 0, 7, 8}
+	got := make([]uint16, len(rows)*n)
+	GatherRowsBF16(got, w, ld, rows, n)
+	for k, r := range rows {
+		want := make([]uint16, n)
+		ToBF16(want, w[r*ld:r*ld+n])
+		for j := range want {
+			if got[k*n+j] != want[j] {
+				t.Fatalf("row %d (w row %d) [%d] = %#x, want %#x", k, r, j, got[k*n+j], want[j])
+			}
+		}
+	}
+}

@@ -237,3 +237,10 @@ void dn_to_bf16(uint16_t *restrict dst, const float *restrict src, int64_t n, in
 #endif
 	for (int64_t i = 0; i < n; i++) dst[i] = dn_bf16_of(src[i]);
 }
+
+// dst[k, 0:n] = bf16(w[rows[k], 0:n]) (w's row stride ld): the packed layer's weight rows,
+// gathered and rounded in one pass.
+void dn_gather_rows_bf16(uint16_t *restrict dst, const float *restrict w, int64_t ld,
+		const int64_t *rows, int64_t nrows, int64_t n, int avx512bf16) {
+	for (int64_t k = 0; k < nrows; k++) dn_to_bf16(dst + k * n, w + rows[k] * ld, n, avx512bf16);
+}

@@ -28,6 +28,10 @@ int dn_gemm_bf16(int ta, int tb, int64_t m, int64_t n, int64_t k, const uint16_t
 // dn_to_bf16 rounds to bf16 (nearest even); avx512bf16 selects vcvtne2ps2bf16.
 void dn_to_bf16(uint16_t *restrict dst, const float *restrict src, int64_t n, int avx512bf16);
 
+// dn_gather_rows_bf16 gathers rows of w and rounds them to bf16 in one pass.
+void dn_gather_rows_bf16(uint16_t *restrict dst, const float *restrict w, int64_t ld, const int64_t *rows,
+		int64_t nrows, int64_t n, int avx512bf16);
+
 void dn_quantize_u8(uint8_t *restrict dst, const float *restrict src, int64_t n, float inv, float zero);
 void dn_dequantize(float *restrict y, const int32_t *restrict c, int64_t rows, int64_t n, float scale,
 		const float *restrict col_scale, const float *restrict bias);

@@ -350,3 +350,17 @@ func ToBF16(dst []uint16, src []float32) {
 	}
 	toBF16(dst, src)
 }
+
+// GatherRowsBF16 sets dst[k, 0:n] = ToBF16(w[rows[k], 0:n]) for w with row stride ld:
+// rows gathered and rounded in one pass.
+func GatherRowsBF16(dst []uint16, w []float32, ld int, rows []int, n int) {
+	if len(dst) < len(rows)*n || n > ld {
+		panic(fmt.Sprintf("tensor: GatherRowsBF16: %d outputs for %d rows of %d (stride %d)", len(dst), len(rows), n, ld))
+	}
+	for _, r := range rows {
+		if r < 0 || r*ld+n > len(w) {
+			panic(fmt.Sprintf("tensor: GatherRowsBF16: row %d outside %d values of stride %d", r, len(w), ld))
+		}
+	}
+	gatherRowsBF16(dst, w, ld, rows, n)
+}
