@@ -23,6 +23,7 @@ var bf16Once = sync.OnceValue(func() error {
 	if !cpu.X86.HasAVX512BF16 {
 		return errors.New("kernels: bf16 needs a CPU with AVX-512 BF16 (avx512_bf16 in /proc/cpuinfo)")
 	}
+	passiveOpenMP()
 	if msg := C.dn_bf16_open(); msg != nil {
 		return fmt.Errorf("kernels: bf16 needs oneDNN (apt-get install libdnnl2): %s", C.GoString(msg))
 	}

@@ -28,6 +28,15 @@ func oneDNNOff() error {
 	return nil
 }
 
+// passiveOpenMP asks OpenMP's idle threads to sleep: oneDNN threads with OpenMP, whose
+// idle threads spin by default and would take the cores from OpenBLAS's between
+// oneDNN's products. libgomp reads it when oneDNN loads it, so it is set before.
+func passiveOpenMP() {
+	if _, set := os.LookupEnv("OMP_WAIT_POLICY"); !set {
+		os.Setenv("OMP_WAIT_POLICY", "passive")
+	}
+}
+
 var int8Once = sync.OnceValue(func() error {
 	if err := oneDNNOff(); err != nil {
 		return err
@@ -35,11 +44,7 @@ var int8Once = sync.OnceValue(func() error {
 	if !cpu.X86.HasAVX512VNNI {
 		return errors.New("kernels: int8 needs a CPU with AVX-512 VNNI (avx512_vnni in /proc/cpuinfo)")
 	}
-	// oneDNN threads with OpenMP, whose idle threads spin by default and would take
-	// the cores from OpenBLAS's between int8 products; it reads this when it loads.
-	if _, set := os.LookupEnv("OMP_WAIT_POLICY"); !set {
-		os.Setenv("OMP_WAIT_POLICY", "passive")
-	}
+	passiveOpenMP()
 	if msg := C.dn_int8_open(); msg != nil {
 		return fmt.Errorf("kernels: int8 needs oneDNN (apt-get install libdnnl2): %s", C.GoString(msg))
 	}
