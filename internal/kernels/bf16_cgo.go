@@ -8,7 +8,6 @@ package kernels
 import "C"
 
 import (
-	"errors"
 	"fmt"
 	"sync"
 	"unsafe"
@@ -17,17 +16,7 @@ import (
 )
 
 var bf16Once = sync.OnceValue(func() error {
-	if err := oneDNNOff(); err != nil {
-		return err
-	}
-	if !cpu.X86.HasAVX512BF16 {
-		return errors.New("kernels: bf16 needs a CPU with AVX-512 BF16 (avx512_bf16 in /proc/cpuinfo)")
-	}
-	passiveOpenMP()
-	if msg := C.dn_bf16_open(); msg != nil {
-		return fmt.Errorf("kernels: bf16 needs oneDNN (apt-get install libdnnl2): %s", C.GoString(msg))
-	}
-	return nil
+	return openOneDNN("bf16", cpu.X86.HasAVX512BF16, "AVX-512 BF16", "avx512_bf16", func() *C.char { return C.dn_bf16_open() })
 })
 
 // BF16 reports whether GemmBF16 can run on this machine: nil, or why not.

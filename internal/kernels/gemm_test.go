@@ -2,11 +2,12 @@ package kernels
 
 import (
 	"fmt"
-	"github.com/digitnet/digitnet/tensor"
 	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/digitnet/digitnet/tensor"
 )
 
 // naiveGemm is the definition of Gemm, loop by loop, in float64.

@@ -10,7 +10,6 @@ package kernels
 import "C"
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"sync"
@@ -18,15 +17,6 @@ import (
 
 	"golang.org/x/sys/cpu"
 )
-
-// oneDNNOff says whether DIGITNET_ONEDNN=off turns int8 and bf16 off: the fp32 path a
-// machine without them takes, on one that has them (tests, comparisons).
-func oneDNNOff() error {
-	if os.Getenv("DIGITNET_ONEDNN") == "off" {
-		return errors.New("kernels: oneDNN turned off (DIGITNET_ONEDNN=off)")
-	}
-	return nil
-}
 
 // passiveOpenMP asks OpenMP's idle threads to sleep: oneDNN threads with OpenMP, whose
 // idle threads spin by default and would take the cores from OpenBLAS's between
@@ -37,18 +27,25 @@ func passiveOpenMP() {
 	}
 }
 
-var int8Once = sync.OnceValue(func() error {
+// openOneDNN is the check behind Int8 and BF16: DIGITNET_ONEDNN, the CPU's instructions
+// (cpuName as /proc/cpuinfo lists them), then oneDNN's functions (open's message when
+// they are missing).
+func openOneDNN(what string, hasCPU bool, cpuName, cpuFlag string, open func() *C.char) error {
 	if err := oneDNNOff(); err != nil {
 		return err
 	}
-	if !cpu.X86.HasAVX512VNNI {
-		return errors.New("kernels: int8 needs a CPU with AVX-512 VNNI (avx512_vnni in /proc/cpuinfo)")
+	if !hasCPU {
+		return fmt.Errorf("kernels: %s needs a CPU with %s (%s in /proc/cpuinfo)", what, cpuName, cpuFlag)
 	}
 	passiveOpenMP()
-	if msg := C.dn_int8_open(); msg != nil {
-		return fmt.Errorf("kernels: int8 needs oneDNN (apt-get install libdnnl2): %s", C.GoString(msg))
+	if msg := open(); msg != nil {
+		return fmt.Errorf("kernels: %s needs oneDNN (apt-get install libdnnl2): %s", what, C.GoString(msg))
 	}
 	return nil
+}
+
+var int8Once = sync.OnceValue(func() error {
+	return openOneDNN("int8", cpu.X86.HasAVX512VNNI, "AVX-512 VNNI", "avx512_vnni", func() *C.char { return C.dn_int8_open() })
 })
 
 // Int8 reports whether GemmU8S8 can run on this machine: nil, or why not.

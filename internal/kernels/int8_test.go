@@ -10,7 +10,7 @@ import (
 func needInt8(t *testing.T) {
 	t.Helper()
 	if err := Int8(); err != nil {
-		if Backend == "openblas" && hasVNNI() {
+		if Backend == "openblas" && hasVNNI() && oneDNNOff() == nil {
 			t.Fatalf("int8 unavailable on a VNNI CPU: %v", err)
 		}
 		t.Skip(err)

@@ -1,6 +1,10 @@
 package kernels
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+	"os"
+)
 
 // Vector kernels for the work around the matrix products: the sparse rows of a batch-1
 // step, and the optimizer's elementwise update. They run in C (vectorized, through cgo)
@@ -363,4 +367,13 @@ func GatherRowsBF16(dst []uint16, w []float32, ld int, rows []int, n int) {
 		}
 	}
 	gatherRowsBF16(dst, w, ld, rows, n)
+}
+
+// oneDNNOff says whether DIGITNET_ONEDNN=off turns int8 and bf16 off: the fp32 path a
+// machine without them takes, on one that has them (tests, comparisons).
+func oneDNNOff() error {
+	if os.Getenv("DIGITNET_ONEDNN") == "off" {
+		return errors.New("kernels: oneDNN turned off (DIGITNET_ONEDNN=off)")
+	}
+	return nil
 }
