@@ -49,9 +49,11 @@ func (net *Network) Quantize(x *tensor.Tensor) error {
 	}
 	for _, l := range net.Layers {
 		if d, ok := l.(*Dense); ok {
-			d.q = nil // calibrate on the float32 layers
+			d.q = nil
 		}
 	}
+	// Each layer is quantized before the calibration batch goes through it, so the
+	// next layer's range is fitted on what the int8 layers before it give.
 	h := x
 	for _, l := range net.Layers {
 		if d, ok := l.(*Dense); ok {
@@ -78,7 +80,7 @@ func quantizeDense(d *Dense, in []float32) *Int8Dense {
 		}
 		q.ColScale[o] = s
 		for i := 0; i < d.In; i++ {
-			q.W[i*d.Out+o] = int8(math.RoundToEven(float64(W[i*d.Out+o] / s)))
+			q.W[i*d.Out+o] = int8(min(max(math.RoundToEven(float64(W[i*d.Out+o]/s)), -127), 127))
 		}
 	}
 	lo, hi := float32(0), float32(0)
@@ -86,7 +88,7 @@ func quantizeDense(d *Dense, in []float32) *Int8Dense {
 		lo, hi = min(lo, v), max(hi, v)
 	}
 	q.InScale = (hi - lo) / 255
-	if q.InScale == 0 {
+	if !(q.InScale >= 0x1p-100) { // a constant input (or NaN): any step; 1/step stays finite
 		q.InScale = 1
 	}
 	q.InZero = uint8(math.RoundToEven(float64(-lo / q.InScale)))

@@ -33,7 +33,9 @@ func TestQuantizeDense(t *testing.T) {
 		for o := 0; o < 9; o++ {
 			var acc int32
 			for i := 0; i < 20; i++ {
-				xq := int32(min(max(math.RoundToEven(float64(x.Data[n*20+i]/q.InScale))+float64(q.InZero), 0), 255))
+				// x·(1/step), as the kernel computes it (ONNX divides: the two can round
+				// a value a few ulps from a half apart, a few in a million)
+				xq := int32(min(max(math.RoundToEven(float64(x.Data[n*20+i]*(1/q.InScale)))+float64(q.InZero), 0), 255))
 				acc += (xq - int32(q.InZero)) * int32(q.W[i*9+o])
 			}
 			h0.Data[n*9+o] = float32(acc)*(q.InScale*q.ColScale[o]) + d0.B.Value.Data[o]

@@ -98,18 +98,19 @@ flags:`)
 		loader, name = pretrained.Ensemble, pretrained.Name
 	}
 	if *precision == "int8" && int8Ready(stderr) {
-		// Calibrated once, on the model's training data; a reload re-quantizes the new
-		// weights on the same images.
-		load, calib := loader, []uint8(nil)
+		// Calibrated on the model's training data, read again only when a reload brings
+		// a model of another data set; a reload re-quantizes the new weights.
+		load, calib, calibSet := loader, []uint8(nil), ""
 		loader = func() (*model.Ensemble, error) {
 			ens, err := load()
 			if err != nil {
 				return nil, err
 			}
-			if calib == nil {
-				if calib, err = calibration(ctx, ens.Models[0].Dataset, stderr); err != nil {
+			if set := ens.Models[0].Dataset; calib == nil || set != calibSet {
+				if calib, err = calibration(ctx, set, stderr); err != nil {
 					return nil, err
 				}
+				calibSet = set
 			}
 			return ens.Quantized(calib, len(calib)/ens.Models[0].Arch.InputSize())
 		}

@@ -19,8 +19,10 @@ func bf16Ref(f float32) float32 {
 
 func TestToBF16(t *testing.T) {
 	rng := rand.New(rand.NewPCG(4, 4))
-	src := randSlice(rng, 1037)
-	src = append(src, 1+1.0/256, 1+3.0/256, -0.0, float32(math.Inf(-1)), 3.0e38) // ties both ways, signs, overflow
+	// Ties both ways, signs, overflow first, where the vector instructions see them,
+	// then random values and a tail shorter than a vector.
+	src := []float32{1 + 1.0/256, 1 + 3.0/256, float32(math.Copysign(0, -1)), float32(math.Inf(-1)), 3.0e38}
+	src = append(src, randSlice(rng, 1037)...)
 	dst := make([]uint16, len(src))
 	ToBF16(dst, src)
 	for i, f := range src {

@@ -6,9 +6,20 @@
 // AVX-512 VNNI the integer GEMM multiplies four u8·s8 pairs per lane and instruction,
 // without the 16-bit saturation older int8 paths have (kernels.Int8 asks for VNNI); on
 // AVX-512 BF16 vdpbf16ps does twice the multiplications of an fp32 FMA.
+//
+// The bf16 part needs oneDNN 2.x's header for its types (Debian's libdnnl-dev): built
+// without it, digitnet builds all the same and kernels.BF16 says why bf16 cannot run.
+// The int8 GEMM needs no header.
 
 #include "dnnl.h"
+#if defined(__has_include)
+#if __has_include(<oneapi/dnnl/dnnl.h>)
 #include <oneapi/dnnl/dnnl.h>
+#if DNNL_VERSION_MAJOR == 2
+#define DN_HAVE_DNNL 1
+#endif
+#endif
+#endif
 #include <pthread.h>
 #include <string.h>
 #include <dlfcn.h>
@@ -56,7 +67,8 @@ int dn_gemm_u8s8(int64_t m, int64_t n, int64_t k, const uint8_t *a, int64_t lda,
 KERNEL8 void dn_quantize_u8(uint8_t *restrict dst, const float *restrict src, int64_t n, float inv, float zero) {
 	for (int64_t i = 0; i < n; i++) {
 		float q = nearbyintf(src[i] * inv) + zero;
-		q = q < 0.0f ? 0.0f : (q > 255.0f ? 255.0f : q);
+		q = q > 0.0f ? q : 0.0f; // NaN too: a defined 0 rather than an undefined cast
+		q = q < 255.0f ? q : 255.0f;
 		dst[i] = (uint8_t)q;
 	}
 }
@@ -81,6 +93,8 @@ KERNEL8 void dn_gemv_u8s8(int32_t *restrict acc, const uint8_t *restrict xq, int
 		for (int64_t j = 0; j < n; j++) acc[j] += a * (int32_t)row[j];
 	}
 }
+
+#ifdef DN_HAVE_DNNL
 
 // bf16 products: oneDNN's matmul primitive with bf16 operands and float32 results
 // (fp32 accumulation). The functions are looked up by name like the int8 GEMM; the
@@ -188,7 +202,15 @@ static dn_bf16_entry *dn_bf16_find(int ta, int tb, int64_t m, int64_t n, int64_t
 	if (pd) p_dnnl_primitive_desc_destroy(pd);
 	if (po) p_dnnl_post_ops_destroy(po);
 	if (attr) p_dnnl_primitive_attr_destroy(attr);
-	if (st) { *status = st; return NULL; }
+	if (st) { // free what was made; the slot stays outside the cache's range
+		if (e->prim) p_dnnl_primitive_destroy(e->prim);
+		if (e->a) p_dnnl_memory_destroy(e->a);
+		if (e->b) p_dnnl_memory_destroy(e->b);
+		if (e->c) p_dnnl_memory_destroy(e->c);
+		*e = (dn_bf16_entry){0};
+		*status = st;
+		return NULL;
+	}
 	dn_bf16_count++;
 	return e;
 }
@@ -205,10 +227,27 @@ int dn_gemm_bf16(int ta, int tb, int64_t m, int64_t n, int64_t k, const uint16_t
 		dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, e->a}, {DNNL_ARG_WEIGHTS, e->b}, {DNNL_ARG_DST, e->c}};
 		st = p_dnnl_primitive_execute(e->prim, dn_stream, 3, args);
 		if (!st) st = p_dnnl_stream_wait(dn_stream);
+		// Keep no pointer into Go's memory past the call.
+		p_dnnl_memory_set_data_handle(e->a, NULL);
+		p_dnnl_memory_set_data_handle(e->b, NULL);
+		p_dnnl_memory_set_data_handle(e->c, NULL);
 	}
 	pthread_mutex_unlock(&dn_bf16_mu);
 	return st;
 }
+
+#else // no oneDNN 2.x header at build time
+
+const char *dn_bf16_open(void) {
+	return "digitnet was built without oneDNN 2.x's header (apt-get install libdnnl-dev, then go clean -cache and rebuild)";
+}
+
+int dn_gemm_bf16(int ta, int tb, int64_t m, int64_t n, int64_t k, const uint16_t *a, int64_t lda,
+		const uint16_t *b, int64_t ldb, int beta, float *c, int64_t ldc) {
+	return -1;
+}
+
+#endif
 
 // Round to nearest even, as vcvtneps2bf16 does; NaN stays a (quiet) NaN.
 static inline uint16_t dn_bf16_of(float f) {

@@ -19,7 +19,10 @@ func gemmU8S8(m, n, k int, a []uint8, lda int, za uint8, b []int8, ldb int, c []
 func quantizeU8(dst []uint8, src []float32, inv, zero float32) {
 	for i, v := range src {
 		q := math.RoundToEven(float64(v*inv)) + float64(zero)
-		dst[i] = uint8(min(max(q, 0), 255))
+		if !(q > 0) { // NaN too, as in C
+			q = 0
+		}
+		dst[i] = uint8(min(q, 255))
 	}
 }
 
