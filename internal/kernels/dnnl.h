@@ -1,6 +1,6 @@
-// int8 and bf16 products through oneDNN, loaded at run time (dnnl.c): building needs
-// oneDNN's header (Debian's libdnnl-dev) but no library, and a machine without libdnnl2
-// runs digitnet in fp32.
+// int8 and bf16 products through oneDNN, loaded at run time (dnnl.c): bf16 is built
+// when oneDNN 2.x's header is there (Debian's libdnnl-dev), no library is linked, and a
+// machine without libdnnl2 runs digitnet in fp32.
 
 #ifndef DN_INT8_H
 #define DN_INT8_H
