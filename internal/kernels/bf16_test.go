@@ -42,7 +42,7 @@ func TestToBF16(t *testing.T) {
 // summation order, in all four transpose combinations, overwriting and accumulating.
 func TestGemmBF16(t *testing.T) {
 	if err := BF16(); err != nil {
-		if Backend == "openblas" && hasVNNI() && oneDNNOff() == nil { // these CPUs have avx512_bf16 too
+		if Backend == "openblas" && hasBF16() && oneDNNOff() == nil {
 			t.Fatalf("bf16 unavailable: %v", err)
 		}
 		t.Skip(err)

@@ -77,3 +77,5 @@ func gemvU8S8(acc []int32, xq []uint8, z uint8, w []int8, n int) {
 	C.dn_gemv_u8s8((*C.int32_t)(unsafe.SliceData(acc)), (*C.uint8_t)(unsafe.SliceData(xq)), C.int64_t(len(xq)), C.uint8_t(z),
 		(*C.int8_t)(unsafe.SliceData(w)), C.int64_t(n))
 }
+
+func hasBF16() bool { return cpu.X86.HasAVX512BF16 }

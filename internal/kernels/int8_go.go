@@ -48,3 +48,5 @@ func gemvU8S8(acc []int32, xq []uint8, z uint8, w []int8, n int) {
 		}
 	}
 }
+
+func hasBF16() bool { return false }
