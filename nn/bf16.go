@@ -35,13 +35,6 @@ func (net *Network) SetBF16(on bool) error {
 	return nil
 }
 
-func growU16(s []uint16, n int) []uint16 {
-	if cap(s) < n {
-		return make([]uint16, n)
-	}
-	return s[:n]
-}
-
 // forwardBF16: y (holding b) += bf16(x)·bf16(W), on the packed columns where the
 // layer packs them.
 func (d *Dense) forwardBF16(x *tensor.Tensor, N int) {
@@ -50,7 +43,7 @@ func (d *Dense) forwardBF16(x *tensor.Tensor, N int) {
 		k = len(d.cols)
 		a = d.xc[:N*k]
 	}
-	d.xb, d.wb = growU16(d.xb, N*k), growU16(d.wb, k*d.Out)
+	d.xb, d.wb = resize(d.xb, N*k), resize(d.wb, k*d.Out)
 	kernels.ToBF16(d.xb, a)
 	if d.packed { // W's rows of the packed columns, gathered and rounded in one pass
 		kernels.GatherRowsBF16(d.wb, W, d.Out, d.cols, d.Out)
@@ -65,12 +58,12 @@ func (d *Dense) forwardBF16(x *tensor.Tensor, N int) {
 // backwardBF16: dW += bf16(x)ᵀ·bf16(dy) (into the packed rows, then added back), dx =
 // bf16(dy)·bf16(W)ᵀ. db is done by Backward.
 func (d *Dense) backwardBF16(dy *tensor.Tensor, N int) *tensor.Tensor {
-	d.dyb = growU16(d.dyb, N*d.Out)
+	d.dyb = resize(d.dyb, N*d.Out)
 	kernels.ToBF16(d.dyb, dy.Data[:N*d.Out])
 	d.W.Materialize()
 	if d.packed {
 		if k := len(d.cols); k > 0 {
-			d.dwc = grow(d.dwc, k*d.Out)
+			d.dwc = resize(d.dwc, k*d.Out)
 			kernels.GemmBF16(true, false, k, d.Out, N, d.xb, k, d.dyb, d.Out, false, d.dwc, d.Out)
 			kernels.AddRows(d.W.Grad.Data, d.Out, d.cols, d.dwc)
 		}
@@ -82,7 +75,7 @@ func (d *Dense) backwardBF16(dy *tensor.Tensor, N int) *tensor.Tensor {
 		return nil
 	}
 	if d.packed { // the packed W has only some rows; dx needs all of them
-		d.wb = growU16(d.wb, d.In*d.Out)
+		d.wb = resize(d.wb, d.In*d.Out)
 		kernels.ToBF16(d.wb, d.W.Value.Data)
 	}
 	d.dx.Resize(d.x.Shape...)

@@ -124,9 +124,10 @@ func (c *Conv2D) prepare(backward bool) {
 	}
 }
 
-func resize(b []float32, n int) []float32 {
+// resize returns b with n elements, reusing its storage when it is large enough.
+func resize[T any](b []T, n int) []T {
 	if cap(b) < n {
-		return make([]float32, n)
+		return make([]T, n)
 	}
 	return b[:n]
 }

@@ -150,25 +150,17 @@ func (d *Dense) packColumns(x []float32, N, multiple int, withW bool) bool {
 			}
 		}
 	}
-	d.xc = grow(d.xc, N*k)
+	d.xc = resize(d.xc, N*k)
 	kernels.GatherColumns(d.xc, x, N, d.In, d.cols)
 	if !withW {
 		return true
 	}
-	d.wc = grow(d.wc, k*d.Out)
+	d.wc = resize(d.wc, k*d.Out)
 	W, O := d.W.Value.Data, d.Out
 	for i, c := range d.cols {
 		copy(d.wc[i*O:(i+1)*O], W[c*O:(c+1)*O])
 	}
 	return true
-}
-
-// grow returns s resized to n values, reusing its storage when it is large enough.
-func grow(s []float32, n int) []float32 {
-	if cap(s) < n {
-		return make([]float32, n)
-	}
-	return s[:n]
 }
 
 // Backward: dW += xᵀ·dy, db += Σ_n dy[n], dx = dy·Wᵀ.
@@ -188,7 +180,7 @@ func (d *Dense) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	case d.packed: // dW[cols] += xcᵀ·dy; the other rows of xᵀ·dy are zero
 		d.W.Materialize()
 		if k := len(d.cols); k > 0 {
-			d.dwc = grow(d.dwc, k*d.Out)
+			d.dwc = resize(d.dwc, k*d.Out)
 			kernels.Gemm(true, false, k, d.Out, N, 1, d.xc, k, dy.Data, d.Out, 0, d.dwc, d.Out)
 			kernels.AddRows(dW, d.Out, d.cols, d.dwc)
 		}

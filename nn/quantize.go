@@ -139,13 +139,8 @@ const gemvRows = 8
 // (q_x − z)·q_W + b.
 func (d *Dense) forwardInt8(x *tensor.Tensor, N int) {
 	q := d.q
-	if cap(q.xq) < N*d.In {
-		q.xq = make([]uint8, N*d.In)
-	}
-	if cap(q.acc) < N*d.Out {
-		q.acc = make([]int32, N*d.Out)
-	}
-	xq, acc := q.xq[:N*d.In], q.acc[:N*d.Out]
+	q.xq, q.acc = resize(q.xq, N*d.In), resize(q.acc, N*d.Out)
+	xq, acc := q.xq, q.acc
 	kernels.QuantizeU8(xq, x.Data[:N*d.In], 1/q.InScale, q.InZero)
 	if N < gemvRows || kernels.Int8() != nil {
 		for n := 0; n < N; n++ {

@@ -159,7 +159,7 @@ func (c *Conv2D) transformWeights(p *winogradPlan) {
 	c.uPlan, c.uOf = p, append(c.uOf[:0], c.W.Value.Data...)
 	a, O, C := p.alpha, c.Out, c.In
 	c.u = resize(c.u, a*a*O*C)
-	c.wt = resize64(c.wt, O*C*a*p.r)
+	c.wt = resize(c.wt, O*C*a*p.r)
 	kernels.Parallel(O, 8, func(_, lo, hi int) {
 		c.transformWeightRows(p, lo, hi)
 	})
@@ -363,12 +363,6 @@ func (c *Conv2D) backwardWinograd(p *winogradPlan, dy *tensor.Tensor) {
 	c.addWeightGrad(p, dU)
 }
 
-func resize64(b []float64, n int) []float64 {
-	if cap(b) < n {
-		return make([]float64, n)
-	}
-	return b[:n]
-}
 
 // planePad is the most planeStride adds to a plane.
 const planePad = 32

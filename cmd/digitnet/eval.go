@@ -68,11 +68,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	nn.SetCores(m.Arch, runtime.GOMAXPROCS(0))
 	used := "fp32"
 	if *precision == "int8" && int8Ready(stderr) {
-		pixels, err := calibration(ctx, m.Dataset, stderr)
-		if err != nil {
-			return err
-		}
-		if m, err = m.Quantized(pixels, len(pixels)/m.Arch.InputSize()); err != nil {
+		if m, err = quantizeModel(ctx, m, stderr); err != nil {
 			return err
 		}
 		used = "int8"
@@ -153,7 +149,7 @@ func evalEnsemble(ctx context.Context, ens *model.Ensemble, label, name, dir, pr
 	}
 	used := "fp32"
 	if precision == "int8" && int8Ready(stderr) {
-		if ens, err = quantizeEnsemble(ctx, ens, precision, stderr); err != nil {
+		if ens, err = quantizeEnsemble(ctx, ens, stderr); err != nil {
 			return err
 		}
 		used = "int8"

@@ -28,19 +28,15 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *path == "" || *out == "" {
 		return usageErr("--model FILE and --onnx FILE are both required")
 	}
-	if *precision != "fp32" && *precision != "int8" {
-		return usageErr("--precision %q: want fp32 or int8", *precision)
+	if err := checkPrecision(*precision); err != nil {
+		return err
 	}
 	m, err := model.Load(*path)
 	if err != nil {
 		return err
 	}
-	if *precision == "int8" {
-		pixels, err := calibration(ctx, m.Dataset, stderr)
-		if err != nil {
-			return err
-		}
-		if m, err = m.Quantized(pixels, len(pixels)/m.Arch.InputSize()); err != nil {
+	if *precision == "int8" { // needs no oneDNN: the file, not this machine, runs it
+		if m, err = quantizeModel(ctx, m, stderr); err != nil {
 			return err
 		}
 	}

@@ -57,12 +57,18 @@ func calibration(ctx context.Context, name string, log io.Writer) ([]uint8, erro
 	return out, nil
 }
 
-// quantizeEnsemble returns ens in the asked precision: ens itself for fp32 (or where
-// int8 cannot run, with a note on log), its int8 form otherwise.
-func quantizeEnsemble(ctx context.Context, ens *model.Ensemble, precision string, log io.Writer) (*model.Ensemble, error) {
-	if precision != "int8" || !int8Ready(log) {
-		return ens, nil
+// quantizeModel returns m's int8 form, calibrated on its training data set's images.
+func quantizeModel(ctx context.Context, m *model.Model, log io.Writer) (*model.Model, error) {
+	pixels, err := calibration(ctx, m.Dataset, log)
+	if err != nil {
+		return nil, err
 	}
+	return m.Quantized(pixels, len(pixels)/m.Arch.InputSize())
+}
+
+// quantizeEnsemble is quantizeModel for every member of ens, on the first member's
+// data set's images.
+func quantizeEnsemble(ctx context.Context, ens *model.Ensemble, log io.Writer) (*model.Ensemble, error) {
 	pixels, err := calibration(ctx, ens.Models[0].Dataset, log)
 	if err != nil {
 		return nil, err
