@@ -363,7 +363,6 @@ func (c *Conv2D) backwardWinograd(p *winogradPlan, dy *tensor.Tensor) {
 	c.addWeightGrad(p, dU)
 }
 
-
 // planePad is the most planeStride adds to a plane.
 const planePad = 32
 
