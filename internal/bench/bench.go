@@ -263,24 +263,19 @@ func normals(rng *rand.Rand, n int) []float32 {
 }
 
 // Int8GemmRate times the u8·s8 product m×k·k×n (kernels.GemmU8S8; call kernels.Int8
-// first) and returns its operations (2·m·n·k) and the best seconds of a few repeats.
-func Int8GemmRate(m, n, k int) (ops, secs float64) {
-	a, b, c := make([]uint8, m*k), make([]int8, k*n), make([]int32, m*n)
-	for i := range a {
-		a[i] = uint8(i * 7)
-	}
-	for i := range b {
-		b[i] = int8(i*5 - 60)
-	}
-	best := time.Duration(1 << 62)
-	for range 5 {
-		t0 := time.Now()
-		for range 20 {
-			kernels.GemmU8S8(m, n, k, a, k, 0, b, n, c, n)
+// first) as GemmSeconds times its products: the seconds of one call and its operations
+// (2·m·n·k).
+func Int8GemmRate(m, n, k int) (secs, ops float64) {
+	return shapeSeconds([]GemmShape{{Name: "u8s8", M: m, N: n, K: k, Count: 1}}, func(g GemmShape, lda, ldb int) func() {
+		a, b, c := make([]uint8, m*k), make([]int8, k*n), make([]int32, m*n)
+		for i := range a {
+			a[i] = uint8(i * 7)
 		}
-		best = min(best, time.Since(t0))
-	}
-	return 2 * float64(m*n*k), best.Seconds() / 20
+		for i := range b {
+			b[i] = int8(i*5 - 60)
+		}
+		return func() { kernels.GemmU8S8(m, n, k, a, lda, 0, b, ldb, c, n) }
+	})
 }
 
 // Inference times the network's Predict on single images (median latency over many) and

@@ -236,7 +236,7 @@ func Table(ctx context.Context, o TableOptions) ([]Row, error) {
 		r = Row{Work: "inference throughput, same MLP, batch 1000, `--precision int8`", Ours: perSec8, Unit: "img/s", Target: "≥ 2× PyTorch (fp32)", Peer: peerFP32,
 			Note: fmt.Sprintf("batch 1: %.1f µs", float64(lat8.Nanoseconds())/1e3)}
 		add(r, func(x float64) bool { return x >= 2 })
-		ops, secs := Int8GemmRate(1000, 300, 784)
+		secs, ops := Int8GemmRate(1000, 300, 784)
 		rows = append(rows, Row{Work: "int8 GEMM rate, 1000×784·784×300 (u8·s8, oneDNN)", Ours: ops / secs / 1e9, Unit: "GOP/s",
 			Note: fmt.Sprintf("the int8 row spends %.0f %% of its time in products at this rate", 100*perSec8*(2*(784*300+300*10))/(ops/secs))})
 	}
