@@ -20,8 +20,10 @@
 // in this order: rotation, scale, x shift, y shift (each uniform, one Float64), then,
 // with the elastic distortion on, the two fields of the bank combined (a = IntN(1024),
 // b = (a + 1 + IntN(1023)) mod 1024) and their signs (bits 0 and 1 of a Uint64, set
-// for minus; see ElasticConfig), then, with FlipX on, the mirroring (bit 0 of a
-// Uint64, set for mirrored). A batch therefore depends on the seed, the call
+// for minus; see ElasticConfig), then, with Widen on, whether to widen (a Float64
+// below Widen) and, if so, by how much (u, a Float64), then, with FlipX on, the
+// mirroring (bit 0 of a Uint64, set for mirrored), then with Stroke on the pen's
+// change and with Blur on the blur's σ (a Float64 each). A batch therefore depends on the seed, the call
 // number, the positions and the source images only, never on GOMAXPROCS or on which
 // goroutine computed which image; and a run restored from a checkpoint repeats the
 // distortions of the original once SetState has restored the counter. A batch holds at
@@ -86,6 +88,13 @@ type Config struct {
 	// Blur is the largest Gaussian blur, in pixels (σ uniform in [0, Blur]), for photos'
 	// soft edges.
 	Blur float64
+	// Widen is the share of images, in [0, 1], stretched sideways towards a square
+	// before the other distortions: the ink's width scaled about its centre by
+	// 1 + u·(height/width - 1), u uniform in [0, 1], when the ink is taller than wide.
+	// Scanned digit sets often stretched each digit to fill a square box (USPS,
+	// Semeion, UCI optdigits: a "1" becomes a wide slanted bar); MNIST kept the
+	// shape.
+	Widen float64
 }
 
 // ElasticConfig is Simard et al.'s elastic distortion: each pixel is displaced by a
@@ -128,6 +137,7 @@ func (c Config) Validate() error {
 		{"elastic sigma", c.Elastic.Sigma, 1000},
 		{"stroke", c.Stroke, 1},
 		{"blur", c.Blur, 3},
+		{"widen", c.Widen, 1},
 	} {
 		if !(f.v >= 0 && f.v <= f.max) {
 			return fmt.Errorf("augment: %s %v, want a value in [0, %v]", f.name, f.v, f.max)
@@ -348,7 +358,12 @@ func (d *Data) image(s *worker, call uint64, j, i int, dst []uint8) {
 		d.el.pick(&s.f, r)
 	}
 	size := d.w * d.h
-	s.warp(dst, d.src.Pixels[i*size:(i+1)*size], transform(d.w, d.h, deg, scale, tx, ty), &s.f)
+	src := d.src.Pixels[i*size : (i+1)*size]
+	t := transform(d.w, d.h, deg, scale, tx, ty)
+	if d.cfg.Widen > 0 && r.Float64() < d.cfg.Widen {
+		t = widen(t, src, d.w, d.h, r.Float64())
+	}
+	s.warp(dst, src, t, &s.f)
 	if d.cfg.FlipX && r.Uint64()&1 == 1 {
 		for y := 0; y < d.h; y++ {
 			slices.Reverse(dst[y*d.w : (y+1)*d.w])
@@ -396,7 +411,7 @@ func newWorker(w, h, step int) *worker {
 func nodeStep(sigma float64) int { return 1 << (bits.Len(uint(max(1, 0.75*sigma))) - 1) }
 
 // Presets names the augmentations Preset makes, as `digitnet train --augment` takes them.
-var Presets = []string{"none", "affine", "elastic", "flip", "shift-flip", "affine-flip", "pen", "pen-elastic"}
+var Presets = []string{"none", "affine", "elastic", "flip", "shift-flip", "affine-flip", "pen", "pen-elastic", "affine-widen"}
 
 // Preset is a named augmentation:
 //
@@ -408,6 +423,8 @@ var Presets = []string{"none", "affine", "elastic", "flip", "shift-flip", "affin
 //	affine-flip  affine and flip
 //	pen          affine, strokes thickened or thinned (±0.7 of a pixel), blur up to σ 1
 //	pen-elastic  pen and the elastic distortion: for how different people write
+//	affine-widen affine, a third of the digits widened towards a square (Widen): for
+//	             scanned sets that stretched digits to fill their box
 func Preset(name string) (Config, error) {
 	switch name {
 	case "none":
@@ -426,6 +443,8 @@ func Preset(name string) (Config, error) {
 		return Config{Translate: 2, Rotate: 10, Scale: 0.1, Stroke: 0.7, Blur: 1}, nil
 	case "pen-elastic":
 		return Config{Translate: 2, Rotate: 10, Scale: 0.1, Elastic: ElasticConfig{Alpha: 34, Sigma: 4}, Stroke: 0.7, Blur: 1}, nil
+	case "affine-widen":
+		return Config{Translate: 2, Rotate: 10, Scale: 0.1, Widen: 1.0 / 3}, nil
 	}
 	return Config{}, fmt.Errorf("augment: unknown augmentation %q, want one of %s", name, strings.Join(Presets, ", "))
 }

@@ -412,6 +412,7 @@ func TestRender(t *testing.T) {
 		{"typical", typical},
 		{"strong", augment.Config{Translate: 3, Rotate: 15, Scale: 0.15, Elastic: augment.ElasticConfig{Alpha: 38, Sigma: 4}}},
 		{"pen", augment.Config{Translate: 2, Rotate: 10, Scale: 0.1, Stroke: 0.7, Blur: 1}},
+		{"widen", augment.Config{Widen: 1}},
 	} {
 		d := augment.New(src, tc.cfg, 1)
 		rows := span(0, 12)
@@ -549,5 +550,72 @@ func TestFlipX(t *testing.T) {
 	}
 	if flipped < 70 || flipped > 130 {
 		t.Errorf("%d of 200 images mirrored, want about half", flipped)
+	}
+}
+
+// inkBox is the bounding box of a 28×28 image's values of at least half ink (128).
+func inkBox(x []float32) (x0, x1, y0, y1 int) {
+	x0, x1, y0, y1 = 28, -1, 28, -1
+	for y := range 28 {
+		for i := range 28 {
+			if x[y*28+i] >= 128 {
+				x0, x1, y0, y1 = min(x0, i), max(x1, i), min(y0, y), max(y1, y)
+			}
+		}
+	}
+	return
+}
+
+func TestWiden(t *testing.T) {
+	// A "1": a vertical bar 4 pixels wide and 20 tall, as MNIST writes it; every image
+	// widened (Widen 1) and nothing else distorted.
+	const n = 200
+	src := &train.Bytes{Pixels: make([]uint8, n*784), Labels: make([]uint8, n), ExampleShape: []int{1, 28, 28}, Scale: 1}
+	for k := range n {
+		for y := 4; y < 24; y++ {
+			for x := 12; x < 16; x++ {
+				src.Pixels[k*784+y*28+x] = 255
+			}
+		}
+	}
+	x, _ := batch(augment.New(src, augment.Config{Widen: 1}, 3), span(0, n))
+	widest := 0
+	for k := range n {
+		img := x[k*784 : (k+1)*784]
+		x0, x1, y0, y1 := inkBox(img)
+		if y0 != 4 || y1 != 23 {
+			t.Fatalf("image %d: ink rows %d..%d, want 4..23 as the source (widening keeps the height)", k, y0, y1)
+		}
+		// Widened about the bar's centre (13.5), by at most the height over the
+		// width (5: 20 pixels wide), at least not narrower.
+		if c := float64(x0+x1) / 2; math.Abs(c-13.5) > 0.5 {
+			t.Errorf("image %d: ink centred at column %g, want 13.5", k, c)
+		}
+		w := x1 - x0 + 1
+		if w < 4 || w > 21 {
+			t.Errorf("image %d: ink %d pixels wide, want 4 to 20 (and a pixel of interpolation)", k, w)
+		}
+		widest = max(widest, w)
+	}
+	if widest < 16 {
+		t.Errorf("the widest of %d images is %d pixels, want some near the square's 20", n, widest)
+	}
+	// With Widen 0 the distortions are those of the configuration without it.
+	typ := typical
+	a, _ := batch(augment.New(mnist(t), typ, 5), span(0, 64))
+	typ.Widen = 0
+	b, _ := batch(augment.New(mnist(t), typ, 5), span(0, 64))
+	if !slices.Equal(a, b) {
+		t.Error("Widen 0 changed the distortions")
+	}
+	// A wide image (taller than wide is what widens) is left as the affine part makes it.
+	wide := &train.Bytes{Pixels: make([]uint8, 784), Labels: make([]uint8, 1), ExampleShape: []int{1, 28, 28}, Scale: 1}
+	for x := 4; x < 24; x++ {
+		wide.Pixels[14*28+x] = 255
+	}
+	got, _ := batch(augment.New(wide, augment.Config{Widen: 1}, 3), []int{0})
+	want, _ := batch(wide, []int{0})
+	if !slices.Equal(got, want) {
+		t.Error("a horizontal bar was changed by widening")
 	}
 }

@@ -31,6 +31,30 @@ func transform(w, h int, deg, scale, tx, ty float64) affine {
 	}
 }
 
+// widen returns t preceded by a stretch of the source's ink sideways about its centre,
+// by 1 + u·(height/width - 1) of the w×h image src's ink box (nothing when the ink is
+// not taller than wide): an output position mapped to the source by t is pulled
+// towards the ink's centre column by that factor.
+func widen(t affine, src []uint8, w, h int, u float64) affine {
+	x0, x1, y0, y1 := w, -1, h, -1
+	for y := range h {
+		for x, v := range src[y*w : (y+1)*w] {
+			if v != 0 {
+				x0, x1, y0, y1 = min(x0, x), max(x1, x), min(y0, y), max(y1, y)
+			}
+		}
+	}
+	bw, bh := x1-x0+1, y1-y0+1
+	if x1 < 0 || bh <= bw {
+		return t
+	}
+	k := 1 + u*(float64(bh)/float64(bw)-1)
+	// source x = cx + (x_t - cx)/k, with x_t = a·x + b·y + c the position t gives.
+	cx := float64(x0+x1) / 2
+	t.a, t.b, t.c = t.a/k, t.b/k, cx+(t.c-cx)/k
+	return t
+}
+
 // field is a displacement field known at the nodes of a grid: node (i, j) sits at pixel
 // (i·step, j·step) and moves by (dx, dy)[j·nx+i]. The nodes reach one step past the
 // image's last row and column, and the field is bilinear between them. The step is a
