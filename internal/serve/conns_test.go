@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -114,8 +116,11 @@ func TestSlowlorisGivesWay(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(body, fmt.Sprintf(`"digit":%d`, mnistTest.Labels[0])) {
 		t.Fatalf("with 8 slow connections open: %s %s", resp.Status, body)
 	}
-	if _, err := slow[0].Read(make([]byte, 1)); err != io.EOF {
-		t.Errorf("the longest-waiting slow connection: read %v, want EOF", err)
+	// Closed by the server: EOF, or a reset when the server had not read all it was
+	// sent before closing (the kernel then answers with RST, not FIN) — which of the two
+	// depends on how far the server's reader got, not on what the test checks.
+	if _, err := slow[0].Read(make([]byte, 1)); err != io.EOF && !errors.Is(err, syscall.ECONNRESET) {
+		t.Errorf("the longest-waiting slow connection: read %v, want EOF or a reset (closed)", err)
 	}
 	if v := metricValue(t, s, "digitnet_connections_evicted_total"); v < 1 {
 		t.Errorf("digitnet_connections_evicted_total %v, want ≥ 1", v)
