@@ -153,7 +153,7 @@ func OpenEnsemble(paths ...string) (*Model, error) {
 	return newModel(ens), nil
 }
 
-// Default is the model digitnet ships, embedded in the package: an ensemble of three
+// Default is the model digitnet ships, embedded in the package: an ensemble of four
 // CNNs trained by scripts/pretrain on MNIST, on digits of UNIPEN's pen-recorded writers
 // and on handwriting-font digits, with calibrated probabilities (see internal/pretrained/record.json for its figures).
 // Each call returns a new Model; the weights are decoded once.
