@@ -291,3 +291,53 @@ func BenchmarkPreprocess(b *testing.B) {
 		})
 	}
 }
+
+// TestTightCrop: a digit cut out tightly, its fat strokes running along the image's
+// edges (a box on a form, a scanned set's bitmap), is read as the same digit with
+// paper around it, not as paper ("no ink") or with its edges eaten away.
+func TestTightCrop(t *testing.T) {
+	// Ink shapes in a w×h image with no margin: every one touches two opposite edges.
+	shapes := []struct {
+		name string
+		w, h int
+		ink  func(x, y float64) bool // x, y in [0, 1)
+	}{
+		{"ring", 60, 80, func(x, y float64) bool { // a "0" of a fat marker: 15 % thick
+			d := math.Hypot((x-0.5)/0.5, (y-0.5)/0.5)
+			return d <= 1 && d >= 0.7
+		}},
+		{"bar", 20, 90, func(x, y float64) bool { return x >= 0.25 }}, // a "1" 17 % thick
+		{"seven", 70, 90, func(x, y float64) bool { // a top bar 15 % thick, a stem 19 %
+			return y < 0.15 || x > 0.55 && x < 0.8
+		}},
+	}
+	for _, sh := range shapes {
+		t.Run(sh.name, func(t *testing.T) {
+			draw := func(margin int) *image.Gray {
+				m := image.NewGray(image.Rect(0, 0, sh.w+2*margin, sh.h+2*margin))
+				for i := range m.Pix {
+					m.Pix[i] = 235
+				}
+				for y := range sh.h {
+					for x := range sh.w {
+						if sh.ink((float64(x)+0.5)/float64(sh.w), (float64(y)+0.5)/float64(sh.h)) {
+							m.Pix[(y+margin)*m.Stride+x+margin] = 30
+						}
+					}
+				}
+				return m
+			}
+			want, err := Preprocess(draw(sh.h / 2))
+			if err != nil {
+				t.Fatalf("with paper around it: %v", err)
+			}
+			got, err := Preprocess(draw(0))
+			if err != nil {
+				t.Fatalf("cropped tightly: %v, want the digit", err)
+			}
+			if iou := overlap(got, want); iou < 0.9 {
+				t.Errorf("cropped tightly: ink overlaps the same digit with paper around it by %.3f, want ≥ 0.9\ngot\n%s\nwant\n%s", iou, ASCII(got), ASCII(want))
+			}
+		})
+	}
+}
