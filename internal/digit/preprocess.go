@@ -161,7 +161,7 @@ func tight(r Result, err error, b image.Rectangle) bool {
 	if err != nil {
 		return false
 	}
-	m := tightBlocks * max(b.Dx(), b.Dy()) / gridCells // near enough to an edge to suffer
+	m := tightBlocks * blockSize(b.Dx(), b.Dy()) // near enough to an edge to suffer
 	return r.Box.Min.X < b.Min.X+m && r.Box.Max.X > b.Max.X-m || r.Box.Min.Y < b.Min.Y+m && r.Box.Max.Y > b.Max.Y-m
 }
 
@@ -169,16 +169,34 @@ func tight(r Result, err error, b image.Rectangle) bool {
 // wide, and that width. The border continues each edge pixel outwards with the
 // paper nearest it: the brightest block paper level (step 3's paperQuantile) within
 // padReach blocks of it inside the image when the ink is dark, the darkest when it
-// is light. Along a stroke that runs on the edge that is the paper beside or below
+// is light (dark ink: the edges' median lies on the bright half of the image's
+// range). Along a stroke that runs on the edge that is the paper beside or below
 // it; along paper, shaded or lit unevenly, it is about the paper there, so a blank
 // page gets no new contrast at its edges.
 func padded(img image.Image) (*image.Gray, int) {
 	b := img.Bounds()
 	W, H := b.Dx(), b.Dy()
 	g := luma(img)
-	s := max(1, max(W, H)/gridCells)
+	s := blockSize(W, H)
 	st := blockStats(g, W, H, s)
-	levels, dark := st.paper, st.darkInk()
+	// The paper is what the image's edges mostly show: a digit cut out tightly
+	// crosses its edges a few times only, while its ink can cover more than half
+	// the image, which fools the median darkInk goes by.
+	var border, all [256]int32
+	for x := range W {
+		border[g[x]]++
+		border[g[(H-1)*W+x]]++
+	}
+	for y := range H {
+		border[g[y*W]]++
+		border[g[y*W+W-1]]++
+	}
+	for _, v := range g {
+		all[v]++
+	}
+	lo, hi := quantile(all[:], W*H, 0.02), quantile(all[:], W*H, 0.98)
+	dark := 2*quantile(border[:], 2*(W+H), 0.5) >= lo+hi
+	levels := st.paper
 	if !dark {
 		levels = st.paperInv
 	}
@@ -270,7 +288,7 @@ func findInk(img image.Image) (*inkMap, error) {
 	g := luma(img)
 
 	// 2. Polarity. Statistics of s×s blocks serve this step and the next.
-	s := max(1, max(W, H)/gridCells)
+	s := blockSize(W, H)
 	st := blockStats(g, W, H, s)
 	if !st.darkInk() {
 		for i, v := range g {
@@ -852,3 +870,8 @@ func bounds(runs []run) image.Rectangle {
 	}
 	return r
 }
+
+// blockSize is the side of step 3's background blocks for a W×H image: gridCells of
+// them, or a few fewer, along the longer side (rounded up, so that a small image's
+// blocks reach as far as a large one's: 48 pixels make blocks of 2, not 1).
+func blockSize(W, H int) int { return max(1, (max(W, H)+gridCells-1)/gridCells) }

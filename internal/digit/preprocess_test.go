@@ -341,3 +341,34 @@ func TestTightCrop(t *testing.T) {
 		})
 	}
 }
+
+// TestSmallImage: a small picture (a 48×48 scan) is read as the same picture 8 times
+// larger: its background blocks are as coarse relative to it, so its strokes are ink.
+func TestSmallImage(t *testing.T) {
+	draw := func(k int) *image.Gray {
+		m := image.NewGray(image.Rect(0, 0, 48*k, 48*k))
+		for y := range 48 * k {
+			for x := range 48 * k {
+				fx, fy := float64(x/k), float64(y/k)
+				v := uint8(235)
+				// a "7": a bar 7 pixels thick, a stem 9 wide, in an 8-pixel margin
+				if fx >= 8 && fx < 40 && fy >= 8 && fy < 15 || fx >= 26 && fx < 35 && fy >= 8 && fy < 40 {
+					v = 30
+				}
+				m.Pix[y*m.Stride+x] = v
+			}
+		}
+		return m
+	}
+	want, err := Preprocess(draw(8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Preprocess(draw(1))
+	if err != nil {
+		t.Fatalf("48×48: %v", err)
+	}
+	if iou := overlap(got, want); iou < 0.9 {
+		t.Errorf("48×48: ink overlaps the same picture 8 times larger by %.3f, want ≥ 0.9\ngot\n%s\nwant\n%s", iou, ASCII(got), ASCII(want))
+	}
+}
