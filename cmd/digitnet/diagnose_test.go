@@ -20,7 +20,11 @@ var diagAll = flag.Bool("diag.all", false, "TestDiagnoseQuiet: also the slow con
 // example specs and PyTorch's example CNN, which take minutes, with -diag.all:
 //
 //	go test -run TestDiagnoseQuiet -v -timeout 30m ./cmd/digitnet -args -diag.all
+//
+// Each configuration is a subtest of its own, run beside the others on one thread (see
+// oneThread).
 func TestDiagnoseQuiet(t *testing.T) {
+	t.Parallel()
 	needMNIST(t)
 	specs, err := filepath.Glob("../../examples/*.json")
 	if err != nil || len(specs) == 0 {
@@ -42,6 +46,7 @@ func TestDiagnoseQuiet(t *testing.T) {
 			}
 			args := append([]string{"--dataset", ds}, c.args...)
 			t.Run(strings.Join(args, " "), func(t *testing.T) {
+				t.Parallel()
 				rep := diagnose(t, args...)
 				for _, f := range rep.Findings {
 					if f.Severity != "info" {

@@ -98,6 +98,7 @@ func oneLineError(t *testing.T, err error, stderr string, want ...string) {
 // checkpoint or the report is written, train fails with a one-line error naming what it
 // was writing, the file that was there before is intact, and no temporary file is left.
 func TestFullDiskKeepsPreviousFiles(t *testing.T) {
+	t.Parallel() // processes of their own, on one thread (see oneThread)
 	needMNIST(t)
 	bin := buildDigitnet(t)
 	dir := t.TempDir()
@@ -105,7 +106,7 @@ func TestFullDiskKeepsPreviousFiles(t *testing.T) {
 	if err := os.Mkdir(tmp, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	base := []string{"train", "--layers", "784,64,10", "--train-limit", "2000", "--test-limit", "500", "--epochs", "2", "--progress", "none"}
+	base := oneThread([]string{"train", "--layers", "784,64,10", "--train-limit", "2000", "--test-limit", "500", "--epochs", "2", "--progress", "none"})
 	// The previous outputs: what a full disk must not damage.
 	out, ck, rep := filepath.Join(dir, "m.safetensors"), filepath.Join(dir, "ck"), filepath.Join(dir, "report")
 	if o, err := exec.Command(bin, append(base, "--out", out, "--checkpoint", ck, "--report", rep)...).CombinedOutput(); err != nil {
@@ -152,6 +153,7 @@ func TestFullDiskKeepsPreviousFiles(t *testing.T) {
 // TestReadOnlyOutputFailsBeforeTraining: an output directory that cannot be written is
 // reported before any training, in one line naming the flag; the file there stays.
 func TestReadOnlyOutputFailsBeforeTraining(t *testing.T) {
+	t.Parallel() // processes of their own
 	needMNIST(t)
 	bin := buildDigitnet(t)
 	// The files the run needs must be readable by whoever it runs as: as root, the test

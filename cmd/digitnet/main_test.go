@@ -15,6 +15,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -55,16 +56,43 @@ func denseOnOneThread(args []string) []string {
 	return append([]string{args[0], "--threads", "1"}, args[1:]...)
 }
 
+// oneThread gives a train or diagnose run one thread, whatever its network, unless the
+// test chooses the threads. The threads of the matrix products and a CNN's workers are
+// settings of the whole process, and a parallel test (t.Parallel) runs its commands in
+// it beside the other parallel tests' runs. So every such run has one thread (train and
+// diagnose through oneThread; predict and serve set none), no run changes another's,
+// and each gives the results it gives alone. eval sets every core: a test that runs it
+// in-process stays serial, as does one that changes plainEvery. A parallel test's own
+// processes (buildDigitnet) are on one thread too, as the busy machine wants.
+func oneThread(args []string) []string {
+	if len(args) == 0 || (args[0] != "train" && args[0] != "diagnose") {
+		return args
+	}
+	for _, a := range args[1:] {
+		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if strings.HasPrefix(a, "-") && name == "threads" {
+			return args
+		}
+	}
+	return append([]string{args[0], "--threads", "1"}, args[1:]...)
+}
+
 // needMNIST loads MNIST (fetching it through the Go module proxy when it is not cached,
-// as a user's first run does) or fails: the data is part of what the tests check.
+// as a user's first run does) or fails: the data is part of what the tests check. It is
+// loaded once per test binary and shared: callers only read it.
 func needMNIST(t *testing.T) (trainSet, testSet *dataset.Set) {
 	t.Helper()
-	tr, te, err := dataset.Load(context.Background(), dataset.Options{Dataset: "mnist"})
+	sets, err := loadMNIST()
 	if err != nil {
 		t.Fatalf("loading MNIST: %v", err)
 	}
-	return tr, te
+	return sets[0], sets[1]
 }
+
+var loadMNIST = sync.OnceValues(func() ([2]*dataset.Set, error) {
+	tr, te, err := dataset.Load(context.Background(), dataset.Options{Dataset: "mnist"})
+	return [2]*dataset.Set{tr, te}, err
+})
 
 type event struct {
 	Event         string   `json:"event"`
@@ -157,15 +185,21 @@ func TestTrainJSONStreamAndHistory(t *testing.T) {
 	}
 }
 
-// TestFixedPresetReaches98 runs `train --preset fixed` exactly as a user would, on the
-// full training and test sets: the issue's bar is 98.0 % test accuracy, and the preset
+// TestFixedPresetReaches98 runs `train --preset fixed` as a user would, on the full
+// training and test sets: the issue's bar is 98.0 % test accuracy, and the preset
 // measured 98.22 % with seed 1 (deterministic, so a drop is a real regression).
+// --train-eval running spares the pass over the 60,000 training images after each
+// epoch, a fifth of the run: it only measures, so the weights, the loss and the test
+// accuracy are bit for bit those of the default (checked: the saved models' tensors are
+// identical), and the final train accuracy is still measured on the whole set. The run
+// is on one thread, beside the other parallel tests (see oneThread).
 func TestFixedPresetReaches98(t *testing.T) {
 	if testing.Short() {
 		t.Skip("full MNIST training run (~20 s)")
 	}
+	t.Parallel()
 	needMNIST(t)
-	code, out, errOut := digitnet("train", "--preset", "fixed", "--json", "--progress", "none")
+	code, out, errOut := digitnet(oneThread([]string{"train", "--preset", "fixed", "--train-eval", "running", "--json", "--progress", "none"})...)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, errOut)
 	}
@@ -242,7 +276,7 @@ func TestTrainRejectsBadFlags(t *testing.T) {
 		{[]string{"--label-smoothing", "0.1", "--loss", "mse"}, "label smoothing 0.1"},
 		{[]string{"--weight-decay", "-1"}, "weight decay -1"},
 		{[]string{"--schedule", "exp"}, `--schedule "exp": want one of constant, cosine, step, warmup, onecycle`},
-		{[]string{"--augment", "mixup"}, `--augment "mixup": want none, affine, elastic, flip, shift-flip, affine-flip, pen or pen-elastic`},
+		{[]string{"--augment", "mixup"}, `--augment "mixup": want none, affine, elastic, flip, shift-flip, affine-flip, pen, pen-elastic or affine-widen`},
 		{[]string{"--model", "resnet"}, `--model "resnet": want mlp, cnn, examples or lenet5`},
 		{[]string{"--conv", "fft"}, `--conv: unknown convolution algorithm "fft", want auto, gemm or winograd`},
 		{[]string{"--arch", "/no/such/net.json"}, "--arch: open /no/such/net.json"},
@@ -316,9 +350,10 @@ func TestBadIDXGivesOneLineError(t *testing.T) {
 // reported its first epoch: it must stop after the batch it is in, print the done event
 // with interrupted=true, and exit 130.
 func TestInterruptPrintsFinalReport(t *testing.T) {
+	t.Parallel() // a process of its own, on one thread (see oneThread)
 	needMNIST(t)
 	bin := buildDigitnet(t)
-	cmd := exec.Command(bin, "train", "--epochs", "50", "--train-limit", "20000", "--json", "--progress", "none")
+	cmd := exec.Command(bin, oneThread([]string{"train", "--epochs", "50", "--train-limit", "20000", "--json", "--progress", "none"})...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -380,13 +415,13 @@ func TestTrainSaveEvalReproduces(t *testing.T) {
 	}
 }
 
-// buildDigitnet compiles the command once per test binary; TestMain removes it.
-var builtBinary string
-
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if builtBinary != "" {
 		os.RemoveAll(filepath.Dir(builtBinary))
+	}
+	if seedDir != "" {
+		os.RemoveAll(seedDir)
 	}
 	if code == 0 {
 		// Every command run in-process has stopped what it started (servers, signal
@@ -399,22 +434,31 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// buildDigitnet compiles the command once per test binary, for the tests that run it
+// as a process of its own (tests running side by side share the one build); TestMain
+// removes it.
 func buildDigitnet(t *testing.T) string {
 	t.Helper()
-	if builtBinary != "" {
-		return builtBinary
-	}
-	dir, err := os.MkdirTemp("", "digitnet-test-bin")
+	bin, err := build()
 	if err != nil {
 		t.Fatal(err)
 	}
-	bin := filepath.Join(dir, "digitnet")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	builtBinary = bin
 	return bin
 }
+
+var builtBinary string
+
+var build = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "digitnet-test-bin")
+	if err != nil {
+		return "", err
+	}
+	builtBinary = filepath.Join(dir, "digitnet")
+	if out, err := exec.Command("go", "build", "-o", builtBinary, ".").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return builtBinary, nil
+})
 
 // startUntil starts bin with args and reads its standard output until a line starting
 // with prefix: the event a test waits for, never a time. The rest of the output is
@@ -641,9 +685,11 @@ type tried struct {
 	} `json:"after"`
 }
 
+// diagnose runs `diagnose --json` with args on one thread (see oneThread), so that a
+// parallel test may call it, and returns its report.
 func diagnose(t *testing.T, args ...string) diagReport {
 	t.Helper()
-	code, out, errOut := digitnet(append([]string{"diagnose", "--json"}, args...)...)
+	code, out, errOut := digitnet(oneThread(append([]string{"diagnose", "--json"}, args...))...)
 	if code != 0 {
 		t.Fatalf("diagnose %v: exit %d\n%s", args, code, errOut)
 	}
@@ -655,8 +701,10 @@ func diagnose(t *testing.T, args ...string) diagReport {
 }
 
 // TestDiagnoseRules: a configuration with each fault gets that finding, with a fix that
-// was tried and helped; a mismatch that does not hurt the run is only information.
+// was tried and helped; a mismatch that does not hurt the run is only information. Each
+// configuration is diagnosed once, in a subtest of its own, beside the others.
 func TestDiagnoseRules(t *testing.T) {
+	t.Parallel()
 	needMNIST(t)
 	cases := []struct {
 		args    []string
@@ -678,33 +726,100 @@ func TestDiagnoseRules(t *testing.T) {
 		{[]string{"--train-limit", "300", "--batch", "32"}, "overfitting", "--train-limit 0", false},
 		{[]string{"--init", "normal", "--layers", "784,300,300,300,10"}, "exploding-gradients", "--init he-normal", false},
 	}
-	for _, c := range cases {
-		rep := diagnose(t, c.args...)
-		found := false
-		for _, f := range rep.Findings {
-			if f.ID != c.id || len(f.Evidence) == 0 {
-				continue
-			}
-			if c.info {
-				found = f.Severity == "info" && f.Fix == ""
-				continue
-			}
-			helped := c.fix == "" || (f.Tried != nil && f.Tried.After.Accuracy > f.Tried.Before.Accuracy)
-			if f.Severity != "info" && strings.HasPrefix(f.Fix, c.fix) && helped {
-				found = true
-			}
+	// The cases by configuration, in the table's order: a configuration with two
+	// findings to show is diagnosed once.
+	var configs []string
+	byConfig := map[string][]int{}
+	for i, c := range cases {
+		k := strings.Join(c.args, " ")
+		if byConfig[k] == nil {
+			configs = append(configs, k)
 		}
-		if !found {
-			t.Errorf("diagnose %v: findings %+v, want %s with fix %q (info only: %v), tried and helping", c.args, rep.Findings, c.id, c.fix, c.info)
-		}
+		byConfig[k] = append(byConfig[k], i)
 	}
+	for _, k := range configs {
+		t.Run(k, func(t *testing.T) {
+			t.Parallel()
+			rep := diagnose(t, cases[byConfig[k][0]].args...)
+			for _, i := range byConfig[k] {
+				c := cases[i]
+				found := false
+				for _, f := range rep.Findings {
+					if f.ID != c.id || len(f.Evidence) == 0 {
+						continue
+					}
+					if c.info {
+						found = f.Severity == "info" && f.Fix == ""
+						continue
+					}
+					helped := c.fix == "" || (f.Tried != nil && f.Tried.After.Accuracy > f.Tried.Before.Accuracy)
+					if f.Severity != "info" && strings.HasPrefix(f.Fix, c.fix) && helped {
+						found = true
+					}
+				}
+				if !found {
+					t.Errorf("diagnose %v: findings %+v, want %s with fix %q (info only: %v), tried and helping", c.args, rep.Findings, c.id, c.fix, c.info)
+				}
+			}
+		})
+	}
+}
+
+// seedRun is `digitnet diagnose --preset seed --json --report DIR`, run once per test
+// binary for the tests that read it: TestDiagnoseExplainsSeed and TestDiagnoseReport.
+// Without -short it is the same command with --apply-fixes --epochs 8 --train-eval
+// running, which diagnoses exactly as without them (the probes run a fixed number of
+// steps and measure their own accuracy, whatever --epochs and --train-eval say; the
+// JSON differs only in the suggested command, which keeps them), then trains with the
+// fixes (--train-eval running: no pass over the training set after each epoch, the
+// same weights; see TestFixedPresetReaches98). One diagnosis of the seed, the slowest
+// there is (per-example SGD), serves every check of it.
+type seedRun struct {
+	rep     diagReport
+	applied string // the run with the fixes applied: its JSON events ("" with -short)
+	report  string // the --report directory
+	failed  string // why the command failed, "" when it did not
+}
+
+// seedDir holds seedDiagnosis's report; TestMain removes it.
+var seedDir string
+
+var seedDiagnosis = sync.OnceValue(func() (r seedRun) {
+	var err error
+	if seedDir, err = os.MkdirTemp("", "digitnet-test-seed"); err != nil {
+		return seedRun{failed: err.Error()}
+	}
+	r.report = filepath.Join(seedDir, "report")
+	args := []string{"diagnose", "--preset", "seed", "--json", "--progress", "none", "--report", r.report}
+	if !testing.Short() {
+		args = append(args, "--epochs", "8", "--train-eval", "running", "--apply-fixes")
+	}
+	code, out, errOut := digitnet(oneThread(args)...)
+	first, rest, _ := strings.Cut(out, "\n")
+	if err := json.Unmarshal([]byte(first), &r.rep); code != 0 || err != nil {
+		r.failed = fmt.Sprintf("%v: exit %d, %v\n%s%s", args, code, err, out, errOut)
+	}
+	r.applied = strings.TrimSpace(rest)
+	return r
+})
+
+// needSeedDiagnosis is seedDiagnosis, or the test's end when it failed.
+func needSeedDiagnosis(t *testing.T) seedRun {
+	t.Helper()
+	needMNIST(t)
+	r := seedDiagnosis()
+	if r.failed != "" {
+		t.Fatalf("diagnose of the seed preset: %s", r.failed)
+	}
+	return r
 }
 
 // TestDiagnoseExplainsSeed: the seed's real causes are named, and applying the fixes
 // trains the same network to above 97 % test accuracy.
 func TestDiagnoseExplainsSeed(t *testing.T) {
-	needMNIST(t)
-	rep := diagnose(t, "--preset", "seed")
+	t.Parallel()
+	r := needSeedDiagnosis(t)
+	rep := r.rep
 	got := map[string]bool{}
 	for _, f := range rep.Findings {
 		got[f.ID] = f.Severity != "info" && f.Tried != nil
@@ -723,14 +838,22 @@ func TestDiagnoseExplainsSeed(t *testing.T) {
 	if testing.Short() {
 		return
 	}
-	code, out, errOut := digitnet("diagnose", "--preset", "seed", "--epochs", "8", "--apply-fixes", "--json", "--progress", "none")
-	if code != 0 {
-		t.Fatalf("--apply-fixes: exit %d\n%s", code, errOut)
-	}
-	lines := strings.Split(strings.TrimSpace(out), "\n")
-	evs := parseEvents(t, strings.Join(lines[1:], "\n"))
+	evs := parseEvents(t, r.applied)
 	if done := evs[len(evs)-1]; *done.TestAccuracy < 0.97 {
 		t.Errorf("seed preset with the fixes applied: test accuracy %.4f after %d epochs, want > 0.97", *done.TestAccuracy, done.Epoch)
+	}
+}
+
+// TestDiagnoseReport: diagnose --report writes the activation histograms and the
+// findings, refers to nothing on the network, and the suggested command does not
+// write the report again. (TestReports checks train's and eval's.)
+func TestDiagnoseReport(t *testing.T) {
+	t.Parallel()
+	r := needSeedDiagnosis(t)
+	checkReport(t, "diagnose", r.report, "index.html", "activations.png", "activations.svg")
+	html, _ := os.ReadFile(filepath.Join(r.report, "index.html"))
+	if !strings.Contains(string(html), "saturated-units") || strings.Contains(r.rep.Command, "--report") {
+		t.Errorf("diagnose report lacks the findings, or the suggested command %q keeps --report", r.rep.Command)
 	}
 }
 
@@ -778,27 +901,29 @@ func TestReports(t *testing.T) {
 		// An ensemble (as the pretrained model is) writes its report too.
 		{[]string{"eval", "--model", model + "," + model, "--report", filepath.Join(dir, "eval-ensemble")},
 			[]string{"index.html", "confusion.png", "misclassified.png", "metrics.csv"}},
-		{[]string{"diagnose", "--preset", "seed", "--report", filepath.Join(dir, "diagnose")},
-			[]string{"index.html", "activations.png", "activations.svg"}},
+		// diagnose's report: TestDiagnoseReport, on the seed diagnosis it shares.
 	}
 	for _, r := range runs {
-		code, out, errOut := digitnet(r.args...)
+		code, _, errOut := digitnet(r.args...)
 		if code != 0 {
 			t.Fatalf("%v: exit %d\n%s", r.args, code, errOut)
 		}
-		rdir := r.args[len(r.args)-1]
-		for _, f := range r.files {
-			if fi, err := os.Stat(filepath.Join(rdir, f)); err != nil || fi.Size() == 0 {
-				t.Errorf("%s: %s missing or empty (%v)", r.args[0], f, err)
-			}
+		checkReport(t, r.args[0], r.args[len(r.args)-1], r.files...)
+	}
+}
+
+// checkReport checks that cmd's report in dir has each of files, not empty, and that
+// its page refers to nothing on the network.
+func checkReport(t *testing.T, cmd, dir string, files ...string) {
+	t.Helper()
+	for _, f := range files {
+		if fi, err := os.Stat(filepath.Join(dir, f)); err != nil || fi.Size() == 0 {
+			t.Errorf("%s: %s missing or empty (%v)", cmd, f, err)
 		}
-		html, _ := os.ReadFile(filepath.Join(rdir, "index.html"))
-		if strings.Contains(string(html), "http://") || strings.Contains(string(html), "https://") {
-			t.Errorf("%s report refers to the network", r.args[0])
-		}
-		if r.args[0] == "diagnose" && (!strings.Contains(string(html), "saturated-units") || strings.Contains(out, "--report")) {
-			t.Errorf("diagnose report lacks the findings, or the suggested command keeps --report:\n%s", out)
-		}
+	}
+	html, _ := os.ReadFile(filepath.Join(dir, "index.html"))
+	if strings.Contains(string(html), "http://") || strings.Contains(string(html), "https://") {
+		t.Errorf("%s report refers to the network", cmd)
 	}
 }
 

@@ -99,6 +99,7 @@ func TestTrainBF16(t *testing.T) {
 // stands in for a CPU without the instructions), --precision bf16 and int8 say so in
 // one line and give the fp32 results.
 func TestPrecisionFallback(t *testing.T) {
+	t.Parallel() // processes of their own, on one thread
 	needMNIST(t)
 	bin := buildDigitnet(t)
 	dir := t.TempDir()

@@ -91,8 +91,10 @@ func render(d int, p page) image.Image {
 }
 
 // TestPredictOwnImages: digits drawn and photographed in different ways are recognized
-// by a model trained with the default settings.
+// by a model trained with the default settings. It runs beside the other parallel
+// tests (see oneThread).
 func TestPredictOwnImages(t *testing.T) {
+	t.Parallel()
 	needMNIST(t)
 	dir := t.TempDir()
 	model := filepath.Join(dir, "m.safetensors")

@@ -211,6 +211,7 @@ func TestServeInt8(t *testing.T) {
 	if err := kernels.Int8(); err != nil {
 		t.Skip(err) // TestPrecisionFallback covers the note and fp32
 	}
+	t.Parallel() // serve sets no process-wide threads: it can run beside the others
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var stdout, stderr lockedBuffer
