@@ -29,7 +29,9 @@ type Limits struct {
 
 // DefaultLimits accepts up to 32 MiB of data and 40 megapixels (8000×5000).
 // A 40-megapixel image costs Preprocess about 40 MB for its grayscale copy on
-// top of what the decoder allocates (about 4 bytes a pixel for PNG).
+// top of what the decoder allocates (about 4 bytes a pixel for PNG), and up to
+// 130 MB more when it looks again with paper around the image (Analyze: at
+// most 2.25 times the pixels for a square image, four times for others).
 var DefaultLimits = Limits{MaxBytes: 32 << 20, MaxPixels: 40_000_000}
 
 func (l Limits) orDefault() Limits {

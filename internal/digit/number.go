@@ -74,8 +74,13 @@ const (
 //     even split would put it.
 //
 // It returns ErrNoInk when nothing looks like writing.
+//
+// Unlike Analyze it does not look again, with paper around it, at a picture cropped to
+// its ink: a row's background blocks are a 32nd of its width, wider than a few strokes,
+// so ink along its edges still has paper beside it in its block. A single fat digit
+// cropped to its ink can lose ink here that Preprocess keeps.
 func Segment(img image.Image) ([]Group, error) {
-	in, err := findInk(img)
+	in, _, err := findInk(img)
 	if err != nil {
 		return nil, err
 	}

@@ -64,7 +64,7 @@ const (
 	// partGap: ink columns closer than this share of the ink's height belong to one
 	// digit (parts).
 	partGap = 0.08
-	// tightBlocks: ink this many blocks or fewer from two opposite edges makes Analyze
+	// tightBlocks: ink closer than this many blocks to two opposite edges makes Analyze
 	// look again with paper around it (within reach of the closing, closeRadius, less
 	// a margin); padReach: how far, in blocks, padded looks for the paper near an edge:
 	// past the widest stroke the closing keeps as ink (2·closeRadius+1 blocks).
@@ -74,14 +74,19 @@ const (
 	// a tightly cropped pencil digit stays unread). Chosen on synthetic blank, ruled
 	// and noise pages (tools/heldout -sets nondigits -seed 2, not the held-out seed).
 	strongInk = 160
+	// maxPadded: a second look's padded image may have this many pixels (16 MB) or
+	// four times the image's, whichever is more (2.25 times for a square image).
+	maxPadded = 1 << 24
 )
 
 // Preprocess turns img into the 28×28 grayscale input of an MNIST network:
 // Size*Size bytes in row-major order, 0 for background and 255 for ink. It
 // returns ErrEmpty for an image without pixels and ErrNoInk when nothing in
 // the image looks like ink. img is not modified; the result is newly
-// allocated. The time is linear in the number of pixels (about 10 ms for a
-// 1600×1200 photo).
+// allocated. The time is linear in the number of pixels (about 14 ms for a
+// 1600×1200 photo of a digit on one core; a second look, see Analyze, costs
+// about three times more: a digit cropped to its ink, or no ink found on paper
+// that is not uniform).
 //
 // The steps, each commented where it happens:
 //
@@ -135,13 +140,18 @@ type Result struct {
 // UCI optdigits) lost its edges or all its ink. The second look is kept when it
 // finds ink.
 func Analyze(img image.Image) (Result, error) {
-	r, _, err := analyze(img)
+	r, _, reach, err := analyze(img)
 	b := img.Bounds()
-	if !tight(r, err, b) {
+	// A page whose levels lie too close together for strong ink (a blank one) is not
+	// looked at again: the paper added is the image's own levels.
+	if !tight(r, err, b) || err != nil && reach < strongInk {
 		return r, err
 	}
-	p, pad := padded(img)
-	r2, full, err2 := analyze(p)
+	p, pad, ok := padded(img)
+	if !ok {
+		return r, err
+	}
+	r2, full, _, err2 := analyze(p)
 	// Where the first look found no ink at all, only ink as strong as a pen's on paper
 	// is believed: a blank, shaded or noisy page with paper added around it can show
 	// faint marks of its own (textures, shading at its edges).
@@ -166,16 +176,22 @@ func tight(r Result, err error, b image.Rectangle) bool {
 }
 
 // padded returns img's grayscale with a border of paper a quarter of its longer side
-// wide, and that width. The border continues each edge pixel outwards with the
+// wide, and that width; ok is false, and nothing is made, when that image would
+// exceed both maxPadded pixels and four times img's (a long thin strip, 1×16000,
+// would grow to 8001×24000: its second look is not worth the memory). The border continues each edge pixel outwards with the
 // paper nearest it: the brightest block paper level (step 3's paperQuantile) within
 // padReach blocks of it inside the image when the ink is dark, the darkest when it
 // is light (dark ink: the edges' median lies on the bright half of the image's
 // range). Along a stroke that runs on the edge that is the paper beside or below
 // it; along paper, shaded or lit unevenly, it is about the paper there, so a blank
 // page gets no new contrast at its edges.
-func padded(img image.Image) (*image.Gray, int) {
+func padded(img image.Image) (_ *image.Gray, pad int, ok bool) {
 	b := img.Bounds()
 	W, H := b.Dx(), b.Dy()
+	pad = (max(W, H) + 3) / 4
+	if n := int64(W+2*pad) * int64(H+2*pad); n > maxPadded && n > 4*int64(W)*int64(H) {
+		return nil, 0, false
+	}
 	g := luma(img)
 	s := blockSize(W, H)
 	st := blockStats(g, W, H, s)
@@ -220,7 +236,6 @@ func padded(img image.Image) (*image.Gray, int) {
 	for by := range nearY {
 		nearY[by] = [2]uint8{near(0, by), near(st.nx-1, by)}
 	}
-	pad := (max(W, H) + 3) / 4
 	out := image.NewGray(image.Rect(0, 0, W+2*pad, H+2*pad))
 	for y := range H + 2*pad {
 		row := out.Pix[y*out.Stride : y*out.Stride+W+2*pad]
@@ -245,22 +260,23 @@ func padded(img image.Image) (*image.Gray, int) {
 			}
 		}
 	}
-	return out, pad
+	return out, pad, true
 }
 
-// analyze is Analyze's one look at img; full is the contrast of its full ink.
-func analyze(img image.Image) (r Result, full uint8, err error) {
-	in, err := findInk(img)
+// analyze is Analyze's one look at img; full is the contrast of its full ink, reach
+// the most contrast the image's levels allow (blocks.reach).
+func analyze(img image.Image) (r Result, full uint8, reach int, err error) {
+	in, reach, err := findInk(img)
 	if err != nil {
-		return Result{}, 0, err
+		return Result{}, 0, reach, err
 	}
 	keep, err := digitMarks(in.comps, in.W, in.H)
 	if err != nil {
-		return Result{}, in.full, err
+		return Result{}, in.full, reach, err
 	}
 	kept := in.select_(keep, 0, in.W)
 	box := bounds(kept)
-	return Result{Pixels: in.render(kept), Box: box.Add(in.origin), Parts: parts(in.comps, keep, box)}, in.full, nil
+	return Result{Pixels: in.render(kept), Box: box.Add(in.origin), Parts: parts(in.comps, keep, box)}, in.full, reach, nil
 }
 
 // inkMap is an image's ink, as steps 1-4 of Preprocess find it.
@@ -275,11 +291,12 @@ type inkMap struct {
 }
 
 // findInk does steps 1-4 of Preprocess: grayscale, polarity, illumination and
-// threshold, and labels the ink's components.
-func findInk(img image.Image) (*inkMap, error) {
+// threshold, and labels the ink's components. reach is blocks.reach, 0 for an
+// empty image.
+func findInk(img image.Image) (_ *inkMap, reach int, err error) {
 	b := img.Bounds()
 	if b.Empty() {
-		return nil, fmt.Errorf("%w: bounds %v", ErrEmpty, b)
+		return nil, 0, fmt.Errorf("%w: bounds %v", ErrEmpty, b)
 	}
 	W, H := b.Dx(), b.Dy()
 
@@ -303,17 +320,18 @@ func findInk(img image.Image) (*inkMap, error) {
 
 	// 4. Threshold.
 	t, full := threshold(hist, W*H)
+	reach = st.reach()
 	if full < minInkContrast {
-		return nil, fmt.Errorf("%w: the darkest marks stand out from the paper by %d/255 only", ErrNoInk, full)
+		return nil, reach, fmt.Errorf("%w: the darkest marks stand out from the paper by %d/255 only", ErrNoInk, full)
 	}
 	runs, ids, comps, ok := label(g, W, H, t, max(1<<16, W*H/maxRunsDiv))
 	if !ok {
-		return nil, fmt.Errorf("%w: ink speckled all over the image", ErrNoInk)
+		return nil, reach, fmt.Errorf("%w: ink speckled all over the image", ErrNoInk)
 	}
 	if len(comps) == 0 {
-		return nil, fmt.Errorf("%w: no pixel darker than the paper by %d/255", ErrNoInk, t)
+		return nil, reach, fmt.Errorf("%w: no pixel darker than the paper by %d/255", ErrNoInk, t)
 	}
-	return &inkMap{g: g, W: W, H: H, t: t, full: full, runs: runs, ids: ids, comps: comps, origin: b.Min}, nil
+	return &inkMap{g: g, W: W, H: H, t: t, full: full, runs: runs, ids: ids, comps: comps, origin: b.Min}, reach, nil
 }
 
 // select_ returns the runs of the components keep marks, clipped to the columns
@@ -472,8 +490,8 @@ type blocks struct {
 	// paper is each block's paperQuantile and paperInv its
 	// (1-paperQuantile) quantile, the paper level after inversion.
 	paper, paperInv []uint8
-	// median is the median of the whole image.
-	median uint8
+	// median is the median of the whole image, vmin and vmax its extremes.
+	median, vmin, vmax uint8
 }
 
 func blockStats(g []uint8, W, H, s int) *blocks {
@@ -484,6 +502,7 @@ func blockStats(g []uint8, W, H, s int) *blocks {
 	hist := make([][256]int32, nx)
 	minV, maxV := make([]uint8, nx), make([]uint8, nx) // each block's value range
 	var all [256]int32
+	st.vmin = 255
 	for by := range ny {
 		for bx := range nx {
 			minV[bx], maxV[bx] = 255, 0
@@ -514,6 +533,7 @@ func blockStats(g []uint8, W, H, s int) *blocks {
 				all[v] += h[v]
 				h[v] = 0
 			}
+			st.vmin, st.vmax = min(st.vmin, minV[bx]), max(st.vmax, maxV[bx])
 		}
 	}
 
@@ -544,7 +564,14 @@ func (st *blocks) invert() {
 		st.lo[i], st.hi[i] = 255-st.hi[i], 255-st.lo[i]
 		st.paper[i], st.paperInv[i] = 255-st.paperInv[i], 255-st.paper[i]
 	}
-	st.median = 255 - st.median
+	st.median, st.vmin, st.vmax = 255-st.median, 255-st.vmax, 255-st.vmin
+}
+
+// reach bounds the contrast (step 3, rounded) of any pixel against any paper level
+// between the image's extremes, whichever polarity a look takes: (paper-v)/max(paper,
+// minPaper) is largest for the brightest paper and the darkest ink.
+func (st *blocks) reach() int {
+	return 255*int(st.vmax-st.vmin)/max(min(int(st.vmax), 255-int(st.vmin)), minPaper) + 1
 }
 
 // quantile returns the smallest value v such that more than q·(n-1) of the n

@@ -1,12 +1,14 @@
 package digit
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"image"
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -302,11 +304,11 @@ func TestTightCrop(t *testing.T) {
 		w, h int
 		ink  func(x, y float64) bool // x, y in [0, 1)
 	}{
-		{"ring", 60, 80, func(x, y float64) bool { // a "0" of a fat marker: 15 % thick
+		{"ring", 60, 80, func(x, y float64) bool { // a "0" of a fat marker, 15 % thick (read right at the first look too)
 			d := math.Hypot((x-0.5)/0.5, (y-0.5)/0.5)
 			return d <= 1 && d >= 0.7
 		}},
-		{"bar", 20, 90, func(x, y float64) bool { return x >= 0.25 }}, // a "1" 17 % thick
+		{"bar", 20, 90, func(x, y float64) bool { return x >= 0.2 && x < 0.8 }}, // a "1" 13 % thick, wider than its paper
 		{"seven", 70, 90, func(x, y float64) bool { // a top bar 15 % thick, a stem 19 %
 			return y < 0.15 || x > 0.55 && x < 0.8
 		}},
@@ -331,14 +333,53 @@ func TestTightCrop(t *testing.T) {
 			if err != nil {
 				t.Fatalf("with paper around it: %v", err)
 			}
-			got, err := Preprocess(draw(0))
+			tight := draw(0)
+			r, err := Analyze(tight)
 			if err != nil {
 				t.Fatalf("cropped tightly: %v, want the digit", err)
 			}
-			if iou := overlap(got, want); iou < 0.9 {
-				t.Errorf("cropped tightly: ink overlaps the same digit with paper around it by %.3f, want ≥ 0.9\ngot\n%s\nwant\n%s", iou, ASCII(got), ASCII(want))
+			if iou := overlap(r.Pixels, want); iou < 0.9 {
+				t.Errorf("cropped tightly: ink overlaps the same digit with paper around it by %.3f, want ≥ 0.9\ngot\n%s\nwant\n%s", iou, ASCII(r.Pixels), ASCII(want))
+			}
+			// The box is the ink's: a stroke along the edge taken for paper would show
+			// as the paper beside it read as ink (same shape for a bar, wrong place).
+			inkBox := image.Rectangle{}
+			for y := range sh.h {
+				for x := range sh.w {
+					if tight.Pix[y*tight.Stride+x] < 128 {
+						inkBox = inkBox.Union(image.Rect(x, y, x+1, y+1))
+					}
+				}
+			}
+			d := r.Box.Min.Sub(inkBox.Min)
+			e := r.Box.Max.Sub(inkBox.Max)
+			if max(iabs(d.X), iabs(d.Y), iabs(e.X), iabs(e.Y)) > 2 {
+				t.Errorf("cropped tightly: box %v, want the ink's %v", r.Box, inkBox)
 			}
 		})
+	}
+}
+
+// TestThinStrip: a long thin image (1×16000) costs about its own size: the second
+// look's border, a quarter of the longer side all round, would be 8001×24000 pixels.
+func TestThinStrip(t *testing.T) {
+	const n = 16000
+	m := image.NewGray(image.Rect(0, 0, 1, n))
+	for i := range m.Pix {
+		m.Pix[i] = 235
+	}
+	for i := n / 3; i < n/2; i++ {
+		m.Pix[i] = 20
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := Analyze(m)
+	runtime.ReadMemStats(&after)
+	if err != nil && !errors.Is(err, ErrNoInk) {
+		t.Fatalf("1×%d: %v, want a digit or ErrNoInk", n, err)
+	}
+	if got := after.TotalAlloc - before.TotalAlloc; got > 100*n {
+		t.Errorf("1×%d: Analyze allocated %d bytes, want at most %d", n, got, 100*n)
 	}
 }
 
