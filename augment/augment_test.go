@@ -600,13 +600,28 @@ func TestWiden(t *testing.T) {
 	if widest < 16 {
 		t.Errorf("the widest of %d images is %d pixels, want some near the square's 20", n, widest)
 	}
-	// With Widen 0 the distortions are those of the configuration without it.
-	typ := typical
-	a, _ := batch(augment.New(mnist(t), typ, 5), span(0, 64))
-	typ.Widen = 0
-	b, _ := batch(augment.New(mnist(t), typ, 5), span(0, 64))
-	if !slices.Equal(a, b) {
-		t.Error("Widen 0 changed the distortions")
+	// Widening is drawn after the affine map: with the same seed, affine-widen's images
+	// are affine's, a share of them widened (the same rows of ink, not narrower).
+	affine, _ := augment.Preset("affine")
+	widen, _ := augment.Preset("affine-widen")
+	const m = 64
+	a, _ := batch(augment.New(mnist(t), affine, 5), span(0, m))
+	b, _ := batch(augment.New(mnist(t), widen, 5), span(0, m))
+	same := 0
+	for k := range m {
+		ia, ib := a[k*784:(k+1)*784], b[k*784:(k+1)*784]
+		if slices.Equal(ia, ib) {
+			same++
+			continue
+		}
+		ax0, ax1, ay0, ay1 := inkBox(ia)
+		bx0, bx1, by0, by1 := inkBox(ib)
+		if iabs(ay0-by0) > 1 || iabs(ay1-by1) > 1 || bx1-bx0 < ax1-ax0 {
+			t.Errorf("image %d: affine's ink %d..%d × %d..%d, widened %d..%d × %d..%d: want the same rows, not narrower", k, ax0, ax1, ay0, ay1, bx0, bx1, by0, by1)
+		}
+	}
+	if same < m/3 || same == m {
+		t.Errorf("%d of %d images as affine makes them, want about two thirds (the others widened)", same, m)
 	}
 	// A wide image (taller than wide is what widens) is left as the affine part makes it.
 	wide := &train.Bytes{Pixels: make([]uint8, 784), Labels: make([]uint8, 1), ExampleShape: []int{1, 28, 28}, Scale: 1}
@@ -619,3 +634,5 @@ func TestWiden(t *testing.T) {
 		t.Error("a horizontal bar was changed by widening")
 	}
 }
+
+func iabs(x int) int { return max(x, -x) }
