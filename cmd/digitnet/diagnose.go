@@ -57,8 +57,9 @@ func runDiagnose(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	fixArgs := fixFlagList(rep.Fix)
-	// The suggested command is a train run: diagnose's own --report goes.
-	args = withoutFlag(args, "report", false)
+	// The suggested command is a train run: diagnose's own --report and --apply-fixes go
+	// (train has no --apply-fixes).
+	args = withoutFlag(withoutFlag(args, "report", false), "apply-fixes", true)
 	if c.Report != "" {
 		summary := [][2]string{
 			{"verdict", map[bool]string{true: "no problems found", false: fmt.Sprintf("%d findings", len(rep.Findings))}[rep.Healthy()]},
@@ -110,8 +111,7 @@ func runDiagnose(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		human = stderr
 	}
 	fmt.Fprintf(human, "\napplying the fixes: %s\n", command)
-	trainArgs := append(slices.DeleteFunc(slices.Clone(args), func(a string) bool { return a == "--apply-fixes" || a == "-apply-fixes" }), fixArgs...)
-	return runTrain(ctx, trainArgs, stdout, stderr)
+	return runTrain(ctx, append(slices.Clone(args), fixArgs...), stdout, stderr)
 }
 
 // diagnoseJSON is `diagnose --json`'s answer.

@@ -60,8 +60,9 @@ func denseOnOneThread(args []string) []string {
 // test chooses the threads. The threads of the matrix products and a CNN's workers are
 // settings of the whole process, and a parallel test (t.Parallel) runs its commands in
 // it beside the other parallel tests' runs. So every such run has one thread (train and
-// diagnose through oneThread; predict and serve set none), no run changes another's,
-// and each gives the results it gives alone. eval sets every core: a test that runs it
+// diagnose through oneThread; predict and serve set none), no run changes another's
+// (runs setting the thread count at the same moment all set it to 1), and each gives
+// the results it gives alone. eval sets every core: a test that runs it
 // in-process stays serial, as does one that changes plainEvery. A parallel test's own
 // processes (buildDigitnet) are on one thread too, as the busy machine wants.
 func oneThread(args []string) []string {
@@ -770,7 +771,7 @@ func TestDiagnoseRules(t *testing.T) {
 // Without -short it is the same command with --apply-fixes --epochs 8 --train-eval
 // running, which diagnoses exactly as without them (the probes run a fixed number of
 // steps and measure their own accuracy, whatever --epochs and --train-eval say; the
-// JSON differs only in the suggested command, which keeps them), then trains with the
+// JSON differs only in the suggested command, which keeps all but --apply-fixes), then trains with the
 // fixes (--train-eval running: no pass over the training set after each epoch, the
 // same weights; see TestFixedPresetReaches98). One diagnosis of the seed, the slowest
 // there is (per-example SGD), serves every check of it.
@@ -846,14 +847,15 @@ func TestDiagnoseExplainsSeed(t *testing.T) {
 
 // TestDiagnoseReport: diagnose --report writes the activation histograms and the
 // findings, refers to nothing on the network, and the suggested command does not
-// write the report again. (TestReports checks train's and eval's.)
+// write the report again nor carry diagnose's --apply-fixes (train rejects it).
+// (TestReports checks train's and eval's.)
 func TestDiagnoseReport(t *testing.T) {
 	t.Parallel()
 	r := needSeedDiagnosis(t)
 	checkReport(t, "diagnose", r.report, "index.html", "activations.png", "activations.svg")
 	html, _ := os.ReadFile(filepath.Join(r.report, "index.html"))
-	if !strings.Contains(string(html), "saturated-units") || strings.Contains(r.rep.Command, "--report") {
-		t.Errorf("diagnose report lacks the findings, or the suggested command %q keeps --report", r.rep.Command)
+	if !strings.Contains(string(html), "saturated-units") || strings.Contains(r.rep.Command, "--report") || strings.Contains(r.rep.Command, "apply-fixes") {
+		t.Errorf("diagnose report lacks the findings, or the suggested command %q keeps --report or --apply-fixes", r.rep.Command)
 	}
 }
 

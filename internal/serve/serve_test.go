@@ -270,8 +270,9 @@ func TestPixelsMatchImage(t *testing.T) {
 	}
 	// An MNIST image sent as a PNG is preprocessed again (cropped, scaled, centred), so
 	// its input differs a little from the raw pixels: a confident answer must not change.
-	// (A borderline one may, and which way depends on rounding: the model's training
-	// runs on however many BLAS threads an earlier test left.)
+	// (A borderline one may, and which way depends on rounding: the model is trained
+	// once, on one BLAS thread or two as tests calling SingleThreadedProducts ran
+	// before it or not.)
 	t.Run("MNIST test images", func(t *testing.T) {
 		for i := range 20 {
 			px := mnistTest.Image(i)
