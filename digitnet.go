@@ -93,6 +93,17 @@ func (m *Model) Uncalibrated() *Model {
 	return &Model{ens: &ens}
 }
 
+// WithWeights returns the ensemble with its members' probabilities weighed by w in
+// the average (one weight per member, in the order they were opened; ≥ 0, not all 0).
+// Its confidence floor stays as it was: one fitted to other weights may not suit.
+func (m *Model) WithWeights(w ...float64) (*Model, error) {
+	ens := *m.ens
+	if err := ens.SetWeights(w); err != nil {
+		return nil, fmt.Errorf("digitnet: %w", err)
+	}
+	return &Model{ens: &ens, floor: m.floor}, nil
+}
+
 // WithMinConfidence returns the model with another confidence floor (0 always answers).
 func (m *Model) WithMinConfidence(floor float64) *Model {
 	return &Model{ens: m.ens, floor: floor}
@@ -306,9 +317,10 @@ func (p Prediction) Top(k int, classes []string) []Guess {
 
 // Info describes a model: what it was trained as, on what, how well.
 type Info struct {
-	Files        []string // the files it was read from (an ensemble's members)
-	Architecture nn.Spec  // the first member's
-	Parameters   int      // over all members
+	Files        []string  // the files it was read from (an ensemble's members)
+	Weights      []float64 // the members' weights in the average, in Files' order; nil: equal
+	Architecture nn.Spec   // the first member's
+	Parameters   int       // over all members
 	Dataset      string
 	Classes      []string
 	// The first member's training summary.
@@ -323,7 +335,7 @@ type Info struct {
 func (m *Model) Info() Info {
 	first := m.ens.Models[0]
 	t := first.Training
-	return Info{Files: slices.Clone(m.ens.Names), Architecture: first.Arch, Parameters: m.ens.Parameters(),
+	return Info{Files: slices.Clone(m.ens.Names), Weights: slices.Clone(m.ens.Weights), Architecture: first.Arch, Parameters: m.ens.Parameters(),
 		Dataset: first.Dataset, Classes: m.Classes(), Epochs: t.Epochs, Seed: t.Seed,
 		TrainAccuracy: t.TrainAccuracy, TestAccuracy: t.TestAccuracy, Trained: t.Date, Optimizer: t.Optimizer}
 }

@@ -271,7 +271,7 @@ func TestDefault(t *testing.T) {
 	}
 }
 
-// The model digitnet ships answers most letters with "digit": null (80 of these 117;
+// The model digitnet ships answers most letters with "digit": null (92 of these 117;
 // 2 before it was trained with outliers):
 // letters typeset in the Go fonts (never in its training; the held-out figures are in
 // BENCHMARKS.md), without those that read as digits (O I l S Z B G g q b D and the like).

@@ -40,15 +40,35 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	reportDir := fs.String("report", "", "write a report to DIR: confusion matrix, per-class metrics, worst mistakes, index.html")
 	precision := precisionFlag(fs)
+	weights := weightsFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if err := checkPrecision(*precision); err != nil {
 		return err
 	}
+	var w []float64
+	if *weights != "" {
+		var err error
+		if w, err = parseWeights(*weights); err != nil {
+			return err
+		}
+	}
+	weigh := func(ens *model.Ensemble) error {
+		if w == nil {
+			return nil
+		}
+		if err := ens.SetWeights(w); err != nil {
+			return usageErr("--weights %s: %s", *weights, strings.TrimPrefix(err.Error(), "model: ensemble: "))
+		}
+		return nil
+	}
 	if *path == "" {
 		ens, err := pretrained.Ensemble()
 		if err != nil {
+			return err
+		}
+		if err := weigh(ens); err != nil {
 			return err
 		}
 		printPretrained(stderr)
@@ -59,7 +79,13 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err != nil {
 			return err
 		}
+		if err := weigh(ens); err != nil {
+			return err
+		}
 		return evalEnsemble(ctx, ens, *path, *name, *dir, *prefix, *reportDir, *precision, commandLine("eval", args), *asJSON, stdout, stderr)
+	}
+	if w != nil {
+		return usageErr("--weights: --model names one model, not an ensemble")
 	}
 	m, err := model.Load(*path)
 	if err != nil {

@@ -205,6 +205,9 @@ func printPretrained(w io.Writer) {
 	fmt.Fprintf(w, "pretrained model: %s (%s)\n", strings.Join(pretrained.Names(), ", "), r.Recipe)
 	fmt.Fprintf(w, "  trained with %s on %s, %s: %.0f s of training; MNIST test accuracy %.2f%%\n", r.Command, r.Machine, r.Date, r.TrainingSeconds, 100*r.MNISTTest)
 	fmt.Fprintf(w, "  answers under %.3f confidence are withheld (%.1f%% of those on %s)\n", r.MinConfidence, 100*r.FloorAbstain, r.FloorFittedOn)
+	if len(r.MemberWeights) > 0 {
+		fmt.Fprintf(w, "  members weighed %s in the average (fitted on the same digits)\n", strings.Trim(fmt.Sprint(r.MemberWeights), "[]"))
+	}
 	if len(r.HeldOut) > 0 {
 		sets := slices.Sorted(maps.Keys(r.HeldOut))
 		var parts []string

@@ -957,6 +957,25 @@ func TestEnsembleEvalAndPredict(t *testing.T) {
 	if code != 1 || !strings.Contains(errOut, "/no/such/model") {
 		t.Errorf("ensemble with a missing member: exit %d %q", code, errOut)
 	}
+	// --weights 1,0,0 is the first member alone.
+	evalJSON := func(args ...string) evalReport {
+		t.Helper()
+		code, out, errOut := digitnet(append([]string{"eval", "--json"}, args...)...)
+		var rep evalReport
+		if code != 0 || json.Unmarshal([]byte(out), &rep) != nil {
+			t.Fatalf("eval %v: exit %d %s %s", args, code, out, errOut)
+		}
+		return rep
+	}
+	first := evalJSON("--model", paths[0])
+	if w := evalJSON("--model", strings.Join(paths, ","), "--weights", "1,0,0"); w.Accuracy != first.Accuracy || !slices.Equal(w.Confusion[3], first.Confusion[3]) {
+		t.Errorf("--weights 1,0,0: accuracy %.4f, the first member alone %.4f", w.Accuracy, first.Accuracy)
+	}
+	for _, args := range [][]string{{"eval", "--model", strings.Join(paths, ","), "--weights", "1,1"}, {"predict", "--model", strings.Join(paths, ","), "--weights", "1,x,1", "x.png"}} {
+		if code, _, errOut := digitnet(args...); code != 2 || !strings.Contains(errOut, "--weights") {
+			t.Errorf("%v: exit %d %q, want a usage error naming --weights", args, code, errOut)
+		}
+	}
 }
 
 // onLine is an io.Writer that calls do, once, when a line starting with prefix is

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	dn "github.com/digitnet/digitnet"
@@ -49,6 +50,7 @@ func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	show := fs.Bool("show", false, "print the 28×28 image the network saw, as text")
 	top := fs.Int("top", 3, "how many of the most likely classes to list")
 	floor := fs.Float64("min-confidence", -1, "withhold answers less probable than this (\"low confidence\"); default: the model's calibrated floor")
+	weights := weightsFlag(fs)
 	precision := precisionFlag(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: digitnet predict [--model M] [--json] [--show] FILE|DIR...\n\nPredicts the digit in each PNG, JPEG or GIF image (a directory: the images in it).\n\nflags:")
@@ -67,7 +69,7 @@ func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := checkPrecision(*precision); err != nil {
 		return err
 	}
-	m, err := openModel(*path, *floor)
+	m, err := openModel(*path, *floor, *weights)
 	if err != nil {
 		return err
 	}
@@ -150,8 +152,8 @@ func expandImages(args []string) []input {
 
 // openModel opens the model --model names (several, comma-separated: an ensemble that
 // averages their probabilities), or the pretrained one; floor ≥ 0 replaces its
-// confidence floor.
-func openModel(path string, floor float64) (*dn.Model, error) {
+// confidence floor, weights (--weights) its members' weights.
+func openModel(path string, floor float64, weights string) (*dn.Model, error) {
 	var m *dn.Model
 	var err error
 	if path == "" {
@@ -162,10 +164,37 @@ func openModel(path string, floor float64) (*dn.Model, error) {
 	if err != nil {
 		return nil, errors.New(strings.TrimPrefix(err.Error(), "digitnet: "))
 	}
+	if weights != "" {
+		w, err := parseWeights(weights)
+		if err != nil {
+			return nil, err
+		}
+		if m, err = m.WithWeights(w...); err != nil {
+			return nil, usageErr("--weights %s: %s", weights, strings.TrimPrefix(err.Error(), "digitnet: model: ensemble: "))
+		}
+	}
 	if floor >= 0 {
 		m = m.WithMinConfidence(floor)
 	}
 	return m, nil
+}
+
+// weightsFlag is --weights: an ensemble's members weighed in its average.
+func weightsFlag(fs *flag.FlagSet) *string {
+	return fs.String("weights", "", "weigh an ensemble's members in its average, one number each in --model's order, comma-separated (default: equal; the pretrained model's are fitted)")
+}
+
+// parseWeights reads --weights: comma-separated numbers.
+func parseWeights(s string) ([]float64, error) {
+	var w []float64
+	for _, f := range strings.Split(s, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil {
+			return nil, usageErr("--weights %s: %q is not a number", s, f)
+		}
+		w = append(w, v)
+	}
+	return w, nil
 }
 
 // openImage decodes an image file (PNG, JPEG or GIF, size-checked before decoding).

@@ -48,6 +48,7 @@ func runRead(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	asJSON := fs.Bool("json", false, "print one JSON object per input file")
 	show := fs.Bool("show", false, "write the digits' boxes and labels over each image to <name>.read.png next to it")
 	floor := fs.Float64("min-confidence", -1, "mark digits less probable than this unsure (\"?\"); default: the model's calibrated floor")
+	weights := weightsFlag(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: digitnet read [--model M] [--json] [--show] FILE|DIR...\n\nReads the number (a row of 1 to 12 or more handwritten digits) in each PNG, JPEG or GIF image\n(a directory: the images in it). A digit the model is unsure of is \"?\" in the text.\n\nflags:")
 		fs.PrintDefaults()
@@ -59,7 +60,7 @@ func runRead(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if len(images) == 0 {
 		return usageErr("no images given: name image files or directories")
 	}
-	m, err := openModel(*path, *floor)
+	m, err := openModel(*path, *floor, *weights)
 	if err != nil {
 		return err
 	}

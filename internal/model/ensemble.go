@@ -18,8 +18,34 @@ type Ensemble struct {
 	// Floor, when set, is the confidence floor fitted to the ensemble as a whole
 	// (averaging members lowers the confidence their own floors were fitted on).
 	Floor *float64
-	bufs  []*tensor.Tensor
-	sum   *tensor.Tensor
+	// Weights, when set, weigh the members' probabilities in the average (one per
+	// member, ≥ 0, not all 0; see SetWeights); nil weighs them equally.
+	Weights []float64
+	bufs    []*tensor.Tensor
+	sum     *tensor.Tensor
+}
+
+// SetWeights sets the members' weights in the average; nil weighs them equally.
+func (e *Ensemble) SetWeights(w []float64) error {
+	if w == nil {
+		e.Weights = nil
+		return nil
+	}
+	if len(w) != len(e.Models) {
+		return fmt.Errorf("model: ensemble: %d weights for %d members", len(w), len(e.Models))
+	}
+	total := 0.0
+	for i, v := range w {
+		if !(v >= 0) || math.IsInf(v, 1) {
+			return fmt.Errorf("model: ensemble: weight %d is %g, want a finite number ≥ 0", i+1, v)
+		}
+		total += v
+	}
+	if total == 0 {
+		return fmt.Errorf("model: ensemble: every weight is 0")
+	}
+	e.Weights = slices.Clone(w)
+	return nil
 }
 
 // LoadEnsemble loads the model files; they must take inputs of one size (any
@@ -62,7 +88,7 @@ func NewEnsemble(models []*Model, names []string) (*Ensemble, error) {
 // Replica returns an ensemble of the members' replicas (see Model.Replica): the same
 // weights, read-only, with working buffers of its own, for one concurrent caller.
 func (e *Ensemble) Replica() (*Ensemble, error) {
-	r := &Ensemble{Names: e.Names, Floor: e.Floor, sum: tensor.New(0)}
+	r := &Ensemble{Names: e.Names, Floor: e.Floor, Weights: e.Weights, sum: tensor.New(0)}
 	for i, m := range e.Models {
 		net, err := m.Replica()
 		if err != nil {
@@ -79,7 +105,7 @@ func (e *Ensemble) Replica() (*Ensemble, error) {
 // Quantized returns the ensemble with every member's dense layers in int8 for
 // inference (Model.Quantized), calibrated on the n images of pixels.
 func (e *Ensemble) Quantized(pixels []uint8, n int) (*Ensemble, error) {
-	r := &Ensemble{Names: e.Names, Floor: e.Floor, sum: tensor.New(0)}
+	r := &Ensemble{Names: e.Names, Floor: e.Floor, Weights: e.Weights, sum: tensor.New(0)}
 	for i, m := range e.Models {
 		q, err := m.Quantized(pixels, n)
 		if err != nil {
@@ -106,7 +132,7 @@ func (e *Ensemble) Parameters() int {
 // Classes are the class names all members share.
 func (e *Ensemble) Classes() []string { return e.Models[0].Classes }
 
-// Predict returns the mean class probabilities [n K] for n images of raw pixel bytes
+// Predict returns the mean (weighted, see Weights) class probabilities [n K] for n images of raw pixel bytes
 // (n·784, 0 background, 255 ink). The result is valid until the next call, and is the
 // member's own output when there is one member.
 func (e *Ensemble) Predict(pixels []uint8, n int) *tensor.Tensor {
@@ -145,8 +171,14 @@ func (e *Ensemble) PredictUnit(values []float32, n int) *tensor.Tensor {
 	return e.mean()
 }
 
-// accumulate adds member i's probabilities into the sum.
+// accumulate adds member i's probabilities, weighted, into the sum.
 func (e *Ensemble) accumulate(i int, p *tensor.Tensor) {
+	if e.Weights != nil { // p is the member's output buffer, overwritten by its next call
+		w := float32(e.Weights[i])
+		for j := range p.Data {
+			p.Data[j] *= w
+		}
+	}
 	if i == 0 {
 		e.sum.Resize(p.Shape...)
 		copy(e.sum.Data, p.Data)
@@ -155,9 +187,16 @@ func (e *Ensemble) accumulate(i int, p *tensor.Tensor) {
 	}
 }
 
-// mean divides the sum by the number of members.
+// mean divides the sum by the number of members, or by their weights' sum.
 func (e *Ensemble) mean() *tensor.Tensor {
-	inv := 1 / float32(len(e.Models))
+	total := float64(len(e.Models))
+	if e.Weights != nil {
+		total = 0
+		for _, w := range e.Weights {
+			total += w
+		}
+	}
+	inv := float32(1 / total)
 	for j := range e.sum.Data {
 		e.sum.Data[j] *= inv
 	}

@@ -323,6 +323,32 @@ func TestEnsembleAveragesMembers(t *testing.T) {
 	if len(conf) != 10 || acc < 0 || acc > 1 {
 		t.Errorf("Evaluate: accuracy %g, confusion %d rows", acc, len(conf))
 	}
+	// Weighed: (1·p0 + 0·p1 + 3·p2) / 4, in Predict and in a replica.
+	weights := []float64{1, 0, 3}
+	if err := e.SetWeights(weights); err != nil {
+		t.Fatal(err)
+	}
+	r, err := e.Replica()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ens := range []*Ensemble{e, r} {
+		got := ens.Predict(pixels, 2)
+		for j := range got.Data {
+			var want float64
+			for k, n := range nets {
+				want += weights[k] * float64(n.Predict(x).Data[j]) / 4
+			}
+			if math.Abs(float64(got.Data[j])-want) > 1e-6 {
+				t.Fatalf("weighed %v: probability %d = %g, want %g", weights, j, got.Data[j], want)
+			}
+		}
+	}
+	for _, bad := range [][]float64{{1, 1}, {1, -1, 1}, {0, 0, 0}, {1, math.NaN(), 1}, {1, math.Inf(1), 1}} {
+		if err := e.SetWeights(bad); err == nil {
+			t.Errorf("weights %v accepted", bad)
+		}
+	}
 	other := testModel(t)
 	other.Classes = []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"}
 	p := filepath.Join(dir, "other.safetensors")

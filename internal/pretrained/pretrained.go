@@ -55,11 +55,15 @@ type Record struct {
 	// MinConfidence is the ensemble's confidence floor, fitted by scripts/pretrain so
 	// that FloorAbstain of the answers on FloorFittedOn (real handwriting that is not
 	// held out, or the font digits' test split; never trained on) fall below it.
-	MinConfidence    float64 `json:"min_confidence"`
-	FloorAbstain     float64 `json:"floor_abstain"`
-	FloorFittedOn    string  `json:"floor_fitted_on"`
-	Parameters       int     `json:"parameters"`
-	BinaryBytesAdded int     `json:"binary_bytes_added,omitempty"`
+	MinConfidence float64 `json:"min_confidence"`
+	// MemberWeights weigh the members' probabilities in the ensemble's average (in
+	// Names' order), fitted by scripts/pretrain on the same digits as the floor; none
+	// weighs them equally.
+	MemberWeights    []float64 `json:"member_weights,omitempty"`
+	FloorAbstain     float64   `json:"floor_abstain"`
+	FloorFittedOn    string    `json:"floor_fitted_on"`
+	Parameters       int       `json:"parameters"`
+	BinaryBytesAdded int       `json:"binary_bytes_added,omitempty"`
 }
 
 var (
@@ -111,6 +115,11 @@ func Ensemble() (*model.Ensemble, error) {
 		names = append(names, Name+"-"+Names()[i])
 	}
 	ens, err := model.NewEnsemble(ms, names)
+	if err == nil {
+		if werr := ens.SetWeights(parsed.MemberWeights); werr != nil {
+			return nil, fmt.Errorf("pretrained: record.json: %w", werr)
+		}
+	}
 	if err == nil && parsed.MinConfidence > 0 {
 		f := parsed.MinConfidence
 		ens.Floor = &f

@@ -3,6 +3,7 @@ package pretrained
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"testing"
 )
 
@@ -42,5 +43,17 @@ func TestEnsemble(t *testing.T) {
 		if m.Net == b.Models[i].Net {
 			t.Errorf("member %s: two ensembles share a network; callers predict concurrently", a.Names[i])
 		}
+	}
+}
+
+// The record's weights are the ensemble's: one per member, and they change its average.
+func TestWeights(t *testing.T) {
+	r := Info()
+	e, err := Ensemble()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.MemberWeights) != len(Names()) || !slices.Equal(e.Weights, r.MemberWeights) {
+		t.Fatalf("record.json weighs the members %v, the ensemble %v; want one weight per member (%d)", r.MemberWeights, e.Weights, len(Names()))
 	}
 }

@@ -48,18 +48,37 @@ func main() {
 	abstain := flag.Float64("abstain", 0.005, "with -floor: the share to withhold")
 	numbersDir := flag.String("numbers", "", "measure reading numbers on the numbers set in DIR (manifest.json), and exit")
 	summary := flag.String("summary", "", "print the digit sets' accuracies of a -json FILE as one JSON object, and exit")
+	weights := flag.String("weights", "", "the ensemble members' weights in the average, comma-separated (default: equal)")
+	fitDir := flag.String("fit-weights", "", "print the members' weights (whole numbers 1 to 4) that read the test/ pictures of these class-folder DIRs (comma-separated) best, a withheld answer wrong, with the floor -abstain makes on them; and exit")
 	flag.Parse()
 	if *summary != "" {
 		printSummary(*summary)
 		return
 	}
-	if *modelPath == "" || *root == "" && *floorDir == "" && *numbersDir == "" {
+	if *modelPath == "" || *root == "" && *floorDir == "" && *numbersDir == "" && *fitDir == "" {
 		flag.Usage()
 		os.Exit(2)
+	}
+	if *fitDir != "" {
+		fitWeights(strings.Split(*modelPath, ","), strings.Split(*fitDir, ","), *abstain)
+		return
 	}
 	m, err := digitnet.OpenEnsemble(strings.Split(*modelPath, ",")...)
 	if err != nil {
 		fail(err)
+	}
+	if *weights != "" {
+		var w []float64
+		for _, f := range strings.Split(*weights, ",") {
+			v, err := strconv.ParseFloat(f, 64)
+			if err != nil {
+				fail(fmt.Errorf("-weights: %q is not a number", f))
+			}
+			w = append(w, v)
+		}
+		if m, err = m.WithWeights(w...); err != nil {
+			fail(fmt.Errorf("-weights: %w", err))
+		}
 	}
 	if *raw {
 		m = m.Uncalibrated()
