@@ -74,6 +74,16 @@ const (
 	// a tightly cropped pencil digit stays unread). Chosen on synthetic blank, ruled
 	// and noise pages (tools/heldout -sets nondigits -seed 2, not the held-out seed).
 	strongInk = 160
+	// smallSide: a picture no longer than this is always looked at twice (Analyze). At
+	// 32×32 or less a background block is one pixel, and a scan's fat strokes (a third
+	// of the picture wide) are taken for paper even with paper around the digit.
+	smallSide = 64
+	// minFitSide: a crop shorter than this is first enlarged, each pixel to a k×k
+	// square, to at least this size: a 16×16 scan then shrinks into the 20-pixel box
+	// averaging whole pixels, as its enlarged copy would, where resampling it directly
+	// gave hard, blocky strokes (Semeion's bitmaps at their own size read 89 % right
+	// against 94 % enlarged).
+	minFitSide = 64
 	// maxPadded: a second look's padded image may have this many pixels (16 MB) or
 	// four times the image's, whichever is more (2.25 times for a square image).
 	maxPadded = 1 << 24
@@ -172,7 +182,8 @@ func Analyze(img image.Image) (Result, error) {
 }
 
 // tight reports whether Analyze's first look at an image with bounds b, r or err,
-// calls for a second with paper around it: no ink found, or ink from edge to edge.
+// calls for a second with paper around it: no ink found, ink from edge to edge, the
+// digit cut off at the edge (r.cut), or a small picture.
 func tight(r Result, err error, b image.Rectangle) bool {
 	if errors.Is(err, ErrNoInk) {
 		return true
@@ -181,6 +192,9 @@ func tight(r Result, err error, b image.Rectangle) bool {
 		return false
 	}
 	if r.cut {
+		return true
+	}
+	if max(b.Dx(), b.Dy()) <= smallSide { // cheap, and its one-pixel blocks are coarse
 		return true
 	}
 	m := tightBlocks * blockSize(b.Dx(), b.Dy()) // near enough to an edge to suffer
@@ -424,6 +438,15 @@ func parts(comps []component, keep []bool, box image.Rectangle) int {
 // thin strokes are thickened there, so the cost of thickening stays bounded.
 func fit(crop []uint8, cw, ch int, w float64) (small []float32, dw, dh int) {
 	L := max(cw, ch)
+	if k := (minFitSide + L - 1) / L; k > 1 {
+		big := make([]uint8, cw*k*ch*k)
+		for y := range ch * k {
+			for x := range cw * k {
+				big[y*cw*k+x] = crop[(y/k)*cw+x/k]
+			}
+		}
+		crop, cw, ch, L, w = big, cw*k, ch*k, L*k, w*float64(k)
+	}
 	var work []float32
 	if L > workSize {
 		k := float64(L) / workSize

@@ -427,6 +427,75 @@ func TestCutOff(t *testing.T) {
 	}
 }
 
+// TestSmallScan: scanned bitmaps at their own size read as their enlarged copies do. A
+// 32×32 fat "1" (a bar 13 pixels wide, as UCI optdigits' writers' ones are) lost its bar
+// to the paper estimate (one-pixel blocks); a 16×16 "7" (as USPS and Semeion store
+// theirs) came out with hard, blocky strokes.
+func TestSmallScan(t *testing.T) {
+	draw := func(rows []string, k, margin int) *image.Gray {
+		n := len(rows)
+		img := image.NewGray(image.Rect(0, 0, (n+2*margin)*k, (n+2*margin)*k))
+		for i := range img.Pix {
+			img.Pix[i] = 255
+		}
+		for y := range n * k {
+			for x := range n * k {
+				if rows[y/k][x/k] == '#' {
+					img.Pix[(y+margin*k)*img.Stride+x+margin*k] = 0
+				}
+			}
+		}
+		return img
+	}
+	var one []string
+	for y := range 32 {
+		r := []byte(strings.Repeat(".", 32))
+		for x := range 32 {
+			cx := 18 - float64(y-16)*0.15
+			if y >= 3 && y < 29 && float64(x) >= cx-6.5 && float64(x) < cx+6.5 || y >= 3 && y < 11 && x >= 6 && x < 12 {
+				r[x] = '#'
+			}
+		}
+		one = append(one, string(r))
+	}
+	seven := []string{
+		"................",
+		"..############..",
+		"..############..",
+		"..........###...",
+		".........###....",
+		"........###.....",
+		".......###......",
+		"......###.......",
+		"......###.......",
+		".....###........",
+		".....###........",
+		"....###.........",
+		"....###.........",
+		"...###..........",
+		"...###..........",
+		"................",
+	}
+	for _, c := range []struct {
+		name      string
+		rows      []string
+		bigMargin int
+		minIoU    float64
+	}{{"fat one 32×32", one, 16, 0.95}, {"seven 16×16", seven, 0, 0.95}} {
+		got, err := Preprocess(draw(c.rows, 1, 0))
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		want, err := Preprocess(draw(c.rows, 8, c.bigMargin))
+		if err != nil {
+			t.Fatalf("%s 8×: %v", c.name, err)
+		}
+		if iou := overlap(got, want); iou < c.minIoU {
+			t.Errorf("%s at its own size: ink overlaps its 8× copy's by %.3f, want ≥ %g\ngot\n%s\nwant\n%s", c.name, iou, c.minIoU, ASCII(got), ASCII(want))
+		}
+	}
+}
+
 // TestThinStrip: a long thin image (1×16000) costs about its own size: the second
 // look's border, a quarter of the longer side all round, would be 8001×24000 pixels.
 func TestThinStrip(t *testing.T) {
