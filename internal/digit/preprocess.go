@@ -744,7 +744,7 @@ func contrast(g []uint8, W, H, s int, paper []float32, nx, ny int) *[256]int32 {
 			px := p[x]
 			d := px - float32(v)
 			c := 0
-			if d > noise {
+			if d > max(noise, 0) { // noise < 0 when most of the image is darker than its paper
 				c = min(int(255*d/max(px, minPaper)+0.5), 255)
 			}
 			hist[c]++

@@ -496,6 +496,26 @@ func TestSmallScan(t *testing.T) {
 	}
 }
 
+// TestGradientStrip: a picture mostly darker than the paper the closing estimates (a
+// 38×1 gray ramp) has a negative noise level; contrast below it must still be paper,
+// not a negative index (it panicked).
+func TestGradientStrip(t *testing.T) {
+	for w := 2; w <= 64; w++ {
+		m := image.NewGray(image.Rect(0, 0, w, 1))
+		for x := range w {
+			m.Pix[x] = uint8(x * 255 / (w - 1))
+		}
+		if _, err := Analyze(m); err != nil && !errors.Is(err, ErrNoInk) {
+			t.Errorf("%d×1 ramp: %v, want a digit or ErrNoInk", w, err)
+		}
+		v := image.NewGray(image.Rect(0, 0, 1, w))
+		copy(v.Pix, m.Pix)
+		if _, err := Analyze(v); err != nil && !errors.Is(err, ErrNoInk) {
+			t.Errorf("1×%d ramp: %v, want a digit or ErrNoInk", w, err)
+		}
+	}
+}
+
 // TestThinStrip: a long thin image (1×16000) costs about its own size: the second
 // look's border, a quarter of the longer side all round, would be 8001×24000 pixels.
 func TestThinStrip(t *testing.T) {
