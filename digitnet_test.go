@@ -351,3 +351,50 @@ func TestQuantized(t *testing.T) {
 		t.Errorf("int8 and float32 agree on %d of 300 images, want at least 297", same)
 	}
 }
+
+// WithWeights weighs the members: the shares matter, not the scale; Info reports them.
+func TestWithWeights(t *testing.T) {
+	m, err := digitnet.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := m.Info().Weights; len(w) != len(m.Info().Files) {
+		t.Fatalf("the pretrained model's weights %v for %d members", w, len(m.Info().Files))
+	}
+	f, err := os.Open(filepath.Join("testdata", "seven.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := digitnet.DecodeImage(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	probs := func(w ...float64) []float64 {
+		t.Helper()
+		mw, err := m.WithWeights(w...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := mw.Info().Weights; !slices.Equal(got, w) {
+			t.Errorf("Info().Weights = %v, want %v", got, w)
+		}
+		p, err := mw.PredictImage(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.Probs
+	}
+	first, third, first2 := probs(1, 0, 0, 0), probs(0, 0, 1, 0), probs(2, 0, 0, 0)
+	for k := range first {
+		if math.Abs(first[k]-first2[k]) > 1e-6 {
+			t.Fatalf("weights 1,0,0,0 give %v, 2,0,0,0 %v: want the same shares", first, first2)
+		}
+	}
+	if slices.Equal(first, third) {
+		t.Errorf("the first member alone and the third alone give the same %v", first)
+	}
+	if _, err := m.WithWeights(1, 1); err == nil {
+		t.Error("two weights for four members accepted")
+	}
+}

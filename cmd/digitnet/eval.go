@@ -72,6 +72,9 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 		printPretrained(stderr)
+		if w != nil {
+			fmt.Fprintf(stderr, "  --weights: members weighed %s instead\n", strings.ReplaceAll(*weights, ",", " "))
+		}
 		return evalEnsemble(ctx, ens, pretrained.Name, *name, *dir, *prefix, *reportDir, *precision, commandLine("eval", args), *asJSON, stdout, stderr)
 	}
 	if paths := strings.Split(*path, ","); len(paths) > 1 {

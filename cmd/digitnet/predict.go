@@ -169,6 +169,9 @@ func openModel(path string, floor float64, weights string) (*dn.Model, error) {
 		if err != nil {
 			return nil, err
 		}
+		if len(m.Info().Files) < 2 {
+			return nil, usageErr("--weights: --model names one model, not an ensemble")
+		}
 		if m, err = m.WithWeights(w...); err != nil {
 			return nil, usageErr("--weights %s: %s", weights, strings.TrimPrefix(err.Error(), "digitnet: model: ensemble: "))
 		}
@@ -249,7 +252,10 @@ func predictFile(m *dn.Model, file string, top int) prediction {
 
 func emitPrediction(stdout, stderr io.Writer, p prediction, asJSON, show bool) {
 	if asJSON {
-		b, _ := json.Marshal(p)
+		b, err := json.Marshal(p)
+		if err != nil { // a probability that is not a number: say so rather than print nothing
+			b, _ = json.Marshal(prediction{File: p.File, Error: err.Error()})
+		}
 		fmt.Fprintln(stdout, string(b))
 		return
 	}

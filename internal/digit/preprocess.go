@@ -137,7 +137,6 @@ type Result struct {
 	// Parts counts the groups of ink side by side with a gap between them, each at
 	// least half as tall as the ink: two or more mean several digits, most likely.
 	Parts int
-	cut   bool // a mark dropped at the image's edge outweighs those kept (cutOff)
 }
 
 // Analyze is Preprocess, also returning where the ink is and how many digits it
@@ -148,10 +147,8 @@ type Result struct {
 // estimate of step 3 sees paper on one side only of a stroke
 // along the edge, and takes a stroke wider than closeRadius blocks there for paper —
 // a fat digit cut out of a form or a scanned set's box (ink filling it, as in USPS or
-// UCI optdigits) lost its edges or all its ink. The same goes for a digit cut so
-// that its body runs off the image (cutOff): the first look drops the body as a mark
-// along the edge and keeps a stray piece of it. The second look is kept when it finds
-// ink (and, for a cut digit, sees the piece kept as part of it).
+// UCI optdigits) lost its edges or all its ink. So is every small picture (smallSide).
+// The second look is kept when it finds ink.
 func Analyze(img image.Image) (Result, error) {
 	r, _, reach, err := analyze(img)
 	b := img.Bounds()
@@ -172,27 +169,18 @@ func Analyze(img image.Image) (Result, error) {
 		return r, err
 	}
 	r2.Box = r2.Box.Sub(image.Pt(pad, pad)).Add(b.Min).Intersect(b)
-	// Looking again because a mark ran off the edge (cut), the second look must see
-	// the marks kept as part of the digit: in a photo, the mark at the edge can be a
-	// dark surround that the paper added turns into the largest mark.
-	if r.cut && !r.Box.In(r2.Box) {
-		return r, err
-	}
 	return r2, nil
 }
 
 // tight reports whether Analyze's first look at an image with bounds b, r or err,
-// calls for a second with paper around it: no ink found, ink from edge to edge, the
-// digit cut off at the edge (r.cut), or a small picture.
+// calls for a second with paper around it: no ink found, ink from edge to edge, or a
+// small picture.
 func tight(r Result, err error, b image.Rectangle) bool {
 	if errors.Is(err, ErrNoInk) {
 		return true
 	}
 	if err != nil {
 		return false
-	}
-	if r.cut {
-		return true
 	}
 	if max(b.Dx(), b.Dy()) <= smallSide { // cheap, and its one-pixel blocks are coarse
 		return true
@@ -302,8 +290,7 @@ func analyze(img image.Image) (r Result, full uint8, reach int, err error) {
 	}
 	kept := in.select_(keep, 0, in.W)
 	box := bounds(kept)
-	r = Result{Pixels: in.render(kept), Box: box.Add(in.origin), Parts: parts(in.comps, keep, box), cut: cutOff(in.comps, keep, box, in.W, in.H)}
-	return r, in.full, reach, nil
+	return Result{Pixels: in.render(kept), Box: box.Add(in.origin), Parts: parts(in.comps, keep, box)}, in.full, reach, nil
 }
 
 // inkMap is an image's ink, as steps 1-4 of Preprocess find it.
@@ -847,23 +834,6 @@ func digitMarks(comps []component, W, H int) ([]bool, error) {
 		keep[i] = keep[i] || k
 	}
 	return keep, nil
-}
-
-// cutOff reports whether a mark dropped for touching the image's edges outweighs the
-// marks kept, box, and reaches them: the digit itself, most likely, cropped so that it
-// runs off the image, and the marks kept a stray piece of it. A mark along all four
-// edges is a frame or a dark surround, not a digit; one away from the marks kept, a
-// shadow or an object beside the page.
-func cutOff(comps []component, keep []bool, box image.Rectangle, W, H int) bool {
-	kept, dropped := 0, 0
-	for i, c := range comps {
-		if keep[i] {
-			kept += c.area
-		} else if (c.x0 > 0 || c.y0 > 0 || c.x1 < W || c.y1 < H) && c.rect().Inset(-c.extent()/4).Overlaps(box) {
-			dropped = max(dropped, c.area)
-		}
-	}
-	return dropped > kept
 }
 
 // notSpecks reports which of the components in cand are not specks beside

@@ -363,8 +363,7 @@ func TestTightCrop(t *testing.T) {
 // TestCutOff: a scanned "7" at its own size, 32×32, its body running off the top and
 // bottom edges (UCI optdigits' bitmaps are cut so), is read whole. Its first look keeps
 // only a stray corner of the bar (the body, at the edges, is dropped as an edge mark);
-// a mark dropped at the edges that outweighs the marks kept and reaches them calls for
-// the second look.
+// a small picture is always looked at again with paper around it (smallSide).
 func TestCutOff(t *testing.T) {
 	rows := []string{
 		".............#########..........",
@@ -513,6 +512,65 @@ func TestGradientStrip(t *testing.T) {
 		if _, err := Analyze(v); err != nil && !errors.Is(err, ErrNoInk) {
 			t.Errorf("1×%d ramp: %v, want a digit or ErrNoInk", w, err)
 		}
+	}
+}
+
+// TestTightCropNoInk: an MNIST "0" (test image 3) cropped to its ink and drawn dark on
+// white at 4× shows no ink at the first look (its ink covers most of the picture, the
+// paper estimate follows it); the second look with paper around it finds the digit. The
+// skip of hopeless second looks (blocks.reach) must not skip this one.
+func TestTightCropNoInk(t *testing.T) {
+	rows := []string{
+		"      +%#.      ",
+		"     .%%%-      ",
+		"     *%%%-      ",
+		"   -*%%%%+-:    ",
+		"   %%%%%%%%#.   ",
+		"  *@%%%%%#%%%   ",
+		" :#%%%%+::=%%-  ",
+		".%%%%#=   .%%%- ",
+		".%%%*      -%%%.",
+		".%%#.      .#%%.",
+		".%%        .#@%+",
+		"=%%        -%%%.",
+		"#%%       :%%%%.",
+		"#%%      +%%%#: ",
+		"#%%     *#%%%*  ",
+		"#%%::%%%@%%%%   ",
+		"-%%%%%%%%%%%+   ",
+		".%%%%%%%%%*.    ",
+		" :+%%%%%%-      ",
+		"   :*%*::.      ",
+	}
+	const k = 4
+	draw := func(margin int) *image.Gray {
+		w, h := (len(rows[0])+2*margin)*k, (len(rows)+2*margin)*k
+		img := image.NewGray(image.Rect(0, 0, w, h))
+		for i := range img.Pix {
+			img.Pix[i] = 255
+		}
+		for y := range len(rows) * k {
+			for x := range len(rows[0]) * k {
+				v := strings.IndexByte(" .:-=+*#%@", rows[y/k][x/k])
+				img.Pix[(y+margin*k)*w+x+margin*k] = uint8(255 - v*255/9)
+			}
+		}
+		return img
+	}
+	tight := draw(0)
+	if _, _, _, err := analyze(tight); !errors.Is(err, ErrNoInk) {
+		t.Fatalf("first look at the tight crop: %v, want ErrNoInk (the case this test is about)", err)
+	}
+	want, err := Preprocess(draw(8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Preprocess(tight)
+	if err != nil {
+		t.Fatalf("tight crop: %v, want the digit", err)
+	}
+	if iou := overlap(got, want); iou < 0.9 {
+		t.Errorf("tight crop: ink overlaps the same 0 with paper around it by %.3f, want ≥ 0.9\ngot\n%s\nwant\n%s", iou, ASCII(got), ASCII(want))
 	}
 }
 

@@ -41,8 +41,8 @@ func (e *Ensemble) SetWeights(w []float64) error {
 		}
 		total += v
 	}
-	if total == 0 {
-		return fmt.Errorf("model: ensemble: every weight is 0")
+	if total == 0 || math.IsInf(total, 1) {
+		return fmt.Errorf("model: ensemble: weights summing to %g, want a positive finite sum", total)
 	}
 	e.Weights = slices.Clone(w)
 	return nil
@@ -174,7 +174,12 @@ func (e *Ensemble) PredictUnit(values []float32, n int) *tensor.Tensor {
 // accumulate adds member i's probabilities, weighted, into the sum.
 func (e *Ensemble) accumulate(i int, p *tensor.Tensor) {
 	if e.Weights != nil { // p is the member's output buffer, overwritten by its next call
-		w := float32(e.Weights[i])
+		// Each weight's share, in float64: weights of 1e-50 or 1e39 stay in float32's range.
+		total := 0.0
+		for _, v := range e.Weights {
+			total += v
+		}
+		w := float32(e.Weights[i] / total)
 		for j := range p.Data {
 			p.Data[j] *= w
 		}
@@ -187,16 +192,13 @@ func (e *Ensemble) accumulate(i int, p *tensor.Tensor) {
 	}
 }
 
-// mean divides the sum by the number of members, or by their weights' sum.
+// mean divides the sum by the number of members (weighed members were scaled by their
+// shares already).
 func (e *Ensemble) mean() *tensor.Tensor {
-	total := float64(len(e.Models))
 	if e.Weights != nil {
-		total = 0
-		for _, w := range e.Weights {
-			total += w
-		}
+		return e.sum
 	}
-	inv := float32(1 / total)
+	inv := float32(1 / float64(len(e.Models)))
 	for j := range e.sum.Data {
 		e.sum.Data[j] *= inv
 	}

@@ -344,7 +344,23 @@ func TestEnsembleAveragesMembers(t *testing.T) {
 			}
 		}
 	}
-	for _, bad := range [][]float64{{1, 1}, {1, -1, 1}, {0, 0, 0}, {1, math.NaN(), 1}, {1, math.Inf(1), 1}} {
+	// Tiny or huge weights are shares all the same.
+	for _, w := range [][]float64{{1e-50, 0, 3e-50}, {1e300, 0, 3e300}} {
+		if err := e.SetWeights(w); err != nil {
+			t.Fatal(err)
+		}
+		got := e.Predict(pixels, 2)
+		for j := range got.Data {
+			var want float64
+			for k, n := range nets {
+				want += weights[k] * float64(n.Predict(x).Data[j]) / 4
+			}
+			if math.Abs(float64(got.Data[j])-want) > 1e-6 {
+				t.Fatalf("weighed %v: probability %d = %g, want %g", w, j, got.Data[j], want)
+			}
+		}
+	}
+	for _, bad := range [][]float64{{1, 1}, {1, -1, 1}, {0, 0, 0}, {1, math.NaN(), 1}, {1, math.Inf(1), 1}, {1e308, 1e308, 1e308}} {
 		if err := e.SetWeights(bad); err == nil {
 			t.Errorf("weights %v accepted", bad)
 		}

@@ -70,7 +70,7 @@ func main() {
 	if *weights != "" {
 		var w []float64
 		for _, f := range strings.Split(*weights, ",") {
-			v, err := strconv.ParseFloat(f, 64)
+			v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
 			if err != nil {
 				fail(fmt.Errorf("-weights: %q is not a number", f))
 			}

@@ -107,7 +107,7 @@ func weighedRight(w []int, probs [][][]float64, several []bool, pics []picture, 
 
 // memberProbs is each member's probabilities for each picture, preprocessed once (by
 // the first member, as the ensemble does); nil where there is nothing to classify (no
-// ink). several marks the pictures of several digits side by side, which the ensemble
+// ink, or a file that does not decode: skipped, as -floor skips it). several marks the pictures of several digits side by side, which the ensemble
 // withholds whatever its weights.
 func memberProbs(members []*digitnet.Model, pics []picture) (out [][][]float64, several []bool) {
 	several = make([]bool, len(pics))
@@ -124,11 +124,6 @@ func memberProbs(members []*digitnet.Model, pics []picture) (out [][][]float64, 
 			for i := range next {
 				p, err := predict(members[0], pics[i].path)
 				if err != nil || p.Input == nil {
-					if err != nil {
-						mu.Lock()
-						firstErr = cmpErr(firstErr, fmt.Errorf("%s: %w", pics[i].path, err))
-						mu.Unlock()
-					}
 					continue
 				}
 				px := make([]float32, len(p.Input))
