@@ -29,9 +29,11 @@ type Limits struct {
 
 // DefaultLimits accepts up to 32 MiB of data and 40 megapixels (8000×5000).
 // A 40-megapixel image costs Preprocess about 40 MB for its grayscale copy on
-// top of what the decoder allocates (about 4 bytes a pixel for PNG), and up to
-// 130 MB more when it looks again with paper around the image (Analyze: at
-// most 2.25 times the pixels for a square image, four times for others).
+// top of what the decoder allocates (about 4 bytes a pixel for PNG); when it
+// looks again with paper around the image (Analyze: a tight crop, or no ink
+// found on a page that is not plain) about 320 MB in all at 8000×5000 (the
+// padded image has 2.25 times the pixels, or up to four times for a thin one,
+// and is copied once more to be analysed).
 var DefaultLimits = Limits{MaxBytes: 32 << 20, MaxPixels: 40_000_000}
 
 func (l Limits) orDefault() Limits {
