@@ -3,6 +3,7 @@ module github.com/digitnet/digitnet
 go 1.26.8
 
 require (
+	github.com/disintegration/imaging v1.6.2
 	github.com/klauspost/compress v1.20.4
 	github.com/nlpodyssey/safetensors v0.0.0-20250209183917-bfb01cc25f7c
 	github.com/schollz/progressbar/v3 v3.19.1

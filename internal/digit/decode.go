@@ -8,6 +8,8 @@ import (
 	"image"
 	"io"
 
+	"github.com/disintegration/imaging"
+
 	// Register the formats Decode accepts.
 	_ "image/gif"
 	_ "image/jpeg"
@@ -33,7 +35,8 @@ type Limits struct {
 // looks again with paper around the image (Analyze: a tight crop, or no ink
 // found on a page that is not plain) about 320 MB in all at 8000×5000 (the
 // padded image has 2.25 times the pixels, or up to four times for a thin one,
-// and is copied once more to be analysed).
+// and is copied once more to be analysed). A JPEG turned upright by its EXIF
+// Orientation is copied once, at 4 bytes a pixel.
 var DefaultLimits = Limits{MaxBytes: 32 << 20, MaxPixels: 40_000_000}
 
 func (l Limits) orDefault() Limits {
@@ -47,7 +50,8 @@ func (l Limits) orDefault() Limits {
 }
 
 // Decode reads a PNG, JPEG or GIF image (the first frame of an animated GIF)
-// from r, enforcing lim. It reads at most lim.MaxBytes+1 bytes of r.
+// from r, enforcing lim; a JPEG is turned upright as its EXIF Orientation
+// says. It reads at most lim.MaxBytes+1 bytes of r.
 //
 // The error is ErrFormat for data in no known format, io.ErrUnexpectedEOF
 // for an image cut short, ErrCorrupt for other invalid data, ErrEmpty for no
@@ -81,7 +85,10 @@ func Decode(r io.Reader, lim Limits) (image.Image, error) {
 		return nil, err
 	}
 	rd = &eofReader{r: bytes.NewReader(data)}
-	img, format, err := image.Decode(rd)
+	// A phone stores a photo as its sensor saw it and says in the JPEG's EXIF
+	// Orientation how to turn it upright, as viewers show it: a digit photographed
+	// holding the phone upright is otherwise lying on its side.
+	img, err := imaging.Decode(rd, imaging.AutoOrientation(true))
 	if err != nil {
 		return nil, decodeError(format, err, rd.eof)
 	}

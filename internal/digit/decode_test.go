@@ -240,3 +240,70 @@ func FuzzDecodePreprocess(f *testing.F) {
 		_ = ASCII(px)
 	})
 }
+
+// withOrientation returns JPEG data with an EXIF APP1 segment right after SOI whose
+// IFD0 holds one entry, Orientation (0x0112) = o, in big-endian TIFF order.
+func withOrientation(jpegData []byte, o uint16) []byte {
+	var tiff bytes.Buffer
+	tiff.WriteString("MM\x00\x2a")
+	binary.Write(&tiff, binary.BigEndian, uint32(8))      // IFD0 offset
+	binary.Write(&tiff, binary.BigEndian, uint16(1))      // one entry
+	binary.Write(&tiff, binary.BigEndian, uint16(0x0112)) // Orientation
+	binary.Write(&tiff, binary.BigEndian, uint16(3))      // SHORT
+	binary.Write(&tiff, binary.BigEndian, uint32(1))      // count
+	binary.Write(&tiff, binary.BigEndian, o)
+	binary.Write(&tiff, binary.BigEndian, uint16(0)) // value padding
+	binary.Write(&tiff, binary.BigEndian, uint32(0)) // no next IFD
+	payload := append([]byte("Exif\x00\x00"), tiff.Bytes()...)
+	seg := []byte{0xff, 0xe1, 0, 0}
+	binary.BigEndian.PutUint16(seg[2:], uint16(len(payload)+2))
+	out := append([]byte{}, jpegData[:2]...) // SOI
+	out = append(out, seg...)
+	out = append(out, payload...)
+	return append(out, jpegData[2:]...)
+}
+
+// A phone photo is stored as the sensor saw it, with an EXIF Orientation saying how to
+// show it: Decode turns it upright, so the digit is read as the user sees it.
+func TestDecodeEXIFOrientation(t *testing.T) {
+	// 60×30: the left half dark, the right half light.
+	src := image.NewGray(image.Rect(0, 0, 60, 30))
+	for y := range 30 {
+		for x := range 60 {
+			src.Pix[y*src.Stride+x] = map[bool]uint8{true: 20, false: 230}[x < 30]
+		}
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, src, &jpeg.Options{Quality: 95}); err != nil {
+		t.Fatal(err)
+	}
+	dark := func(img image.Image, x, y int) bool {
+		r, _, _, _ := img.At(img.Bounds().Min.X+x, img.Bounds().Min.Y+y).RGBA()
+		return r < 0x8000
+	}
+	for _, c := range []struct {
+		o                    uint16
+		w, h                 int
+		darkX, darkY, lx, ly int // a pixel that must be dark, one that must be light
+	}{
+		{1, 60, 30, 5, 15, 55, 15}, // as stored
+		{3, 60, 30, 55, 15, 5, 15}, // turned 180°: the dark half on the right
+		{6, 30, 60, 15, 5, 15, 55}, // turned 90° clockwise: the dark half on top
+		{8, 30, 60, 15, 55, 15, 5}, // turned 90° counter-clockwise: at the bottom
+	} {
+		img, err := Decode(bytes.NewReader(withOrientation(buf.Bytes(), c.o)), Limits{})
+		if err != nil {
+			t.Fatalf("orientation %d: %v", c.o, err)
+		}
+		b := img.Bounds()
+		if b.Dx() != c.w || b.Dy() != c.h || !dark(img, c.darkX, c.darkY) || dark(img, c.lx, c.ly) {
+			t.Errorf("orientation %d: %v, dark at (%d,%d) %v, at (%d,%d) %v; want %d×%d, dark only at the first",
+				c.o, b, c.darkX, c.darkY, dark(img, c.darkX, c.darkY), c.lx, c.ly, dark(img, c.lx, c.ly), c.w, c.h)
+		}
+	}
+	// The data cut short still reads as truncated, with the EXIF segment in front.
+	data := withOrientation(buf.Bytes(), 6)
+	if _, err := Decode(bytes.NewReader(data[:len(data)/2]), Limits{}); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("truncated JPEG with EXIF: %v, want io.ErrUnexpectedEOF", err)
+	}
+}
