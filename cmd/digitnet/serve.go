@@ -39,6 +39,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	logJSON := fs.Bool("log-json", false, "write logs as JSON lines (default: key=value text)")
 	verbose := fs.Bool("verbose", false, "log every request (debug level)")
 	precision := precisionFlag(fs)
+	weights := weightsFlag(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `usage: digitnet serve [--model M] [--addr 127.0.0.1:8080] [flags]
 
@@ -96,6 +97,26 @@ flags:`)
 	loader, name := serve.Files(strings.Split(*path, ",")...), filepath.Base(*path)
 	if *path == "" {
 		loader, name = pretrained.Ensemble, pretrained.Name
+	}
+	if *weights != "" {
+		w, err := parseWeights(*weights)
+		if err != nil {
+			return err
+		}
+		load := loader // a reload weighs the new files the same way
+		loader = func() (*model.Ensemble, error) {
+			ens, err := load()
+			if err != nil {
+				return nil, err
+			}
+			if len(ens.Models) < 2 {
+				return nil, usageErr("--weights: --model names one model, not an ensemble")
+			}
+			if err := ens.SetWeights(w); err != nil {
+				return nil, usageErr("--weights %s: %s", *weights, strings.TrimPrefix(err.Error(), "model: ensemble: "))
+			}
+			return ens, nil
+		}
 	}
 	if *precision == "int8" && int8Ready(stderr) {
 		// Calibrated on the model's training data, read again only when a reload brings

@@ -95,6 +95,9 @@ func TestServeRejectsBadFlags(t *testing.T) {
 		{"negative timeout", []string{"--model", good, "--queue-timeout", "-1s"}, true, "--queue-timeout -1s"},
 		{"not a model", []string{"--model", garbage}, false, "garbage.safetensors"},
 		{"bad address", []string{"--model", good, "--addr", "256.0.0.1:http"}, false, "256.0.0.1"},
+		{"weights for one model", []string{"--model", good, "--weights", "1"}, true, "--weights: --model names one model"},
+		{"weights miscounted", []string{"--model", good + "," + good, "--weights", "1,2,3"}, true, "3 weights for 2 members"},
+		{"weights not numbers", []string{"--model", good + "," + good, "--weights", "1,x"}, true, `"x" is not a number`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
