@@ -387,7 +387,7 @@ func TestWithWeights(t *testing.T) {
 	}
 	first, third, first2 := probs(1, 0, 0, 0), probs(0, 0, 1, 0), probs(2, 0, 0, 0)
 	for k := range first {
-		if math.Abs(first[k]-first2[k]) > 1e-6 {
+		if !(math.Abs(first[k]-first2[k]) <= 1e-6) { // NaN fails too
 			t.Fatalf("weights 1,0,0,0 give %v, 2,0,0,0 %v: want the same shares", first, first2)
 		}
 	}

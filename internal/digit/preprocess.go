@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"math/bits"
 	"slices"
 )
 
@@ -152,9 +153,11 @@ type Result struct {
 func Analyze(img image.Image) (Result, error) {
 	r, _, reach, err := analyze(img)
 	b := img.Bounds()
+	// A small picture is looked at again whatever the first look found (smallSide).
+	onlySmall := err == nil && !tight(r, err, b) && max(b.Dx(), b.Dy()) <= smallSide
 	// A page whose levels lie too close together for strong ink (a blank one) is not
 	// looked at again: the paper added is the image's own levels.
-	if !tight(r, err, b) || err != nil && reach < strongInk {
+	if !tight(r, err, b) && !onlySmall || err != nil && reach < strongInk {
 		return r, err
 	}
 	p, pad, ok := padded(img)
@@ -169,21 +172,39 @@ func Analyze(img image.Image) (Result, error) {
 		return r, err
 	}
 	r2.Box = r2.Box.Sub(image.Pt(pad, pad)).Add(b.Min).Intersect(b)
+	// Looked at again only for its size, a picture keeps its first reading when the
+	// second takes in what the first left out as not the digit: a frame, an underline
+	// or a neighbour's stroke along the edges (ink reaching three more edges), or a
+	// second group of ink beside the digit.
+	if onlySmall && (r2.Parts > r.Parts || bits.OnesCount(edges(r2.Box, b)&^edges(r.Box, b)) >= 3 && 8*area(r.Box) >= area(b)) {
+		return r, nil
+	}
 	return r2, nil
 }
 
+// edges returns the sides of b that box reaches, within edgeSlack pixels, one bit each
+// (left, top, right, bottom).
+func edges(box, b image.Rectangle) uint {
+	const edgeSlack = 2
+	var m uint
+	for i, near := range []bool{box.Min.X-b.Min.X <= edgeSlack, box.Min.Y-b.Min.Y <= edgeSlack,
+		b.Max.X-box.Max.X <= edgeSlack, b.Max.Y-box.Max.Y <= edgeSlack} {
+		if near {
+			m |= 1 << i
+		}
+	}
+	return m
+}
+
 // tight reports whether Analyze's first look at an image with bounds b, r or err,
-// calls for a second with paper around it: no ink found, ink from edge to edge, or a
-// small picture.
+// calls for a second with paper around it: no ink found, or ink from edge to edge.
+// (Analyze also looks again at every small picture.)
 func tight(r Result, err error, b image.Rectangle) bool {
 	if errors.Is(err, ErrNoInk) {
 		return true
 	}
 	if err != nil {
 		return false
-	}
-	if max(b.Dx(), b.Dy()) <= smallSide { // cheap, and its one-pixel blocks are coarse
-		return true
 	}
 	m := tightBlocks * blockSize(b.Dx(), b.Dy()) // near enough to an edge to suffer
 	return r.Box.Min.X < b.Min.X+m && r.Box.Max.X > b.Max.X-m || r.Box.Min.Y < b.Min.Y+m && r.Box.Max.Y > b.Max.Y-m

@@ -574,6 +574,51 @@ func TestTightCropNoInk(t *testing.T) {
 	}
 }
 
+// TestSmallWithMarks: a small picture is looked at twice (smallSide), but marks the
+// first look left out as not the digit stay out: a frame, an underline, a gray frame
+// around a light digit on dark paper.
+func TestSmallWithMarks(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		s    scene
+		mark func(x, y, w, h int) bool
+		v    uint8 // the mark's gray
+	}{
+		{"frame", scene{w: 64, h: 64, digit: '7', box: centred(64, 64, 44, 0.7), pen: 5}, func(x, y, w, h int) bool {
+			return x == 0 || y == 0 || x == w-1 || y == h-1
+		}, 0},
+		{"underline", scene{w: 64, h: 64, digit: '2', box: centred(64, 64, 44, 0.7), pen: 5}, func(x, y, w, h int) bool {
+			return y >= h-3 && y < h-1
+		}, 0},
+		{"gray frame, light on dark", scene{w: 28, h: 28, digit: '3', box: centred(28, 28, 20, 0.65), pen: 2.5,
+			light: func(x, y float64) float64 { return 10 }, ink: 25}, func(x, y, w, h int) bool {
+			return x == 0 || y == 0 || x == w-1 || y == h-1
+		}, 128},
+	} {
+		plain := c.s.image().(*image.Gray)
+		want, err := Analyze(plain)
+		if err != nil {
+			t.Fatalf("%s without the marks: %v", c.name, err)
+		}
+		marked := image.NewGray(plain.Bounds())
+		copy(marked.Pix, plain.Pix)
+		for y := range c.s.h {
+			for x := range c.s.w {
+				if c.mark(x, y, c.s.w, c.s.h) {
+					marked.Pix[y*marked.Stride+x] = c.v
+				}
+			}
+		}
+		got, err := Analyze(marked)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if iou := overlap(got.Pixels, want.Pixels); iou < 0.9 || got.Parts > want.Parts {
+			t.Errorf("%s: ink overlaps the digit without the marks by %.3f (want ≥ 0.9), %d parts (want %d)\ngot\n%s\nwant\n%s", c.name, iou, got.Parts, want.Parts, ASCII(got.Pixels), ASCII(want.Pixels))
+		}
+	}
+}
+
 // TestThinStrip: a long thin image (1×16000) costs about its own size: the second
 // look's border, a quarter of the longer side all round, would be 8001×24000 pixels.
 func TestThinStrip(t *testing.T) {

@@ -315,7 +315,7 @@ func TestEnsembleAveragesMembers(t *testing.T) {
 		for _, n := range nets {
 			want += float64(n.Predict(x).Data[j]) / 3
 		}
-		if math.Abs(float64(got.Data[j])-want) > 1e-6 {
+		if !(math.Abs(float64(got.Data[j])-want) <= 1e-6) { // NaN fails too
 			t.Fatalf("ensemble probability %d = %g, mean of members %g", j, got.Data[j], want)
 		}
 	}
@@ -339,7 +339,7 @@ func TestEnsembleAveragesMembers(t *testing.T) {
 			for k, n := range nets {
 				want += weights[k] * float64(n.Predict(x).Data[j]) / 4
 			}
-			if math.Abs(float64(got.Data[j])-want) > 1e-6 {
+			if !(math.Abs(float64(got.Data[j])-want) <= 1e-6) { // NaN fails too
 				t.Fatalf("weighed %v: probability %d = %g, want %g", weights, j, got.Data[j], want)
 			}
 		}
@@ -355,7 +355,7 @@ func TestEnsembleAveragesMembers(t *testing.T) {
 			for k, n := range nets {
 				want += weights[k] * float64(n.Predict(x).Data[j]) / 4
 			}
-			if math.Abs(float64(got.Data[j])-want) > 1e-6 {
+			if !(math.Abs(float64(got.Data[j])-want) <= 1e-6) { // NaN fails too
 				t.Fatalf("weighed %v: probability %d = %g, want %g", w, j, got.Data[j], want)
 			}
 		}
