@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"image"
 	"image/draw"
-	"image/png"
 	"io/fs"
 	"math"
 	"math/rand/v2"
@@ -113,20 +112,27 @@ func TestPredictAgreesWithTraining(t *testing.T) {
 	}
 }
 
-func TestPredictImage(t *testing.T) {
-	m, err := digitnet.Open(trainedModel(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+// sevenPNG is testdata/seven.png, a photographed 7, decoded as DecodeImage does.
+func sevenPNG(t *testing.T) image.Image {
+	t.Helper()
 	f, err := os.Open(filepath.Join("testdata", "seven.png"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	img, err := png.Decode(f)
+	img, err := digitnet.DecodeImage(f)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return img
+}
+
+func TestPredictImage(t *testing.T) {
+	m, err := digitnet.Open(trainedModel(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := sevenPNG(t)
 	p, err := m.PredictImage(img)
 	if err != nil || p.Digit != 7 || len(p.Input) != 784 {
 		t.Errorf("PredictImage(seven.png) = %d (%v, %d input pixels), want 7 and the 784 pixels the network saw", p.Digit, err, len(p.Input))
@@ -248,15 +254,7 @@ func TestDefault(t *testing.T) {
 	if m.MinConfidence() <= 0 {
 		t.Errorf("the pretrained model's confidence floor is %v, want a calibrated one", m.MinConfidence())
 	}
-	f, err := os.Open(filepath.Join("testdata", "seven.png"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := digitnet.DecodeImage(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := sevenPNG(t)
 	p, err := m.PredictImage(img)
 	if err != nil || p.Digit != 7 || p.Reason != "" {
 		t.Errorf("Default().PredictImage(seven.png) = %d (%q, %v), want 7", p.Digit, p.Reason, err)
@@ -361,15 +359,7 @@ func TestWithWeights(t *testing.T) {
 	if w := m.Info().Weights; len(w) != len(m.Info().Files) {
 		t.Fatalf("the pretrained model's weights %v for %d members", w, len(m.Info().Files))
 	}
-	f, err := os.Open(filepath.Join("testdata", "seven.png"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := digitnet.DecodeImage(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := sevenPNG(t)
 	probs := func(w ...float64) []float64 {
 		t.Helper()
 		mw, err := m.WithWeights(w...)

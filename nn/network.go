@@ -96,7 +96,7 @@ func (net *Network) Class(out []float32) int {
 
 // Argmax is the index of the largest value. The output functions (softmax, sigmoid) are
 // monotonic, so the argmax of logits is the argmax of probabilities.
-func Argmax(v []float32) int {
+func Argmax[T float32 | float64](v []T) int {
 	best := 0
 	for i, x := range v {
 		if x > v[best] {

@@ -323,40 +323,27 @@ func TestEnsembleAveragesMembers(t *testing.T) {
 	if len(conf) != 10 || acc < 0 || acc > 1 {
 		t.Errorf("Evaluate: accuracy %g, confusion %d rows", acc, len(conf))
 	}
-	// Weighed: (1·p0 + 0·p1 + 3·p2) / 4, in Predict and in a replica.
-	weights := []float64{1, 0, 3}
-	if err := e.SetWeights(weights); err != nil {
-		t.Fatal(err)
-	}
-	r, err := e.Replica()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, ens := range []*Ensemble{e, r} {
-		got := ens.Predict(pixels, 2)
-		for j := range got.Data {
-			var want float64
-			for k, n := range nets {
-				want += weights[k] * float64(n.Predict(x).Data[j]) / 4
-			}
-			if !(math.Abs(float64(got.Data[j])-want) <= 1e-6) { // NaN fails too
-				t.Fatalf("weighed %v: probability %d = %g, want %g", weights, j, got.Data[j], want)
-			}
-		}
-	}
-	// Tiny or huge weights are shares all the same.
-	for _, w := range [][]float64{{1e-50, 0, 3e-50}, {1e300, 0, 3e300}} {
+	// Weighed 1, 0, 3 (as shares: also 1e-50, 0, 3e-50 and 1e300, 0, 3e300): (1·p0 +
+	// 3·p2) / 4, in Predict and in a replica.
+	shares := []float64{0.25, 0, 0.75}
+	for _, w := range [][]float64{{1, 0, 3}, {1e-50, 0, 3e-50}, {1e300, 0, 3e300}} {
 		if err := e.SetWeights(w); err != nil {
 			t.Fatal(err)
 		}
-		got := e.Predict(pixels, 2)
-		for j := range got.Data {
-			var want float64
-			for k, n := range nets {
-				want += weights[k] * float64(n.Predict(x).Data[j]) / 4
-			}
-			if !(math.Abs(float64(got.Data[j])-want) <= 1e-6) { // NaN fails too
-				t.Fatalf("weighed %v: probability %d = %g, want %g", w, j, got.Data[j], want)
+		r, err := e.Replica()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ens := range []*Ensemble{e, r} {
+			got := ens.Predict(pixels, 2)
+			for j := range got.Data {
+				var want float64
+				for k, n := range nets {
+					want += shares[k] * float64(n.Predict(x).Data[j])
+				}
+				if !(math.Abs(float64(got.Data[j])-want) <= 1e-6) { // NaN fails too
+					t.Fatalf("weighed %v: probability %d = %g, want %g", w, j, got.Data[j], want)
+				}
 			}
 		}
 	}

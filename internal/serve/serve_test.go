@@ -81,7 +81,7 @@ func predictOK(t testing.TB, h http.Handler, contentType string, body []byte) pr
 	if p.Reason != "" {
 		t.Fatalf("answer withheld (%q): %s", p.Reason, w.Body)
 	}
-	if best := argmax(p.Probabilities); best != p.Digit || p.Confidence != p.Probabilities[best] {
+	if best := nn.Argmax(p.Probabilities); best != p.Digit || p.Confidence != p.Probabilities[best] {
 		t.Errorf("digit %d with confidence %v, but the largest probability is class %d's, %v", p.Digit, p.Confidence, best, p.Probabilities[best])
 	}
 	return p
@@ -147,16 +147,6 @@ func TestWithheld(t *testing.T) {
 	if m["guess"] != 7.0 {
 		t.Errorf("the guess is %v, want 7", m["guess"])
 	}
-}
-
-func argmax(v []float64) int {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
-	}
-	return best
 }
 
 func TestRoutes(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/digitnet/digitnet"
+	"github.com/digitnet/digitnet/nn"
 )
 
 // maxWeight bounds the weights fitWeights tries: every member keeps at least weight 1
@@ -87,7 +88,7 @@ func weighedRight(w []int, probs [][][]float64, several []bool, pics []picture, 
 				q[c] += float64(w[k]) * v / float64(total)
 			}
 		}
-		guess[i] = argmax(q)
+		guess[i] = nn.Argmax(q)
 		conf[i] = q[guess[i]]
 		ran = append(ran, conf[i])
 	}
@@ -160,16 +161,6 @@ func cmpErr(old, e error) error {
 		return old
 	}
 	return e
-}
-
-func argmax(q []float64) int {
-	b := 0
-	for c, v := range q {
-		if v > q[b] {
-			b = c
-		}
-	}
-	return b
 }
 
 func gcd(w []int) int {
