@@ -153,11 +153,12 @@ type Result struct {
 func Analyze(img image.Image) (Result, error) {
 	r, _, reach, err := analyze(img)
 	b := img.Bounds()
+	again := tight(r, err, b)
 	// A small picture is looked at again whatever the first look found (smallSide).
-	onlySmall := err == nil && !tight(r, err, b) && max(b.Dx(), b.Dy()) <= smallSide
+	onlySmall := !again && err == nil && max(b.Dx(), b.Dy()) <= smallSide
 	// A page whose levels lie too close together for strong ink (a blank one) is not
 	// looked at again: the paper added is the image's own levels.
-	if !tight(r, err, b) && !onlySmall || err != nil && reach < strongInk {
+	if !again && !onlySmall || err != nil && reach < strongInk {
 		return r, err
 	}
 	p, pad, ok := padded(img)
@@ -213,8 +214,8 @@ func tight(r Result, err error, b image.Rectangle) bool {
 // padded returns img's grayscale with a border of paper a quarter of its longer side
 // wide, and that width; ok is false, and nothing is made, when that image would
 // exceed both maxPadded pixels and four times img's (a long thin strip, 1×16000,
-// would grow to 8001×24000: its second look is not worth the memory). The border continues each edge pixel outwards with the
-// paper nearest it: the brightest block paper level (step 3's paperQuantile) within
+// would grow to 8001×24000: its second look is not worth the memory). The border
+// continues each edge pixel outwards with the paper nearest it: the brightest block paper level (step 3's paperQuantile) within
 // padReach blocks of it inside the image when the ink is dark, the darkest when it
 // is light (dark ink: the edges' median lies on the bright half of the image's
 // range). Along a stroke that runs on the edge that is the paper beside or below

@@ -399,20 +399,7 @@ func TestCutOff(t *testing.T) {
 		"..........#####.................",
 		"..........#####.................",
 	}
-	draw := func(margin int) *image.Gray {
-		img := image.NewGray(image.Rect(0, 0, 32+2*margin, 32+2*margin))
-		for i := range img.Pix {
-			img.Pix[i] = 255
-		}
-		for y, r := range rows {
-			for x, c := range r {
-				if c == '#' {
-					img.Pix[(y+margin)*img.Stride+x+margin] = 0
-				}
-			}
-		}
-		return img
-	}
+	draw := func(margin int) *image.Gray { return bitmap(rows, 1, margin) }
 	want, err := Preprocess(draw(8))
 	if err != nil {
 		t.Fatal(err)
@@ -426,26 +413,33 @@ func TestCutOff(t *testing.T) {
 	}
 }
 
+// bitmap draws rows of ".#" (paper, ink) as a black-on-white picture, each character
+// k×k pixels, with margin characters of paper around.
+func bitmap(rows []string, k, margin int) *image.Gray { return grayBitmap(rows, ".#", k, margin) }
+
+// grayBitmap draws rows whose characters are palette's, from white paper (the first)
+// to black ink (the last) in even steps.
+func grayBitmap(rows []string, palette string, k, margin int) *image.Gray {
+	w, h := (len(rows[0])+2*margin)*k, (len(rows)+2*margin)*k
+	img := image.NewGray(image.Rect(0, 0, w, h))
+	for i := range img.Pix {
+		img.Pix[i] = 255
+	}
+	n := len(palette) - 1
+	for y := range len(rows) * k {
+		for x := range len(rows[0]) * k {
+			v := strings.IndexByte(palette, rows[y/k][x/k])
+			img.Pix[(y+margin*k)*w+x+margin*k] = uint8(255 - v*255/n)
+		}
+	}
+	return img
+}
+
 // TestSmallScan: scanned bitmaps at their own size read as their enlarged copies do. A
 // 32×32 fat "1" (a bar 13 pixels wide, as UCI optdigits' writers' ones are) lost its bar
 // to the paper estimate (one-pixel blocks); a 16×16 "7" (as USPS and Semeion store
 // theirs) came out with hard, blocky strokes.
 func TestSmallScan(t *testing.T) {
-	draw := func(rows []string, k, margin int) *image.Gray {
-		n := len(rows)
-		img := image.NewGray(image.Rect(0, 0, (n+2*margin)*k, (n+2*margin)*k))
-		for i := range img.Pix {
-			img.Pix[i] = 255
-		}
-		for y := range n * k {
-			for x := range n * k {
-				if rows[y/k][x/k] == '#' {
-					img.Pix[(y+margin*k)*img.Stride+x+margin*k] = 0
-				}
-			}
-		}
-		return img
-	}
 	var one []string
 	for y := range 32 {
 		r := []byte(strings.Repeat(".", 32))
@@ -481,11 +475,11 @@ func TestSmallScan(t *testing.T) {
 		bigMargin int
 		minIoU    float64
 	}{{"fat one 32×32", one, 16, 0.95}, {"seven 16×16", seven, 0, 0.95}} {
-		got, err := Preprocess(draw(c.rows, 1, 0))
+		got, err := Preprocess(bitmap(c.rows, 1, 0))
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
-		want, err := Preprocess(draw(c.rows, 8, c.bigMargin))
+		want, err := Preprocess(bitmap(c.rows, 8, c.bigMargin))
 		if err != nil {
 			t.Fatalf("%s 8×: %v", c.name, err)
 		}
@@ -542,21 +536,7 @@ func TestTightCropNoInk(t *testing.T) {
 		" :+%%%%%%-      ",
 		"   :*%*::.      ",
 	}
-	const k = 4
-	draw := func(margin int) *image.Gray {
-		w, h := (len(rows[0])+2*margin)*k, (len(rows)+2*margin)*k
-		img := image.NewGray(image.Rect(0, 0, w, h))
-		for i := range img.Pix {
-			img.Pix[i] = 255
-		}
-		for y := range len(rows) * k {
-			for x := range len(rows[0]) * k {
-				v := strings.IndexByte(" .:-=+*#%@", rows[y/k][x/k])
-				img.Pix[(y+margin*k)*w+x+margin*k] = uint8(255 - v*255/9)
-			}
-		}
-		return img
-	}
+	draw := func(margin int) *image.Gray { return grayBitmap(rows, " .:-=+*#%@", 4, margin) }
 	tight := draw(0)
 	if _, _, _, err := analyze(tight); !errors.Is(err, ErrNoInk) {
 		t.Fatalf("first look at the tight crop: %v, want ErrNoInk (the case this test is about)", err)
