@@ -47,32 +47,16 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := checkPrecision(*precision); err != nil {
 		return err
 	}
-	var w []float64
-	if *weights != "" {
-		var err error
-		if w, err = parseWeights(*weights); err != nil {
-			return err
-		}
-	}
-	weigh := func(ens *model.Ensemble) error {
-		if w == nil {
-			return nil
-		}
-		if err := ens.SetWeights(w); err != nil {
-			return usageErr("--weights %s: %s", *weights, strings.TrimPrefix(err.Error(), "model: ensemble: "))
-		}
-		return nil
-	}
 	if *path == "" {
 		ens, err := pretrained.Ensemble()
 		if err != nil {
 			return err
 		}
-		if err := weigh(ens); err != nil {
+		if err := setWeights(ens, *weights); err != nil {
 			return err
 		}
 		printPretrained(stderr)
-		if w != nil {
+		if *weights != "" {
 			fmt.Fprintf(stderr, "  --weights: members weighed %s instead\n", strings.ReplaceAll(*weights, ",", " "))
 		}
 		return evalEnsemble(ctx, ens, pretrained.Name, *name, *dir, *prefix, *reportDir, *precision, commandLine("eval", args), *asJSON, stdout, stderr)
@@ -82,13 +66,13 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err != nil {
 			return err
 		}
-		if err := weigh(ens); err != nil {
+		if err := setWeights(ens, *weights); err != nil {
 			return err
 		}
 		return evalEnsemble(ctx, ens, *path, *name, *dir, *prefix, *reportDir, *precision, commandLine("eval", args), *asJSON, stdout, stderr)
 	}
-	if w != nil {
-		return usageErr("--weights: --model names one model, not an ensemble")
+	if _, err := weightsFor(*weights, 1); err != nil {
+		return err
 	}
 	m, err := model.Load(*path)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 
 	dn "github.com/digitnet/digitnet"
 	"github.com/digitnet/digitnet/internal/digit"
+	"github.com/digitnet/digitnet/internal/model"
 )
 
 // prediction is one line of `predict --json`.
@@ -164,16 +165,13 @@ func openModel(path string, floor float64, weights string) (*dn.Model, error) {
 	if err != nil {
 		return nil, errors.New(strings.TrimPrefix(err.Error(), "digitnet: "))
 	}
-	if weights != "" {
-		w, err := parseWeights(weights)
-		if err != nil {
-			return nil, err
-		}
-		if len(m.Info().Files) < 2 {
-			return nil, usageErr("--weights: --model names one model, not an ensemble")
-		}
+	w, err := weightsFor(weights, len(m.Info().Files))
+	if err != nil {
+		return nil, err
+	}
+	if w != nil {
 		if m, err = m.WithWeights(w...); err != nil {
-			return nil, usageErr("--weights %s: %s", weights, strings.TrimPrefix(err.Error(), "digitnet: model: ensemble: "))
+			return nil, weightsErr(weights, err)
 		}
 	}
 	if floor >= 0 {
@@ -187,17 +185,43 @@ func weightsFlag(fs *flag.FlagSet) *string {
 	return fs.String("weights", "", "weigh an ensemble's members in its average, one number each in --model's order, comma-separated (default: equal; the pretrained model's are fitted)")
 }
 
-// parseWeights reads --weights: comma-separated numbers.
-func parseWeights(s string) ([]float64, error) {
+// weightsFor reads --weights (comma-separated numbers) for a model of members
+// networks: nil for none given, a usage error for a single model or a word that is
+// not a number. Whether they suit the members is the ensemble's to say (weightsErr).
+func weightsFor(spec string, members int) ([]float64, error) {
+	if spec == "" {
+		return nil, nil
+	}
+	if members < 2 {
+		return nil, usageErr("--weights: --model names one model, not an ensemble")
+	}
 	var w []float64
-	for _, f := range strings.Split(s, ",") {
+	for _, f := range strings.Split(spec, ",") {
 		v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
 		if err != nil {
-			return nil, usageErr("--weights %s: %q is not a number", s, f)
+			return nil, usageErr("--weights %s: %q is not a number", spec, f)
 		}
 		w = append(w, v)
 	}
 	return w, nil
+}
+
+// setWeights gives ens the weights --weights spec names (none: as it was).
+func setWeights(ens *model.Ensemble, spec string) error {
+	w, err := weightsFor(spec, len(ens.Models))
+	if err != nil || w == nil {
+		return err
+	}
+	if err := ens.SetWeights(w); err != nil {
+		return weightsErr(spec, err)
+	}
+	return nil
+}
+
+// weightsErr is the usage error for weights the ensemble refused (wrong count, negative…).
+func weightsErr(spec string, err error) error {
+	_, why, _ := strings.Cut(err.Error(), "ensemble: ")
+	return usageErr("--weights %s: %s", spec, why)
 }
 
 // openImage decodes an image file (PNG, JPEG or GIF, size-checked before decoding).

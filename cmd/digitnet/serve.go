@@ -99,23 +99,13 @@ flags:`)
 		loader, name = pretrained.Ensemble, pretrained.Name
 	}
 	if *weights != "" {
-		w, err := parseWeights(*weights)
-		if err != nil {
-			return err
-		}
 		load := loader // a reload weighs the new files the same way
 		loader = func() (*model.Ensemble, error) {
 			ens, err := load()
 			if err != nil {
 				return nil, err
 			}
-			if len(ens.Models) < 2 {
-				return nil, usageErr("--weights: --model names one model, not an ensemble")
-			}
-			if err := ens.SetWeights(w); err != nil {
-				return nil, usageErr("--weights %s: %s", *weights, strings.TrimPrefix(err.Error(), "model: ensemble: "))
-			}
-			return ens, nil
+			return ens, setWeights(ens, *weights)
 		}
 	}
 	if *precision == "int8" && int8Ready(stderr) {

@@ -4,10 +4,8 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/digitnet/digitnet"
 	"github.com/digitnet/digitnet/nn"
@@ -107,60 +105,34 @@ func weighedRight(w []int, probs [][][]float64, several []bool, pics []picture, 
 }
 
 // memberProbs is each member's probabilities for each picture, preprocessed once (by
-// the first member, as the ensemble does); nil where there is nothing to classify (no
-// ink, or a file that does not decode: skipped, as -floor skips it). several marks the pictures of several digits side by side, which the ensemble
-// withholds whatever its weights.
+// the first member, on every core, as predictAll does; the ensemble preprocesses once
+// too); nil where there is nothing to classify (no ink, or a file that does not decode:
+// skipped, as -floor skips it). several marks the pictures of several digits side by
+// side, which the ensemble withholds whatever its weights.
 func memberProbs(members []*digitnet.Model, pics []picture) (out [][][]float64, several []bool) {
 	several = make([]bool, len(pics))
 	out = make([][][]float64, len(members))
 	for k := range out {
 		out[k] = make([][]float64, len(pics))
 	}
-	var wg sync.WaitGroup
-	next := make(chan int)
-	var mu sync.Mutex
-	var firstErr error
-	for range runtime.GOMAXPROCS(0) {
-		wg.Go(func() {
-			for i := range next {
-				p, err := predict(members[0], pics[i].path)
-				if err != nil || p.Input == nil {
-					continue
-				}
-				px := make([]float32, len(p.Input))
-				for j, v := range p.Input {
-					px[j] = float32(v) / 255
-				}
-				out[0][i], several[i] = p.Probs, p.Reason == digitnet.ReasonSeveral
-				for k := 1; k < len(members); k++ {
-					q, err := members[k].Predict(px)
-					if err != nil {
-						mu.Lock()
-						firstErr = cmpErr(firstErr, err)
-						mu.Unlock()
-						break
-					}
-					out[k][i] = q.Probs
-				}
+	for i, o := range predictAll(members[0], pics) {
+		if o.err != nil || o.pred.Input == nil {
+			continue
+		}
+		px := make([]float32, len(o.pred.Input))
+		for j, v := range o.pred.Input {
+			px[j] = float32(v) / 255
+		}
+		out[0][i], several[i] = o.pred.Probs, o.pred.Reason == digitnet.ReasonSeveral
+		for k := 1; k < len(members); k++ {
+			q, err := members[k].Predict(px)
+			if err != nil {
+				fail(fmt.Errorf("%s: %w", pics[i].path, err))
 			}
-		})
-	}
-	for i := range pics {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	if firstErr != nil {
-		fail(firstErr)
+			out[k][i] = q.Probs
+		}
 	}
 	return out, several
-}
-
-func cmpErr(old, e error) error {
-	if old != nil {
-		return old
-	}
-	return e
 }
 
 func gcd(w []int) int {
