@@ -193,7 +193,7 @@ func exampleCNN(b *testing.B) *Network {
 
 // BenchmarkExampleCNNStep times one training step (forward, backward; no optimizer)
 // of PyTorch's example network on a batch of 64, on two workers, by each convolution
-// algorithm.
+// algorithm, and in bf16 (train --precision bf16).
 func BenchmarkExampleCNNStep(b *testing.B) {
 	asTrainRunsCNNs(b, 2)
 	x := randTensor(testRNG(), 1, 64, 1, 28, 28)
@@ -211,6 +211,16 @@ func BenchmarkExampleCNNStep(b *testing.B) {
 			}
 		})
 	}
+	b.Run("bf16", func(b *testing.B) {
+		net := exampleCNN(b)
+		if err := net.SetBF16(true); err != nil {
+			b.Skip(err)
+		}
+		for b.Loop() {
+			net.TrainBatch(x, labels)
+			net.ZeroGrad()
+		}
+	})
 }
 
 // BenchmarkExampleCNNLayers splits BenchmarkExampleCNNStep's Winograd step by layer:

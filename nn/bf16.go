@@ -18,9 +18,9 @@ import (
 // oneDNN prepares a handful of product shapes rather than one per batch.
 const bf16Columns = 64
 
-// SetBF16 makes the network's dense layers run their training products in bf16 (on),
-// or in float32 (off). Turning it on fails, changing nothing, where bf16 cannot run
-// (kernels.BF16 says why). Convolutions stay float32.
+// SetBF16 makes the network's dense layers and convolutions run their training
+// products in bf16 (on), or in float32 (off). Turning it on fails, changing nothing,
+// where bf16 cannot run (kernels.BF16 says why).
 func (net *Network) SetBF16(on bool) error {
 	if on {
 		if err := kernels.BF16(); err != nil {
@@ -28,8 +28,11 @@ func (net *Network) SetBF16(on bool) error {
 		}
 	}
 	for _, l := range net.Layers {
-		if d, ok := l.(*Dense); ok {
-			d.BF16 = on
+		switch l := l.(type) {
+		case *Dense:
+			l.BF16 = on
+		case *Conv2D:
+			l.BF16 = on
 		}
 	}
 	return nil

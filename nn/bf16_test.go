@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"math/rand/v2"
 	"testing"
 
 	"github.com/digitnet/digitnet/internal/kernels"
@@ -99,4 +100,69 @@ func f64(v []float32) []float64 {
 		out[i] = float64(x)
 	}
 	return out
+}
+
+// TestBF16Conv: a CNN's training step with bf16 convolutions (two workers, one
+// convolution fused with ReLU and pooling, one padded and strided on its own, one with
+// a ReLU only) gives the float32 step's loss and gradients to within bf16's rounding
+// (≤ 5 %: looser than the dense layers' test, as x rounded to bf16 moves some of the
+// pooling's maxima and the ReLU's signs, which sends those gradients elsewhere); every
+// convolution ran in bf16; inference stays float32. kernels.TestConvBF16 checks the
+// convolution's values themselves to float32's precision.
+func TestBF16Conv(t *testing.T) {
+	if err := kernels.BF16(); err != nil {
+		t.Skip(err)
+	}
+	was := kernels.Workers()
+	t.Cleanup(func() { kernels.SetWorkers(was) })
+	kernels.SetWorkers(2)
+	spec := Spec{Input: []int{3, 12, 12}, Output: "softmax", Loss: "ce", Init: InitHeNormal, Layers: []LayerSpec{
+		{Type: "conv2d", Out: 16, Kernel: 3, Padding: 1}, {Type: "relu"}, {Type: "maxpool", Kernel: 2},
+		{Type: "conv2d", Out: 8, Kernel: 3, Stride: 2, Padding: 1}, {Type: "tanh"},
+		{Type: "conv2d", Out: 8, Kernel: 1}, {Type: "relu"},
+		{Type: "flatten"}, {Type: "dense", Out: 5},
+	}}
+	net, err := spec.BuildFrom(rand.NewPCG(3, 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := testRNG()
+	x := randTensor(rng, 1, 10, 3, 12, 12)
+	labels := []int{0, 1, 2, 3, 4, 0, 1, 2, 3, 4}
+	step := func() (float64, [][]float32) {
+		net.ZeroGrad()
+		loss, _ := net.TrainBatch(x, labels)
+		var g [][]float32
+		for _, p := range net.Params() {
+			p.Materialize()
+			g = append(g, append([]float32(nil), p.Grad.Data...))
+		}
+		return loss, g
+	}
+	loss32, g32 := step()
+	before := net.Predict(x).Clone()
+	if err := net.SetBF16(true); err != nil {
+		t.Fatal(err)
+	}
+	loss16, g16 := step()
+	for _, l := range net.Layers {
+		if c, ok := l.(*Conv2D); ok && (!c.bf16 || c.bf16Refused != nil) {
+			t.Fatalf("%s: bf16 %v, refused: %v", c, c.bf16, c.bf16Refused)
+		}
+	}
+	if rel := (loss16 - loss32) / loss32; rel > 5e-3 || rel < -5e-3 {
+		t.Errorf("loss %g in bf16, %g in float32", loss16, loss32)
+	}
+	for i, p := range net.Params() {
+		e := RelError(g16[i], f64(g32[i]))
+		if e > 5e-2 {
+			t.Errorf("%s gradient RelError %.2g between bf16 and float32, want ≤ 0.05", p.Name, e)
+		}
+		if e == 0 {
+			t.Errorf("%s gradient equals float32's bit for bit: the bf16 path did not run", p.Name)
+		}
+	}
+	if after := net.Predict(x); RelError(after.Data, f64(before.Data)) != 0 {
+		t.Errorf("inference changed with SetBF16")
+	}
 }

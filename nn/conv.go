@@ -25,20 +25,26 @@ type Conv2D struct {
 	W, B           *Param
 	NoInputGrad    bool
 	Algorithm      ConvAlgorithm
-	winogradM      int // output tile side for Winograd: 2, 4 or 6; 0 chooses by output size
-	x              *tensor.Tensor
-	inH, inW       int
-	outH, outW     int
-	y, dx          *tensor.Tensor
-	scratch        []convScratch // one per worker
-	wino           *winogradPlan // the plan the last Forward used, nil for GEMM
-	u              []float32     // the weights in Winograd's domain, [α² O C]
-	uPlan          *winogradPlan // the plan u was made for
-	uOf            []float32     // the weights u was made from
-	wt             []float64     // the weight transforms' halfway products, [O C α r]
-	vAll           []float32     // in training, the batch's input tiles, a block [α² C T] a group
-	vKept          bool          // vAll holds the last Forward's tiles
-	fused          fusion        // what the last forward applied to each image's output
+	// BF16 runs training passes in bfloat16 with float32 sums (conv_bf16.go; set by
+	// Network.SetBF16); inference stays float32, as does Algorithm's choice for it.
+	BF16        bool
+	bf16        bool   // the last forward pass ran in bf16
+	bf16Token   uint64 // that pass's, for ConvBackwardBF16
+	bf16Refused error  // oneDNN refused this layer's shapes: float32 from then on
+	winogradM   int    // output tile side for Winograd: 2, 4 or 6; 0 chooses by output size
+	x           *tensor.Tensor
+	inH, inW    int
+	outH, outW  int
+	y, dx       *tensor.Tensor
+	scratch     []convScratch // one per worker
+	wino        *winogradPlan // the plan the last Forward used, nil for GEMM
+	u           []float32     // the weights in Winograd's domain, [α² O C]
+	uPlan       *winogradPlan // the plan u was made for
+	uOf         []float32     // the weights u was made from
+	wt          []float64     // the weight transforms' halfway products, [O C α r]
+	vAll        []float32     // in training, the batch's input tiles, a block [α² C T] a group
+	vKept       bool          // vAll holds the last Forward's tiles
+	fused       fusion        // what the last forward applied to each image's output
 }
 
 // fusion is what a forward pass applies to each image's output while that image is in
@@ -55,6 +61,8 @@ type fusion struct {
 type convScratch struct {
 	cols, dcols, dW, dB    []float32
 	dyMasked, yImg         []float32 // an image's output gradient through the fused ReLU; its output, when pooled
+	dyRange                []float32 // bf16: the worker's images' output gradients through the fused ReLU
+	err                    error     // bf16: what oneDNN said, if it failed
 	wV, wM, wdV, wTmp, wdU []float32 // Winograd's tiles (see winogradBuffers)
 }
 
@@ -154,6 +162,11 @@ func (c *Conv2D) forward(x *tensor.Tensor, training bool, fused fusion) *tensor.
 		fused.pool.prepare(c.y.Shape)
 	}
 	c.prepare(false)
+	if c.bf16 = training && c.BF16 && c.bf16Refused == nil; c.bf16 {
+		if c.bf16 = c.forwardBF16(N); c.bf16 {
+			return c.output()
+		}
+	}
 	if c.wino != nil {
 		c.forwardWinograd(c.wino, training)
 		return c.output()
@@ -192,6 +205,10 @@ func (c *Conv2D) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	c.prepare(true)
 	if !c.NoInputGrad {
 		c.dx.Resize(N, c.In, c.inH, c.inW)
+	}
+	if c.bf16 {
+		c.backwardBF16(dy)
+		return c.finishBackward()
 	}
 	if c.wino != nil {
 		c.backwardWinograd(c.wino, dy)
@@ -270,13 +287,20 @@ func (c *Conv2D) imageGrad(s *convScratch, dy *tensor.Tensor, n int) []float32 {
 		return dy.Data[n*size : (n+1)*size]
 	}
 	s.dyMasked = resize(s.dyMasked, size)
-	if c.fused.pool != nil { // what MaxPool2D.Backward then ReLU's would give for this image
-		clear(s.dyMasked)
-		c.fused.pool.imageGrad(s.dyMasked, dy, n)
-		return s.dyMasked
-	}
-	kernels.ReLUBackward(s.dyMasked, c.y.Data[n*size:(n+1)*size], dy.Data[n*size:(n+1)*size])
+	c.maskedGrad(s.dyMasked, dy, n)
 	return s.dyMasked
+}
+
+// maskedGrad sets dst to image n's output gradient through the fused ReLU (and max
+// pooling).
+func (c *Conv2D) maskedGrad(dst []float32, dy *tensor.Tensor, n int) {
+	size := len(dst)
+	if c.fused.pool != nil { // what MaxPool2D.Backward then ReLU's would give for this image
+		clear(dst)
+		c.fused.pool.imageGrad(dst, dy, n)
+		return
+	}
+	kernels.ReLUBackward(dst, c.y.Data[n*size:(n+1)*size], dy.Data[n*size:(n+1)*size])
 }
 
 // fillBias sets each output channel of one image's yn [O P] to its bias.

@@ -114,7 +114,7 @@ func trainFlags(fs *flag.FlagSet, c *trainConfig) {
 	fs.StringVar(&c.TrainEval, "train-eval", d.TrainEval, "train accuracy per epoch: full (a pass over the training set after the epoch) or running (as trained, free; Keras' way)")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of the training loop to FILE (go tool pprof)")
 	fs.StringVar(&c.Conv, "conv", "auto", "convolution algorithm: auto (Winograd for stride-1 convolutions with ≥ 8 input channels: F(4×4,3×3) for 3×3, F(2×2,5×5) for 5×5; im2col+GEMM for the rest), gemm (im2col+GEMM everywhere: reproduces runs made before Winograd), winograd (for every 3×3 and 5×5 stride-1 convolution)")
-	fs.StringVar(&c.Precision, "precision", "fp32", "the dense layers' training products: fp32, or bf16 (bfloat16 operands, float32 sums, float32 weights and everything else: mixed precision; needs a CPU with AVX-512 BF16 and oneDNN, otherwise a note and fp32; convolutions stay fp32)")
+	fs.StringVar(&c.Precision, "precision", "fp32", "the training products of dense layers and convolutions: fp32, or bf16 (bfloat16 operands, float32 sums, float32 weights and everything else: mixed precision; needs a CPU with AVX-512 BF16 and oneDNN, otherwise a note and fp32)")
 	fs.StringVar(&c.Progress, "progress", "auto", "progress within an epoch: auto (a bar on a terminal, else plain lines), bar, plain, none")
 }
 

@@ -87,7 +87,8 @@ type Training struct {
 	// --train-eval running), the protocol of the PyTorch peer, which evaluates the
 	// test set only.
 	RunningTrainAccuracy bool
-	// BF16 runs the dense layers' training products in bf16 (train --precision bf16).
+	// BF16 runs the training products of dense layers and convolutions in bf16 (train
+	// --precision bf16).
 	BF16 bool
 }
 

@@ -297,14 +297,14 @@ func Table(ctx context.Context, o TableOptions) ([]Row, error) {
 			r.Peer = best
 		}
 		add(r, func(x float64) bool { return x <= 0.4 })
-		if bf16OK { // its dense layers' products in bf16; the convolutions stay fp32
+		if bf16OK { // the products of its convolutions and dense layers in bf16
 			logf("digitnet: PyTorch's example CNN with --precision bf16")
 			ep16, err := Training{Spec: &ex, Limit: steps * 64, Optimizer: "adam", LR: 1e-3, Batch: 64, Epochs: 2, Shuffle: true, Scale: 1.0 / 255, Seed: 1,
 				RunningTrainAccuracy: true, BF16: true}.Run(ctx, m)
 			if err != nil {
 				return nil, err
 			}
-			r16 := Row{Work: "epoch, same CNN, `--precision bf16` (dense layers; convolutions fp32)", Ours: Median(ep16.Secs) * float64(trainSet.N) / float64(steps*64),
+			r16 := Row{Work: "epoch, same CNN, `--precision bf16` (convolutions and dense layers)", Ours: Median(ep16.Secs) * float64(trainSet.N) / float64(steps*64),
 				Unit: "s", Target: "≤ 0.2× PyTorch (issue 18)", Peer: r.Peer, Note: fmt.Sprintf("%d steps timed, extrapolated", steps)}
 			add(r16, func(x float64) bool { return x <= 0.2 })
 		}

@@ -50,3 +50,27 @@ func gatherRowsBF16(dst []uint16, w []float32, ld int, rows []int, n int) {
 		C.dn_gather_rows_bf16(u16p(dst), fp(w), C.int64_t(ld), ip(rows), C.int64_t(len(rows)), C.int64_t(n), cbool(cpu.X86.HasAVX512BF16))
 	}
 }
+
+func convBF16Forward(slot int, s ConvShape, x, w, b, y []float32, token uint64) error {
+	shape := s.c()
+	if st := C.dn_conv_bf16_forward(C.int(slot), &shape[0], fp(x), fp(w), fp(b), fp(y), C.uint64_t(token)); st != 0 {
+		return fmt.Errorf("kernels: bf16 convolution %v: oneDNN status %d", s, int(st))
+	}
+	return nil
+}
+
+func convBF16Backward(slot int, s ConvShape, x, w, dy, dw, db, dx []float32, token uint64) error {
+	shape := s.c()
+	var dxp *C.float
+	if dx != nil {
+		dxp = fp(dx)
+	}
+	if st := C.dn_conv_bf16_backward(C.int(slot), &shape[0], fp(x), fp(w), fp(dy), fp(dw), fp(db), dxp, C.uint64_t(token)); st != 0 {
+		return fmt.Errorf("kernels: bf16 convolution %v, backward: oneDNN status %d", s, int(st))
+	}
+	return nil
+}
+
+func (s ConvShape) c() [8]C.int64_t {
+	return [8]C.int64_t{C.int64_t(s.N), C.int64_t(s.C), C.int64_t(s.H), C.int64_t(s.W), C.int64_t(s.O), C.int64_t(s.K), C.int64_t(s.Stride), C.int64_t(s.Pad)}
+}

@@ -135,3 +135,108 @@ func TestGatherRowsBF16(t *testing.T) {
 		}
 	}
 }
+
+// convRef is a direct convolution in float64 over the given (already rounded) values:
+// y = conv(x, w) + b, and for dy, dw = ∂/∂w, db, dx, by the definition.
+func convRef(s ConvShape, x, w, b, dy []float32) (y, dw, db, dx []float64) {
+	oh, ow := s.Out()
+	y, dw, db, dx = make([]float64, s.N*s.O*oh*ow), make([]float64, len(w)), make([]float64, s.O), make([]float64, len(x))
+	for n := 0; n < s.N; n++ {
+		for o := 0; o < s.O; o++ {
+			for i := 0; i < oh; i++ {
+				for j := 0; j < ow; j++ {
+					at := ((n*s.O+o)*oh+i)*ow + j
+					sum := float64(b[o])
+					for c := 0; c < s.C; c++ {
+						for u := 0; u < s.K; u++ {
+							for v := 0; v < s.K; v++ {
+								r, q := i*s.Stride+u-s.Pad, j*s.Stride+v-s.Pad
+								if r < 0 || q < 0 || r >= s.H || q >= s.W {
+									continue
+								}
+								xi, wi := ((n*s.C+c)*s.H+r)*s.W+q, ((o*s.C+c)*s.K+u)*s.K+v
+								sum += float64(w[wi]) * float64(x[xi])
+								if dy != nil {
+									dw[wi] += float64(dy[at]) * float64(x[xi])
+									dx[xi] += float64(dy[at]) * float64(w[wi])
+								}
+							}
+						}
+					}
+					y[at] = sum
+					if dy != nil {
+						db[o] += float64(dy[at])
+					}
+				}
+			}
+		}
+	}
+	return y, dw, db, dx
+}
+
+func roundedBF16(s []float32) []float32 {
+	r := make([]float32, len(s))
+	for i, f := range s {
+		r[i] = bf16Ref(f)
+	}
+	return r
+}
+
+// nearScaled fails unless got is want up to float32 sums: a relative error of tol against
+// the largest |want|.
+func nearScaled(t *testing.T, what string, got []float32, want []float64, tol float64) {
+	t.Helper()
+	scale := 0.0
+	for _, v := range want {
+		scale = max(scale, math.Abs(v))
+	}
+	for i := range want {
+		if d := math.Abs(float64(got[i]) - want[i]); d > tol*scale || math.IsNaN(float64(got[i])) {
+			t.Fatalf("%s[%d] = %g, want %g (scale %g)", what, i, got[i], want[i], scale)
+		}
+	}
+}
+
+// TestConvBF16: oneDNN's bf16 convolution is the convolution of the bf16-rounded x, w
+// and dy with float32 sums, forward and backward, with padding and strides, on two
+// slots; a backward pass whose x changed since its forward (another token) reads x anew.
+func TestConvBF16(t *testing.T) {
+	if err := BF16(); err != nil {
+		if Backend == "openblas" && hasBF16() && oneDNNOff() == nil {
+			t.Fatalf("bf16 unavailable: %v", err)
+		}
+		t.Skip(err)
+	}
+	rng := rand.New(rand.NewPCG(8, 8))
+	for i, s := range []ConvShape{
+		{N: 3, C: 5, H: 11, W: 9, O: 7, K: 3, Stride: 1, Pad: 0},
+		{N: 2, C: 1, H: 12, W: 12, O: 16, K: 5, Stride: 1, Pad: 2},
+		{N: 4, C: 32, H: 10, W: 10, O: 64, K: 3, Stride: 2, Pad: 1},
+	} {
+		oh, ow := s.Out()
+		x, w := randSlice(rng, s.N*s.C*s.H*s.W), randSlice(rng, s.O*s.C*s.K*s.K)
+		b, dy := randSlice(rng, s.O), randSlice(rng, s.N*s.O*oh*ow)
+		y, dw, db, dx := make([]float32, len(dy)), make([]float32, len(w)), make([]float32, s.O), make([]float32, len(x))
+		slot := i % 2
+		if err := ConvForwardBF16(slot, s, x, w, b, y, uint64(i+1)); err != nil {
+			t.Fatal(err)
+		}
+		if i == 2 { // x changes before backward, which is told so by another token
+			x = randSlice(rng, len(x))
+		}
+		if err := ConvBackwardBF16(slot, s, x, w, dy, dw, db, dx, uint64(i+1)+uint64(i/2)); err != nil {
+			t.Fatal(err)
+		}
+		ry, rdw, rdb, rdx := convRef(s, roundedBF16(x), roundedBF16(w), b, roundedBF16(dy))
+		if i != 2 {
+			nearScaled(t, "y", y, ry, 1e-5)
+		}
+		nearScaled(t, "dw", dw, rdw, 1e-5)
+		nearScaled(t, "db", db, rdb, 1e-5)
+		nearScaled(t, "dx", dx, rdx, 1e-5)
+		if err := ConvBackwardBF16(slot, s, x, w, dy, dw, db, nil, uint64(i+1)+uint64(i/2)); err != nil {
+			t.Fatal(err) // without the input gradient
+		}
+		nearScaled(t, "dw without dx", dw, rdw, 1e-5)
+	}
+}

@@ -106,7 +106,10 @@ KERNEL8 void dn_gemv_u8s8(int32_t *restrict acc, const uint8_t *restrict xq, int
 	X(dnnl_post_ops_destroy) X(dnnl_primitive_attr_set_post_ops) X(dnnl_primitive_desc_create) \
 	X(dnnl_primitive_desc_destroy) X(dnnl_primitive_create) X(dnnl_primitive_execute) \
 	X(dnnl_memory_create) X(dnnl_memory_set_data_handle) X(dnnl_memory_destroy) \
-	X(dnnl_primitive_destroy)
+	X(dnnl_primitive_destroy) X(dnnl_stream_destroy) X(dnnl_memory_desc_init_by_tag) \
+	X(dnnl_memory_desc_equal) X(dnnl_convolution_forward_desc_init) \
+	X(dnnl_convolution_backward_data_desc_init) X(dnnl_convolution_backward_weights_desc_init) \
+	X(dnnl_reorder_primitive_desc_create) X(dnnl_primitive_desc_query_md)
 #define DN_DECLARE(f) static __typeof__(&f) p_##f;
 DN_BF16_FUNCS(DN_DECLARE)
 static void (*p_omp_set_num_threads)(int);
@@ -236,6 +239,237 @@ int dn_gemm_bf16(int ta, int tb, int64_t m, int64_t n, int64_t k, const uint16_t
 	return st;
 }
 
+// bf16 convolutions: oneDNN's direct convolution primitives (forward, backward data,
+// backward weights; jit_bf16:avx512_core_bf16 on these CPUs), with bf16 source, weights
+// and output gradient, float32 sums and float32 results. They run only on oneDNN's
+// blocked layouts (nChw16c and kin: asked for NCHW, oneDNN falls back to a GEMM at a
+// quarter of the speed), so the tensors are reordered at the edges, and the reorders
+// round to bf16 as they go: x and dy into the blocked bf16 layout, y and dx back.
+//
+// Each worker (slot) has its own primitives, streams and blocked buffers: a primitive
+// made for one thread runs in the calling thread, so the batch's halves run side by
+// side on the two cores (measured: two one-thread convolutions side by side take as
+// long as one, where one two-thread convolution loses to a busy core). A slot keeps
+// DN_CONV_KEEP shapes, reusing the oldest.
+typedef struct {
+	int64_t shape[8]; // n c h w o k stride pad
+	int used;
+	dnnl_stream_t stream;
+	dnnl_primitive_t fwd, bwd_data, bwd_weights;
+	dnnl_primitive_t to_x, to_wf, to_wb, from_y, to_dy, from_dx, from_dw;
+	dnnl_primitive_t to_xw, to_dyw; // x and dy for the weight gradient, where it wants other layouts
+	dnnl_memory_t x, w, b, y, dy, dx, dw, db;  // the caller's (NCHW, OIHW), handles set per call
+	dnnl_memory_t xb, wfb, wbb, yb, dyb, dxb, dwb, xwb, dywb; // blocked, allocated by oneDNN
+	const float *x_of; // the x xb was made from, with x_token
+	uint64_t x_token;
+} dn_conv_entry;
+
+enum { DN_CONV_SLOTS = 64, DN_CONV_KEEP = 8 };
+static dn_conv_entry dn_conv_cache[DN_CONV_SLOTS][DN_CONV_KEEP];
+static int dn_conv_next[DN_CONV_SLOTS];
+static pthread_mutex_t dn_conv_mu[DN_CONV_SLOTS];
+static pthread_once_t dn_conv_once = PTHREAD_ONCE_INIT;
+
+static void dn_conv_init(void) {
+	for (int i = 0; i < DN_CONV_SLOTS; i++) pthread_mutex_init(&dn_conv_mu[i], NULL);
+}
+
+static void dn_conv_free(dn_conv_entry *e) {
+	dnnl_primitive_t *prims[] = {&e->fwd, &e->bwd_data, &e->bwd_weights, &e->to_x, &e->to_wf, &e->to_wb,
+		&e->from_y, &e->to_dy, &e->from_dx, &e->from_dw, &e->to_xw, &e->to_dyw};
+	for (size_t i = 0; i < sizeof prims / sizeof prims[0]; i++)
+		if (*prims[i]) p_dnnl_primitive_destroy(*prims[i]);
+	dnnl_memory_t *mems[] = {&e->x, &e->w, &e->b, &e->y, &e->dy, &e->dx, &e->dw, &e->db, &e->xb, &e->wfb,
+		&e->wbb, &e->yb, &e->dyb, &e->dxb, &e->dwb, &e->xwb, &e->dywb};
+	for (size_t i = 0; i < sizeof mems / sizeof mems[0]; i++)
+		if (*mems[i]) p_dnnl_memory_destroy(*mems[i]);
+	if (e->stream) p_dnnl_stream_destroy(e->stream);
+	*e = (dn_conv_entry){0};
+}
+
+static int dn_reorder(dnnl_primitive_t *prim, const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to) {
+	dnnl_primitive_desc_t pd = NULL;
+	int st = p_dnnl_reorder_primitive_desc_create(&pd, from, dn_engine, to, dn_engine, NULL);
+	if (!st) st = p_dnnl_primitive_create(prim, pd);
+	if (pd) p_dnnl_primitive_desc_destroy(pd);
+	return st;
+}
+
+static int dn_conv_make(dn_conv_entry *e, const int64_t s[8]) {
+	const int64_t n = s[0], c = s[1], h = s[2], w = s[3], o = s[4], k = s[5], stride = s[6], pad = s[7];
+	const int64_t oh = (h + 2 * pad - k) / stride + 1, ow = (w + 2 * pad - k) / stride + 1;
+	dnnl_dims_t xd = {n, c, h, w}, wd = {o, c, k, k}, bd = {o}, yd = {n, o, oh, ow};
+	dnnl_dims_t strides = {stride, stride}, pads = {pad, pad};
+	dnnl_memory_desc_t x_any, w_any, y_any, dy_any, dx_any, dw_any, x_md, w_md, b_md, y_md;
+	int st = p_dnnl_memory_desc_init_by_tag(&x_any, 4, xd, dnnl_bf16, dnnl_format_tag_any);
+	if (!st) st = p_dnnl_memory_desc_init_by_tag(&w_any, 4, wd, dnnl_bf16, dnnl_format_tag_any);
+	if (!st) st = p_dnnl_memory_desc_init_by_tag(&y_any, 4, yd, dnnl_f32, dnnl_format_tag_any);
+	if (!st) st = p_dnnl_memory_desc_init_by_tag(&dy_any, 4, yd, dnnl_bf16, dnnl_format_tag_any);
+	if (!st) st = p_dnnl_memory_desc_init_by_tag(&dx_any, 4, xd, dnnl_f32, dnnl_format_tag_any);
+	if (!st) st = p_dnnl_memory_desc_init_by_tag(&dw_any, 4, wd, dnnl_f32, dnnl_format_tag_any);
+	if (!st) st = p_dnnl_memory_desc_init_by_tag(&x_md, 4, xd, dnnl_f32, dnnl_nchw);
+	if (!st) st = p_dnnl_memory_desc_init_by_tag(&w_md, 4, wd, dnnl_f32, dnnl_oihw);
+	if (!st) st = p_dnnl_memory_desc_init_by_tag(&b_md, 1, bd, dnnl_f32, dnnl_a);
+	if (!st) st = p_dnnl_memory_desc_init_by_tag(&y_md, 4, yd, dnnl_f32, dnnl_nchw);
+	if (st) return st;
+	dnnl_convolution_desc_t fd, bdd, bwd;
+	dnnl_primitive_desc_t fpd = NULL, bdpd = NULL, bwpd = NULL;
+	// Made for one thread (see dn_bf16_find).
+	const int threads = p_omp_get_max_threads();
+	p_omp_set_num_threads(1);
+	st = p_dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct, &x_any, &w_any,
+		&b_md, &y_any, strides, pads, pads);
+	if (!st) st = p_dnnl_primitive_desc_create(&fpd, &fd, NULL, dn_engine, NULL);
+	if (!st) st = p_dnnl_convolution_backward_data_desc_init(&bdd, dnnl_convolution_direct, &dx_any, &w_any, &dy_any,
+		strides, pads, pads);
+	if (!st) st = p_dnnl_primitive_desc_create(&bdpd, &bdd, NULL, dn_engine, fpd);
+	if (!st) st = p_dnnl_convolution_backward_weights_desc_init(&bwd, dnnl_convolution_direct, &x_any, &dw_any, &b_md,
+		&dy_any, strides, pads, pads);
+	if (!st) st = p_dnnl_primitive_desc_create(&bwpd, &bwd, NULL, dn_engine, fpd);
+	const dnnl_memory_desc_t *xb = NULL, *wfb = NULL, *yb = NULL, *dyb = NULL, *dxb = NULL, *wbb = NULL, *dwb = NULL;
+	const dnnl_memory_desc_t *xwb = NULL, *dywb = NULL;
+	if (!st) {
+		xb = p_dnnl_primitive_desc_query_md(fpd, dnnl_query_src_md, 0);
+		wfb = p_dnnl_primitive_desc_query_md(fpd, dnnl_query_weights_md, 0);
+		yb = p_dnnl_primitive_desc_query_md(fpd, dnnl_query_dst_md, 0);
+		dyb = p_dnnl_primitive_desc_query_md(bdpd, dnnl_query_diff_dst_md, 0);
+		dxb = p_dnnl_primitive_desc_query_md(bdpd, dnnl_query_diff_src_md, 0);
+		wbb = p_dnnl_primitive_desc_query_md(bdpd, dnnl_query_weights_md, 0);
+		dwb = p_dnnl_primitive_desc_query_md(bwpd, dnnl_query_diff_weights_md, 0);
+		// The weight gradient reads the forward's x and the data gradient's dy as they are
+		// where its kernel wants their layouts (it does on the shapes that matter); else
+		// its own copies.
+		xwb = p_dnnl_primitive_desc_query_md(bwpd, dnnl_query_src_md, 0);
+		dywb = p_dnnl_primitive_desc_query_md(bwpd, dnnl_query_diff_dst_md, 0);
+		if (p_dnnl_memory_desc_equal(xb, xwb)) xwb = NULL;
+		if (p_dnnl_memory_desc_equal(dyb, dywb)) dywb = NULL;
+	}
+	if (!st) st = p_dnnl_primitive_create(&e->fwd, fpd);
+	if (!st) st = p_dnnl_primitive_create(&e->bwd_data, bdpd);
+	if (!st) st = p_dnnl_primitive_create(&e->bwd_weights, bwpd);
+	if (!st) st = dn_reorder(&e->to_x, &x_md, xb);
+	if (!st) st = dn_reorder(&e->to_wf, &w_md, wfb);
+	if (!st) st = dn_reorder(&e->to_wb, &w_md, wbb);
+	if (!st) st = dn_reorder(&e->from_y, yb, &y_md);
+	if (!st) st = dn_reorder(&e->to_dy, &y_md, dyb);
+	if (!st) st = dn_reorder(&e->from_dx, dxb, &x_md);
+	if (!st) st = dn_reorder(&e->from_dw, dwb, &w_md);
+	if (!st && xwb) st = dn_reorder(&e->to_xw, &x_md, xwb);
+	if (!st && dywb) st = dn_reorder(&e->to_dyw, &y_md, dywb);
+	p_omp_set_num_threads(threads);
+	if (!st) st = p_dnnl_stream_create(&e->stream, dn_engine, dnnl_stream_default_flags);
+	struct { dnnl_memory_t *m; const dnnl_memory_desc_t *md; void *handle; } mems[] = {
+		{&e->x, &x_md, DNNL_MEMORY_NONE}, {&e->w, &w_md, DNNL_MEMORY_NONE}, {&e->b, &b_md, DNNL_MEMORY_NONE},
+		{&e->y, &y_md, DNNL_MEMORY_NONE}, {&e->dy, &y_md, DNNL_MEMORY_NONE}, {&e->dx, &x_md, DNNL_MEMORY_NONE},
+		{&e->dw, &w_md, DNNL_MEMORY_NONE}, {&e->db, &b_md, DNNL_MEMORY_NONE},
+		{&e->xb, xb, DNNL_MEMORY_ALLOCATE}, {&e->wfb, wfb, DNNL_MEMORY_ALLOCATE}, {&e->wbb, wbb, DNNL_MEMORY_ALLOCATE},
+		{&e->yb, yb, DNNL_MEMORY_ALLOCATE}, {&e->dyb, dyb, DNNL_MEMORY_ALLOCATE}, {&e->dxb, dxb, DNNL_MEMORY_ALLOCATE},
+		{&e->dwb, dwb, DNNL_MEMORY_ALLOCATE}, {&e->xwb, xwb, DNNL_MEMORY_ALLOCATE},
+		{&e->dywb, dywb, DNNL_MEMORY_ALLOCATE}};
+	for (size_t i = 0; !st && i < sizeof mems / sizeof mems[0]; i++)
+		if (mems[i].md) st = p_dnnl_memory_create(mems[i].m, mems[i].md, dn_engine, mems[i].handle);
+	if (fpd) p_dnnl_primitive_desc_destroy(fpd);
+	if (bdpd) p_dnnl_primitive_desc_destroy(bdpd);
+	if (bwpd) p_dnnl_primitive_desc_destroy(bwpd);
+	if (st) {
+		dn_conv_free(e);
+		return st;
+	}
+	memcpy(e->shape, s, sizeof e->shape);
+	e->used = 1;
+	return 0;
+}
+
+static dn_conv_entry *dn_conv_find(int slot, const int64_t s[8], int *st) {
+	for (int i = 0; i < DN_CONV_KEEP; i++) {
+		dn_conv_entry *e = &dn_conv_cache[slot][i];
+		if (e->used && !memcmp(e->shape, s, sizeof e->shape)) return e;
+	}
+	dn_conv_entry *e = &dn_conv_cache[slot][dn_conv_next[slot]];
+	dn_conv_next[slot] = (dn_conv_next[slot] + 1) % DN_CONV_KEEP;
+	if (e->used) dn_conv_free(e);
+	*st = dn_conv_make(e, s);
+	return *st ? NULL : e;
+}
+
+static int dn_run(dn_conv_entry *e, dnnl_primitive_t prim, int nargs, const dnnl_exec_arg_t *args) {
+	return p_dnnl_primitive_execute(prim, e->stream, nargs, args);
+}
+
+static int dn_reorder_run(dn_conv_entry *e, dnnl_primitive_t prim, dnnl_memory_t from, dnnl_memory_t to) {
+	dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
+	return dn_run(e, prim, 2, args);
+}
+
+static void dn_conv_release(dn_conv_entry *e) { // no pointer into Go's memory past a call
+	dnnl_memory_t mems[] = {e->x, e->w, e->b, e->y, e->dy, e->dx, e->dw, e->db};
+	for (size_t i = 0; i < sizeof mems / sizeof mems[0]; i++) p_dnnl_memory_set_data_handle(mems[i], NULL);
+}
+
+int dn_conv_bf16_forward(int slot, const int64_t shape[8], const float *x, const float *w, const float *b, float *y,
+		uint64_t token) {
+	if (slot < 0 || slot >= DN_CONV_SLOTS) return dnnl_invalid_arguments;
+	pthread_once(&dn_conv_once, dn_conv_init);
+	pthread_mutex_lock(&dn_conv_mu[slot]);
+	int st = 0;
+	dn_conv_entry *e = dn_conv_find(slot, shape, &st);
+	if (e) {
+		p_dnnl_memory_set_data_handle(e->x, (void *)x);
+		p_dnnl_memory_set_data_handle(e->w, (void *)w);
+		p_dnnl_memory_set_data_handle(e->b, (void *)b);
+		p_dnnl_memory_set_data_handle(e->y, y);
+		st = dn_reorder_run(e, e->to_x, e->x, e->xb);
+		if (!st) st = dn_reorder_run(e, e->to_wf, e->w, e->wfb);
+		dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, e->xb}, {DNNL_ARG_WEIGHTS, e->wfb}, {DNNL_ARG_BIAS, e->b},
+			{DNNL_ARG_DST, e->yb}};
+		if (!st) st = dn_run(e, e->fwd, 4, args);
+		if (!st) st = dn_reorder_run(e, e->from_y, e->yb, e->y);
+		if (!st) st = p_dnnl_stream_wait(e->stream);
+		e->x_of = st ? NULL : x;
+		e->x_token = st ? 0 : token;
+		dn_conv_release(e);
+	}
+	pthread_mutex_unlock(&dn_conv_mu[slot]);
+	return st;
+}
+
+int dn_conv_bf16_backward(int slot, const int64_t shape[8], const float *x, const float *w, const float *dy, float *dw,
+		float *db, float *dx, uint64_t token) {
+	if (slot < 0 || slot >= DN_CONV_SLOTS) return dnnl_invalid_arguments;
+	pthread_once(&dn_conv_once, dn_conv_init);
+	pthread_mutex_lock(&dn_conv_mu[slot]);
+	int st = 0;
+	dn_conv_entry *e = dn_conv_find(slot, shape, &st);
+	if (e) {
+		p_dnnl_memory_set_data_handle(e->x, (void *)x);
+		p_dnnl_memory_set_data_handle(e->w, (void *)w);
+		p_dnnl_memory_set_data_handle(e->dy, (void *)dy);
+		p_dnnl_memory_set_data_handle(e->dw, dw);
+		p_dnnl_memory_set_data_handle(e->db, db);
+		p_dnnl_memory_set_data_handle(e->dx, dx);
+		// x in bf16 is still there from the forward pass, unless another pass came between.
+		if (e->x_of != x || e->x_token != token) st = dn_reorder_run(e, e->to_x, e->x, e->xb);
+		if (!st) st = dn_reorder_run(e, e->to_dy, e->dy, e->dyb);
+		if (!st && e->to_xw) st = dn_reorder_run(e, e->to_xw, e->x, e->xwb);
+		if (!st && e->to_dyw) st = dn_reorder_run(e, e->to_dyw, e->dy, e->dywb);
+		dnnl_exec_arg_t wargs[4] = {{DNNL_ARG_SRC, e->to_xw ? e->xwb : e->xb},
+			{DNNL_ARG_DIFF_DST, e->to_dyw ? e->dywb : e->dyb}, {DNNL_ARG_DIFF_WEIGHTS, e->dwb},
+			{DNNL_ARG_DIFF_BIAS, e->db}};
+		if (!st) st = dn_run(e, e->bwd_weights, 4, wargs);
+		if (!st) st = dn_reorder_run(e, e->from_dw, e->dwb, e->dw);
+		if (dx) {
+			dnnl_exec_arg_t dargs[3] = {{DNNL_ARG_DIFF_DST, e->dyb}, {DNNL_ARG_WEIGHTS, e->wbb}, {DNNL_ARG_DIFF_SRC, e->dxb}};
+			if (!st) st = dn_reorder_run(e, e->to_wb, e->w, e->wbb);
+			if (!st) st = dn_run(e, e->bwd_data, 3, dargs);
+			if (!st) st = dn_reorder_run(e, e->from_dx, e->dxb, e->dx);
+		}
+		if (!st) st = p_dnnl_stream_wait(e->stream);
+		dn_conv_release(e);
+	}
+	pthread_mutex_unlock(&dn_conv_mu[slot]);
+	return st;
+}
+
 #else // no oneDNN 2.x header at build time
 
 const char *dn_bf16_open(void) {
@@ -244,6 +478,16 @@ const char *dn_bf16_open(void) {
 
 int dn_gemm_bf16(int ta, int tb, int64_t m, int64_t n, int64_t k, const uint16_t *a, int64_t lda,
 		const uint16_t *b, int64_t ldb, int beta, float *c, int64_t ldc) {
+	return -1;
+}
+
+int dn_conv_bf16_forward(int slot, const int64_t shape[8], const float *x, const float *w, const float *b, float *y,
+		uint64_t token) {
+	return -1;
+}
+
+int dn_conv_bf16_backward(int slot, const int64_t shape[8], const float *x, const float *w, const float *dy, float *dw,
+		float *db, float *dx, uint64_t token) {
 	return -1;
 }
 

@@ -377,3 +377,51 @@ func oneDNNOff() error {
 	}
 	return nil
 }
+
+// ConvShape is a convolution's sizes: N images of C channels, H×W (NCHW), O output
+// channels, K×K kernels (OIHW), stride and zero padding on every side.
+type ConvShape struct{ N, C, H, W, O, K, Stride, Pad int }
+
+// Out is the output's height and width.
+func (s ConvShape) Out() (int, int) {
+	return (s.H+2*s.Pad-s.K)/s.Stride + 1, (s.W+2*s.Pad-s.K)/s.Stride + 1
+}
+
+func (s ConvShape) check(x, w []float32, y []float32, what string) {
+	oh, ow := s.Out()
+	if s.N <= 0 || s.C <= 0 || s.O <= 0 || s.K <= 0 || s.Stride <= 0 || s.Pad < 0 || oh <= 0 || ow <= 0 ||
+		len(x) != s.N*s.C*s.H*s.W || len(w) != s.O*s.C*s.K*s.K || len(y) != s.N*s.O*oh*ow {
+		panic(fmt.Sprintf("tensor: %s: %+v with x %d, w %d, y %d values", what, s, len(x), len(w), len(y)))
+	}
+}
+
+// ConvForwardBF16 sets y = conv(x, w) + b (cross-correlation, NCHW, w OIHW) with x and w
+// rounded to bf16 and the sums in float32, through oneDNN's bf16 convolution. slot is
+// the calling worker's number (kernels.Parallel's), which has its own buffers; token
+// marks this pass for ConvBackwardBF16, which then reuses x's rounded copy (any token
+// works; a fresh one each forward pass is what makes the reuse safe). An error (oneDNN
+// refused the shape, or BF16 cannot run) leaves y unspecified.
+func ConvForwardBF16(slot int, s ConvShape, x, w, b, y []float32, token uint64) error {
+	s.check(x, w, y, "ConvForwardBF16")
+	if len(b) != s.O {
+		panic(fmt.Sprintf("tensor: ConvForwardBF16: %d biases for %d channels", len(b), s.O))
+	}
+	if err := BF16(); err != nil {
+		return err
+	}
+	return convBF16Forward(slot, s, x, w, b, y, token)
+}
+
+// ConvBackwardBF16 sets dw and db to the gradients of ConvForwardBF16's pass with the
+// same slot, shape, x and token, from its output gradient dy, and dx too unless it is
+// nil; dy and w are rounded to bf16, the sums are float32.
+func ConvBackwardBF16(slot int, s ConvShape, x, w, dy, dw, db, dx []float32, token uint64) error {
+	s.check(x, w, dy, "ConvBackwardBF16")
+	if len(dw) != len(w) || len(db) != s.O || (dx != nil && len(dx) != len(x)) {
+		panic(fmt.Sprintf("tensor: ConvBackwardBF16: dw %d, db %d, dx %d values for %+v", len(dw), len(db), len(dx), s))
+	}
+	if err := BF16(); err != nil {
+		return err
+	}
+	return convBF16Backward(slot, s, x, w, dy, dw, db, dx, token)
+}
