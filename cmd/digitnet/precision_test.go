@@ -69,26 +69,36 @@ func TestPrecisionInt8(t *testing.T) {
 }
 
 // TestTrainBF16: train --precision bf16 says it trains with bf16 products and ends
-// within a few tenths of a point of the float32 run; a precision that does not exist
-// is a usage error.
+// within a few tenths of a point of the float32 run, for the default MLP and (its
+// convolutions in bf16 too) the default CNN; a precision that does not exist is a
+// usage error.
 func TestTrainBF16(t *testing.T) {
 	needMNIST(t)
-	acc := func(precision string) (float64, string) {
-		code, out, errOut := digitnet("train", "--train-limit", "5000", "--epochs", "2", "--json", "--progress", "none", "--precision", precision)
-		if code != 0 {
-			t.Fatalf("train --precision %s: exit %d %s", precision, code, errOut)
+	for _, tc := range []struct {
+		args []string
+		tol  float64
+	}{
+		{[]string{"--train-limit", "5000", "--epochs", "2"}, 0.005},
+		{[]string{"--model", "cnn", "--train-limit", "2000", "--epochs", "1", "--augment", "none"}, 0.02},
+	} {
+		acc := func(precision string) (float64, string) {
+			args := append(append([]string{"train"}, tc.args...), "--json", "--progress", "none", "--precision", precision)
+			code, out, errOut := digitnet(args...)
+			if code != 0 {
+				t.Fatalf("train %v --precision %s: exit %d %s", tc.args, precision, code, errOut)
+			}
+			evs := parseEvents(t, out)
+			return *evs[len(evs)-1].TestAccuracy, errOut
 		}
-		evs := parseEvents(t, out)
-		return *evs[len(evs)-1].TestAccuracy, errOut
-	}
-	fp32, _ := acc("fp32")
-	bf16, errOut := acc("bf16")
-	if err := kernels.BF16(); err != nil {
-		if !strings.Contains(errOut, "--precision bf16: ") || bf16 != fp32 {
-			t.Errorf("bf16 unavailable (%v): accuracy %.4f against %.4f, stderr %q; want the fp32 run and a note", err, bf16, fp32, errOut)
+		fp32, _ := acc("fp32")
+		bf16, errOut := acc("bf16")
+		if err := kernels.BF16(); err != nil {
+			if !strings.Contains(errOut, "--precision bf16: ") || bf16 != fp32 {
+				t.Errorf("%v: bf16 unavailable (%v): accuracy %.4f against %.4f, stderr %q; want the fp32 run and a note", tc.args, err, bf16, fp32, errOut)
+			}
+		} else if !strings.Contains(errOut, "bf16 products") || math.Abs(bf16-fp32) > tc.tol {
+			t.Errorf("%v: bf16 run: accuracy %.4f against fp32's %.4f, stderr %q", tc.args, bf16, fp32, errOut)
 		}
-	} else if !strings.Contains(errOut, "bf16 products") || math.Abs(bf16-fp32) > 0.005 {
-		t.Errorf("bf16 run: accuracy %.4f against fp32's %.4f, stderr %q", bf16, fp32, errOut)
 	}
 	if code, _, errOut := digitnet("train", "--precision", "int8"); code != 2 || !strings.Contains(errOut, `--precision "int8": want fp32 or bf16`) {
 		t.Errorf("train --precision int8: exit %d %q, want 2 and the usage error", code, errOut)
