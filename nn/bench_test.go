@@ -110,8 +110,8 @@ func asTrainRunsCNNs(b *testing.B, workers int) {
 }
 
 // BenchmarkConv times the PyTorch example network's second convolution (32→64 3×3 on
-// 26×26, batch 64), forward and backward, by GEMM and by Winograd F(2×2), F(4×4) and F(6×6),
-// with the batch on one or two workers (each with a single-threaded BLAS, as `train`
+// 26×26, batch 64), forward and backward, by GEMM, by Winograd F(2×2), F(4×4) and F(6×6),
+// and in bf16 (oneDNN; where it runs), with the batch on one or two workers (each with a single-threaded BLAS, as `train`
 // runs CNNs). GFLOP/s counts the direct convolution's arithmetic, so Winograd's figure
 // is an effective rate.
 func BenchmarkConv(b *testing.B) {
@@ -126,8 +126,13 @@ func BenchmarkConv(b *testing.B) {
 		name string
 		a    ConvAlgorithm
 		m    int
-	}{{"gemm", ConvGEMM, 0}, {"winograd2", ConvWinograd, 2}, {"winograd4", ConvWinograd, 4}, {"winograd6", ConvWinograd, 6}} {
-		c.Algorithm, c.winogradM = algo.a, algo.m
+		bf16 bool
+	}{{"gemm", ConvGEMM, 0, false}, {"winograd2", ConvWinograd, 2, false}, {"winograd4", ConvWinograd, 4, false},
+		{"winograd6", ConvWinograd, 6, false}, {"bf16", ConvAuto, 0, true}} {
+		if algo.bf16 && kernels.BF16() != nil {
+			continue
+		}
+		c.Algorithm, c.winogradM, c.BF16 = algo.a, algo.m, algo.bf16
 		for _, workers := range []int{1, 2} {
 			kernels.SetWorkers(workers)
 			b.Run(fmt.Sprintf("%s/forward/%dworkers", algo.name, workers), func(b *testing.B) {
