@@ -32,7 +32,7 @@ func (net *Network) SetBF16(on bool) error {
 		case *Dense:
 			l.BF16 = on
 		case *Conv2D:
-			l.BF16 = on
+			l.BF16, l.bf16Refused = on, nil
 		}
 	}
 	return nil

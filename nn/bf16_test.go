@@ -162,7 +162,74 @@ func TestBF16Conv(t *testing.T) {
 			t.Errorf("%s gradient equals float32's bit for bit: the bf16 path did not run", p.Name)
 		}
 	}
+	// Backward adds to the gradients: a second step without ZeroGrad doubles them.
+	net.TrainBatch(x, labels)
+	for i, p := range net.Params() {
+		p.Materialize()
+		twice := make([]float64, len(g16[i]))
+		for j, v := range g16[i] {
+			twice[j] = 2 * float64(v)
+		}
+		if e := RelError(p.Grad.Data, twice); e > 1e-5 {
+			t.Errorf("%s: two bf16 steps without ZeroGrad give RelError %.2g against twice one step's gradient", p.Name, e)
+		}
+	}
 	if after := net.Predict(x); RelError(after.Data, f64(before.Data)) != 0 {
 		t.Errorf("inference changed with SetBF16")
+	}
+}
+
+// TestBF16ConvConcurrent: two networks of one architecture training at once in one
+// process (sharing oneDNN's per-worker convolutions) each get the gradients they get
+// alone, bit for bit.
+func TestBF16ConvConcurrent(t *testing.T) {
+	if err := kernels.BF16(); err != nil {
+		t.Skip(err)
+	}
+	was := kernels.Workers()
+	t.Cleanup(func() { kernels.SetWorkers(was) })
+	kernels.SetWorkers(2)
+	spec := Spec{Input: []int{2, 10, 10}, Output: "softmax", Loss: "ce", Init: InitHeNormal, Layers: []LayerSpec{
+		{Type: "conv2d", Out: 8, Kernel: 3, Padding: 1}, {Type: "relu"}, {Type: "maxpool", Kernel: 2},
+		{Type: "flatten"}, {Type: "dense", Out: 3},
+	}}
+	labels := []int{0, 1, 2, 0, 1, 2}
+	type run struct {
+		net *Network
+		x   *tensor.Tensor
+	}
+	newRun := func(seed uint64) run {
+		net, err := spec.BuildFrom(rand.NewPCG(seed, seed))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := net.SetBF16(true); err != nil {
+			t.Fatal(err)
+		}
+		return run{net, randTensor(rand.New(rand.NewPCG(seed, 1)), 1, 6, 2, 10, 10)}
+	}
+	step := func(r run) [][]float32 {
+		r.net.ZeroGrad()
+		r.net.TrainBatch(r.x, labels)
+		var g [][]float32
+		for _, p := range r.net.Params() {
+			p.Materialize()
+			g = append(g, append([]float32(nil), p.Grad.Data...))
+		}
+		return g
+	}
+	r1, r2 := newRun(1), newRun(2)
+	alone1, alone2 := step(r1), step(r2)
+	for round := range 30 {
+		var g1, g2 [][]float32
+		done := make(chan bool)
+		go func() { g1 = step(r1); done <- true }()
+		g2 = step(r2)
+		<-done
+		for i := range alone1 {
+			if RelError(g1[i], f64(alone1[i])) != 0 || RelError(g2[i], f64(alone2[i])) != 0 {
+				t.Fatalf("round %d, parameter %d: gradients differ from each network's alone", round, i)
+			}
+		}
 	}
 }

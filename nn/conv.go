@@ -28,10 +28,11 @@ type Conv2D struct {
 	// BF16 runs training passes in bfloat16 with float32 sums (conv_bf16.go; set by
 	// Network.SetBF16); inference stays float32, as does Algorithm's choice for it.
 	BF16        bool
-	bf16        bool   // the last forward pass ran in bf16
-	bf16Token   uint64 // that pass's, for ConvBackwardBF16
-	bf16Refused error  // oneDNN refused this layer's shapes: float32 from then on
-	winogradM   int    // output tile side for Winograd: 2, 4 or 6; 0 chooses by output size
+	bf16        bool           // the last forward pass ran in bf16
+	bf16Token   uint64         // that pass's, for ConvBackwardBF16
+	bf16Refused error          // oneDNN refused this layer's shapes: float32 from then on
+	q           *int8ConvState // int8 inference (Network.Quantize), or nil
+	winogradM   int            // output tile side for Winograd: 2, 4 or 6; 0 chooses by output size
 	x           *tensor.Tensor
 	inH, inW    int
 	outH, outW  int
@@ -160,6 +161,10 @@ func (c *Conv2D) forward(x *tensor.Tensor, training bool, fused fusion) *tensor.
 	c.fused = fused
 	if fused.pool != nil {
 		fused.pool.prepare(c.y.Shape)
+	}
+	if c.q != nil && !training {
+		c.forwardInt8(x, N)
+		return c.output()
 	}
 	c.prepare(false)
 	if c.bf16 = training && c.BF16 && c.bf16Refused == nil; c.bf16 {

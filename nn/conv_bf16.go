@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"fmt"
 	"sync/atomic"
 
 	"github.com/digitnet/digitnet/internal/kernels"
@@ -18,6 +19,18 @@ import (
 // bf16Tokens numbers forward passes, so a backward pass knows the bf16 copy of its
 // input that oneDNN kept is its own.
 var bf16Tokens atomic.Uint64
+
+// BF16Refused says why each convolution that was to train in bf16 ran in float32
+// instead (oneDNN refused its shapes); none, usually.
+func (net *Network) BF16Refused() []error {
+	var errs []error
+	for _, l := range net.Layers {
+		if c, ok := l.(*Conv2D); ok && c.bf16Refused != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", c, c.bf16Refused))
+		}
+	}
+	return errs
+}
 
 // shapeOf is the convolution's sizes for n images.
 func (c *Conv2D) shapeOf(n int) kernels.ConvShape {

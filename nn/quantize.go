@@ -8,7 +8,7 @@ import (
 	"github.com/digitnet/digitnet/tensor"
 )
 
-// Int8 inference: post-training quantization of the dense layers.
+// Int8 inference: post-training quantization of the dense layers and convolutions.
 //
 // A quantized dense layer keeps W as int8 with one scale per output column (symmetric:
 // s_o = max_i |W[i,o]| / 127) and quantizes its input per batch to uint8 with one scale
@@ -17,7 +17,9 @@ import (
 // exactly). The product runs in integers, y = s_x·s_o·Σ_i (q_x − z)·q_W + b (oneDNN's
 // u8·s8 GEMM, kernels.GemmU8S8), and everything else in float32. This is the
 // per-channel QDQ scheme of ONNX (QuantizeLinear / DequantizeLinear) and PyTorch's
-// fbgemm/onednn backends. Training never uses it.
+// fbgemm/onednn backends. A convolution is quantized the same way, one scale per
+// output channel, and multiplies its quantized patches as rows (Im2rowU8) by W's
+// transpose in the same u8·s8 GEMM. Training never uses it.
 
 // Int8Dense is a dense layer's quantized form, shared read-only by the replicas of a
 // network.
@@ -35,10 +37,10 @@ type int8State struct {
 	acc []int32
 }
 
-// Quantize prepares int8 inference for the network's dense layers, fitting each one's
-// input range on the calibration batch x (some hundreds of training images). After it,
-// Forward(x, false) and Predict run those layers' products in int8; training is
-// unchanged. Layers other than Dense stay float32. The products run through oneDNN
+// Quantize prepares int8 inference for the network's dense layers and convolutions,
+// fitting each one's input range on the calibration batch x (some hundreds of training
+// images). After it, Forward(x, false) and Predict run those layers' products in int8;
+// training is unchanged. Other layers stay float32. The products run through oneDNN
 // where kernels.Int8 allows, and otherwise one row at a time in C or Go: the same
 // integers, slowly (callers that want speed check kernels.Int8 first, as the commands
 // do).
@@ -48,16 +50,22 @@ func (net *Network) Quantize(x *tensor.Tensor) error {
 		return fmt.Errorf("nn: Quantize: no calibration examples")
 	}
 	for _, l := range net.Layers {
-		if d, ok := l.(*Dense); ok {
-			d.q = nil
+		switch l := l.(type) {
+		case *Dense:
+			l.q = nil
+		case *Conv2D:
+			l.q = nil
 		}
 	}
 	// Each layer is quantized before the calibration batch goes through it, so the
 	// next layer's range is fitted on what the int8 layers before it give.
 	h := x
 	for _, l := range net.Layers {
-		if d, ok := l.(*Dense); ok {
-			d.q = &int8State{Int8Dense: quantizeDense(d, h.Data)}
+		switch l := l.(type) {
+		case *Dense:
+			l.q = &int8State{Int8Dense: quantizeDense(l, h.Data)}
+		case *Conv2D:
+			l.q = &int8ConvState{Int8Conv: quantizeConv(l, h.Data)}
 		}
 		h = l.Forward(h, false)
 	}
@@ -74,32 +82,55 @@ func quantizeDense(d *Dense, in []float32) *Int8Dense {
 		for i := 0; i < d.In; i++ {
 			m = max(m, float32(math.Abs(float64(W[i*d.Out+o]))))
 		}
-		s := m / 127
-		if s == 0 {
-			s = 1
-		}
+		s := symmetricScale(m)
 		q.ColScale[o] = s
 		for i := 0; i < d.In; i++ {
-			q.W[i*d.Out+o] = int8(min(max(math.RoundToEven(float64(W[i*d.Out+o]/s)), -127), 127))
+			q.W[i*d.Out+o] = quantizeWeight(W[i*d.Out+o], s)
 		}
 	}
+	q.InScale, q.InZero = inputRange(in)
+	return q
+}
+
+// inputRange is the uint8 step and zero point for the values in: the range they reach,
+// widened to take in 0 (which the zero point then is exactly).
+func inputRange(in []float32) (scale float32, zero uint8) {
 	lo, hi := float32(0), float32(0)
 	for _, v := range in {
 		lo, hi = min(lo, v), max(hi, v)
 	}
-	q.InScale = (hi - lo) / 255
-	if !(q.InScale >= 0x1p-100) { // a constant input (or NaN): any step; 1/step stays finite
-		q.InScale = 1
+	scale = (hi - lo) / 255
+	if !(scale >= 0x1p-100) { // a constant input (or NaN): any step; 1/step stays finite
+		scale = 1
 	}
-	q.InZero = uint8(math.RoundToEven(float64(-lo / q.InScale)))
-	return q
+	return scale, uint8(math.RoundToEven(float64(-lo / scale)))
+}
+
+// symmetricScale is the int8 step for weights of largest magnitude m: m/127, or 1 for
+// all-zero weights.
+func symmetricScale(m float32) float32 {
+	if s := m / 127; s != 0 {
+		return s
+	}
+	return 1
+}
+
+func quantizeWeight(w, scale float32) int8 {
+	return int8(min(max(math.RoundToEven(float64(w/scale)), -127), 127))
 }
 
 // Quantized reports whether Quantize has run on the network.
 func (net *Network) Quantized() bool {
 	for _, l := range net.Layers {
-		if d, ok := l.(*Dense); ok && d.q != nil {
-			return true
+		switch l := l.(type) {
+		case *Dense:
+			if l.q != nil {
+				return true
+			}
+		case *Conv2D:
+			if l.q != nil {
+				return true
+			}
 		}
 	}
 	return false
@@ -113,19 +144,26 @@ func (d *Dense) Int8() *Int8Dense {
 	return d.q.Int8Dense
 }
 
-// ShareQuantization gives net the int8 form of src's dense layers (a network of the
-// same architecture, such as the one net replicates), or takes it away when src has
-// none; net keeps buffers of its own.
+// ShareQuantization gives net the int8 form of src's dense layers and convolutions (a
+// network of the same architecture, such as the one net replicates), or takes it away
+// when src has none; net keeps buffers of its own.
 func (net *Network) ShareQuantization(src *Network) {
 	for i, l := range net.Layers {
-		d, ok := l.(*Dense)
-		if !ok || i >= len(src.Layers) {
-			continue
+		var from Layer
+		if i < len(src.Layers) {
+			from = src.Layers[i]
 		}
-		if s, ok := src.Layers[i].(*Dense); ok && s.q != nil {
-			d.q = &int8State{Int8Dense: s.q.Int8Dense}
-		} else {
-			d.q = nil
+		switch l := l.(type) {
+		case *Dense:
+			l.q = nil
+			if s, ok := from.(*Dense); ok && s.q != nil {
+				l.q = &int8State{Int8Dense: s.q.Int8Dense}
+			}
+		case *Conv2D:
+			l.q = nil
+			if s, ok := from.(*Conv2D); ok && s.q != nil {
+				l.q = &int8ConvState{Int8Conv: s.q.Int8Conv}
+			}
 		}
 	}
 }
@@ -150,4 +188,85 @@ func (d *Dense) forwardInt8(x *tensor.Tensor, N int) {
 		kernels.GemmU8S8(N, d.Out, d.In, xq, d.In, q.InZero, q.W, d.Out, acc, d.Out)
 	}
 	kernels.Dequantize(d.y.Data, acc, N, d.Out, q.InScale, q.ColScale, d.B.Value.Data)
+}
+
+// Int8Conv is a convolution's quantized form, shared read-only by the replicas of a
+// network.
+type Int8Conv struct {
+	W        []int8    // [C·K·K O]: Wᵀ, W[k,o] ≈ ColScale[o]·Conv2D.W[o,k]
+	ColScale []float32 // [O]
+	InScale  float32   // input step
+	InZero   uint8     // input zero point
+}
+
+// int8ConvState is a Conv2D's quantized form with its working buffers.
+type int8ConvState struct {
+	*Int8Conv
+	xq, patches []uint8
+	acc         []int32
+}
+
+// quantizeConv quantizes c's weights per output channel and fits its input's range on
+// the values in.
+func quantizeConv(c *Conv2D, in []float32) *Int8Conv {
+	K, O, W := c.In*c.Kernel*c.Kernel, c.Out, c.W.Value.Data
+	q := &Int8Conv{W: make([]int8, K*O), ColScale: make([]float32, O)}
+	for o := 0; o < O; o++ {
+		var m float32
+		for _, w := range W[o*K : (o+1)*K] {
+			m = max(m, float32(math.Abs(float64(w))))
+		}
+		s := symmetricScale(m)
+		q.ColScale[o] = s
+		for k, w := range W[o*K : (o+1)*K] {
+			q.W[k*O+o] = quantizeWeight(w, s)
+		}
+	}
+	q.InScale, q.InZero = inputRange(in)
+	return q
+}
+
+// Int8 is the convolution's int8 form (Network.Quantize), or nil when it has none.
+func (c *Conv2D) Int8() *Int8Conv {
+	if c.q == nil {
+		return nil
+	}
+	return c.q.Int8Conv
+}
+
+// convInt8Rows is about how many patch rows one int8 product takes: a few MB of patches
+// (8192 rows of the example network's 288-byte patches: 2.4 MB), a whole number of
+// images.
+const convInt8Rows = 8192
+
+// forwardInt8 is Forward's inference pass for a quantized convolution: per group of
+// images, y = s_x·s_o·(patches(q_x) − z)·q_Wᵀ + b, into c.y.
+func (c *Conv2D) forwardInt8(x *tensor.Tensor, N int) {
+	q := c.q
+	inSize, K, P, O := c.In*c.inH*c.inW, c.In*c.Kernel*c.Kernel, c.outH*c.outW, c.Out
+	q.xq = resize(q.xq, N*inSize)
+	kernels.QuantizeU8(q.xq, x.Data[:N*inSize], 1/q.InScale, q.InZero)
+	group := max(1, convInt8Rows/P)
+	for n0 := 0; n0 < N; n0 += group {
+		n1 := min(N, n0+group)
+		rows := (n1 - n0) * P
+		q.patches, q.acc = resize(q.patches, rows*K), resize(q.acc, rows*O)
+		kernels.Parallel(n1-n0, 1, func(_, lo, hi int) {
+			for n := n0 + lo; n < n0+hi; n++ {
+				kernels.Im2rowU8(q.patches[(n-n0)*P*K:(n-n0+1)*P*K], q.xq[n*inSize:(n+1)*inSize], c.In, c.inH, c.inW, c.Kernel, c.Stride, c.Padding, c.outH, c.outW, q.InZero)
+			}
+		})
+		if rows < gemvRows || kernels.Int8() != nil {
+			for r := 0; r < rows; r++ {
+				kernels.GemvU8S8(q.acc[r*O:(r+1)*O], q.patches[r*K:(r+1)*K], q.InZero, q.W, O)
+			}
+		} else {
+			kernels.GemmU8S8(rows, O, K, q.patches, K, q.InZero, q.W, O, q.acc, O)
+		}
+		kernels.Parallel(n1-n0, 1, func(_, lo, hi int) {
+			for n := n0 + lo; n < n0+hi; n++ {
+				kernels.DequantizeT(c.y.Data[n*O*P:(n+1)*O*P], q.acc[(n-n0)*P*O:(n-n0+1)*P*O], P, O, q.InScale, q.ColScale, c.B.Value.Data)
+			}
+		})
+	}
 }

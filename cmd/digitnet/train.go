@@ -164,6 +164,9 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if res.Interrupted {
 		fmt.Fprintf(human, "interrupted after %d complete epochs; final report for the weights reached\n", res.EpochsDone)
 	}
+	for _, err := range net.BF16Refused() {
+		fmt.Fprintf(stderr, "--precision bf16: %v; that convolution trained in fp32\n", err)
+	}
 	if jw != nil {
 		jw.done(res)
 		if jw.err != nil {

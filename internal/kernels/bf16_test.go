@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -238,5 +239,39 @@ func TestConvBF16(t *testing.T) {
 			t.Fatal(err) // without the input gradient
 		}
 		nearScaled(t, "dw without dx", dw, rdw, 1e-5)
+	}
+}
+
+// TestConvBF16Interleaved: two passes of one shape on one slot, forward A, forward B,
+// backward A, backward B (two networks training at once): each backward pass gets its
+// own input's gradient, and many rounds of it (primitives run on whichever thread Go
+// gives them) stay right.
+func TestConvBF16Interleaved(t *testing.T) {
+	if err := BF16(); err != nil {
+		t.Skip(err)
+	}
+	rng := rand.New(rand.NewPCG(9, 9))
+	s := ConvShape{N: 2, C: 4, H: 7, W: 7, O: 8, K: 3, Stride: 1, Pad: 1}
+	oh, ow := s.Out()
+	type pass struct{ x, w, b, y, dy, dw, db []float32 }
+	newPass := func() *pass {
+		return &pass{x: randSlice(rng, s.N*s.C*s.H*s.W), w: randSlice(rng, s.O*s.C*s.K*s.K), b: randSlice(rng, s.O),
+			y: make([]float32, s.N*s.O*oh*ow), dy: randSlice(rng, s.N*s.O*oh*ow), dw: make([]float32, s.O*s.C*s.K*s.K), db: make([]float32, s.O)}
+	}
+	for round := range 20 {
+		a, b := newPass(), newPass()
+		ta, tb := uint64(2*round+1000), uint64(2*round+1001)
+		for _, err := range []error{
+			ConvForwardBF16(0, s, a.x, a.w, a.b, a.y, ta), ConvForwardBF16(0, s, b.x, b.w, b.b, b.y, tb),
+			ConvBackwardBF16(0, s, a.x, a.w, a.dy, a.dw, a.db, nil, ta), ConvBackwardBF16(0, s, b.x, b.w, b.dy, b.dw, b.db, nil, tb),
+		} {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		for name, p := range map[string]*pass{"A": a, "B": b} {
+			_, rdw, _, _ := convRef(s, roundedBF16(p.x), roundedBF16(p.w), p.b, roundedBF16(p.dy))
+			nearScaled(t, fmt.Sprintf("round %d, pass %s: dw", round, name), p.dw, rdw, 1e-5)
+		}
 	}
 }

@@ -94,6 +94,43 @@ KERNEL8 void dn_gemv_u8s8(int32_t *restrict acc, const uint8_t *restrict xq, int
 	}
 }
 
+// A quantized image's patches as rows, for the int8 convolution's product patches·Wᵀ:
+// dst[i·OW + j][(c·k + u)·k + v] = x[c][i·s + u − p][j·s + v − p], or z off the image
+// (z is the quantized 0, which the padding is).
+KERNEL8 void dn_im2row_u8(uint8_t *restrict dst, const uint8_t *restrict x, int64_t C, int64_t H, int64_t W, int64_t k,
+		int64_t s, int64_t p, int64_t OH, int64_t OW, uint8_t z) {
+	const int64_t K = C * k * k;
+	for (int64_t i = 0; i < OH; i++)
+		for (int64_t j = 0; j < OW; j++) {
+			uint8_t *row = dst + (i * OW + j) * K;
+			for (int64_t c = 0; c < C; c++)
+				for (int64_t u = 0; u < k; u++) {
+					uint8_t *out = row + (c * k + u) * k;
+					const int64_t r = i * s + u - p;
+					if (r < 0 || r >= H) {
+						memset(out, z, (size_t)k);
+						continue;
+					}
+					const uint8_t *in = x + (c * H + r) * W;
+					for (int64_t v = 0; v < k; v++) {
+						const int64_t q = j * s + v - p;
+						out[v] = (q < 0 || q >= W) ? z : in[q];
+					}
+				}
+		}
+}
+
+// y[o][r] = c[r][o]·(scale·col_scale[o]) + bias[o]: one image's int8 convolution output,
+// from the product's [rows n] to NCHW's [n rows].
+KERNEL8 void dn_dequantize_t(float *restrict y, const int32_t *restrict c, int64_t rows, int64_t n, float scale,
+		const float *restrict col_scale, const float *restrict bias) {
+	for (int64_t o = 0; o < n; o++) {
+		const float f = scale * col_scale[o], b = bias[o];
+		float *restrict yo = y + o * rows;
+		for (int64_t r = 0; r < rows; r++) yo[r] = (float)c[r * n + o] * f + b;
+	}
+}
+
 #ifdef DN_HAVE_DNNL
 
 // bf16 products: oneDNN's matmul primitive with bf16 operands and float32 results
@@ -109,7 +146,8 @@ KERNEL8 void dn_gemv_u8s8(int32_t *restrict acc, const uint8_t *restrict xq, int
 	X(dnnl_primitive_destroy) X(dnnl_stream_destroy) X(dnnl_memory_desc_init_by_tag) \
 	X(dnnl_memory_desc_equal) X(dnnl_convolution_forward_desc_init) \
 	X(dnnl_convolution_backward_data_desc_init) X(dnnl_convolution_backward_weights_desc_init) \
-	X(dnnl_reorder_primitive_desc_create) X(dnnl_primitive_desc_query_md)
+	X(dnnl_reorder_primitive_desc_create) X(dnnl_primitive_desc_query_md) \
+	X(dnnl_primitive_attr_set_scratchpad_mode) X(dnnl_memory_desc_get_size)
 #define DN_DECLARE(f) static __typeof__(&f) p_##f;
 DN_BF16_FUNCS(DN_DECLARE)
 static void (*p_omp_set_num_threads)(int);
@@ -136,7 +174,7 @@ typedef struct {
 	int64_t m, n, k, lda, ldb, ldc;
 	int ta, tb, beta;
 	dnnl_primitive_t prim;
-	dnnl_memory_t a, b, c;
+	dnnl_memory_t a, b, c, scratch; // scratch: the primitive's scratchpad, or NULL
 } dn_bf16_entry;
 
 enum { DN_BF16_ENTRIES = 256 };
@@ -163,6 +201,7 @@ static dn_bf16_entry *dn_bf16_find(int ta, int tb, int64_t m, int64_t n, int64_t
 		p_dnnl_memory_destroy(e->a);
 		p_dnnl_memory_destroy(e->b);
 		p_dnnl_memory_destroy(e->c);
+		if (e->scratch) p_dnnl_memory_destroy(e->scratch);
 		dn_bf16_count--; // counted again below
 		// Move the slot to the end so that the lookup's range stays dense.
 		dn_bf16_entry tmp = *e;
@@ -187,6 +226,9 @@ static dn_bf16_entry *dn_bf16_find(int ta, int tb, int64_t m, int64_t n, int64_t
 	if (!st) st = p_dnnl_memory_desc_init_by_strides(&cmd, 2, cd, dnnl_f32, cs);
 	if (!st) st = p_dnnl_matmul_desc_init(&md, &amd, &bmd, NULL, &cmd);
 	if (!st) st = p_dnnl_primitive_attr_create(&attr);
+	// The scratchpad is ours (user mode): oneDNN's default keeps one per thread, sized
+	// on the thread that made the primitive, and Go calls from whichever thread is free.
+	if (!st) st = p_dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
 	if (!st && beta) { // C += A·B: a sum post-op over what C holds
 		st = p_dnnl_post_ops_create(&po);
 		if (!st) st = p_dnnl_post_ops_append_sum(po, 1.0f);
@@ -202,6 +244,9 @@ static dn_bf16_entry *dn_bf16_find(int ta, int tb, int64_t m, int64_t n, int64_t
 	if (!st) st = p_dnnl_memory_create(&e->a, &amd, dn_engine, DNNL_MEMORY_NONE);
 	if (!st) st = p_dnnl_memory_create(&e->b, &bmd, dn_engine, DNNL_MEMORY_NONE);
 	if (!st) st = p_dnnl_memory_create(&e->c, &cmd, dn_engine, DNNL_MEMORY_NONE);
+	const dnnl_memory_desc_t *smd = st ? NULL : p_dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+	if (smd && p_dnnl_memory_desc_get_size(smd) > 0)
+		st = p_dnnl_memory_create(&e->scratch, smd, dn_engine, DNNL_MEMORY_ALLOCATE);
 	if (pd) p_dnnl_primitive_desc_destroy(pd);
 	if (po) p_dnnl_post_ops_destroy(po);
 	if (attr) p_dnnl_primitive_attr_destroy(attr);
@@ -210,6 +255,7 @@ static dn_bf16_entry *dn_bf16_find(int ta, int tb, int64_t m, int64_t n, int64_t
 		if (e->a) p_dnnl_memory_destroy(e->a);
 		if (e->b) p_dnnl_memory_destroy(e->b);
 		if (e->c) p_dnnl_memory_destroy(e->c);
+		if (e->scratch) p_dnnl_memory_destroy(e->scratch);
 		*e = (dn_bf16_entry){0};
 		*status = st;
 		return NULL;
@@ -227,8 +273,9 @@ int dn_gemm_bf16(int ta, int tb, int64_t m, int64_t n, int64_t k, const uint16_t
 		p_dnnl_memory_set_data_handle(e->a, (void *)a);
 		p_dnnl_memory_set_data_handle(e->b, (void *)b);
 		p_dnnl_memory_set_data_handle(e->c, c);
-		dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, e->a}, {DNNL_ARG_WEIGHTS, e->b}, {DNNL_ARG_DST, e->c}};
-		st = p_dnnl_primitive_execute(e->prim, dn_stream, 3, args);
+		dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, e->a}, {DNNL_ARG_WEIGHTS, e->b}, {DNNL_ARG_DST, e->c},
+			{DNNL_ARG_SCRATCHPAD, e->scratch}};
+		st = p_dnnl_primitive_execute(e->prim, dn_stream, e->scratch ? 4 : 3, args);
 		if (!st) st = p_dnnl_stream_wait(dn_stream);
 		// Keep no pointer into Go's memory past the call.
 		p_dnnl_memory_set_data_handle(e->a, NULL);
@@ -250,35 +297,50 @@ int dn_gemm_bf16(int ta, int tb, int64_t m, int64_t n, int64_t k, const uint16_t
 // made for one thread runs in the calling thread, so the batch's halves run side by
 // side on the two cores (measured: two one-thread convolutions side by side take as
 // long as one, where one two-thread convolution loses to a busy core). A slot keeps
-// DN_CONV_KEEP shapes, reusing the oldest.
+// DN_CONV_KEEP shapes, reusing the least recently used. Every primitive gets its own
+// scratchpad (user mode): oneDNN's default keeps it per thread, sized on the thread
+// that made the primitive, and Go runs a worker on whichever thread is free.
+typedef struct {
+	dnnl_primitive_t p;
+	dnnl_memory_t scratch; // NULL when the primitive needs none
+} dn_prim;
+
 typedef struct {
 	int64_t shape[8]; // n c h w o k stride pad
-	int used;
+	uint64_t used;    // when last used (a count of calls), 0: empty
 	dnnl_stream_t stream;
-	dnnl_primitive_t fwd, bwd_data, bwd_weights;
-	dnnl_primitive_t to_x, to_wf, to_wb, from_y, to_dy, from_dx, from_dw;
-	dnnl_primitive_t to_xw, to_dyw; // x and dy for the weight gradient, where it wants other layouts
+	dn_prim fwd, bwd_data, bwd_weights;
+	dn_prim to_x, to_wf, to_wb, from_y, to_dy, from_dx, from_dw;
+	dn_prim to_xw, to_dyw; // x and dy for the weight gradient, where it wants other layouts
 	dnnl_memory_t x, w, b, y, dy, dx, dw, db;  // the caller's (NCHW, OIHW), handles set per call
 	dnnl_memory_t xb, wfb, wbb, yb, dyb, dxb, dwb, xwb, dywb; // blocked, allocated by oneDNN
-	const float *x_of; // the x xb was made from, with x_token
+	const float *x_of; // the x that xb (and xwb) hold, with x_token
 	uint64_t x_token;
 } dn_conv_entry;
 
-enum { DN_CONV_SLOTS = 64, DN_CONV_KEEP = 8 };
+enum { DN_CONV_SLOTS = 64, DN_CONV_KEEP = 16 };
 static dn_conv_entry dn_conv_cache[DN_CONV_SLOTS][DN_CONV_KEEP];
-static int dn_conv_next[DN_CONV_SLOTS];
+static uint64_t dn_conv_clock[DN_CONV_SLOTS];
 static pthread_mutex_t dn_conv_mu[DN_CONV_SLOTS];
 static pthread_once_t dn_conv_once = PTHREAD_ONCE_INIT;
+static dnnl_primitive_attr_t dn_conv_attr; // user scratchpad
 
 static void dn_conv_init(void) {
 	for (int i = 0; i < DN_CONV_SLOTS; i++) pthread_mutex_init(&dn_conv_mu[i], NULL);
+	if (p_dnnl_primitive_attr_create(&dn_conv_attr) == dnnl_success &&
+			p_dnnl_primitive_attr_set_scratchpad_mode(dn_conv_attr, dnnl_scratchpad_mode_user) != dnnl_success) {
+		p_dnnl_primitive_attr_destroy(dn_conv_attr);
+		dn_conv_attr = NULL;
+	}
 }
 
 static void dn_conv_free(dn_conv_entry *e) {
-	dnnl_primitive_t *prims[] = {&e->fwd, &e->bwd_data, &e->bwd_weights, &e->to_x, &e->to_wf, &e->to_wb,
-		&e->from_y, &e->to_dy, &e->from_dx, &e->from_dw, &e->to_xw, &e->to_dyw};
-	for (size_t i = 0; i < sizeof prims / sizeof prims[0]; i++)
-		if (*prims[i]) p_dnnl_primitive_destroy(*prims[i]);
+	dn_prim *prims[] = {&e->fwd, &e->bwd_data, &e->bwd_weights, &e->to_x, &e->to_wf, &e->to_wb, &e->from_y,
+		&e->to_dy, &e->from_dx, &e->from_dw, &e->to_xw, &e->to_dyw};
+	for (size_t i = 0; i < sizeof prims / sizeof prims[0]; i++) {
+		if (prims[i]->p) p_dnnl_primitive_destroy(prims[i]->p);
+		if (prims[i]->scratch) p_dnnl_memory_destroy(prims[i]->scratch);
+	}
 	dnnl_memory_t *mems[] = {&e->x, &e->w, &e->b, &e->y, &e->dy, &e->dx, &e->dw, &e->db, &e->xb, &e->wfb,
 		&e->wbb, &e->yb, &e->dyb, &e->dxb, &e->dwb, &e->xwb, &e->dywb};
 	for (size_t i = 0; i < sizeof mems / sizeof mems[0]; i++)
@@ -287,15 +349,25 @@ static void dn_conv_free(dn_conv_entry *e) {
 	*e = (dn_conv_entry){0};
 }
 
-static int dn_reorder(dnnl_primitive_t *prim, const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to) {
+// dn_prim_make makes the primitive of pd and its scratchpad.
+static int dn_prim_make(dn_prim *pr, const_dnnl_primitive_desc_t pd) {
+	int st = p_dnnl_primitive_create(&pr->p, pd);
+	const dnnl_memory_desc_t *md = p_dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+	if (!st && md && p_dnnl_memory_desc_get_size(md) > 0)
+		st = p_dnnl_memory_create(&pr->scratch, md, dn_engine, DNNL_MEMORY_ALLOCATE);
+	return st;
+}
+
+static int dn_reorder(dn_prim *pr, const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to) {
 	dnnl_primitive_desc_t pd = NULL;
-	int st = p_dnnl_reorder_primitive_desc_create(&pd, from, dn_engine, to, dn_engine, NULL);
-	if (!st) st = p_dnnl_primitive_create(prim, pd);
+	int st = p_dnnl_reorder_primitive_desc_create(&pd, from, dn_engine, to, dn_engine, dn_conv_attr);
+	if (!st) st = dn_prim_make(pr, pd);
 	if (pd) p_dnnl_primitive_desc_destroy(pd);
 	return st;
 }
 
 static int dn_conv_make(dn_conv_entry *e, const int64_t s[8]) {
+	if (!dn_conv_attr) return dnnl_runtime_error;
 	const int64_t n = s[0], c = s[1], h = s[2], w = s[3], o = s[4], k = s[5], stride = s[6], pad = s[7];
 	const int64_t oh = (h + 2 * pad - k) / stride + 1, ow = (w + 2 * pad - k) / stride + 1;
 	dnnl_dims_t xd = {n, c, h, w}, wd = {o, c, k, k}, bd = {o}, yd = {n, o, oh, ow};
@@ -319,13 +391,13 @@ static int dn_conv_make(dn_conv_entry *e, const int64_t s[8]) {
 	p_omp_set_num_threads(1);
 	st = p_dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct, &x_any, &w_any,
 		&b_md, &y_any, strides, pads, pads);
-	if (!st) st = p_dnnl_primitive_desc_create(&fpd, &fd, NULL, dn_engine, NULL);
+	if (!st) st = p_dnnl_primitive_desc_create(&fpd, &fd, dn_conv_attr, dn_engine, NULL);
 	if (!st) st = p_dnnl_convolution_backward_data_desc_init(&bdd, dnnl_convolution_direct, &dx_any, &w_any, &dy_any,
 		strides, pads, pads);
-	if (!st) st = p_dnnl_primitive_desc_create(&bdpd, &bdd, NULL, dn_engine, fpd);
+	if (!st) st = p_dnnl_primitive_desc_create(&bdpd, &bdd, dn_conv_attr, dn_engine, fpd);
 	if (!st) st = p_dnnl_convolution_backward_weights_desc_init(&bwd, dnnl_convolution_direct, &x_any, &dw_any, &b_md,
 		&dy_any, strides, pads, pads);
-	if (!st) st = p_dnnl_primitive_desc_create(&bwpd, &bwd, NULL, dn_engine, fpd);
+	if (!st) st = p_dnnl_primitive_desc_create(&bwpd, &bwd, dn_conv_attr, dn_engine, fpd);
 	const dnnl_memory_desc_t *xb = NULL, *wfb = NULL, *yb = NULL, *dyb = NULL, *dxb = NULL, *wbb = NULL, *dwb = NULL;
 	const dnnl_memory_desc_t *xwb = NULL, *dywb = NULL;
 	if (!st) {
@@ -344,9 +416,9 @@ static int dn_conv_make(dn_conv_entry *e, const int64_t s[8]) {
 		if (p_dnnl_memory_desc_equal(xb, xwb)) xwb = NULL;
 		if (p_dnnl_memory_desc_equal(dyb, dywb)) dywb = NULL;
 	}
-	if (!st) st = p_dnnl_primitive_create(&e->fwd, fpd);
-	if (!st) st = p_dnnl_primitive_create(&e->bwd_data, bdpd);
-	if (!st) st = p_dnnl_primitive_create(&e->bwd_weights, bwpd);
+	if (!st) st = dn_prim_make(&e->fwd, fpd);
+	if (!st) st = dn_prim_make(&e->bwd_data, bdpd);
+	if (!st) st = dn_prim_make(&e->bwd_weights, bwpd);
 	if (!st) st = dn_reorder(&e->to_x, &x_md, xb);
 	if (!st) st = dn_reorder(&e->to_wf, &w_md, wfb);
 	if (!st) st = dn_reorder(&e->to_wb, &w_md, wbb);
@@ -376,29 +448,38 @@ static int dn_conv_make(dn_conv_entry *e, const int64_t s[8]) {
 		return st;
 	}
 	memcpy(e->shape, s, sizeof e->shape);
-	e->used = 1;
 	return 0;
 }
 
+// dn_conv_find returns the slot's entry for the shape, made now if need be in place of
+// the least recently used.
 static dn_conv_entry *dn_conv_find(int slot, const int64_t s[8], int *st) {
+	dn_conv_entry *row = dn_conv_cache[slot], *victim = &row[0];
+	const uint64_t now = ++dn_conv_clock[slot];
 	for (int i = 0; i < DN_CONV_KEEP; i++) {
-		dn_conv_entry *e = &dn_conv_cache[slot][i];
-		if (e->used && !memcmp(e->shape, s, sizeof e->shape)) return e;
+		dn_conv_entry *e = &row[i];
+		if (e->used && !memcmp(e->shape, s, sizeof e->shape)) {
+			e->used = now;
+			return e;
+		}
+		if (e->used < victim->used) victim = e;
 	}
-	dn_conv_entry *e = &dn_conv_cache[slot][dn_conv_next[slot]];
-	dn_conv_next[slot] = (dn_conv_next[slot] + 1) % DN_CONV_KEEP;
-	if (e->used) dn_conv_free(e);
-	*st = dn_conv_make(e, s);
-	return *st ? NULL : e;
+	if (victim->used) dn_conv_free(victim);
+	if ((*st = dn_conv_make(victim, s))) return NULL;
+	victim->used = now;
+	return victim;
 }
 
-static int dn_run(dn_conv_entry *e, dnnl_primitive_t prim, int nargs, const dnnl_exec_arg_t *args) {
-	return p_dnnl_primitive_execute(prim, e->stream, nargs, args);
+static int dn_run(dn_conv_entry *e, const dn_prim *pr, int nargs, const dnnl_exec_arg_t *args) {
+	dnnl_exec_arg_t all[6];
+	memcpy(all, args, (size_t)nargs * sizeof all[0]);
+	if (pr->scratch) all[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, pr->scratch};
+	return p_dnnl_primitive_execute(pr->p, e->stream, nargs, all);
 }
 
-static int dn_reorder_run(dn_conv_entry *e, dnnl_primitive_t prim, dnnl_memory_t from, dnnl_memory_t to) {
+static int dn_reorder_run(dn_conv_entry *e, const dn_prim *pr, dnnl_memory_t from, dnnl_memory_t to) {
 	dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
-	return dn_run(e, prim, 2, args);
+	return dn_run(e, pr, 2, args);
 }
 
 static void dn_conv_release(dn_conv_entry *e) { // no pointer into Go's memory past a call
@@ -406,40 +487,65 @@ static void dn_conv_release(dn_conv_entry *e) { // no pointer into Go's memory p
 	for (size_t i = 0; i < sizeof mems / sizeof mems[0]; i++) p_dnnl_memory_set_data_handle(mems[i], NULL);
 }
 
+// dn_conv_enter locks the worker's slot (workers past DN_CONV_SLOTS share slots, in
+// turn) and has this thread's OpenMP regions (the reorders') run on it alone, as the
+// convolutions do; dn_conv_leave undoes it.
+static int dn_conv_enter(int slot) {
+	pthread_once(&dn_conv_once, dn_conv_init);
+	pthread_mutex_lock(&dn_conv_mu[slot % DN_CONV_SLOTS]);
+	const int threads = p_omp_get_max_threads();
+	p_omp_set_num_threads(1);
+	return threads;
+}
+
+static void dn_conv_leave(int slot, int threads) {
+	p_omp_set_num_threads(threads);
+	pthread_mutex_unlock(&dn_conv_mu[slot % DN_CONV_SLOTS]);
+}
+
+// dn_conv_x_blocked has e's blocked x (and the weight gradient's copy) hold x, unless
+// they already hold it for token: the forward pass's, which the backward reuses.
+static int dn_conv_x_blocked(dn_conv_entry *e, const float *x, uint64_t token) {
+	if (e->x_of == x && e->x_token == token) return 0;
+	int st = dn_reorder_run(e, &e->to_x, e->x, e->xb);
+	if (!st && e->to_xw.p) st = dn_reorder_run(e, &e->to_xw, e->x, e->xwb);
+	e->x_of = st ? NULL : x;
+	e->x_token = st ? 0 : token;
+	return st;
+}
+
 int dn_conv_bf16_forward(int slot, const int64_t shape[8], const float *x, const float *w, const float *b, float *y,
 		uint64_t token) {
-	if (slot < 0 || slot >= DN_CONV_SLOTS) return dnnl_invalid_arguments;
-	pthread_once(&dn_conv_once, dn_conv_init);
-	pthread_mutex_lock(&dn_conv_mu[slot]);
+	if (slot < 0) return dnnl_invalid_arguments;
+	const int threads = dn_conv_enter(slot);
 	int st = 0;
-	dn_conv_entry *e = dn_conv_find(slot, shape, &st);
+	dn_conv_entry *e = dn_conv_find(slot % DN_CONV_SLOTS, shape, &st);
 	if (e) {
 		p_dnnl_memory_set_data_handle(e->x, (void *)x);
 		p_dnnl_memory_set_data_handle(e->w, (void *)w);
 		p_dnnl_memory_set_data_handle(e->b, (void *)b);
 		p_dnnl_memory_set_data_handle(e->y, y);
-		st = dn_reorder_run(e, e->to_x, e->x, e->xb);
-		if (!st) st = dn_reorder_run(e, e->to_wf, e->w, e->wfb);
+		e->x_of = NULL; // x's memory may hold other values under the same token
+		st = dn_conv_x_blocked(e, x, token);
+		if (!st) st = dn_reorder_run(e, &e->to_wf, e->w, e->wfb);
 		dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, e->xb}, {DNNL_ARG_WEIGHTS, e->wfb}, {DNNL_ARG_BIAS, e->b},
 			{DNNL_ARG_DST, e->yb}};
-		if (!st) st = dn_run(e, e->fwd, 4, args);
-		if (!st) st = dn_reorder_run(e, e->from_y, e->yb, e->y);
+		if (!st) st = dn_run(e, &e->fwd, 4, args);
+		if (!st) st = dn_reorder_run(e, &e->from_y, e->yb, e->y);
 		if (!st) st = p_dnnl_stream_wait(e->stream);
-		e->x_of = st ? NULL : x;
-		e->x_token = st ? 0 : token;
+		if (st) e->x_of = NULL;
 		dn_conv_release(e);
 	}
-	pthread_mutex_unlock(&dn_conv_mu[slot]);
+	dn_conv_leave(slot, threads);
 	return st;
 }
 
 int dn_conv_bf16_backward(int slot, const int64_t shape[8], const float *x, const float *w, const float *dy, float *dw,
 		float *db, float *dx, uint64_t token) {
-	if (slot < 0 || slot >= DN_CONV_SLOTS) return dnnl_invalid_arguments;
-	pthread_once(&dn_conv_once, dn_conv_init);
-	pthread_mutex_lock(&dn_conv_mu[slot]);
+	if (slot < 0) return dnnl_invalid_arguments;
+	const int threads = dn_conv_enter(slot);
 	int st = 0;
-	dn_conv_entry *e = dn_conv_find(slot, shape, &st);
+	dn_conv_entry *e = dn_conv_find(slot % DN_CONV_SLOTS, shape, &st);
 	if (e) {
 		p_dnnl_memory_set_data_handle(e->x, (void *)x);
 		p_dnnl_memory_set_data_handle(e->w, (void *)w);
@@ -447,26 +553,25 @@ int dn_conv_bf16_backward(int slot, const int64_t shape[8], const float *x, cons
 		p_dnnl_memory_set_data_handle(e->dw, dw);
 		p_dnnl_memory_set_data_handle(e->db, db);
 		p_dnnl_memory_set_data_handle(e->dx, dx);
-		// x in bf16 is still there from the forward pass, unless another pass came between.
-		if (e->x_of != x || e->x_token != token) st = dn_reorder_run(e, e->to_x, e->x, e->xb);
-		if (!st) st = dn_reorder_run(e, e->to_dy, e->dy, e->dyb);
-		if (!st && e->to_xw) st = dn_reorder_run(e, e->to_xw, e->x, e->xwb);
-		if (!st && e->to_dyw) st = dn_reorder_run(e, e->to_dyw, e->dy, e->dywb);
-		dnnl_exec_arg_t wargs[4] = {{DNNL_ARG_SRC, e->to_xw ? e->xwb : e->xb},
-			{DNNL_ARG_DIFF_DST, e->to_dyw ? e->dywb : e->dyb}, {DNNL_ARG_DIFF_WEIGHTS, e->dwb},
+		st = dn_conv_x_blocked(e, x, token);
+		if (!st) st = dn_reorder_run(e, &e->to_dy, e->dy, e->dyb);
+		if (!st && e->to_dyw.p) st = dn_reorder_run(e, &e->to_dyw, e->dy, e->dywb);
+		dnnl_exec_arg_t wargs[4] = {{DNNL_ARG_SRC, e->to_xw.p ? e->xwb : e->xb},
+			{DNNL_ARG_DIFF_DST, e->to_dyw.p ? e->dywb : e->dyb}, {DNNL_ARG_DIFF_WEIGHTS, e->dwb},
 			{DNNL_ARG_DIFF_BIAS, e->db}};
-		if (!st) st = dn_run(e, e->bwd_weights, 4, wargs);
-		if (!st) st = dn_reorder_run(e, e->from_dw, e->dwb, e->dw);
+		if (!st) st = dn_run(e, &e->bwd_weights, 4, wargs);
+		if (!st) st = dn_reorder_run(e, &e->from_dw, e->dwb, e->dw);
 		if (dx) {
 			dnnl_exec_arg_t dargs[3] = {{DNNL_ARG_DIFF_DST, e->dyb}, {DNNL_ARG_WEIGHTS, e->wbb}, {DNNL_ARG_DIFF_SRC, e->dxb}};
-			if (!st) st = dn_reorder_run(e, e->to_wb, e->w, e->wbb);
-			if (!st) st = dn_run(e, e->bwd_data, 3, dargs);
-			if (!st) st = dn_reorder_run(e, e->from_dx, e->dxb, e->dx);
+			if (!st) st = dn_reorder_run(e, &e->to_wb, e->w, e->wbb);
+			if (!st) st = dn_run(e, &e->bwd_data, 3, dargs);
+			if (!st) st = dn_reorder_run(e, &e->from_dx, e->dxb, e->dx);
 		}
 		if (!st) st = p_dnnl_stream_wait(e->stream);
+		if (st) e->x_of = NULL;
 		dn_conv_release(e);
 	}
-	pthread_mutex_unlock(&dn_conv_mu[slot]);
+	dn_conv_leave(slot, threads);
 	return st;
 }
 

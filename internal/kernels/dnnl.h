@@ -27,7 +27,7 @@ int dn_gemm_bf16(int ta, int tb, int64_t m, int64_t n, int64_t k, const uint16_t
 
 // dn_conv_bf16_forward sets y = conv(x, w) + b with x and w rounded to bf16 and float32
 // sums; shape is n c h w (x, NCHW), o k (w, OIHW k×k), stride, pad; y is NCHW. slot names
-// the calling worker (its own primitives and buffers, 0 to 63); token, with x, lets the
+// the calling worker (its own primitives and buffers; workers from 64 on share them); token, with x, lets the
 // backward pass reuse x's bf16 copy. It returns oneDNN's status (0: success).
 int dn_conv_bf16_forward(int slot, const int64_t shape[8], const float *x, const float *w, const float *b, float *y,
 		uint64_t token);
@@ -44,6 +44,11 @@ void dn_to_bf16(uint16_t *restrict dst, const float *restrict src, int64_t n, in
 void dn_gather_rows_bf16(uint16_t *restrict dst, const float *restrict w, int64_t ld, const int64_t *rows,
 		int64_t nrows, int64_t n, int avx512bf16);
 
+// dn_im2row_u8: kernels.Im2rowU8. dn_dequantize_t: kernels.DequantizeT.
+void dn_im2row_u8(uint8_t *restrict dst, const uint8_t *restrict x, int64_t c, int64_t h, int64_t w, int64_t k,
+		int64_t s, int64_t p, int64_t oh, int64_t ow, uint8_t z);
+void dn_dequantize_t(float *restrict y, const int32_t *restrict c, int64_t rows, int64_t n, float scale,
+		const float *restrict col_scale, const float *restrict bias);
 void dn_quantize_u8(uint8_t *restrict dst, const float *restrict src, int64_t n, float inv, float zero);
 void dn_dequantize(float *restrict y, const int32_t *restrict c, int64_t rows, int64_t n, float scale,
 		const float *restrict col_scale, const float *restrict bias);

@@ -79,3 +79,12 @@ func gemvU8S8(acc []int32, xq []uint8, z uint8, w []int8, n int) {
 }
 
 func hasBF16() bool { return cpu.X86.HasAVX512BF16 }
+
+func im2rowU8(dst, x []uint8, c, h, w, k, s, p, oh, ow int, z uint8) {
+	C.dn_im2row_u8((*C.uint8_t)(unsafe.SliceData(dst)), (*C.uint8_t)(unsafe.SliceData(x)), C.int64_t(c), C.int64_t(h), C.int64_t(w),
+		C.int64_t(k), C.int64_t(s), C.int64_t(p), C.int64_t(oh), C.int64_t(ow), C.uint8_t(z))
+}
+
+func dequantizeT(y []float32, c []int32, rows, n int, scale float32, colScale, bias []float32) {
+	C.dn_dequantize_t(fp(y), (*C.int32_t)(unsafe.SliceData(c)), C.int64_t(rows), C.int64_t(n), C.float(scale), fp(colScale), fp(bias))
+}

@@ -50,3 +50,34 @@ func gemvU8S8(acc []int32, xq []uint8, z uint8, w []int8, n int) {
 }
 
 func hasBF16() bool { return false }
+
+func im2rowU8(dst, x []uint8, c, h, w, k, s, p, oh, ow int, z uint8) {
+	K := c * k * k
+	for i := 0; i < oh; i++ {
+		for j := 0; j < ow; j++ {
+			row := dst[(i*ow+j)*K : (i*ow+j+1)*K]
+			for ch := 0; ch < c; ch++ {
+				for u := 0; u < k; u++ {
+					out := row[(ch*k+u)*k : (ch*k+u+1)*k]
+					r := i*s + u - p
+					for v := range out {
+						q := j*s + v - p
+						if r < 0 || r >= h || q < 0 || q >= w {
+							out[v] = z
+						} else {
+							out[v] = x[(ch*h+r)*w+q]
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func dequantizeT(y []float32, c []int32, rows, n int, scale float32, colScale, bias []float32) {
+	for o := 0; o < n; o++ {
+		for r := 0; r < rows; r++ {
+			y[o*rows+r] = float32(c[r*n+o])*(scale*colScale[o]) + bias[o]
+		}
+	}
+}

@@ -397,9 +397,10 @@ func (s ConvShape) check(x, w []float32, y []float32, what string) {
 
 // ConvForwardBF16 sets y = conv(x, w) + b (cross-correlation, NCHW, w OIHW) with x and w
 // rounded to bf16 and the sums in float32, through oneDNN's bf16 convolution. slot is
-// the calling worker's number (kernels.Parallel's), which has its own buffers; token
-// marks this pass for ConvBackwardBF16, which then reuses x's rounded copy (any token
-// works; a fresh one each forward pass is what makes the reuse safe). An error (oneDNN
+// the calling worker's number (kernels.Parallel's), which has its own buffers (calls on
+// one slot wait for each other); token marks this pass for ConvBackwardBF16, which
+// then reuses x's rounded copy when no other pass on the slot came between (a fresh
+// token each forward pass is what makes the reuse safe). An error (oneDNN
 // refused the shape, or BF16 cannot run) leaves y unspecified.
 func ConvForwardBF16(slot int, s ConvShape, x, w, b, y []float32, token uint64) error {
 	s.check(x, w, y, "ConvForwardBF16")
@@ -424,4 +425,27 @@ func ConvBackwardBF16(slot int, s ConvShape, x, w, dy, dw, db, dx []float32, tok
 		return err
 	}
 	return convBF16Backward(slot, s, x, w, dy, dw, db, dx, token)
+}
+
+// Im2rowU8 sets dst [OH·OW, C·k·k] to the patches of the quantized image x [C H W] as
+// rows (dst[i·OW+j][(c·k+u)·k+v] = x[c][i·s+u−p][j·s+v−p]), z off the image: the
+// activation operand of the int8 convolution's product patches·Wᵀ (GemmU8S8).
+func Im2rowU8(dst, x []uint8, c, h, w, k, s, p, oh, ow int, z uint8) {
+	if len(x) != c*h*w || len(dst) != oh*ow*c*k*k {
+		panic(fmt.Sprintf("tensor: Im2rowU8: %d patch values and %d inputs for %d×%d×%d, k %d, output %d×%d", len(dst), len(x), c, h, w, k, oh, ow))
+	}
+	if len(dst) > 0 {
+		im2rowU8(dst, x, c, h, w, k, s, p, oh, ow, z)
+	}
+}
+
+// DequantizeT sets y[j, r] = scale·colScale[j]·c[r, j] + bias[j] for c [rows n]:
+// Dequantize writing the transpose, an int8 convolution's output in NCHW order.
+func DequantizeT(y []float32, c []int32, rows, n int, scale float32, colScale, bias []float32) {
+	if len(y) < rows*n || len(c) < rows*n || len(colScale) < n || len(bias) < n {
+		panic(fmt.Sprintf("tensor: DequantizeT: y %d, c %d, scales %d, bias %d values for %d×%d", len(y), len(c), len(colScale), len(bias), rows, n))
+	}
+	if rows > 0 && n > 0 {
+		dequantizeT(y, c, rows, n, scale, colScale, bias)
+	}
 }
