@@ -109,12 +109,12 @@ func (m *Model) WithMinConfidence(floor float64) *Model {
 	return &Model{ens: m.ens, floor: floor}
 }
 
-// Quantized returns the model with the products of its dense layers in int8 (weights
-// per output channel, each layer's input per tensor with a range fitted on the
-// calibration images): faster batch inference at an accuracy within a tenth of a
-// point of the float32 model's on MNIST (BENCHMARKS.md). calibration is n images of
+// Quantized returns the model with the products of its dense layers and convolutions in
+// int8 (weights per output channel, each layer's input per tensor with a range fitted
+// on the calibration images): faster batch inference at an accuracy within a tenth of
+// a point of the float32 model's on MNIST (BENCHMARKS.md). calibration is n images of
 // InputSize pixel bytes (0 background), some hundreds of the model's training images,
-// such as the first of dataset.Load's training set. Convolutions stay float32. It
+// such as the first of dataset.Load's training set. It
 // returns an error, and m is unchanged, where int8 cannot run: a CPU without AVX-512
 // VNNI, no oneDNN (Debian's libdnnl2), or the pure-Go build.
 func (m *Model) Quantized(calibration []uint8) (*Model, error) {

@@ -334,3 +334,36 @@ func BenchmarkDenseColumns(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPredictCNN times batch-1000 inference of the default CNN preset's
+// architecture (two 5×5 convolutions with batch norm and pooling, dense 128) in float32
+// and in int8 (Quantize; where oneDNN's int8 runs), on MNIST-like images.
+func BenchmarkPredictCNN(b *testing.B) {
+	spec := Spec{Input: []int{1, 28, 28}, Output: "softmax", Loss: "ce", Init: InitHeNormal, Layers: []LayerSpec{
+		{Type: "conv2d", Out: 16, Kernel: 5, Padding: 2}, {Type: "batchnorm"}, {Type: "relu"}, {Type: "maxpool", Kernel: 2},
+		{Type: "conv2d", Out: 32, Kernel: 5}, {Type: "batchnorm"}, {Type: "relu"}, {Type: "maxpool", Kernel: 2},
+		{Type: "flatten"}, {Type: "dense", Out: 128}, {Type: "relu"}, {Type: "dense", Out: 10},
+	}}
+	x := mnistLikeBatch(testRNG(), 1000)
+	x.Shape = []int{1000, 1, 28, 28}
+	for _, int8 := range []bool{false, true} {
+		b.Run(map[bool]string{false: "fp32", true: "int8"}[int8], func(b *testing.B) {
+			net, err := spec.BuildFrom(rand.NewPCG(1, 1))
+			if err != nil {
+				b.Fatal(err)
+			}
+			if int8 {
+				if err := kernels.Int8(); err != nil {
+					b.Skip(err)
+				}
+				if err := net.Quantize(x); err != nil {
+					b.Fatal(err)
+				}
+			}
+			for b.Loop() {
+				net.Predict(x)
+			}
+			b.ReportMetric(float64(1000*b.N)/b.Elapsed().Seconds(), "img/s")
+		})
+	}
+}

@@ -23,7 +23,7 @@ type evalReport struct {
 	Model     string               `json:"model"`
 	Dataset   string               `json:"dataset"`
 	Examples  int                  `json:"examples"`
-	Precision string               `json:"precision"` // of the dense layers' products: fp32 or int8
+	Precision string               `json:"precision"` // of the products of dense layers and convolutions: fp32 or int8
 	Accuracy  float64              `json:"accuracy"`
 	Loss      float64              `json:"loss"`
 	PerClass  []train.ClassMetrics `json:"per_class"`

@@ -17,7 +17,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.SetOutput(stderr)
 	path := fs.String("model", "", "model file written by `train --out` (required)")
 	out := fs.String("onnx", "", "write an ONNX model to FILE (required)")
-	precision := fs.String("precision", "fp32", "fp32, or int8: the dense layers quantized as `eval --precision int8` runs them (calibrated on 1,000 of the model's training images), written in QDQ form (QuantizeLinear/DequantizeLinear around each product)")
+	precision := fs.String("precision", "fp32", "fp32, or int8: the dense layers and convolutions quantized as `eval --precision int8` runs them (calibrated on 1,000 of the model's training images), written in QDQ form (QuantizeLinear/DequantizeLinear around each product)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: digitnet export --model M --onnx out.onnx\n\nWrites the model as ONNX (opset %d): input %q float32 [N,784] with pixels in [0,1]\n(the model's input normalization folded in), output %q float32 [N,classes].\n\nflags:\n", onnx.Opset, onnx.InputName, onnx.OutputName)
 		fs.PrintDefaults()

@@ -16,7 +16,7 @@ import (
 const calibrationImages = 1000
 
 func precisionFlag(fs *flag.FlagSet) *string {
-	return fs.String("precision", "fp32", "arithmetic of the dense layers' products: fp32, or int8 (quantized per output channel, calibrated on 1,000 of the model's training images; needs a CPU with AVX-512 VNNI and oneDNN, otherwise a note and fp32)")
+	return fs.String("precision", "fp32", "arithmetic of the products of dense layers and convolutions: fp32, or int8 (quantized per output channel, calibrated on 1,000 of the model's training images; needs a CPU with AVX-512 VNNI and oneDNN, otherwise a note and fp32)")
 }
 
 func checkPrecision(p string) error {

@@ -112,8 +112,15 @@ KERNEL8 void dn_im2row_u8(uint8_t *restrict dst, const uint8_t *restrict x, int6
 						continue;
 					}
 					const uint8_t *in = x + (c * H + r) * W;
+					const int64_t q0 = j * s - p;
+					if (q0 >= 0 && q0 + k <= W) { // inside: a copy (of a constant length, inlined, for 3 and 5)
+						if (k == 5) memcpy(out, in + q0, 5);
+						else if (k == 3) memcpy(out, in + q0, 3);
+						else memcpy(out, in + q0, (size_t)k);
+						continue;
+					}
 					for (int64_t v = 0; v < k; v++) {
-						const int64_t q = j * s + v - p;
+						const int64_t q = q0 + v;
 						out[v] = (q < 0 || q >= W) ? z : in[q];
 					}
 				}

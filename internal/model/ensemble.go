@@ -102,8 +102,8 @@ func (e *Ensemble) Replica() (*Ensemble, error) {
 	return r, nil
 }
 
-// Quantized returns the ensemble with every member's dense layers in int8 for
-// inference (Model.Quantized), calibrated on the n images of pixels.
+// Quantized returns the ensemble with every member's dense layers and convolutions in
+// int8 for inference (Model.Quantized), calibrated on the n images of pixels.
 func (e *Ensemble) Quantized(pixels []uint8, n int) (*Ensemble, error) {
 	r := &Ensemble{Names: e.Names, Floor: e.Floor, Weights: e.Weights, sum: tensor.New(0)}
 	for i, m := range e.Models {

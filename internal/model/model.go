@@ -502,10 +502,10 @@ func (m *Model) Replica() (*nn.Network, error) {
 	return net, nil
 }
 
-// Quantized returns the model with its dense layers in int8 for inference (see
-// nn.Network.Quantize), their input ranges fitted on the n images of pixels (some
-// hundreds of training images); m itself is unchanged, and the two share the float32
-// weights.
+// Quantized returns the model with its dense layers and convolutions in int8 for
+// inference (see nn.Network.Quantize), their input ranges fitted on the n images of
+// pixels (some hundreds of training images); m itself is unchanged, and the two share
+// the float32 weights.
 func (m *Model) Quantized(pixels []uint8, n int) (*Model, error) {
 	net, err := m.Replica()
 	if err != nil {

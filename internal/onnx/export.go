@@ -177,12 +177,7 @@ func (b *builder) layer(l nn.Layer, in *model.Input) error {
 	case *nn.Tanh:
 		b.tensor = b.node("Tanh", []string{b.tensor})
 	case *nn.Conv2D:
-		k := int64(l.Kernel)
-		w := b.initializer(fmt.Sprintf("conv%d.weight", b.counts["Conv"]), l.W.Value.Data, l.Out, l.In, l.Kernel, l.Kernel)
-		bias := b.initializer(fmt.Sprintf("conv%d.bias", b.counts["Conv"]), l.B.Value.Data, l.Out)
-		p := int64(l.Padding)
-		b.tensor = b.node("Conv", []string{b.tensor, w, bias}, intsAttr("kernel_shape", k, k),
-			intsAttr("strides", int64(l.Stride), int64(l.Stride)), intsAttr("pads", p, p, p, p))
+		b.conv(l)
 	case *nn.MaxPool2D:
 		k := int64(l.K)
 		b.tensor = b.node("MaxPool", []string{b.tensor}, intsAttr("kernel_shape", k, k), intsAttr("strides", k, k))
@@ -269,6 +264,38 @@ func (b *builder) qdqDense(d *nn.Dense, q *nn.Int8Dense) {
 	wd := b.node("DequantizeLinear", []string{w, ws, wz}, intAttr("axis", 0))
 	bias := b.initializer(fmt.Sprintf("dense%d.bias", k), d.B.Value.Data, O)
 	b.tensor = b.node("Gemm", []string{b.tensor, wd, bias}, intAttr("transB", 1))
+}
+
+// conv appends Conv(x, W, b), W stored [O C K K] as nn keeps it. A quantized
+// convolution is written in QDQ form, as qdqDense writes a dense layer: the input
+// through QuantizeLinear and DequantizeLinear, the int8 weights through a
+// DequantizeLinear per output channel (axis 0), then the Conv.
+func (b *builder) conv(l *nn.Conv2D) {
+	n := b.counts["Conv"]
+	var w string
+	if q := l.Int8(); q == nil {
+		w = b.initializer(fmt.Sprintf("conv%d.weight", n), l.W.Value.Data, l.Out, l.In, l.Kernel, l.Kernel)
+	} else {
+		scale := b.scalar(fmt.Sprintf("conv%d.input_scale", n), float64(q.InScale))
+		zero := b.addInitializer(fmt.Sprintf("conv%d.input_zero_point", n), onnxpb.TensorProto_UINT8, []byte{q.InZero}, nil)
+		b.tensor = b.node("QuantizeLinear", []string{b.tensor, scale, zero})
+		b.tensor = b.node("DequantizeLinear", []string{b.tensor, scale, zero})
+		K, O := l.In*l.Kernel*l.Kernel, l.Out
+		wq := make([]byte, O*K) // [O C K K], int8 as bytes; nn keeps Wᵀ [C·K·K O]
+		for k := 0; k < K; k++ {
+			for o := 0; o < O; o++ {
+				wq[o*K+k] = byte(q.W[k*O+o])
+			}
+		}
+		wi := b.addInitializer(fmt.Sprintf("conv%d.weight_int8", n), onnxpb.TensorProto_INT8, wq, []int{O, l.In, l.Kernel, l.Kernel})
+		ws := b.initializer(fmt.Sprintf("conv%d.weight_scale", n), q.ColScale, O)
+		wz := b.addInitializer(fmt.Sprintf("conv%d.weight_zero_point", n), onnxpb.TensorProto_INT8, make([]byte, O), []int{O})
+		w = b.node("DequantizeLinear", []string{wi, ws, wz}, intAttr("axis", 0))
+	}
+	bias := b.initializer(fmt.Sprintf("conv%d.bias", n), l.B.Value.Data, l.Out)
+	k, p := int64(l.Kernel), int64(l.Padding)
+	b.tensor = b.node("Conv", []string{b.tensor, w, bias}, intsAttr("kernel_shape", k, k),
+		intsAttr("strides", int64(l.Stride), int64(l.Stride)), intsAttr("pads", p, p, p, p))
 }
 
 // node appends a node of type op reading inputs and returns the name of its output,
@@ -377,7 +404,7 @@ func docString(m *model.Model, folded bool) string {
 		InputName, m.Input.Scale, m.Input.Offset, where)
 	fmt.Fprintf(&s, "output %q: what digitnet's Predict returns", OutputName)
 	if m.Net.Quantized() {
-		s.WriteString("\nint8: the dense layers in QDQ form (int8 weights per output channel, uint8 inputs), as digitnet's --precision int8 runs them")
+		s.WriteString("\nint8: the dense layers and convolutions in QDQ form (int8 weights per output channel, uint8 inputs), as digitnet's --precision int8 runs them")
 	}
 	return s.String()
 }

@@ -33,7 +33,8 @@ var (
 type netCase struct {
 	name  string
 	arch  nn.MLP                       // built with MLP.Build when net is nil
-	net   func(*rand.Rand) *nn.Network // a network MLP cannot describe
+	spec  *nn.Spec                     // a network MLP cannot describe (a CNN)
+	net   func(*rand.Rand) *nn.Network // one no Spec describes either, assembled by hand
 	input model.Input
 	ops   []string // node op types in order
 	inits []string // initializers in order, "name [dims]"
@@ -132,17 +133,10 @@ var netCases = []netCase{
 		// A CNN: convolution with padding, batch norm, pooling, dropout (absent at
 		// inference), flatten, dense.
 		name: "cnn",
-		net: func(rng *rand.Rand) *nn.Network {
-			spec := nn.Spec{Input: []int{1, 28, 28}, Output: "softmax", Loss: "ce", Init: nn.InitHeNormal, Layers: []nn.LayerSpec{
-				{Type: "conv2d", Out: 4, Kernel: 3, Padding: 1}, {Type: "batchnorm"}, {Type: "relu"}, {Type: "maxpool", Kernel: 2},
-				{Type: "conv2d", Out: 6, Kernel: 3, Stride: 2}, {Type: "relu"},
-				{Type: "flatten"}, {Type: "dropout", P: 0.25}, {Type: "dense", Out: 10}}}
-			net, err := spec.Build(rng)
-			if err != nil {
-				panic(err)
-			}
-			return net
-		},
+		spec: &nn.Spec{Input: []int{1, 28, 28}, Output: "softmax", Loss: "ce", Init: nn.InitHeNormal, Layers: []nn.LayerSpec{
+			{Type: "conv2d", Out: 4, Kernel: 3, Padding: 1}, {Type: "batchnorm"}, {Type: "relu"}, {Type: "maxpool", Kernel: 2},
+			{Type: "conv2d", Out: 6, Kernel: 3, Stride: 2}, {Type: "relu"},
+			{Type: "flatten"}, {Type: "dropout", P: 0.25}, {Type: "dense", Out: 10}}},
 		input: standardized,
 		ops: []string{"Reshape", "Mul", "Add", "Conv", "BatchNormalization", "Relu", "MaxPool", "Conv", "Relu",
 			"Flatten", "Gemm", "Softmax"},
@@ -163,9 +157,15 @@ func dense(name string, in, out int, rng *rand.Rand) *nn.Dense {
 func newModel(t testing.TB, c netCase, rng *rand.Rand) *model.Model {
 	t.Helper()
 	var net *nn.Network
-	if c.net != nil {
+	switch {
+	case c.spec != nil:
+		var err error
+		if net, err = c.spec.Build(rng); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+	case c.net != nil:
 		net = c.net(rng)
-	} else {
+	default:
 		var err error
 		if net, err = c.arch.Build(rng); err != nil {
 			t.Fatalf("%s: %v", c.name, err)
@@ -186,7 +186,10 @@ func newModel(t testing.TB, c netCase, rng *rand.Rand) *model.Model {
 		classes[i] = fmt.Sprint(i)
 	}
 	var arch nn.Spec
-	if len(c.arch.Sizes) > 0 {
+	switch {
+	case c.spec != nil:
+		arch = *c.spec
+	case len(c.arch.Sizes) > 0:
 		arch = c.arch.Spec()
 	}
 	return &model.Model{Arch: arch, Net: net, Input: c.input, Dataset: "mnist", Classes: classes}
