@@ -13,8 +13,8 @@ import (
 // sums, float32 results; the ReLU, pooling, bias and parameter gradients stay float32,
 // as in the dense layers' recipe (bf16.go). The batch is split over kernels.Parallel's
 // workers, each running a one-thread convolution on its images: on the example
-// network's 32→64 layer, forward and backward of a batch of 64 took 6.3 ms against
-// Winograd's 13 ms in float32 (2 workers; /BENCHMARKS.md).
+// network's 32→64 layer, forward and backward of a batch of 64 take 8.6 ms against
+// Winograd's 13.6 ms in float32 (2 workers, medians of BenchmarkConv; /BENCHMARKS.md).
 
 // bf16Tokens numbers forward passes, so a backward pass knows the bf16 copy of its
 // input that oneDNN kept is its own.
