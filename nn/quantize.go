@@ -40,7 +40,8 @@ type int8State struct {
 // Quantize prepares int8 inference for the network's dense layers and convolutions,
 // fitting each one's input range on the calibration batch x (some hundreds of training
 // images). After it, Forward(x, false) and Predict run those layers' products in int8;
-// training is unchanged. Other layers stay float32. The products run through oneDNN
+// training is unchanged. Other layers stay float32. The int8 weights are a copy taken
+// now (the biases are read as they are): quantize again after training further. The products run through oneDNN
 // where kernels.Int8 allows, and otherwise one row at a time in C or Go: the same
 // integers, slowly (callers that want speed check kernels.Int8 first, as the commands
 // do).

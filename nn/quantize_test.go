@@ -77,11 +77,90 @@ func TestQuantizeDense(t *testing.T) {
 	}
 }
 
-// TestQuantizeConv: an int8 convolution computes s_x·s_o·Σ(q_x − z)·q_W + b over each
-// patch (the padding being the quantized 0) exactly as defined, for a padded strided
-// convolution on inputs of both signs (through oneDNN where it runs; a batch of one,
-// 4 output positions < gemvRows, through the row kernel), and the quantized CNN lands
-// near the float32 one; a replica given the quantization answers the same.
+// int8ConvByHand is a quantized convolution's output computed from the definition:
+// s_x·s_o·Σ(q_x − z)·q_W + b over each patch, the padding being the quantized 0.
+func int8ConvByHand(c *Conv2D, q *Int8Conv, x []float32, N, H, W int) []float32 {
+	oh, ow := c.outSize(H, W)
+	k, s, p := c.Kernel, c.Stride, c.Padding
+	y := make([]float32, N*c.Out*oh*ow)
+	for n := 0; n < N; n++ {
+		for o := 0; o < c.Out; o++ {
+			for i := 0; i < oh; i++ {
+				for j := 0; j < ow; j++ {
+					var acc int32
+					for ch := 0; ch < c.In; ch++ {
+						for u := 0; u < k; u++ {
+							for v := 0; v < k; v++ {
+								r, cc := i*s+u-p, j*s+v-p
+								xq := int32(q.InZero)
+								if r >= 0 && cc >= 0 && r < H && cc < W {
+									// x·(1/step), as the kernel computes it (see TestQuantizeDense)
+									f := x[((n*c.In+ch)*H+r)*W+cc] * (1 / q.InScale)
+									xq = int32(min(max(math.RoundToEven(float64(f))+float64(q.InZero), 0), 255))
+								}
+								acc += (xq - int32(q.InZero)) * int32(q.W[((ch*k+u)*k+v)*c.Out+o])
+							}
+						}
+					}
+					y[((n*c.Out+o)*oh+i)*ow+j] = float32(acc)*(q.InScale*q.ColScale[o]) + c.B.Value.Data[o]
+				}
+			}
+		}
+	}
+	return y
+}
+
+// TestQuantizeConvByHand: an int8 convolution gives int8ConvByHand's values, over
+// kernel sizes 1-7 (the patch copy's fast path and its edges), strides, paddings,
+// output maps from 1 to 10,000 positions (one image or several a product, with a
+// remainder; batches under 8 rows through the row kernel), per-channel scales far
+// apart and nonzero biases, for batches of N, 1 and N−1.
+func TestQuantizeConvByHand(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, tc := range []struct{ C, O, H, k, s, p, N int }{
+		{1, 4, 28, 5, 1, 2, 25}, // 784 rows an image: groups of 10 images and a remainder
+		{3, 5, 9, 3, 2, 1, 7},
+		{2, 3, 11, 7, 1, 3, 3},
+		{2, 3, 10, 4, 3, 2, 5},
+		{4, 6, 8, 1, 1, 0, 9}, // pointwise
+		{2, 3, 8, 1, 2, 1, 4},
+		{1, 2, 100, 3, 1, 1, 2}, // 10,000 rows: one image a product
+		{1, 2, 3, 3, 1, 0, 5},   // 1 row an image
+	} {
+		c := NewConv2D("c", tc.C, tc.O, tc.k, tc.s, tc.p)
+		K := tc.C * tc.k * tc.k
+		for i := range c.W.Value.Data {
+			c.W.Value.Data[i] = float32(rng.NormFloat64()) * float32(i/K+1) // channel o's weights ~(o+1)
+		}
+		for i := range c.B.Value.Data {
+			c.B.Value.Data[i] = float32(rng.NormFloat64())
+		}
+		net := &Network{Layers: []Layer{c}, InShape: []int{tc.C, tc.H, tc.H}}
+		x := randTensor(rng, 1, tc.N, tc.C, tc.H, tc.H)
+		if err := net.Quantize(x); err != nil {
+			t.Fatal(err)
+		}
+		q := c.Int8()
+		if q.InZero == 0 || q.InZero == 255 {
+			t.Fatalf("%+v: zero point %d for inputs of both signs", tc, q.InZero)
+		}
+		for _, N := range []int{tc.N, 1, max(1, tc.N-1)} {
+			xs := tensor.FromSlice(x.Data[:N*tc.C*tc.H*tc.H], N, tc.C, tc.H, tc.H)
+			got, want := c.Forward(xs, false).Data, int8ConvByHand(c, q, xs.Data, N, tc.H, tc.H)
+			if len(got) != len(want) {
+				t.Fatalf("%+v, batch %d: %d outputs, want %d", tc, N, len(got), len(want))
+			}
+			for i := range want {
+				if math.Abs(float64(got[i]-want[i])) > 1e-5*(1+math.Abs(float64(want[i]))) {
+					t.Fatalf("%+v, batch %d: output %d = %g, by hand %g", tc, N, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+// TestQuantizeConv: a quantized CNN's logits land near the float32 ones, and a replica
+// given the quantization answers the same.
 func TestQuantizeConv(t *testing.T) {
 	spec := Spec{Input: []int{3, 9, 9}, Output: "softmax", Loss: "ce", Init: InitHeNormal, Layers: []LayerSpec{
 		{Type: "conv2d", Out: 6, Kernel: 3, Stride: 2, Padding: 1}, {Type: "relu"},
@@ -91,8 +170,7 @@ func TestQuantizeConv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rng := testRNG()
-	x := randTensor(rng, 1, 40, 3, 9, 9)
+	x := randTensor(testRNG(), 1, 40, 3, 9, 9)
 	logits := func(net *Network) []float32 { // before the softmax, whose outputs of random weights are near 0 or 1
 		h := x
 		for _, l := range net.Layers {
@@ -103,41 +181,6 @@ func TestQuantizeConv(t *testing.T) {
 	want := logits(net)
 	if err := net.Quantize(x); err != nil {
 		t.Fatal(err)
-	}
-	c := net.Layers[0].(*Conv2D)
-	q := c.Int8()
-	if q == nil || q.InZero == 0 || q.InZero == 255 {
-		t.Fatalf("first convolution's int8 form %+v: want a zero point inside for inputs of both signs", q)
-	}
-	for _, N := range []int{40, 1} {
-		xs := tensor.FromSlice(x.Data[:N*3*81], N, 3, 9, 9)
-		y := c.Forward(xs, false)
-		for n := 0; n < N; n++ {
-			for o := 0; o < 6; o++ {
-				for i := 0; i < 5; i++ {
-					for j := 0; j < 5; j++ {
-						var acc int32
-						for ch := 0; ch < 3; ch++ {
-							for u := 0; u < 3; u++ {
-								for v := 0; v < 3; v++ {
-									r, s := 2*i+u-1, 2*j+v-1
-									xq := int32(q.InZero) // the padding: 0, quantized
-									if r >= 0 && s >= 0 && r < 9 && s < 9 {
-										f := x.Data[((n*3+ch)*9+r)*9+s] * (1 / q.InScale)
-										xq = int32(min(max(math.RoundToEven(float64(f))+float64(q.InZero), 0), 255))
-									}
-									acc += (xq - int32(q.InZero)) * int32(q.W[((ch*3+u)*3+v)*6+o])
-								}
-							}
-						}
-						hand := float32(acc)*(q.InScale*q.ColScale[o]) + c.B.Value.Data[o]
-						if got := y.Data[((n*6+o)*5+i)*5+j]; math.Abs(float64(got-hand)) > 1e-5*(1+math.Abs(float64(hand))) {
-							t.Fatalf("batch %d: int8 convolution output [%d %d %d %d] = %g, by hand %g", N, n, o, i, j, got, hand)
-						}
-					}
-				}
-			}
-		}
 	}
 	got := logits(net)
 	if e := RelError(got, f64(want)); e > 0.02 || e == 0 {

@@ -53,6 +53,7 @@ const char *dn_int8_open(void) {
 int dn_gemm_u8s8(int64_t m, int64_t n, int64_t k, const uint8_t *a, int64_t lda, uint8_t za,
 		const int8_t *b, int64_t ldb, int32_t *c, int64_t ldc) {
 	const int32_t zero = 0;
+	if (!dn_gemm_u8s8s32) return -1; // dn_int8_open has not run (or failed)
 	return dn_gemm_u8s8s32('N', 'N', 'F', m, n, k, 1.0f, a, lda, za, b, ldb, 0, 0.0f, c, ldc, &zero);
 }
 

@@ -104,3 +104,61 @@ func BenchmarkInt8VsFloat(b *testing.B) {
 		b.ReportMetric(ops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GOP/s")
 	})
 }
+
+// TestIm2rowU8: the patches as rows by the definition, the padding being z, over kernel
+// sizes (the C kernel copies whole in-bounds runs, sized 3 and 5 apart), strides and
+// paddings; DequantizeT writes the transpose, each channel with its own scale and bias.
+func TestIm2rowU8(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 11))
+	for _, k := range []int{1, 3, 4, 5, 7} {
+		for s := 1; s <= 3; s++ {
+			for p := 0; p <= 3; p++ {
+				const C, H, W, z = 2, 9, 8, 7
+				oh, ow := (H+2*p-k)/s+1, (W+2*p-k)/s+1
+				if oh <= 0 || ow <= 0 {
+					continue
+				}
+				x := make([]uint8, C*H*W)
+				for i := range x {
+					x[i] = uint8(rng.IntN(256))
+				}
+				K := C * k * k
+				got := make([]uint8, oh*ow*K)
+				Im2rowU8(got, x, C, H, W, k, s, p, oh, ow, z)
+				for i := 0; i < oh; i++ {
+					for j := 0; j < ow; j++ {
+						for c := 0; c < C; c++ {
+							for u := 0; u < k; u++ {
+								for v := 0; v < k; v++ {
+									r, q := i*s+u-p, j*s+v-p
+									want := uint8(z)
+									if r >= 0 && q >= 0 && r < H && q < W {
+										want = x[(c*H+r)*W+q]
+									}
+									if g := got[(i*ow+j)*K+(c*k+u)*k+v]; g != want {
+										t.Fatalf("k %d s %d p %d: patch (%d,%d) [%d %d %d] = %d, want %d", k, s, p, i, j, c, u, v, g, want)
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	const rows, n = 5, 3
+	c := make([]int32, rows*n)
+	for i := range c {
+		c[i] = int32(rng.IntN(2001) - 1000)
+	}
+	colScale, bias := []float32{0.5, 2, -1}, []float32{1, -3, 10}
+	y := make([]float32, rows*n)
+	DequantizeT(y, c, rows, n, 0.25, colScale, bias)
+	for r := 0; r < rows; r++ {
+		for o := 0; o < n; o++ {
+			if want := float32(c[r*n+o])*(0.25*colScale[o]) + bias[o]; y[o*rows+r] != want {
+				t.Fatalf("DequantizeT: y[%d][%d] = %g, want %g", o, r, y[o*rows+r], want)
+			}
+		}
+	}
+}

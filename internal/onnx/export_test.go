@@ -172,10 +172,15 @@ func newModel(t testing.TB, c netCase, rng *rand.Rand) *model.Model {
 		}
 	}
 	for _, l := range net.Layers {
-		if d, ok := l.(*nn.Dense); ok {
-			for i := range d.B.Value.Data {
-				d.B.Value.Data[i] = float32(rng.NormFloat64() * 0.1)
-			}
+		var b []float32
+		switch l := l.(type) {
+		case *nn.Dense:
+			b = l.B.Value.Data
+		case *nn.Conv2D:
+			b = l.B.Value.Data
+		}
+		for i := range b {
+			b[i] = float32(rng.NormFloat64() * 0.1)
 		}
 	}
 	classes := make([]string, 10)
@@ -599,5 +604,66 @@ func TestConvertErrors(t *testing.T) {
 				t.Errorf("Export succeeded, Convert failed")
 			}
 		})
+	}
+}
+
+// TestConvertInt8ConvWeights: a quantized convolution's int8 weights go out in ONNX's
+// [O C K K] order, each W[o,c,u,v] (nn keeps the same order) over its channel's scale,
+// rounded; the graph quantizes the input before each Conv. (The float64 evaluator knows
+// no Conv; TestOnnxruntimeMatchesPredict runs the whole int8 CNN.)
+func TestConvertInt8ConvWeights(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	var c netCase
+	for _, nc := range netCases {
+		if nc.name == "cnn" {
+			c = nc
+		}
+	}
+	m := newModel(t, c, rng)
+	q, err := m.Quantized(randomImages(20, rng), 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mp, err := onnx.Convert(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inits := map[string]*onnxpb.TensorProto{}
+	for _, in := range mp.GetGraph().GetInitializer() {
+		inits[in.GetName()] = in
+	}
+	convs := 0
+	for _, l := range q.Net.Layers {
+		conv, ok := l.(*nn.Conv2D)
+		if !ok {
+			continue
+		}
+		name := fmt.Sprintf("conv%d.weight_int8", convs)
+		convs++
+		w := inits[name]
+		if w == nil {
+			t.Fatalf("no initializer %s", name)
+		}
+		if want := fmt.Sprint([]int64{int64(conv.Out), int64(conv.In), int64(conv.Kernel), int64(conv.Kernel)}); fmt.Sprint(w.GetDims()) != want {
+			t.Fatalf("%s dims %v, want %s", name, w.GetDims(), want)
+		}
+		scales := conv.Int8().ColScale
+		K := conv.In * conv.Kernel * conv.Kernel
+		for i, b := range w.GetRawData() {
+			want := math.RoundToEven(float64(conv.W.Value.Data[i] / scales[i/K]))
+			if float64(int8(b)) != want {
+				t.Fatalf("%s[%d] = %d, want %g", name, i, int8(b), want)
+			}
+		}
+	}
+	if convs != 2 {
+		t.Fatalf("%d convolutions in the test CNN, want 2", convs)
+	}
+	var ops []string
+	for _, n := range mp.GetGraph().GetNode() {
+		ops = append(ops, n.GetOpType())
+	}
+	if got := strings.Count(strings.Join(ops, " "), "QuantizeLinear DequantizeLinear DequantizeLinear Conv"); got != 2 {
+		t.Errorf("ops %v: want each Conv after its input's Quantize/DequantizeLinear and its weights' DequantizeLinear", ops)
 	}
 }

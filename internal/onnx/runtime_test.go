@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/digitnet/digitnet/dataset"
+	"github.com/digitnet/digitnet/internal/kernels"
 	"github.com/digitnet/digitnet/internal/model"
 	"github.com/digitnet/digitnet/internal/onnx"
 	"github.com/digitnet/digitnet/nn"
@@ -129,6 +130,14 @@ func TestOnnxruntimeMatchesPredict(t *testing.T) {
 			// intermediate sums on some CPUs differ from oneDNN's) the same classes.
 			if c.net != nil {
 				return // assembled by hand: no architecture to rebuild the int8 replica from
+			}
+			if err := kernels.Int8(); err != nil {
+				// The pure-Go build's row kernels give the same integers, but its float32
+				// layers between them (batch norm, in Go) can round a value an ulp
+				// apart, which the next quantization can turn into a step (the CNN:
+				// 0.0015 apart); digitnet offers int8 only with oneDNN.
+				t.Logf("int8 export not compared: %v", err)
+				return
 			}
 			q, err := m.Quantized(trainSet.Images[:500*784], 500)
 			if err != nil {
