@@ -31,16 +31,7 @@ func TestBF16Gradients(t *testing.T) {
 			}
 		}
 		labels := []int{0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4, 5, 0, 1, 2, 3}
-		step := func() (float64, [][]float32) {
-			net.ZeroGrad()
-			loss, _ := net.TrainBatch(x, labels)
-			var g [][]float32
-			for _, p := range net.Params() {
-				p.Materialize()
-				g = append(g, append([]float32(nil), p.Grad.Data...))
-			}
-			return loss, g
-		}
+		step := func() (float64, [][]float32) { return gradStep(net, x, labels) }
 		loss32, g32 := step()
 		if err := net.SetBF16(true); err != nil {
 			t.Fatal(err)
@@ -129,16 +120,7 @@ func TestBF16Conv(t *testing.T) {
 	rng := testRNG()
 	x := randTensor(rng, 1, 10, 3, 12, 12)
 	labels := []int{0, 1, 2, 3, 4, 0, 1, 2, 3, 4}
-	step := func() (float64, [][]float32) {
-		net.ZeroGrad()
-		loss, _ := net.TrainBatch(x, labels)
-		var g [][]float32
-		for _, p := range net.Params() {
-			p.Materialize()
-			g = append(g, append([]float32(nil), p.Grad.Data...))
-		}
-		return loss, g
-	}
+	step := func() (float64, [][]float32) { return gradStep(net, x, labels) }
 	loss32, g32 := step()
 	before := net.Predict(x).Clone()
 	if err := net.SetBF16(true); err != nil {
@@ -209,13 +191,7 @@ func TestBF16ConvConcurrent(t *testing.T) {
 		return run{net, randTensor(rand.New(rand.NewPCG(seed, 1)), 1, 6, 2, 10, 10)}
 	}
 	step := func(r run) [][]float32 {
-		r.net.ZeroGrad()
-		r.net.TrainBatch(r.x, labels)
-		var g [][]float32
-		for _, p := range r.net.Params() {
-			p.Materialize()
-			g = append(g, append([]float32(nil), p.Grad.Data...))
-		}
+		_, g := gradStep(r.net, r.x, labels)
 		return g
 	}
 	r1, r2 := newRun(1), newRun(2)
@@ -232,4 +208,17 @@ func TestBF16ConvConcurrent(t *testing.T) {
 			}
 		}
 	}
+}
+
+// gradStep is one training step's loss and a copy of every parameter's gradient, from
+// zeroed gradients.
+func gradStep(net *Network, x *tensor.Tensor, labels []int) (float64, [][]float32) {
+	net.ZeroGrad()
+	loss, _ := net.TrainBatch(x, labels)
+	var g [][]float32
+	for _, p := range net.Params() {
+		p.Materialize()
+		g = append(g, append([]float32(nil), p.Grad.Data...))
+	}
+	return loss, g
 }

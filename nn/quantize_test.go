@@ -58,14 +58,7 @@ func TestQuantizeDense(t *testing.T) {
 		t.Errorf("training forward %g, want the float32 %g", tr.Data[0], want.Data[0])
 	}
 	// A replica given the quantization answers the same.
-	r, err := net.spec.Build(testRNG())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, p := range r.Params() {
-		p.Value = net.Params()[i].Value
-	}
-	r.ShareQuantization(net)
+	r := quantizedReplica(t, net)
 	if !r.Quantized() {
 		t.Fatal("replica not quantized after ShareQuantization")
 	}
@@ -186,6 +179,15 @@ func TestQuantizeConv(t *testing.T) {
 	if e := RelError(got, f64(want)); e > 0.02 || e == 0 {
 		t.Errorf("int8 network's logits: RelError %.3g against float32's, want (0, 0.02]", e)
 	}
+	if rg := logits(quantizedReplica(t, net)); RelError(rg, f64(got)) != 0 {
+		t.Fatal("replica's int8 outputs differ from the network's")
+	}
+}
+
+// quantizedReplica is a network of net's architecture sharing its parameters and, by
+// ShareQuantization, its int8 form.
+func quantizedReplica(t *testing.T, net *Network) *Network {
+	t.Helper()
 	r, err := net.spec.Build(testRNG())
 	if err != nil {
 		t.Fatal(err)
@@ -194,7 +196,5 @@ func TestQuantizeConv(t *testing.T) {
 		p.Value = net.Params()[i].Value
 	}
 	r.ShareQuantization(net)
-	if rg := logits(r); RelError(rg, f64(got)) != 0 {
-		t.Fatal("replica's int8 outputs differ from the network's")
-	}
+	return r
 }

@@ -495,18 +495,25 @@ static void dn_conv_release(dn_conv_entry *e) { // no pointer into Go's memory p
 	for (size_t i = 0; i < sizeof mems / sizeof mems[0]; i++) p_dnnl_memory_set_data_handle(mems[i], NULL);
 }
 
-// dn_conv_enter locks the worker's slot (workers past DN_CONV_SLOTS share slots, in
-// turn) and has this thread's OpenMP regions (the reorders') run on it alone, as the
-// convolutions do; dn_conv_leave undoes it.
-static int dn_conv_enter(int slot) {
+// dn_conv_begin locks the worker's slot (workers past DN_CONV_SLOTS share slots, in
+// turn), has this thread's OpenMP regions (the reorders') run on it alone, as the
+// convolutions do, and returns the slot's entry for the shape, or NULL with *st saying
+// why; dn_conv_end undoes the rest.
+static dn_conv_entry *dn_conv_begin(int slot, const int64_t shape[8], int *threads, int *st) {
+	*st = 0;
+	if (slot < 0) {
+		*st = dnnl_invalid_arguments;
+		return NULL;
+	}
 	pthread_once(&dn_conv_once, dn_conv_init);
 	pthread_mutex_lock(&dn_conv_mu[slot % DN_CONV_SLOTS]);
-	const int threads = p_omp_get_max_threads();
+	*threads = p_omp_get_max_threads();
 	p_omp_set_num_threads(1);
-	return threads;
+	return dn_conv_find(slot % DN_CONV_SLOTS, shape, st);
 }
 
-static void dn_conv_leave(int slot, int threads) {
+static void dn_conv_end(int slot, int threads) {
+	if (slot < 0) return;
 	p_omp_set_num_threads(threads);
 	pthread_mutex_unlock(&dn_conv_mu[slot % DN_CONV_SLOTS]);
 }
@@ -524,10 +531,8 @@ static int dn_conv_x_blocked(dn_conv_entry *e, const float *x, uint64_t token) {
 
 int dn_conv_bf16_forward(int slot, const int64_t shape[8], const float *x, const float *w, const float *b, float *y,
 		uint64_t token) {
-	if (slot < 0) return dnnl_invalid_arguments;
-	const int threads = dn_conv_enter(slot);
-	int st = 0;
-	dn_conv_entry *e = dn_conv_find(slot % DN_CONV_SLOTS, shape, &st);
+	int threads = 0, st = 0;
+	dn_conv_entry *e = dn_conv_begin(slot, shape, &threads, &st);
 	if (e) {
 		p_dnnl_memory_set_data_handle(e->x, (void *)x);
 		p_dnnl_memory_set_data_handle(e->w, (void *)w);
@@ -544,16 +549,14 @@ int dn_conv_bf16_forward(int slot, const int64_t shape[8], const float *x, const
 		if (st) e->x_of = NULL;
 		dn_conv_release(e);
 	}
-	dn_conv_leave(slot, threads);
+	dn_conv_end(slot, threads);
 	return st;
 }
 
 int dn_conv_bf16_backward(int slot, const int64_t shape[8], const float *x, const float *w, const float *dy, float *dw,
 		float *db, float *dx, uint64_t token) {
-	if (slot < 0) return dnnl_invalid_arguments;
-	const int threads = dn_conv_enter(slot);
-	int st = 0;
-	dn_conv_entry *e = dn_conv_find(slot % DN_CONV_SLOTS, shape, &st);
+	int threads = 0, st = 0;
+	dn_conv_entry *e = dn_conv_begin(slot, shape, &threads, &st);
 	if (e) {
 		p_dnnl_memory_set_data_handle(e->x, (void *)x);
 		p_dnnl_memory_set_data_handle(e->w, (void *)w);
@@ -579,7 +582,7 @@ int dn_conv_bf16_backward(int slot, const int64_t shape[8], const float *x, cons
 		if (st) e->x_of = NULL;
 		dn_conv_release(e);
 	}
-	dn_conv_leave(slot, threads);
+	dn_conv_end(slot, threads);
 	return st;
 }
 
