@@ -41,36 +41,56 @@ type int8State struct {
 // fitting each one's input range on the calibration batch x (some hundreds of training
 // images). After it, Forward(x, false) and Predict run those layers' products in int8;
 // training is unchanged. Other layers stay float32. The int8 weights are a copy taken
-// now (the biases are read as they are): quantize again after training further. The products run through oneDNN
-// where kernels.Int8 allows, and otherwise one row at a time in C or Go: the same
-// integers, slowly (callers that want speed check kernels.Int8 first, as the commands
-// do).
+// now (the biases are read as they are): quantize again after training further. The
+// products run through oneDNN where kernels.Int8 allows, and otherwise one row at a
+// time in C or Go: the same integers, slowly (callers that want speed check
+// kernels.Int8 first, as the commands do).
 func (net *Network) Quantize(x *tensor.Tensor) error {
 	checkInput(net.Layers[0], x, net.InShape)
 	if x.Rows() == 0 {
 		return fmt.Errorf("nn: Quantize: no calibration examples")
 	}
 	for _, l := range net.Layers {
-		switch l := l.(type) {
-		case *Dense:
-			l.q = nil
-		case *Conv2D:
-			l.q = nil
+		if q, ok := l.(quantizable); ok {
+			q.shareInt8(nil)
 		}
 	}
 	// Each layer is quantized before the calibration batch goes through it, so the
 	// next layer's range is fitted on what the int8 layers before it give.
 	h := x
 	for _, l := range net.Layers {
-		switch l := l.(type) {
-		case *Dense:
-			l.q = &int8State{Int8Dense: quantizeDense(l, h.Data)}
-		case *Conv2D:
-			l.q = &int8ConvState{Int8Conv: quantizeConv(l, h.Data)}
+		if q, ok := l.(quantizable); ok {
+			q.quantize(h.Data)
 		}
 		h = l.Forward(h, false)
 	}
 	return nil
+}
+
+// quantizable is a layer with an int8 form: Dense and Conv2D.
+type quantizable interface {
+	Layer
+	quantize(in []float32) // fit the int8 form, the input range on in
+	hasInt8() bool
+	shareInt8(from Layer) // take from's int8 form (working buffers apart), or none
+}
+
+func (d *Dense) quantize(in []float32) { d.q = &int8State{Int8Dense: quantizeDense(d, in)} }
+func (d *Dense) hasInt8() bool         { return d.q != nil }
+func (d *Dense) shareInt8(from Layer) {
+	d.q = nil
+	if s, ok := from.(*Dense); ok && s.q != nil {
+		d.q = &int8State{Int8Dense: s.q.Int8Dense}
+	}
+}
+
+func (c *Conv2D) quantize(in []float32) { c.q = &int8ConvState{Int8Conv: quantizeConv(c, in)} }
+func (c *Conv2D) hasInt8() bool         { return c.q != nil }
+func (c *Conv2D) shareInt8(from Layer) {
+	c.q = nil
+	if s, ok := from.(*Conv2D); ok && s.q != nil {
+		c.q = &int8ConvState{Int8Conv: s.q.Int8Conv}
+	}
 }
 
 // quantizeDense quantizes d's weights per output column and fits its input's range on
@@ -123,15 +143,8 @@ func quantizeWeight(w, scale float32) int8 {
 // Quantized reports whether Quantize has run on the network.
 func (net *Network) Quantized() bool {
 	for _, l := range net.Layers {
-		switch l := l.(type) {
-		case *Dense:
-			if l.q != nil {
-				return true
-			}
-		case *Conv2D:
-			if l.q != nil {
-				return true
-			}
+		if q, ok := l.(quantizable); ok && q.hasInt8() {
+			return true
 		}
 	}
 	return false
@@ -154,17 +167,8 @@ func (net *Network) ShareQuantization(src *Network) {
 		if i < len(src.Layers) {
 			from = src.Layers[i]
 		}
-		switch l := l.(type) {
-		case *Dense:
-			l.q = nil
-			if s, ok := from.(*Dense); ok && s.q != nil {
-				l.q = &int8State{Int8Dense: s.q.Int8Dense}
-			}
-		case *Conv2D:
-			l.q = nil
-			if s, ok := from.(*Conv2D); ok && s.q != nil {
-				l.q = &int8ConvState{Int8Conv: s.q.Int8Conv}
-			}
+		if q, ok := l.(quantizable); ok {
+			q.shareInt8(from)
 		}
 	}
 }

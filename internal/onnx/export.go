@@ -247,22 +247,10 @@ func (b *builder) dense(d *nn.Dense, in *model.Input) {
 // nn's int8 layer, so the two agree to float32 rounding of the sums.
 func (b *builder) qdqDense(d *nn.Dense, q *nn.Int8Dense) {
 	k := b.counts["Gemm"]
-	I, O := d.In, d.Out
-	scale := b.scalar(fmt.Sprintf("dense%d.input_scale", k), float64(q.InScale))
-	zero := b.addInitializer(fmt.Sprintf("dense%d.input_zero_point", k), onnxpb.TensorProto_UINT8, []byte{q.InZero}, nil)
-	b.tensor = b.node("QuantizeLinear", []string{b.tensor, scale, zero})
-	b.tensor = b.node("DequantizeLinear", []string{b.tensor, scale, zero})
-	wq := make([]byte, O*I) // [O I], int8 as bytes
-	for i := 0; i < I; i++ {
-		for o := 0; o < O; o++ {
-			wq[o*I+i] = byte(q.W[i*O+o])
-		}
-	}
-	w := b.addInitializer(fmt.Sprintf("dense%d.weight_int8", k), onnxpb.TensorProto_INT8, wq, []int{O, I})
-	ws := b.initializer(fmt.Sprintf("dense%d.weight_scale", k), q.ColScale, O)
-	wz := b.addInitializer(fmt.Sprintf("dense%d.weight_zero_point", k), onnxpb.TensorProto_INT8, make([]byte, O), []int{O})
-	wd := b.node("DequantizeLinear", []string{w, ws, wz}, intAttr("axis", 0))
-	bias := b.initializer(fmt.Sprintf("dense%d.bias", k), d.B.Value.Data, O)
+	prefix := fmt.Sprintf("dense%d", k)
+	b.quantizeInput(prefix, q.InScale, q.InZero)
+	wd := b.int8Weights(prefix, q.W, q.ColScale, d.Out, d.In)
+	bias := b.initializer(prefix+".bias", d.B.Value.Data, d.Out)
 	b.tensor = b.node("Gemm", []string{b.tensor, wd, bias}, intAttr("transB", 1))
 }
 
@@ -276,26 +264,41 @@ func (b *builder) conv(l *nn.Conv2D) {
 	if q := l.Int8(); q == nil {
 		w = b.initializer(fmt.Sprintf("conv%d.weight", n), l.W.Value.Data, l.Out, l.In, l.Kernel, l.Kernel)
 	} else {
-		scale := b.scalar(fmt.Sprintf("conv%d.input_scale", n), float64(q.InScale))
-		zero := b.addInitializer(fmt.Sprintf("conv%d.input_zero_point", n), onnxpb.TensorProto_UINT8, []byte{q.InZero}, nil)
-		b.tensor = b.node("QuantizeLinear", []string{b.tensor, scale, zero})
-		b.tensor = b.node("DequantizeLinear", []string{b.tensor, scale, zero})
-		K, O := l.In*l.Kernel*l.Kernel, l.Out
-		wq := make([]byte, O*K) // [O C K K], int8 as bytes; nn keeps Wᵀ [C·K·K O]
-		for k := 0; k < K; k++ {
-			for o := 0; o < O; o++ {
-				wq[o*K+k] = byte(q.W[k*O+o])
-			}
-		}
-		wi := b.addInitializer(fmt.Sprintf("conv%d.weight_int8", n), onnxpb.TensorProto_INT8, wq, []int{O, l.In, l.Kernel, l.Kernel})
-		ws := b.initializer(fmt.Sprintf("conv%d.weight_scale", n), q.ColScale, O)
-		wz := b.addInitializer(fmt.Sprintf("conv%d.weight_zero_point", n), onnxpb.TensorProto_INT8, make([]byte, O), []int{O})
-		w = b.node("DequantizeLinear", []string{wi, ws, wz}, intAttr("axis", 0))
+		prefix := fmt.Sprintf("conv%d", n)
+		b.quantizeInput(prefix, q.InScale, q.InZero)
+		w = b.int8Weights(prefix, q.W, q.ColScale, l.Out, l.In, l.Kernel, l.Kernel)
 	}
 	bias := b.initializer(fmt.Sprintf("conv%d.bias", n), l.B.Value.Data, l.Out)
 	k, p := int64(l.Kernel), int64(l.Padding)
 	b.tensor = b.node("Conv", []string{b.tensor, w, bias}, intsAttr("kernel_shape", k, k),
 		intsAttr("strides", int64(l.Stride), int64(l.Stride)), intsAttr("pads", p, p, p, p))
+}
+
+// quantizeInput passes the current tensor through QuantizeLinear and DequantizeLinear
+// with a layer's input step and uint8 zero point.
+func (b *builder) quantizeInput(prefix string, scale float32, zero uint8) {
+	s := b.scalar(prefix+".input_scale", float64(scale))
+	z := b.addInitializer(prefix+".input_zero_point", onnxpb.TensorProto_UINT8, []byte{zero}, nil)
+	b.tensor = b.node("QuantizeLinear", []string{b.tensor, s, z})
+	b.tensor = b.node("DequantizeLinear", []string{b.tensor, s, z})
+}
+
+// int8Weights adds a layer's int8 weights in ONNX's order [O rest...] (nn keeps them
+// transposed, [rest O]) with their per-output-channel scales, and returns the
+// DequantizeLinear (axis 0, zero points 0) that gives them as floats.
+func (b *builder) int8Weights(prefix string, wT []int8, scales []float32, dims ...int) string {
+	O := dims[0]
+	K := len(wT) / O
+	wq := make([]byte, O*K) // int8 as bytes
+	for k := 0; k < K; k++ {
+		for o := 0; o < O; o++ {
+			wq[o*K+k] = byte(wT[k*O+o])
+		}
+	}
+	w := b.addInitializer(prefix+".weight_int8", onnxpb.TensorProto_INT8, wq, dims)
+	ws := b.initializer(prefix+".weight_scale", scales, O)
+	wz := b.addInitializer(prefix+".weight_zero_point", onnxpb.TensorProto_INT8, make([]byte, O), []int{O})
+	return b.node("DequantizeLinear", []string{w, ws, wz}, intAttr("axis", 0))
 }
 
 // node appends a node of type op reading inputs and returns the name of its output,
