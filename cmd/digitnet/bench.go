@@ -41,7 +41,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintln(stdout, string(b))
 		return nil
 	}
-	fmt.Fprintf(stdout, "digitnet bench — %s, %d threads, %s, %s\n\n", kernels.Backend, o.Threads, cpuModel(), time.Now().UTC().Format("2006-01-02"))
+	fmt.Fprintf(stdout, "digitnet bench — %s (products by %s), %d threads, %s, %s\n\n", kernels.Backend, kernels.Products(), o.Threads, cpuModel(), time.Now().UTC().Format("2006-01-02"))
 	fmt.Fprintln(stdout, "| work | digitnet | PyTorch | ratio | target | met | note |")
 	fmt.Fprintln(stdout, "|---|---|---|---|---|---|---|")
 	for _, r := range rows {

@@ -184,7 +184,7 @@ func runVersion(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if len(args) > 0 {
 		return usageErr("version takes no arguments, got %q", args)
 	}
-	fmt.Fprintf(stdout, "digitnet %s (math backend %s, %d threads)\n", versionString(), kernels.Backend, kernels.Threads())
+	fmt.Fprintf(stdout, "digitnet %s (math backend %s, products by %s, %d threads)\n", versionString(), kernels.Backend, kernels.Products(), kernels.Threads())
 	for _, p := range []struct {
 		name string
 		err  error

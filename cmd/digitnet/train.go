@@ -104,8 +104,8 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	net := run.Net
 	fmt.Fprintf(human, "data: %s, %d train / %d test images, loaded in %.2fs\n", c.Dataset, trainData.Len(), testData.Len(), loadSecs)
 	fmt.Fprintf(human, "network (preset %s): %s\n", c.Preset, net)
-	fmt.Fprintf(human, "training: %s, batch %d, %d epochs, %s schedule, input %s, shuffle %v, seed %d, %s backend with %d threads, %s products\n",
-		run.Opt, c.Batch, c.Epochs, c.Schedule, c.Input, c.Shuffle, c.Seed, kernels.Backend, c.Threads, precision)
+	fmt.Fprintf(human, "training: %s, batch %d, %d epochs, %s schedule, input %s, shuffle %v, seed %d, %d threads, %s products, fp32 math by %s\n",
+		run.Opt, c.Batch, c.Epochs, c.Schedule, c.Input, c.Shuffle, c.Seed, c.Threads, precision, kernels.Products())
 	if c.Augment != "none" {
 		fmt.Fprintf(human, "augmentation: %s\n", c.augmentation())
 	}

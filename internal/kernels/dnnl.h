@@ -17,6 +17,15 @@ int dn_gemm_u8s8(int64_t m, int64_t n, int64_t k, const uint8_t *a, int64_t lda,
 		const int8_t *b, int64_t ldb, int32_t *c, int64_t ldc);
 
 void dn_gemv_u8s8(int32_t *restrict acc, const uint8_t *restrict xq, int64_t k, uint8_t z, const int8_t *restrict w, int64_t n);
+// dn_sgemm_open loads libdnnl.so.2 and finds dnnl_sgemm; NULL, or what failed.
+const char *dn_sgemm_open(void);
+
+// dn_sgemm: c = alpha·op(a)·op(b) + beta·c, float32, row-major, on threads OpenMP
+// threads (1: the calling thread only). It returns oneDNN's status (0: success; -1:
+// dn_sgemm_open has not succeeded).
+int dn_sgemm(int threads, int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+		int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
+
 // dn_bf16_open loads libdnnl.so.2's matmul API; NULL, or what failed.
 const char *dn_bf16_open(void);
 

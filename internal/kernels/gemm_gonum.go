@@ -14,7 +14,10 @@ const Backend = "gonum"
 
 var impl gonum.Implementation
 
-func gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+// Products names the library running Gemm's float32 products.
+func Products() string { return "gonum" }
+
+func gemm(_ bool, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	ta, tb := blas.NoTrans, blas.NoTrans
 	if transA {
 		ta = blas.Trans

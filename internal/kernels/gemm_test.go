@@ -44,13 +44,16 @@ func randSlice(rng *rand.Rand, n int) []float32 {
 }
 
 // TestGemmMatchesDefinition checks every transpose and stride combination, on one
-// worker and on two (large products are then split into blocks of rows or columns).
+// worker and on two (large products are then split into blocks of rows or columns),
+// with products on one thread and on two (OpenBLAS's pool, or oneDNN's OpenMP team).
 func TestGemmMatchesDefinition(t *testing.T) {
 	defer SetWorkers(Workers())
+	defer SetThreads(Threads())
 	rng := rand.New(rand.NewPCG(1, 1))
 	shapes := []struct{ m, n, k int }{{1, 1, 1}, {3, 5, 7}, {1, 300, 784}, {128, 10, 300}, {17, 33, 65}, {301, 40, 64}, {20, 401, 50}}
 	for _, workers := range []int{1, 2} {
 		SetWorkers(workers)
+		SetThreads(3 - workers)
 		for _, s := range shapes {
 			for _, ta := range []bool{false, true} {
 				for _, tb := range []bool{false, true} {
@@ -75,7 +78,7 @@ func TestGemmMatchesDefinition(t *testing.T) {
 								for j := 0; j < s.n; j++ {
 									got, w := c[i*ldc+j], want[i*ldc+j]
 									if math.Abs(float64(got-w)) > 1e-4*(1+math.Sqrt(float64(s.k))) {
-										t.Fatalf("C[%d,%d] = %g, want %g (backend %s)", i, j, got, w, Backend)
+										t.Fatalf("C[%d,%d] = %g, want %g (products by %s)", i, j, got, w, Products())
 									}
 								}
 								for j := s.n; j < ldc; j++ {
