@@ -46,7 +46,7 @@ func Products() string {
 func gemm(threaded bool, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if fp32Once() == nil {
 		threads := 1
-		if threaded {
+		if threaded && m*n*k >= 1<<21 { // smaller: waking a second thread costs more than it saves
 			threads = Threads()
 		}
 		gemmOneDNN(threads, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
