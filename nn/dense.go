@@ -52,10 +52,16 @@ const sparseDensity = 0.5
 
 // packedDensity is the largest fraction of nonzero input columns for which a batch's
 // products run on the packed columns: below it, the smaller products save more than
-// packing the input and W's rows costs. With oneDNN's products (twice OpenBLAS's rate)
-// packing stopped paying at batch 1000 of MNIST (78 % of the columns: 600k img/s
-// dense against 510-550k packed) and still pays at batch 128 (67 %).
-const packedDensity = 0.75
+// packing the input and W's rows costs (BenchmarkDenseColumns). With oneDNN's products
+// (twice OpenBLAS's rate) packing stopped paying at batch 1000 of MNIST (78 % of the
+// columns: 600k img/s dense against 510-550k packed) and still pays at batch 128
+// (67 %); with OpenBLAS's it paid at both.
+func packedDensity() float64 {
+	if kernels.Products() == "oneDNN" {
+		return 0.75
+	}
+	return 0.9
+}
 
 // NewDense returns a Dense layer with zero parameters named with prefix (e.g. "dense0").
 func NewDense(prefix string, in, out int) *Dense {
@@ -141,7 +147,7 @@ func (d *Dense) packColumns(x []float32, N, multiple int, withW bool) bool {
 	}
 	d.cols = kernels.NonzeroColumns(d.cols[:0], d.mask, x, N, d.In)
 	k := len(d.cols)
-	if float64(k) > packedDensity*float64(d.In) {
+	if float64(k) > packedDensity()*float64(d.In) {
 		return false
 	}
 	if want := min(d.In, (k+multiple-1)/multiple*multiple); k < want {

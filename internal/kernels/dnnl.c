@@ -56,8 +56,12 @@ const char *dn_int8_open(void) {
 // unless the handler runs on an alternate signal stack). Go gives each of its threads
 // an alternate stack; OpenMP's worker threads have none. So a call that may start an
 // OpenMP team blocks the asynchronous signals first: the workers the team creates
-// inherit that mask and keep it, and the caller gets its own back. The synchronous
-// signals (faults) stay unblocked, for Go's report of a crash in C.
+// inherit that mask and keep it, and the caller gets its own back. Every worker must be
+// *created* under the mask, since libgomp keeps a calling thread's workers for its next
+// teams: the other oneDNN calls here run with one thread, which starts none. The
+// synchronous signals (faults) stay unblocked, for Go's report of a crash in C. (Go's
+// CPU profiler therefore never samples those workers: `--cpuprofile` shows the
+// calling thread's share of a threaded product only.)
 static void dn_signals_block(sigset_t *old) {
 	sigset_t all;
 	sigfillset(&all);
@@ -347,8 +351,13 @@ int dn_gemm_bf16(int ta, int tb, int64_t m, int64_t n, int64_t k, const uint16_t
 		p_dnnl_memory_set_data_handle(e->c, c);
 		dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, e->a}, {DNNL_ARG_WEIGHTS, e->b}, {DNNL_ARG_DST, e->c},
 			{DNNL_ARG_SCRATCHPAD, e->scratch}};
+		// The primitive was made for one thread; running with one too means no OpenMP
+		// worker can start here unmasked (dn_signals_block), whatever oneDNN's version.
+		const int threads = p_omp_get_max_threads();
+		p_omp_set_num_threads(1);
 		st = p_dnnl_primitive_execute(e->prim, dn_stream, e->scratch ? 4 : 3, args);
 		if (!st) st = p_dnnl_stream_wait(dn_stream);
+		p_omp_set_num_threads(threads);
 		// Keep no pointer into Go's memory past the call.
 		p_dnnl_memory_set_data_handle(e->a, NULL);
 		p_dnnl_memory_set_data_handle(e->b, NULL);

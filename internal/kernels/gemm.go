@@ -48,7 +48,9 @@ func GemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 		return
 	}
 	checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
-	gemm(false, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	// With one worker, Parallel runs on the caller alone: the product may use the
+	// product threads, as OpenBLAS's pool does.
+	gemm(Workers() == 1, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 func checkGemm(transA, transB bool, m, n, k, la, lda, lb, ldb, lc, ldc int) {

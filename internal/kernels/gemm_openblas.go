@@ -81,8 +81,8 @@ func gemmOpenBLAS(transA, transB bool, m, n, k int, alpha float32, a []float32, 
 		C.float(beta), (*C.float)(unsafe.Pointer(unsafe.SliceData(c))), C.blasint(ldc))
 }
 
-// SetThreads sets how many threads a product may use: OpenBLAS's pool, or the
-// goroutines Gemm splits oneDNN's products over. Call it from one goroutine only:
+// SetThreads sets how many threads a product may use: OpenBLAS's pool, or oneDNN's
+// OpenMP team (Gemm and GemmSerial with one worker). Call it from one goroutine only:
 // OpenBLAS keeps one pool, and two goroutines driving it at once on few cores fight.
 func SetThreads(n int) {
 	if n < 1 {

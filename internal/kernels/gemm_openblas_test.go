@@ -4,8 +4,12 @@ package kernels
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"os/exec"
+	"runtime"
 	"runtime/pprof"
 	"testing"
 	"time"
@@ -78,49 +82,101 @@ func TestGemmLibraries(t *testing.T) {
 }
 
 // TestGemmUnderProfiling: oneDNN's threaded products and int8 products, with Go's CPU
-// profiler sending SIGPROF to every thread, OpenMP's among them. A JIT kernel whose
-// thread takes a signal on its own stack corrupts memory (before the signal mask in
-// dnnl.c, `digitnet train --cpuprofile` aborted in glibc's malloc every time); here
-// the results must stay right and the process alive.
+// profiler sending SIGPROF to every thread, OpenMP's among them. oneDNN's float32 JIT
+// kernel, on a thread that takes a signal on its own stack, corrupts memory (before
+// the signal mask in dnnl.c, `digitnet train --cpuprofile` aborted in glibc's malloc
+// every time); the results must stay right and the process alive. libgomp keeps a
+// thread's OpenMP workers for its next teams, whichever entry point made them, so each
+// case runs in a process of its own (this test binary again), on one thread: "sgemm"
+// alone, and "u8s8" first (its team's worker, if made unmasked, then runs sgemm's).
 func TestGemmUnderProfiling(t *testing.T) {
 	requireOneDNNProducts(t)
-	int8OK := Int8() == nil
-	var prof bytes.Buffer
-	if err := pprof.StartCPUProfile(&prof); err != nil {
-		t.Skip("a CPU profile is already running:", err)
+	if entry := os.Getenv("DIGITNET_PROFILED_ENTRY"); entry != "" {
+		if err := runProfiled(entry); err != nil {
+			t.Fatalf("%s: %v", entry, err)
+		}
+		return
 	}
-	defer pprof.StopCPUProfile()
+	for _, entry := range []string{"sgemm", "u8s8"} {
+		if entry == "u8s8" && Int8() != nil {
+			continue
+		}
+		cmd := exec.Command(os.Args[0], "-test.run=^TestGemmUnderProfiling$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "DIGITNET_PROFILED_ENTRY="+entry)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("%s under the CPU profiler: %v\n%s", entry, err, out)
+		}
+	}
+}
+
+// runProfiled calls oneDNN's float32 product on an OpenMP team of two for 1.5 s (the
+// corruption took under 0.5) under the CPU profiler, checking every result; with entry
+// "u8s8", the int8 product (oneDNN's default team, two threads here) runs once first on
+// the same thread, so that its worker is the one the float32 teams use. Nothing else
+// starts an OpenMP team: the references are OpenBLAS's and Go's.
+func runProfiled(entry string) error {
+	runtime.LockOSThread() // one thread, one pool of OpenMP workers
+	defer runtime.UnlockOSThread()
 	rng := rand.New(rand.NewPCG(12, 12))
 	const m, n, k = 128, 300, 527
 	a, b := randSlice(rng, m*k), randSlice(rng, k*n)
 	want, c := make([]float32, m*n), make([]float32, m*n)
 	gemmOpenBLAS(false, false, m, n, k, 1, a, k, b, n, 0, want, n)
-	au, bs, ci := make([]uint8, m*k), make([]int8, k*n), make([]int32, m*n)
-	for i := range au {
-		au[i] = uint8(rng.IntN(256))
-	}
-	for i := range bs {
-		bs[i] = int8(rng.IntN(256) - 128)
-	}
-	wantI := make([]int32, m*n)
-	if int8OK {
-		gemmU8S8(m, n, k, au, k, 128, bs, n, wantI, n)
-	}
-	// Two seconds at 100 samples a second and thread: the corruption took under one.
-	for start := time.Now(); time.Since(start) < 2*time.Second; {
+	sgemm := func() error {
 		gemmOneDNN(2, false, false, m, n, k, 1, a, k, b, n, 0, c, n)
 		for i, w := range want {
 			if math.Abs(float64(c[i]-w)) > 1e-3 {
-				t.Fatalf("C[%d] = %g, want %g", i, c[i], w)
+				return fmt.Errorf("sgemm C[%d] = %g, want %g", i, c[i], w)
 			}
 		}
-		if int8OK {
-			gemmU8S8(m, n, k, au, k, 128, bs, n, ci, n)
-			for i, w := range wantI {
-				if ci[i] != w {
-					t.Fatalf("int8 C[%d] = %d, want %d", i, ci[i], w)
+		return nil
+	}
+	switch entry {
+	case "sgemm":
+	case "u8s8":
+		if err := Int8(); err != nil {
+			return err
+		}
+		au, bs := make([]uint8, m*k), make([]int8, k*n)
+		for i := range au {
+			au[i] = uint8(rng.IntN(256))
+		}
+		for i := range bs {
+			bs[i] = int8(rng.IntN(256) - 128)
+		}
+		wantI, ci := make([]int32, m*n), make([]int32, m*n)
+		for i := range m {
+			for p := range k {
+				ap := int32(au[i*k+p]) - 128
+				for j := range n {
+					wantI[i*n+j] += ap * int32(bs[p*n+j])
 				}
 			}
 		}
+		u8s8 := func() error {
+			gemmU8S8(m, n, k, au, k, 128, bs, n, ci, n)
+			for i, w := range wantI {
+				if ci[i] != w {
+					return fmt.Errorf("u8s8 C[%d] = %d, want %d", i, ci[i], w)
+				}
+			}
+			return nil
+		}
+		if err := u8s8(); err != nil { // its worker, reused by sgemm's teams below
+			return err
+		}
+	default:
+		return fmt.Errorf("no entry point %q", entry)
 	}
+	var prof bytes.Buffer
+	if err := pprof.StartCPUProfile(&prof); err != nil {
+		return err
+	}
+	defer pprof.StopCPUProfile()
+	for start := time.Now(); time.Since(start) < 1500*time.Millisecond; {
+		if err := sgemm(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
