@@ -47,7 +47,8 @@ func Builtin(name, output, loss string, init Init) (Spec, error) {
 // process: call it before training or inference starts, from one goroutine. A network
 // with convolutions splits each batch over workers, each driving a single-threaded BLAS,
 // so that its kernels between the products (im2col, pooling, batch norm) use every core
-// too; a dense network lets OpenBLAS thread each product, which measured faster for it.
+// too; a dense network lets the product library thread each product (OpenBLAS's pool
+// or oneDNN's OpenMP team), which measured faster for it.
 func SetCores(s Spec, threads int) {
 	if s.Convolutional() {
 		kernels.SetThreads(1)

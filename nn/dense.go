@@ -133,7 +133,7 @@ func (d *Dense) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 // packColumns finds the columns of x [N In] that are nonzero in some example and, when
 // few enough of them are, packs x and W down to them and reports true. The products on
 // the packed matrices are the dense ones without the terms that are exactly zero: the
-// same values up to the order OpenBLAS sums them in. (A zero input times an infinite or
+// same values up to the order the product library sums them in. (A zero input times an infinite or
 // NaN weight, NaN in the dense product, is left out too.)
 //
 // With multiple > 1 the columns are padded, with columns that are zero in the batch, to

@@ -1,6 +1,7 @@
 // Package kernels is the arithmetic digitnet's layers are built on: matrix products
-// (Gemm: OpenBLAS through cgo by default, gonum's pure-Go sgemm when cgo is off or the
-// `purego` build tag is set; both pass the same tests), the element-wise and reduction
+// (Gemm: through cgo, oneDNN's sgemm on CPUs with AVX-512 and OpenBLAS elsewhere;
+// gonum's pure-Go sgemm when cgo is off or the `purego` build tag is set; all pass the
+// same tests), the element-wise and reduction
 // kernels of the layers (vectorized C with a Go fallback that keeps the same function
 // set), Winograd tile transforms, and Parallel, which splits work over the workers.
 //

@@ -335,9 +335,9 @@ func modelInfo(st *loaded) any {
 }
 
 // SingleThreadedProducts makes each matrix product run on the calling goroutine's
-// thread (OpenBLAS backend; the pure-Go backend has no threads of its own). A server
-// already runs requests in parallel, one per core: OpenBLAS's worker threads would only
-// compete with them, and spin after each product. It sets a process-wide setting, so
+// thread (cgo backend: OpenBLAS or oneDNN; the pure-Go backend has no threads of its
+// own). A server already runs requests in parallel, one per core: product threads
+// would only compete with them (and OpenBLAS's spin after each product). It sets a process-wide setting, so
 // the command calls it, not New.
 func SingleThreadedProducts() {
 	if kernels.Backend == "openblas" {
