@@ -33,6 +33,9 @@ typedef int (*dn_gemm_u8s8s32_fn)(char transa, char transb, char offsetc, int64_
 
 static dn_gemm_u8s8s32_fn dn_gemm_u8s8s32;
 static void *dn_lib;
+// OpenMP's thread count, per calling thread (libgomp, which libdnnl.so.2 links).
+static void (*dn_omp_set_threads)(int);
+static int (*dn_omp_max_threads)(void);
 
 static const char *dn_dnnl_load(void) {
 	if (dn_lib) return NULL;
@@ -42,9 +45,18 @@ static const char *dn_dnnl_load(void) {
 	return NULL;
 }
 
+// dn_omp_open finds OpenMP's thread-count functions beside libdnnl.so.2.
+static const char *dn_omp_open(void) {
+	dn_omp_set_threads = (void (*)(int))dlsym(dn_lib, "omp_set_num_threads");
+	dn_omp_max_threads = (int (*)(void))dlsym(dn_lib, "omp_get_max_threads");
+	if (!dn_omp_set_threads || !dn_omp_max_threads) return "no OpenMP runtime beside libdnnl.so.2";
+	return NULL;
+}
+
 const char *dn_int8_open(void) {
 	if (dn_gemm_u8s8s32) return NULL;
 	const char *err = dn_dnnl_load();
+	if (!err) err = dn_omp_open();
 	if (err) return err;
 	dn_gemm_u8s8s32 = (dn_gemm_u8s8s32_fn)dlsym(dn_lib, "dnnl_gemm_u8s8s32");
 	if (!dn_gemm_u8s8s32) return "libdnnl.so.2 has no dnnl_gemm_u8s8s32";
@@ -75,14 +87,18 @@ static void dn_signals_block(sigset_t *old) {
 
 static void dn_signals_restore(const sigset_t *old) { pthread_sigmask(SIG_SETMASK, old, NULL); }
 
-int dn_gemm_u8s8(int64_t m, int64_t n, int64_t k, const uint8_t *a, int64_t lda, uint8_t za,
+int dn_gemm_u8s8(int threads, int64_t m, int64_t n, int64_t k, const uint8_t *a, int64_t lda, uint8_t za,
 		const int8_t *b, int64_t ldb, int32_t *c, int64_t ldc) {
 	const int32_t zero = 0;
-	if (!dn_gemm_u8s8s32) return -1; // dn_int8_open has not run (or failed)
+	if (!dn_gemm_u8s8s32 || !dn_omp_set_threads) return -1; // dn_int8_open has not run (or failed)
+	// As dn_sgemm: the calling thread's OpenMP setting for this call, put back after.
+	const int was = dn_omp_max_threads();
+	if (was != threads) dn_omp_set_threads(threads);
 	sigset_t old;
-	dn_signals_block(&old); // it threads with OpenMP's default team
+	if (threads > 1) dn_signals_block(&old);
 	const int st = dn_gemm_u8s8s32('N', 'N', 'F', m, n, k, 1.0f, a, lda, za, b, ldb, 0, 0.0f, c, ldc, &zero);
-	dn_signals_restore(&old);
+	if (threads > 1) dn_signals_restore(&old);
+	if (was != threads) dn_omp_set_threads(was);
 	return st;
 }
 
@@ -94,16 +110,12 @@ int dn_gemm_u8s8(int64_t m, int64_t n, int64_t k, const uint8_t *a, int64_t lda,
 typedef int (*dn_sgemm_fn)(char transa, char transb, int64_t M, int64_t N, int64_t K, float alpha,
 		const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
 static dn_sgemm_fn dn_sgemm_p;
-static void (*dn_omp_set_threads)(int);
-static int (*dn_omp_max_threads)(void);
 
 const char *dn_sgemm_open(void) {
 	if (dn_sgemm_p) return NULL;
 	const char *err = dn_dnnl_load();
+	if (!err) err = dn_omp_open();
 	if (err) return err;
-	dn_omp_set_threads = (void (*)(int))dlsym(dn_lib, "omp_set_num_threads");
-	dn_omp_max_threads = (int (*)(void))dlsym(dn_lib, "omp_get_max_threads");
-	if (!dn_omp_set_threads || !dn_omp_max_threads) return "no OpenMP runtime beside libdnnl.so.2";
 	dn_sgemm_fn f = (dn_sgemm_fn)dlsym(dn_lib, "dnnl_sgemm");
 	if (!f) return "libdnnl.so.2 has no dnnl_sgemm";
 	dn_sgemm_p = f;

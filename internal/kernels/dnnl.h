@@ -12,8 +12,9 @@
 const char *dn_int8_open(void);
 
 // dn_gemm_u8s8 sets c = (a - za)·b: a u8 [m k] (row stride lda), b s8 [k n] (ldb), c s32
-// [m n] (ldc), all row-major. It returns oneDNN's status (0: success).
-int dn_gemm_u8s8(int64_t m, int64_t n, int64_t k, const uint8_t *a, int64_t lda, uint8_t za,
+// [m n] (ldc), all row-major, on threads OpenMP threads (1: the calling thread only). It
+// returns oneDNN's status (0: success).
+int dn_gemm_u8s8(int threads, int64_t m, int64_t n, int64_t k, const uint8_t *a, int64_t lda, uint8_t za,
 		const int8_t *b, int64_t ldb, int32_t *c, int64_t ldc);
 
 void dn_gemv_u8s8(int32_t *restrict acc, const uint8_t *restrict xq, int64_t k, uint8_t z, const int8_t *restrict w, int64_t n);

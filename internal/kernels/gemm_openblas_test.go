@@ -111,7 +111,7 @@ func TestGemmUnderProfiling(t *testing.T) {
 
 // runProfiled calls oneDNN's float32 product on an OpenMP team of two for 1.5 s (the
 // corruption took under 0.5) under the CPU profiler, checking every result; with entry
-// "u8s8", the int8 product (oneDNN's default team, two threads here) runs once first on
+// "u8s8", the int8 product (on Threads() threads: two here) runs once first on
 // the same thread, so that its worker is the one the float32 teams use. Nothing else
 // starts an OpenMP team: the references are OpenBLAS's and Go's.
 func runProfiled(entry string) error {

@@ -52,7 +52,13 @@ var int8Once = sync.OnceValue(func() error {
 func Int8() error { return int8Once() }
 
 func gemmU8S8(m, n, k int, a []uint8, lda int, za uint8, b []int8, ldb int, c []int32, ldc int) {
-	st := C.dn_gemm_u8s8(C.int64_t(m), C.int64_t(n), C.int64_t(k), (*C.uint8_t)(unsafe.SliceData(a)), C.int64_t(lda), C.uint8_t(za),
+	// On the product threads, as Gemm: from workers (a convolution's images) one thread
+	// each, since their two-thread teams side by side put four threads on two cores.
+	threads := 1
+	if Workers() == 1 {
+		threads = Threads()
+	}
+	st := C.dn_gemm_u8s8(C.int(threads), C.int64_t(m), C.int64_t(n), C.int64_t(k), (*C.uint8_t)(unsafe.SliceData(a)), C.int64_t(lda), C.uint8_t(za),
 		(*C.int8_t)(unsafe.SliceData(b)), C.int64_t(ldb), (*C.int32_t)(unsafe.SliceData(c)), C.int64_t(ldc))
 	if st != 0 {
 		panic(fmt.Sprintf("tensor: GemmU8S8: oneDNN status %d for %d×%d·%d×%d", int(st), m, k, k, n))
