@@ -238,8 +238,6 @@ KERNEL8 void dn_dequantize_t(float *restrict y, const int32_t *restrict c, int64
 	X(dnnl_primitive_attr_set_scratchpad_mode) X(dnnl_memory_desc_get_size)
 #define DN_DECLARE(f) static __typeof__(&f) p_##f;
 DN_BF16_FUNCS(DN_DECLARE)
-static void (*p_omp_set_num_threads)(int);
-static int (*p_omp_get_max_threads)(void);
 static dnnl_engine_t dn_engine;
 static dnnl_stream_t dn_stream;
 
@@ -249,9 +247,7 @@ const char *dn_bf16_open(void) {
 	if (err) return err;
 #define DN_LOOKUP(f) if (!(p_##f = (__typeof__(&f))dlsym(dn_lib, #f))) return "libdnnl.so.2 has no " #f;
 	DN_BF16_FUNCS(DN_LOOKUP)
-	p_omp_set_num_threads = (void (*)(int))dlsym(dn_lib, "omp_set_num_threads");
-	p_omp_get_max_threads = (int (*)(void))dlsym(dn_lib, "omp_get_max_threads");
-	if (!p_omp_set_num_threads || !p_omp_get_max_threads) return "no OpenMP runtime beside libdnnl.so.2";
+	if ((err = dn_omp_open())) return err;
 	if (p_dnnl_engine_create(&dn_engine, dnnl_cpu, 0) != dnnl_success) return "oneDNN: no CPU engine";
 	if (p_dnnl_stream_create(&dn_stream, dn_engine, dnnl_stream_default_flags) != dnnl_success) return "oneDNN: no stream";
 	return NULL;
@@ -324,11 +320,11 @@ static dn_bf16_entry *dn_bf16_find(int ta, int tb, int64_t m, int64_t n, int64_t
 	}
 	// One thread: the thread count is fixed when a primitive is made, and two OpenMP
 	// threads measured slower than one whenever the other core was busy.
-	const int threads = p_omp_get_max_threads();
-	p_omp_set_num_threads(1);
+	const int threads = dn_omp_max_threads();
+	dn_omp_set_threads(1);
 	if (!st) st = p_dnnl_primitive_desc_create(&pd, &md, attr, dn_engine, NULL);
 	if (!st) st = p_dnnl_primitive_create(&e->prim, pd);
-	p_omp_set_num_threads(threads);
+	dn_omp_set_threads(threads);
 	if (!st) st = p_dnnl_memory_create(&e->a, &amd, dn_engine, DNNL_MEMORY_NONE);
 	if (!st) st = p_dnnl_memory_create(&e->b, &bmd, dn_engine, DNNL_MEMORY_NONE);
 	if (!st) st = p_dnnl_memory_create(&e->c, &cmd, dn_engine, DNNL_MEMORY_NONE);
@@ -365,11 +361,11 @@ int dn_gemm_bf16(int ta, int tb, int64_t m, int64_t n, int64_t k, const uint16_t
 			{DNNL_ARG_SCRATCHPAD, e->scratch}};
 		// The primitive was made for one thread; running with one too means no OpenMP
 		// worker can start here unmasked (dn_signals_block), whatever oneDNN's version.
-		const int threads = p_omp_get_max_threads();
-		p_omp_set_num_threads(1);
+		const int threads = dn_omp_max_threads();
+		dn_omp_set_threads(1);
 		st = p_dnnl_primitive_execute(e->prim, dn_stream, e->scratch ? 4 : 3, args);
 		if (!st) st = p_dnnl_stream_wait(dn_stream);
-		p_omp_set_num_threads(threads);
+		dn_omp_set_threads(threads);
 		// Keep no pointer into Go's memory past the call.
 		p_dnnl_memory_set_data_handle(e->a, NULL);
 		p_dnnl_memory_set_data_handle(e->b, NULL);
@@ -480,8 +476,8 @@ static int dn_conv_make(dn_conv_entry *e, const int64_t s[8]) {
 	dnnl_convolution_desc_t fd, bdd, bwd;
 	dnnl_primitive_desc_t fpd = NULL, bdpd = NULL, bwpd = NULL;
 	// Made for one thread (see dn_bf16_find).
-	const int threads = p_omp_get_max_threads();
-	p_omp_set_num_threads(1);
+	const int threads = dn_omp_max_threads();
+	dn_omp_set_threads(1);
 	st = p_dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct, &x_any, &w_any,
 		&b_md, &y_any, strides, pads, pads);
 	if (!st) st = p_dnnl_primitive_desc_create(&fpd, &fd, dn_conv_attr, dn_engine, NULL);
@@ -521,7 +517,7 @@ static int dn_conv_make(dn_conv_entry *e, const int64_t s[8]) {
 	if (!st) st = dn_reorder(&e->from_dw, dwb, &w_md);
 	if (!st && xwb) st = dn_reorder(&e->to_xw, &x_md, xwb);
 	if (!st && dywb) st = dn_reorder(&e->to_dyw, &y_md, dywb);
-	p_omp_set_num_threads(threads);
+	dn_omp_set_threads(threads);
 	if (!st) st = p_dnnl_stream_create(&e->stream, dn_engine, dnnl_stream_default_flags);
 	struct { dnnl_memory_t *m; const dnnl_memory_desc_t *md; void *handle; } mems[] = {
 		{&e->x, &x_md, DNNL_MEMORY_NONE}, {&e->w, &w_md, DNNL_MEMORY_NONE}, {&e->b, &b_md, DNNL_MEMORY_NONE},
@@ -592,14 +588,14 @@ static dn_conv_entry *dn_conv_begin(int slot, const int64_t shape[8], int *threa
 	}
 	pthread_once(&dn_conv_once, dn_conv_init);
 	pthread_mutex_lock(&dn_conv_mu[slot % DN_CONV_SLOTS]);
-	*threads = p_omp_get_max_threads();
-	p_omp_set_num_threads(1);
+	*threads = dn_omp_max_threads();
+	dn_omp_set_threads(1);
 	return dn_conv_find(slot % DN_CONV_SLOTS, shape, st);
 }
 
 static void dn_conv_end(int slot, int threads) {
 	if (slot < 0) return;
-	p_omp_set_num_threads(threads);
+	dn_omp_set_threads(threads);
 	pthread_mutex_unlock(&dn_conv_mu[slot % DN_CONV_SLOTS]);
 }
 
