@@ -87,18 +87,33 @@ static void dn_signals_block(sigset_t *old) {
 
 static void dn_signals_restore(const sigset_t *old) { pthread_sigmask(SIG_SETMASK, old, NULL); }
 
+// A call on threads OpenMP threads: OpenMP's thread count is the calling thread's own
+// setting, and Go moves goroutines between threads, so it is set for the call and put
+// back after; a team of more than one starts with the signals blocked (above).
+typedef struct {
+	int threads, was;
+	sigset_t old;
+} dn_team;
+
+static dn_team dn_team_begin(int threads) {
+	dn_team t = {.threads = threads, .was = dn_omp_max_threads()};
+	if (t.was != threads) dn_omp_set_threads(threads);
+	if (threads > 1) dn_signals_block(&t.old);
+	return t;
+}
+
+static void dn_team_end(const dn_team *t) {
+	if (t->threads > 1) dn_signals_restore(&t->old);
+	if (t->was != t->threads) dn_omp_set_threads(t->was);
+}
+
 int dn_gemm_u8s8(int threads, int64_t m, int64_t n, int64_t k, const uint8_t *a, int64_t lda, uint8_t za,
 		const int8_t *b, int64_t ldb, int32_t *c, int64_t ldc) {
 	const int32_t zero = 0;
 	if (!dn_gemm_u8s8s32 || !dn_omp_set_threads) return -1; // dn_int8_open has not run (or failed)
-	// As dn_sgemm: the calling thread's OpenMP setting for this call, put back after.
-	const int was = dn_omp_max_threads();
-	if (was != threads) dn_omp_set_threads(threads);
-	sigset_t old;
-	if (threads > 1) dn_signals_block(&old);
+	dn_team t = dn_team_begin(threads);
 	const int st = dn_gemm_u8s8s32('N', 'N', 'F', m, n, k, 1.0f, a, lda, za, b, ldb, 0, 0.0f, c, ldc, &zero);
-	if (threads > 1) dn_signals_restore(&old);
-	if (was != threads) dn_omp_set_threads(was);
+	dn_team_end(&t);
 	return st;
 }
 
@@ -125,15 +140,9 @@ const char *dn_sgemm_open(void) {
 int dn_sgemm(int threads, int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
 		int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
 	if (!dn_sgemm_p) return -1; // dn_sgemm_open has not run (or failed)
-	// OpenMP's thread count is the calling thread's own setting, and Go moves goroutines
-	// between threads: set it for this call, put back what was there.
-	const int was = dn_omp_max_threads();
-	if (was != threads) dn_omp_set_threads(threads);
-	sigset_t old;
-	if (threads > 1) dn_signals_block(&old);
+	dn_team t = dn_team_begin(threads);
 	const int st = dn_sgemm_p(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-	if (threads > 1) dn_signals_restore(&old);
-	if (was != threads) dn_omp_set_threads(was);
+	dn_team_end(&t);
 	return st;
 }
 
