@@ -113,10 +113,7 @@ func (s *Softmax) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 		panic(fmt.Sprintf("nn: Softmax: input %s, want [N K]", tensor.ShapeString(x.Shape)))
 	}
 	s.y.Resize(x.Shape...)
-	K := x.Cols()
-	for n := 0; n < x.Rows(); n++ {
-		softmaxRow(s.y.Data[n*K:(n+1)*K], x.Data[n*K:(n+1)*K])
-	}
+	kernels.SoftmaxRows(s.y.Data, x.Data, x.Rows(), x.Cols())
 	return s.y
 }
 
@@ -136,22 +133,4 @@ func (s *Softmax) Backward(dy *tensor.Tensor) *tensor.Tensor {
 		}
 	}
 	return s.dx
-}
-
-// softmaxRow writes softmax(x) into y, shifting by max(x) so exp never overflows.
-func softmaxRow(y, x []float32) {
-	m := x[0]
-	for _, v := range x[1:] {
-		m = max(m, v)
-	}
-	var sum float64
-	for k, v := range x {
-		e := math.Exp(float64(v - m))
-		y[k] = float32(e)
-		sum += e
-	}
-	inv := float32(1 / sum)
-	for k := range y {
-		y[k] *= inv
-	}
 }

@@ -114,6 +114,53 @@ void dn_sigmoid(float *y, const float *x, int64_t n) { dn_logistic(y, x, n, -1.0
 // tanh x = 2σ(2x) - 1: exact in the limits and within a few ulps elsewhere.
 void dn_tanh(float *y, const float *x, int64_t n) { dn_logistic(y, x, n, -2.0f, 2.0f, -1.0f); }
 
+#ifdef DN_X86
+__attribute__((target("avx2,fma"))) static int64_t dn_exp_avx2(float *y, int64_t n) {
+	int64_t i = 0;
+	for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, dn_exp8(_mm256_loadu_ps(y + i)));
+	return i;
+}
+#endif
+
+// y = e^y in place.
+static void dn_exp_inplace(float *y, int64_t n) {
+	int64_t i = 0;
+#ifdef DN_X86
+	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) i = dn_exp_avx2(y, n);
+#endif
+	for (; i < n; i++) y[i] = dn_expf(y[i]);
+}
+
+// y[r,:] = softmax(x[r,:]) for rows of k values: e^(x-max)/Σ, the exponentials of all
+// rows in one vectorized pass (a row of 10 classes is too short to vectorize alone).
+// dn_expf clamps its input, so a row with a NaN or an infinity takes libm's expf,
+// which propagates them as the definition does.
+void dn_softmax_rows(float *y, const float *x, int64_t rows, int64_t k) {
+	for (int64_t r = 0; r < rows; r++) {
+		const float *xr = x + r * k;
+		float *yr = y + r * k;
+		float m = xr[0];
+		for (int64_t j = 1; j < k; j++) m = xr[j] > m ? xr[j] : m;
+		for (int64_t j = 0; j < k; j++) yr[j] = xr[j] - m;
+	}
+	dn_exp_inplace(y, rows * k);
+	for (int64_t r = 0; r < rows; r++) {
+		const float *xr = x + r * k;
+		float *yr = y + r * k;
+		int finite = 1;
+		for (int64_t j = 0; j < k; j++) finite &= isfinite(xr[j]);
+		if (!finite) {
+			float m = xr[0];
+			for (int64_t j = 1; j < k; j++) m = (xr[j] > m || isnan(xr[j])) ? xr[j] : m;
+			for (int64_t j = 0; j < k; j++) yr[j] = expf(xr[j] - m);
+		}
+		double s = 0;
+		for (int64_t j = 0; j < k; j++) s += yr[j];
+		const float inv = (float)(1 / s);
+		for (int64_t j = 0; j < k; j++) yr[j] *= inv;
+	}
+}
+
 // The output columns j of a tap v whose input column j·s+v-p lies inside [0, W).
 static inline void dn_tap_range(int64_t W, int64_t s, int64_t p, int64_t v, int64_t OW, int64_t *lo, int64_t *hi) {
 	const int64_t a = p - v, t = W - 1 + p - v;

@@ -33,6 +33,16 @@ func Sigmoid(y, x []float32) {
 	sigmoid(y, x)
 }
 
+// SoftmaxRows sets each row of y [rows k] to the softmax of x's row, e^(x-max)/Σ, to
+// within a few float32 ulps. y and x do not overlap. NaN and infinities come out as the
+// definition's arithmetic gives them: a NaN or +Inf makes the row NaN, -Inf gets 0.
+func SoftmaxRows(y, x []float32, rows, k int) {
+	if len(x) < rows*k || len(y) < rows*k {
+		panic(fmt.Sprintf("tensor: SoftmaxRows: %d inputs and %d outputs for %d×%d", len(x), len(y), rows, k))
+	}
+	softmaxRows(y, x, rows, k)
+}
+
 // Tanh sets y = tanh(x) elementwise, to within a few float32 ulps.
 func Tanh(y, x []float32) {
 	if len(y) != len(x) {
@@ -242,18 +252,42 @@ func checkPlanes(name string, n, stride, s int, bufs ...[]float32) {
 // matrix x [rows n] that hold a nonzero value in some row, and returns it; mask is
 // scratch for n values. A product x·W only needs the rows of W these columns select.
 func NonzeroColumns(cols []int, mask []uint32, x []float32, rows, n int) []int {
+	cols, _ = NonzeroColumnsAtMost(cols, mask, x, rows, n, n)
+	return cols
+}
+
+// NonzeroColumnsAtMost is NonzeroColumns that gives up, returning false, as soon as
+// more than limit columns are nonzero: on a dense batch it stops after a few rows
+// instead of reading them all (a batch of 1,000 digits: 40 µs, 2 % of its prediction).
+// mask then holds the columns seen so far.
+func NonzeroColumnsAtMost(cols []int, mask []uint32, x []float32, rows, n, limit int) ([]int, bool) {
 	if len(x) < rows*n || len(mask) < n {
 		panic(fmt.Sprintf("tensor: NonzeroColumns: %d values and %d of scratch for %d×%d", len(x), len(mask), rows, n))
 	}
 	mask = mask[:n]
 	clear(mask)
-	orColumns(mask, x[:rows*n], rows, n)
+	const chunk = 64 // rows between counts: a count costs about what ORing in a row does
+	for r := 0; r < rows; r += chunk {
+		h := min(chunk, rows-r)
+		orColumns(mask, x[r*n:(r+h)*n], h, n)
+		if limit < n {
+			k := 0
+			for _, m := range mask {
+				if m != 0 {
+					k++
+				}
+			}
+			if k > limit {
+				return cols, false
+			}
+		}
+	}
 	for j, m := range mask {
 		if m != 0 {
 			cols = append(cols, j)
 		}
 	}
-	return cols
+	return cols, true
 }
 
 // GatherColumns packs the columns cols of x [rows n] into dst [rows len(cols)].

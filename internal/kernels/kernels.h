@@ -30,6 +30,7 @@ void dn_prefetch_rows(const uint8_t *src, int64_t d, const int64_t *idx, int64_t
 void dn_relu(float *y, const float *x, int64_t n);
 void dn_relu_backward(float *restrict dx, const float *restrict y, const float *restrict dy, int64_t n);
 void dn_sigmoid(float *y, const float *x, int64_t n);
+void dn_softmax_rows(float *y, const float *x, int64_t rows, int64_t k);
 void dn_tanh(float *y, const float *x, int64_t n);
 void dn_tiles_in(float *dst, int64_t ld, int64_t cs, const float *x, int64_t channels, dn_tiling g, const float *L, int64_t id, int64_t q, float *tmp);
 void dn_tiles_out(float *x, int64_t channels, dn_tiling g, const float *src, int64_t ld, int64_t cs, const float *L, int64_t id, int64_t p, float *tmp);

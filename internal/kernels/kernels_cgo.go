@@ -34,6 +34,12 @@ func sigmoid(y, x []float32) {
 	}
 }
 
+func softmaxRows(y, x []float32, rows, k int) {
+	if rows > 0 && k > 0 {
+		C.dn_softmax_rows(fp(y), fp(x), C.int64_t(rows), C.int64_t(k))
+	}
+}
+
 func tanh(y, x []float32) {
 	if len(x) > 0 {
 		C.dn_tanh(fp(y), fp(x), C.int64_t(len(x)))

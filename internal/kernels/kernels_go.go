@@ -71,6 +71,26 @@ func sigmoid(y, x []float32) {
 	}
 }
 
+func softmaxRows(y, x []float32, rows, k int) {
+	for r := 0; r < rows; r++ {
+		yr, xr := y[r*k:(r+1)*k], x[r*k:(r+1)*k]
+		m := xr[0]
+		for _, v := range xr[1:] {
+			m = max(m, v)
+		}
+		var sum float64
+		for j, v := range xr {
+			e := math.Exp(float64(v - m))
+			yr[j] = float32(e)
+			sum += e
+		}
+		inv := float32(1 / sum)
+		for j := range yr {
+			yr[j] *= inv
+		}
+	}
+}
+
 func tanh(y, x []float32) {
 	y = y[:len(x)]
 	for i, v := range x {

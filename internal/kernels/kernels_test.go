@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -120,6 +121,53 @@ func TestSigmoidTanhAccuracy(t *testing.T) {
 	}
 }
 
+// TestSoftmaxRows checks SoftmaxRows against the float64 definition on rows of several
+// lengths (so the vectorized pass crosses row ends), wide ranges of logits, and the
+// special values: a NaN or +Inf makes its row NaN, -Inf gets probability 0.
+func TestSoftmaxRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	for _, k := range []int{1, 3, 10, 17} {
+		rows := 13
+		x := make([]float32, rows*k)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64() * float64(1+i%4*20)) // spreads up to ±200
+		}
+		y := make([]float32, rows*k)
+		SoftmaxRows(y, x, rows, k)
+		for r := 0; r < rows; r++ {
+			xr := x[r*k : (r+1)*k]
+			m := math.Inf(-1)
+			for _, v := range xr {
+				m = math.Max(m, float64(v))
+			}
+			var sum float64
+			for _, v := range xr {
+				sum += math.Exp(float64(v) - m)
+			}
+			for j, v := range xr {
+				want := math.Exp(float64(v)-m) / sum
+				// x-max is rounded to float32 first: an error of half an ulp of it.
+				tol := (1e-6 + 6e-8*math.Abs(float64(v)-m)) * want
+				if d := math.Abs(float64(y[r*k+j]) - want); d > tol+1e-30 {
+					t.Fatalf("k=%d row %d: softmax[%d] = %g, want %g (backend %s)", k, r, j, y[r*k+j], want, Backend)
+				}
+			}
+		}
+	}
+	inf, nan := float32(math.Inf(1)), float32(math.NaN())
+	x := []float32{1, nan, 2, 0, 1, inf, 3, float32(math.Inf(-1)), 3}
+	y := make([]float32, len(x))
+	SoftmaxRows(y, x, 3, 3)
+	for j := 0; j < 6; j++ {
+		if !math.IsNaN(float64(y[j])) {
+			t.Errorf("row with NaN or +Inf: softmax[%d] = %g, want NaN (backend %s)", j, y[j], Backend)
+		}
+	}
+	if y[6] != 0.5 || y[7] != 0 || y[8] != 0.5 {
+		t.Errorf("softmax(3, -Inf, 3) = %v, want [0.5 0 0.5] (backend %s)", y[6:], Backend)
+	}
+}
+
 func BenchmarkAxpyRows150x300(b *testing.B) {
 	rng := rand.New(rand.NewPCG(9, 9))
 	w := randSlice(rng, 784*300)
@@ -223,6 +271,32 @@ func TestAddRowSums8(t *testing.T) {
 				t.Errorf("row of %d: sum %v, want %v", n, got[r], want)
 			}
 		}
+	}
+}
+
+// NonzeroColumnsAtMost over several chunks of rows: columns first inked in the last
+// row count, the limit is exact (count = limit passes, one more fails), and a batch
+// already over the limit in its first rows gives up.
+func TestNonzeroColumnsAtMost(t *testing.T) {
+	const rows, n = 150, 40
+	x := make([]float32, rows*n)
+	var want []int
+	for j := 0; j < n; j += 3 {
+		x[(rows-1-j)*n+j] = 1 // column j inked only in row 149-j
+		want = append(want, j)
+	}
+	got, ok := NonzeroColumnsAtMost(nil, make([]uint32, n), x, rows, n, len(want))
+	if !ok || fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("limit %d: got %v, %v; want %v, true", len(want), got, ok, want)
+	}
+	if got, ok := NonzeroColumnsAtMost(nil, make([]uint32, n), x, rows, n, len(want)-1); ok {
+		t.Fatalf("limit %d with %d inked columns: got %v, true; want false", len(want)-1, len(want), got)
+	}
+	for j := range n {
+		x[j] = 1 // the first row inks every column
+	}
+	if got, ok := NonzeroColumnsAtMost(nil, make([]uint32, n), x, rows, n, n-1); ok {
+		t.Fatalf("dense first row: got %v, true; want false", got)
 	}
 }
 
