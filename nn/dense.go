@@ -145,11 +145,12 @@ func (d *Dense) packColumns(x []float32, N, multiple int, withW bool) bool {
 	if len(d.mask) < d.In {
 		d.mask = make([]uint32, d.In)
 	}
-	d.cols = kernels.NonzeroColumns(d.cols[:0], d.mask, x, N, d.In)
-	k := len(d.cols)
-	if float64(k) > packedDensity()*float64(d.In) {
+	var few bool
+	d.cols, few = kernels.NonzeroColumnsAtMost(d.cols[:0], d.mask, x, N, d.In, int(packedDensity()*float64(d.In)))
+	if !few {
 		return false
 	}
+	k := len(d.cols)
 	if want := min(d.In, (k+multiple-1)/multiple*multiple); k < want {
 		for c := 0; c < d.In && k < want; c++ {
 			if d.mask[c] == 0 {
