@@ -181,6 +181,7 @@ type SoftmaxCrossEntropy struct {
 	// one's (λ in Hendrycks et al.); 0 means 1.
 	OutlierWeight float64
 	prob          []float32
+	exp           []float64 // one row's e^(z-max), scratch
 }
 
 // weight is example label's weight in the batch mean.
@@ -216,9 +217,12 @@ func (l *SoftmaxCrossEntropy) Forward(z *tensor.Tensor, labels []int) float64 {
 		for _, v := range row[1:] {
 			m = max(m, v)
 		}
+		l.exp = l.exp[:0]
 		var s float64
 		for _, v := range row {
-			s += math.Exp(float64(v - m))
+			e := math.Exp(float64(v - m))
+			l.exp = append(l.exp, e)
+			s += e
 		}
 		lse := float64(m) + math.Log(s)
 		if l.Smoothing == 0 && labels[n] != Outlier {
@@ -230,8 +234,8 @@ func (l *SoftmaxCrossEntropy) Forward(z *tensor.Tensor, labels []int) float64 {
 			}
 			sum += l.weight(labels[n]) * e
 		}
-		for k, v := range row {
-			l.prob[n*K+k] = float32(math.Exp(float64(v) - lse))
+		for k, e := range l.exp { // e^(z-lse), one exponential per logit instead of two
+			l.prob[n*K+k] = float32(e / s)
 		}
 	}
 	return sum / float64(N)
