@@ -100,11 +100,42 @@ __attribute__((target("avx2,fma"))) static int64_t dn_logistic_avx2(float *y, co
 }
 #endif
 
+// dn_exp8 on 16 lanes.
+__attribute__((target("avx512f"))) static inline __m512 dn_exp16(__m512 x) {
+	x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.0f)), _mm512_set1_ps(88.0f));
+	const __m512 fn = _mm512_roundscale_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), _mm512_set1_ps(0.5f)), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+	const __m512 r = _mm512_fmadd_ps(fn, _mm512_set1_ps(2.12194440e-4f), _mm512_fnmadd_ps(fn, _mm512_set1_ps(0.693359375f), x));
+	__m512 p = _mm512_set1_ps(1.9875691500e-4f);
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+	p = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r), _mm512_set1_ps(1.0f));
+	return _mm512_scalef_ps(p, fn); // p·2^fn
+}
+
+// dn_logistic_avx2 on 16 lanes: 300k sigmoids (a batch of 1,000 through 300 units)
+// took 65 µs against AVX2's 125. (A reciprocal estimate with a Newton step instead of
+// the division was slower, and less exact: the int8 path's quantized activations moved.)
+__attribute__((target("avx512f"))) static int64_t dn_logistic_avx512(float *y, const float *x,
+		int64_t n, float k, float a, float c) {
+	const __m512 K = _mm512_set1_ps(k), A = _mm512_set1_ps(a), Cc = _mm512_set1_ps(c), one = _mm512_set1_ps(1.0f);
+	int64_t i = 0;
+	for (; i + 16 <= n; i += 16) {
+		const __m512 d = _mm512_add_ps(one, dn_exp16(_mm512_mul_ps(K, _mm512_loadu_ps(x + i))));
+		_mm512_storeu_ps(y + i, _mm512_fmadd_ps(A, _mm512_div_ps(one, d), Cc));
+	}
+	return i;
+}
+
 static void dn_logistic(float *y, const float *x, int64_t n, float k, float a, float c) {
 	int64_t i = 0;
 #ifdef DN_X86
+	if (__builtin_cpu_supports("avx512f"))
+		i = dn_logistic_avx512(y, x, n, k, a, c);
 	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-		i = dn_logistic_avx2(y, x, n, k, a, c);
+		i += dn_logistic_avx2(y + i, x + i, n - i, k, a, c);
 #endif
 	for (; i < n; i++) y[i] = a / (1.0f + dn_expf(k * x[i])) + c;
 }
