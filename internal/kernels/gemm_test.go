@@ -50,7 +50,7 @@ func TestGemmMatchesDefinition(t *testing.T) {
 	defer SetWorkers(Workers())
 	defer SetThreads(Threads())
 	rng := rand.New(rand.NewPCG(1, 1))
-	shapes := []struct{ m, n, k int }{{1, 1, 1}, {3, 5, 7}, {1, 300, 784}, {128, 10, 300}, {17, 33, 65}, {301, 40, 64}, {20, 401, 50}, {128, 300, 784}}
+	shapes := []struct{ m, n, k int }{{1, 1, 1}, {3, 5, 7}, {1, 300, 784}, {1, 10, 300}, {1, 300, 10}, {1, 300, 13}, {1, 257, 100}, {128, 10, 300}, {17, 33, 65}, {301, 40, 64}, {20, 401, 50}, {128, 300, 784}}
 	for _, workers := range []int{1, 2} {
 		SetWorkers(workers)
 		SetThreads(3 - workers)

@@ -192,6 +192,90 @@ void dn_softmax_rows(float *y, const float *x, int64_t rows, int64_t k) {
 	}
 }
 
+// c[j] = alpha·Σ_p a[p·inca]·op(B)[p, j] + beta·c[j]: a product whose op(A) is one row
+// (a batch of one: a seed-network step's second layer, forward and back). oneDNN and
+// OpenBLAS took 0.9-2 µs for 1×10·10×300 and 1×300·300×10, mostly getting started.
+// op(B) is B [k n] (stride ldb) or, with tb, B [n k] read transposed. C is not read
+// when beta is 0, as in BLAS.
+#ifdef DN_X86
+// dn_gemv_row's non-transposed case on AVX-512: 16 columns of c per register, the last
+// ones masked (c's row is 10 wide in the seed network); rows of B taken two at a time
+// into two sums, so consecutive FMAs do not wait on each other.
+__attribute__((target("avx512f"))) static void dn_gemv_row_avx512(int64_t n, int64_t k, float alpha,
+		const float *restrict a, int64_t inca, const float *restrict b, int64_t ldb, float beta, float *restrict c) {
+	for (int64_t j0 = 0; j0 < n; j0 += 16) {
+		const __mmask16 mask = n - j0 >= 16 ? 0xffff : (__mmask16)((1u << (n - j0)) - 1);
+		__m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+		int64_t p = 0;
+		for (; p + 2 <= k; p += 2) {
+			s0 = _mm512_fmadd_ps(_mm512_set1_ps(a[p * inca]), _mm512_maskz_loadu_ps(mask, b + p * ldb + j0), s0);
+			s1 = _mm512_fmadd_ps(_mm512_set1_ps(a[(p + 1) * inca]), _mm512_maskz_loadu_ps(mask, b + (p + 1) * ldb + j0), s1);
+		}
+		if (p < k) s0 = _mm512_fmadd_ps(_mm512_set1_ps(a[p * inca]), _mm512_maskz_loadu_ps(mask, b + p * ldb + j0), s0);
+		__m512 y = _mm512_mul_ps(_mm512_set1_ps(alpha), _mm512_add_ps(s0, s1));
+		if (beta != 0) y = _mm512_fmadd_ps(_mm512_set1_ps(beta), _mm512_maskz_loadu_ps(mask, c + j0), y);
+		_mm512_mask_storeu_ps(c + j0, mask, y);
+	}
+}
+
+// The transposed case on AVX-512 for k ≤ 16 (the seed network's input gradient, k = 10):
+// a in one register, each c[j] one masked FMA and a horizontal sum.
+__attribute__((target("avx512f"))) static void dn_gemv_row_t_avx512(int64_t n, int64_t k, float alpha,
+		const float *restrict a, const float *restrict b, int64_t ldb, float beta, float *restrict c) {
+	const __mmask16 mask = k >= 16 ? 0xffff : (__mmask16)((1u << k) - 1);
+	const __m512 av = _mm512_maskz_loadu_ps(mask, a);
+	for (int64_t j = 0; j < n; j++) {
+		const float s = _mm512_reduce_add_ps(_mm512_mul_ps(av, _mm512_maskz_loadu_ps(mask, b + j * ldb)));
+		c[j] = beta == 0 ? alpha * s : alpha * s + beta * c[j];
+	}
+}
+#endif
+
+KERNEL void dn_gemv_row(int tb, int64_t n, int64_t k, float alpha, const float *restrict a, int64_t inca,
+		const float *restrict b, int64_t ldb, float beta, float *restrict c) {
+	enum { CHUNK = 256 };
+#ifdef DN_X86
+	if (__builtin_cpu_supports("avx512f")) {
+		if (!tb) {
+			dn_gemv_row_avx512(n, k, alpha, a, inca, b, ldb, beta, c);
+			return;
+		}
+		if (k <= 16 && inca == 1) {
+			dn_gemv_row_t_avx512(n, k, alpha, a, b, ldb, beta, c);
+			return;
+		}
+	}
+#endif
+	if (tb) { // c[j] = alpha·(a · B[j, :]) + beta·c[j]
+		for (int64_t j = 0; j < n; j++) {
+			const float *restrict bj = b + j * ldb;
+			float s = 0;
+			if (inca == 1) { // eight partial sums: a vector the compiler can keep
+				float s8[8] = {0};
+				int64_t p = 0;
+				for (; p + 8 <= k; p += 8)
+					for (int i = 0; i < 8; i++) s8[i] += a[p + i] * bj[p + i];
+				for (; p < k; p++) s += a[p] * bj[p];
+				s += ((s8[0] + s8[1]) + (s8[2] + s8[3])) + ((s8[4] + s8[5]) + (s8[6] + s8[7]));
+			} else {
+				for (int64_t p = 0; p < k; p++) s += a[p * inca] * bj[p];
+			}
+			c[j] = beta == 0 ? alpha * s : alpha * s + beta * c[j];
+		}
+		return;
+	}
+	for (int64_t j0 = 0; j0 < n; j0 += CHUNK) { // c += a[p]·B[p, :], a chunk of c at a time
+		const int64_t w = n - j0 < CHUNK ? n - j0 : CHUNK;
+		float acc[CHUNK] = {0};
+		for (int64_t p = 0; p < k; p++) {
+			const float ap = a[p * inca];
+			const float *restrict bp = b + p * ldb + j0;
+			for (int64_t j = 0; j < w; j++) acc[j] += ap * bp[j];
+		}
+		for (int64_t j = 0; j < w; j++) c[j0 + j] = beta == 0 ? alpha * acc[j] : alpha * acc[j] + beta * c[j0 + j];
+	}
+}
+
 // The output columns j of a tap v whose input column j·s+v-p lies inside [0, W).
 static inline void dn_tap_range(int64_t W, int64_t s, int64_t p, int64_t v, int64_t OW, int64_t *lo, int64_t *hi) {
 	const int64_t a = p - v, t = W - 1 + p - v;
