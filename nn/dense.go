@@ -100,12 +100,7 @@ func (d *Dense) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 		return d.y
 	}
 	if N == 1 {
-		d.nz, d.nzVal = d.nz[:0], d.nzVal[:0]
-		for i, v := range x.Data {
-			if v != 0 {
-				d.nz, d.nzVal = append(d.nz, i), append(d.nzVal, v)
-			}
-		}
+		d.nz, d.nzVal = kernels.Nonzeros(d.nz, d.nzVal, x.Data)
 		d.sparse = float64(len(d.nz)) <= sparseDensity*float64(d.In)
 	}
 	if d.sparse {
@@ -208,9 +203,4 @@ func (d *Dense) Backward(dy *tensor.Tensor) *tensor.Tensor {
 }
 
 // axpy sets y += a·x.
-func axpy(a float32, x, y []float32) {
-	y = y[:len(x)]
-	for i, v := range x {
-		y[i] += a * v
-	}
-}
+func axpy(a float32, x, y []float32) { kernels.Axpy(a, x, y) }

@@ -279,9 +279,4 @@ func (a *Adam) SetState(params []*nn.Param, st State) error {
 }
 
 // axpy sets y += a·x.
-func axpy(a float32, x, y []float32) {
-	y = y[:len(x)]
-	for i, v := range x {
-		y[i] += a * v
-	}
-}
+func axpy(a float32, x, y []float32) { kernels.Axpy(a, x, y) }

@@ -276,6 +276,43 @@ KERNEL void dn_gemv_row(int tb, int64_t n, int64_t k, float alpha, const float *
 	}
 }
 
+#ifdef DN_X86
+__attribute__((target("avx512f"))) static int64_t dn_nonzeros_avx512(int64_t *idx, float *val, const float *x, int64_t n) {
+	int64_t count = 0, i = 0;
+	const __m512i step = _mm512_set1_epi64(8);
+	for (; i + 16 <= n; i += 16) {
+		const __m512 v = _mm512_loadu_ps(x + i);
+		const __mmask16 nz = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_NEQ_UQ);
+		if (!nz) continue;
+		_mm512_mask_compressstoreu_ps(val + count, nz, v);
+		const __m512i lo = _mm512_add_epi64(_mm512_set1_epi64(i), _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7));
+		_mm512_mask_compressstoreu_epi64(idx + count, (__mmask8)nz, lo);
+		const int64_t nlo = __builtin_popcount(nz & 0xff);
+		_mm512_mask_compressstoreu_epi64(idx + count + nlo, (__mmask8)(nz >> 8), _mm512_add_epi64(lo, step));
+		count += __builtin_popcount(nz);
+	}
+	for (; i < n; i++)
+		if (x[i] != 0) idx[count] = i, val[count++] = x[i];
+	return count;
+}
+#endif
+
+// The positions and values of x's nonzero entries, in order (a NaN counts as nonzero,
+// -0 as zero); returns how many. A batch-1 step's input: 784 pixels, about 150 inked.
+int64_t dn_nonzeros(int64_t *idx, float *val, const float *x, int64_t n) {
+#ifdef DN_X86
+	if (__builtin_cpu_supports("avx512f")) return dn_nonzeros_avx512(idx, val, x, n);
+#endif
+	int64_t count = 0;
+	for (int64_t i = 0; i < n; i++)
+		if (x[i] != 0) idx[count] = i, val[count++] = x[i];
+	return count;
+}
+
+KERNEL void dn_axpy(float *restrict y, float a, const float *restrict x, int64_t n) {
+	for (int64_t i = 0; i < n; i++) y[i] += a * x[i];
+}
+
 // The output columns j of a tap v whose input column j·s+v-p lies inside [0, W).
 static inline void dn_tap_range(int64_t W, int64_t s, int64_t p, int64_t v, int64_t OW, int64_t *lo, int64_t *hi) {
 	const int64_t a = p - v, t = W - 1 + p - v;

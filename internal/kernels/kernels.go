@@ -25,6 +25,28 @@ func AddOuterRows(w []float32, ld int, rows []int, coef, v []float32) {
 	addOuterRows(w, ld, rows, coef, v)
 }
 
+// Nonzeros returns the positions and values of x's nonzero entries, in order, in idx
+// and val (reused: their storage grows to len(x) once). A NaN counts as nonzero, -0 as
+// zero.
+func Nonzeros(idx []int, val, x []float32) ([]int, []float32) {
+	if cap(idx) < len(x) {
+		idx = make([]int, len(x))
+	}
+	if cap(val) < len(x) {
+		val = make([]float32, len(x))
+	}
+	k := nonzeros(idx[:len(x)], val[:len(x)], x)
+	return idx[:k], val[:k]
+}
+
+// Axpy sets y += a·x.
+func Axpy(a float32, x, y []float32) {
+	if len(y) < len(x) {
+		panic(fmt.Sprintf("tensor: Axpy: %d values into %d", len(x), len(y)))
+	}
+	axpy(a, x, y)
+}
+
 // Sigmoid sets y = 1/(1+e^-x) elementwise, to within a few float32 ulps.
 func Sigmoid(y, x []float32) {
 	if len(y) != len(x) {

@@ -28,6 +28,24 @@ func addOuterRows(w []float32, ld int, rows []int, coef, v []float32) {
 	C.dn_add_outer_rows(fp(w), C.int64_t(ld), ip(rows), fp(coef), C.int64_t(len(rows)), fp(v), C.int64_t(len(v)))
 }
 
+func nonzeros(idx []int, val, x []float32) int {
+	if len(x) == 0 {
+		return 0
+	}
+	return int(C.dn_nonzeros(ip(idx), fp(val), fp(x), C.int64_t(len(x))))
+}
+
+func axpy(a float32, x, y []float32) {
+	if len(x) < 64 { // a call into C costs more than a few dozen in Go
+		y = y[:len(x)]
+		for i, v := range x {
+			y[i] += a * v
+		}
+		return
+	}
+	C.dn_axpy(fp(y), C.float(a), fp(x), C.int64_t(len(x)))
+}
+
 func sigmoid(y, x []float32) {
 	if len(x) > 0 {
 		C.dn_sigmoid(fp(y), fp(x), C.int64_t(len(x)))

@@ -59,6 +59,24 @@ func bytesToFloat(dst []float32, src []uint8, scale, offset float32) {
 	}
 }
 
+func nonzeros(idx []int, val, x []float32) int {
+	count := 0
+	for i, v := range x {
+		if v != 0 {
+			idx[count], val[count] = i, v
+			count++
+		}
+	}
+	return count
+}
+
+func axpy(a float32, x, y []float32) {
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] += a * v
+	}
+}
+
 func sigmoid(y, x []float32) {
 	y = y[:len(x)]
 	for i, v := range x {

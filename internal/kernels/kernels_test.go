@@ -168,6 +168,56 @@ func TestSoftmaxRows(t *testing.T) {
 	}
 }
 
+// TestNonzeros against the definition on lengths around the 16-lane blocks, with -0
+// (zero), NaN (nonzero) and whole blocks of zeros.
+func TestNonzeros(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	var idx []int
+	var val []float32
+	for _, n := range []int{0, 5, 16, 17, 37, 784} {
+		x := make([]float32, n)
+		for i := range x {
+			switch r := rng.IntN(10); {
+			case r < 2 && i >= 32: // positions below 32 stay zero: whole empty blocks
+				x[i] = rng.Float32() + 0.5
+			case r == 2:
+				x[i] = float32(math.Copysign(0, -1))
+			case r == 3 && i%7 == 0:
+				x[i] = float32(math.NaN())
+			}
+		}
+		var wantIdx []int
+		for i, v := range x {
+			if v != 0 {
+				wantIdx = append(wantIdx, i)
+			}
+		}
+		idx, val = Nonzeros(idx, val, x)
+		if fmt.Sprint(idx) != fmt.Sprint(wantIdx) {
+			t.Fatalf("n=%d: Nonzeros positions %v, want %v (backend %s)", n, idx, wantIdx, Backend)
+		}
+		for k, i := range idx {
+			if math.Float32bits(val[k]) != math.Float32bits(x[i]) {
+				t.Fatalf("n=%d: Nonzeros value %d = %g, want x[%d] = %g", n, k, val[k], i, x[i])
+			}
+		}
+	}
+	y := []float32{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 99}
+	x := make([]float32, 17)
+	for i := range x {
+		x[i] = float32(i)
+	}
+	Axpy(-2, x, y)
+	for i := range x {
+		if want := float32(i+1) - 2*float32(i); y[i] != want {
+			t.Fatalf("Axpy: y[%d] = %g, want %g", i, y[i], want)
+		}
+	}
+	if y[17] != 99 {
+		t.Fatal("Axpy wrote past len(x)")
+	}
+}
+
 func BenchmarkAxpyRows150x300(b *testing.B) {
 	rng := rand.New(rand.NewPCG(9, 9))
 	w := randSlice(rng, 784*300)
