@@ -173,7 +173,7 @@ func (d *Dense) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	sameShape(d, "output gradient", dy.Shape, d.y.Shape)
 	dW, db, W := d.W.Grad.Data, d.B.Grad.Data, d.W.Value.Data
 	for n := 0; n < N; n++ {
-		axpy(1, dy.Data[n*d.Out:(n+1)*d.Out], db)
+		kernels.Axpy(1, dy.Data[n*d.Out:(n+1)*d.Out], db)
 	}
 	d.B.accumulatedDense()
 	switch {
@@ -201,6 +201,3 @@ func (d *Dense) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	kernels.Gemm(false, true, N, d.In, d.Out, 1, dy.Data, d.Out, W, d.Out, 0, d.dx.Data, d.In)
 	return d.dx
 }
-
-// axpy sets y += a·x.
-func axpy(a float32, x, y []float32) { kernels.Axpy(a, x, y) }

@@ -132,7 +132,7 @@ func (s *SGD) Step(params []*nn.Param) {
 		w, g := p.Value.Data, p.Grad.Data
 		if s.WeightDecay != 0 && decays(p) {
 			p.Materialize()
-			axpy(float32(s.WeightDecay), w, g) // g += wd·w
+			kernels.Axpy(float32(s.WeightDecay), w, g) // g += wd·w
 		}
 		if s.Momentum == 0 {
 			if o, ok := p.DeferredOuter(); ok {
@@ -144,7 +144,7 @@ func (s *SGD) Step(params []*nn.Param) {
 				kernels.AddOuterRows(w, p.Value.Cols(), o.Rows, s.coef, o.Vec)
 			} else {
 				p.Materialize()
-				axpy(-lr, g, w)
+				kernels.Axpy(-lr, g, w)
 			}
 			p.ZeroGrad()
 			continue
@@ -239,7 +239,7 @@ func (a *Adam) Step(params []*nn.Param) {
 					w[i] *= shrink
 				}
 			} else {
-				axpy(float32(a.WeightDecay), w, g)
+				kernels.Axpy(float32(a.WeightDecay), w, g)
 			}
 		}
 		m, ok := a.m[p]
@@ -277,6 +277,3 @@ func (a *Adam) SetState(params []*nn.Param, st State) error {
 	a.t, a.m, a.v = st.Steps, m, v
 	return nil
 }
-
-// axpy sets y += a·x.
-func axpy(a float32, x, y []float32) { kernels.Axpy(a, x, y) }
