@@ -95,6 +95,47 @@ func TestGemmMatchesDefinition(t *testing.T) {
 	}
 }
 
+// TestGemmOneRow: products whose op(A) is one row (a batch of one, which runs in a loop
+// of our own) on both kernel paths, at the vector widths' edges, with the BLAS cases of
+// alpha and beta: beta 0 must not read C (NaN there stays out), 1 adds to it.
+func TestGemmOneRow(t *testing.T) { bothPaths(t, testGemmOneRow) }
+
+func testGemmOneRow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	for _, s := range []struct{ n, k int }{{10, 300}, {300, 10}, {16, 16}, {32, 16}, {16, 17}, {15, 1}, {1, 15}, {17, 33}} {
+		for _, ta := range []bool{false, true} {
+			for _, tb := range []bool{false, true} {
+				for _, ab := range [][2]float32{{1, 0}, {1, 1}, {-1.5, 0.5}} {
+					lda := s.k
+					if ta {
+						lda = 3 // op(A) = Aᵀ, A [k 1] with a wider stride
+					}
+					ldb := s.n
+					if tb {
+						ldb = s.k
+					}
+					a, b := randSlice(rng, (s.k-1)*lda+s.k), randSlice(rng, s.k*s.n)
+					c := randSlice(rng, s.n)
+					want := append([]float32(nil), c...)
+					if ab[1] == 0 {
+						clear(want)
+						for j := range c {
+							c[j] = float32(math.NaN())
+						}
+					}
+					naiveGemm(ta, tb, 1, s.n, s.k, ab[0], a, lda, b, ldb, ab[1], want, s.n)
+					Gemm(ta, tb, 1, s.n, s.k, ab[0], a, lda, b, ldb, ab[1], c, s.n)
+					for j := range c {
+						if d := math.Abs(float64(c[j] - want[j])); !(d <= 1e-4*(1+math.Sqrt(float64(s.k)))) {
+							t.Fatalf("1×%d·%d×%d tA=%v tB=%v alpha %g beta %g: C[%d] = %g, want %g", s.k, s.k, s.n, ta, tb, ab[0], ab[1], j, c[j], want[j])
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
 // TestParallel: the ranges cover [0, n) once, in order of worker number, no smaller
 // than grain, on at most Workers() goroutines.
 func TestParallel(t *testing.T) {

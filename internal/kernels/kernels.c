@@ -8,6 +8,9 @@
 #include <math.h>
 #include <string.h>
 
+static int dn_avx512_off;
+void dn_set_avx512_off(int off) { dn_avx512_off = off; }
+
 // Compiled for AVX2+FMA and for baseline x86-64; the loader picks the clone the CPU
 // runs (GCC function multiversioning). Elsewhere the plain build.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
@@ -68,11 +71,16 @@ static inline float dn_expf(float x) {
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define DN_X86 1
+// The AVX-512 paths, unless a test has switched them off (dn_avx512_off) to run the
+// AVX2 and portable paths they stand in for on this CPU.
+static int dn_avx512(void) { return !dn_avx512_off && __builtin_cpu_supports("avx512f"); }
 // dn_expf on 8 lanes. Written with intrinsics: the compiler does not vectorize the
 // scalar form (its clamps and floor become control flow without -ffast-math, which cgo
 // does not allow).
 __attribute__((target("avx2,fma"))) static inline __m256 dn_exp8(__m256 x) {
-	x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(88.0f));
+	// The constant first: max/min return their second operand when one is NaN, so a NaN
+	// input stays NaN (the scalar form's comparisons leave it through too).
+	x = _mm256_min_ps(_mm256_set1_ps(88.0f), _mm256_max_ps(_mm256_set1_ps(-87.0f), x));
 	const __m256 fn = _mm256_floor_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f)));
 	const __m256 r = _mm256_fmadd_ps(fn, _mm256_set1_ps(2.12194440e-4f), _mm256_fnmadd_ps(fn, _mm256_set1_ps(0.693359375f), x));
 	__m256 p = _mm256_set1_ps(1.9875691500e-4f);
@@ -101,7 +109,7 @@ __attribute__((target("avx2,fma"))) static int64_t dn_logistic_avx2(float *y, co
 
 // dn_exp8 on 16 lanes (the same steps; AVX-512 scales by 2^n itself).
 __attribute__((target("avx512f"))) static inline __m512 dn_exp16(__m512 x) {
-	x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.0f)), _mm512_set1_ps(88.0f));
+	x = _mm512_min_ps(_mm512_set1_ps(88.0f), _mm512_max_ps(_mm512_set1_ps(-87.0f), x)); // NaN stays NaN
 	const __m512 fn = _mm512_roundscale_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), _mm512_set1_ps(0.5f)), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
 	const __m512 r = _mm512_fmadd_ps(fn, _mm512_set1_ps(2.12194440e-4f), _mm512_fnmadd_ps(fn, _mm512_set1_ps(0.693359375f), x));
 	__m512 p = _mm512_set1_ps(1.9875691500e-4f);
@@ -132,7 +140,7 @@ __attribute__((target("avx512f"))) static int64_t dn_logistic_avx512(float *y, c
 static void dn_logistic(float *y, const float *x, int64_t n, float k, float a, float c) {
 	int64_t i = 0;
 #ifdef DN_X86
-	if (__builtin_cpu_supports("avx512f"))
+	if (dn_avx512())
 		i = dn_logistic_avx512(y, x, n, k, a, c);
 	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
 		i += dn_logistic_avx2(y + i, x + i, n - i, k, a, c);
@@ -179,12 +187,16 @@ void dn_softmax_rows(float *y, const float *x, int64_t rows, int64_t k) {
 		const float *xr = x + r * k;
 		float *yr = y + r * k;
 		int finite = 1;
-		for (int64_t j = 0; j < k; j++) finite &= isfinite(xr[j]);
-		if (!finite) {
-			float m = xr[0];
-			for (int64_t j = 1; j < k; j++) m = (xr[j] > m || isnan(xr[j])) ? xr[j] : m;
-			for (int64_t j = 0; j < k; j++) yr[j] = expf(xr[j] - m);
+		float m = xr[0];
+		for (int64_t j = 0; j < k; j++) {
+			finite &= isfinite(xr[j]);
+			m = (xr[j] > m || isnan(xr[j])) ? xr[j] : m;
 		}
+		// libm's expf where dn_expf's clamp would be wrong: a NaN or an infinity in the
+		// row, or a logit more than 87 below the row's largest (e^-87 is the smallest
+		// value dn_expf gives; the true one is subnormal or 0).
+		for (int64_t j = 0; j < k; j++)
+			if (!finite || xr[j] - m < -87.0f) yr[j] = expf(xr[j] - m);
 		double s = 0;
 		for (int64_t j = 0; j < k; j++) s += yr[j];
 		const float inv = (float)(1 / s);
@@ -235,7 +247,7 @@ KERNEL void dn_gemv_row(int tb, int64_t n, int64_t k, float alpha, const float *
 		const float *restrict b, int64_t ldb, float beta, float *restrict c) {
 	enum { CHUNK = 256 };
 #ifdef DN_X86
-	if (__builtin_cpu_supports("avx512f")) {
+	if (dn_avx512()) {
 		if (!tb) {
 			dn_gemv_row_avx512(n, k, alpha, a, inca, b, ldb, beta, c);
 			return;
@@ -301,7 +313,7 @@ __attribute__((target("avx512f"))) static int64_t dn_nonzeros_avx512(int64_t *id
 // -0 as zero); returns how many. A batch-1 step's input: 784 pixels, about 150 inked.
 int64_t dn_nonzeros(int64_t *idx, float *val, const float *x, int64_t n) {
 #ifdef DN_X86
-	if (__builtin_cpu_supports("avx512f")) return dn_nonzeros_avx512(idx, val, x, n);
+	if (dn_avx512()) return dn_nonzeros_avx512(idx, val, x, n);
 #endif
 	int64_t count = 0;
 	for (int64_t i = 0; i < n; i++)

@@ -62,7 +62,9 @@ func SoftmaxRows(y, x []float32, rows, k int) {
 	if len(x) < rows*k || len(y) < rows*k {
 		panic(fmt.Sprintf("tensor: SoftmaxRows: %d inputs and %d outputs for %d×%d", len(x), len(y), rows, k))
 	}
-	softmaxRows(y, x, rows, k)
+	if rows > 0 && k > 0 {
+		softmaxRows(y, x, rows, k)
+	}
 }
 
 // Tanh sets y = tanh(x) elementwise, to within a few float32 ulps.

@@ -21,6 +21,8 @@ void dn_bn_moments(const float *restrict x, int64_t n, int64_t stride, int64_t s
 void dn_bn_normalize(float *restrict y, float *restrict xhat, const float *restrict x, int64_t n, int64_t stride, int64_t s, float mean, float inv, float gamma, float beta);
 void dn_bytes_to_float(float *restrict dst, const uint8_t *restrict src, int64_t n, float scale, float offset);
 void dn_col2im_chw(float *restrict dx, const float *restrict cols, int64_t C, int64_t H, int64_t W, int64_t k, int64_t s, int64_t p, int64_t OH, int64_t OW);
+// dn_set_avx512_off(1) keeps the kernels off their AVX-512 paths (tests of the others).
+void dn_set_avx512_off(int off);
 int64_t dn_nonzeros(int64_t *idx, float *val, const float *x, int64_t n);
 void dn_axpy(float *restrict y, float a, const float *restrict x, int64_t n);
 void dn_gemv_row(int tb, int64_t n, int64_t k, float alpha, const float *restrict a, int64_t inca, const float *restrict b, int64_t ldb, float beta, float *restrict c);

@@ -14,6 +14,11 @@ import "unsafe"
 func fp(s []float32) *C.float { return (*C.float)(unsafe.Pointer(unsafe.SliceData(s))) }
 func ip(s []int) *C.int64_t   { return (*C.int64_t)(unsafe.Pointer(unsafe.SliceData(s))) }
 
+// ip hands Go's int slices to C as int64_t: this build needs a 64-bit int (a 32-bit
+// platform fails to compile here rather than have C write 8-byte indices into 4-byte
+// ones; the pure-Go build, -tags purego, runs there).
+var _ [unsafe.Sizeof(int(0)) - 8]struct{}
+
 func axpyRows(y, w []float32, ld int, rows []int, coef []float32) {
 	if len(rows) == 0 {
 		return
@@ -26,6 +31,16 @@ func addOuterRows(w []float32, ld int, rows []int, coef, v []float32) {
 		return
 	}
 	C.dn_add_outer_rows(fp(w), C.int64_t(ld), ip(rows), fp(coef), C.int64_t(len(rows)), fp(v), C.int64_t(len(v)))
+}
+
+// setAVX512 lets tests run the AVX2 and portable paths that the AVX-512 ones stand in
+// for on this CPU (false), and put them back (true).
+func setAVX512(on bool) {
+	off := C.int(1)
+	if on {
+		off = 0
+	}
+	C.dn_set_avx512_off(off)
 }
 
 func nonzeros(idx []int, val, x []float32) int {

@@ -59,6 +59,8 @@ func bytesToFloat(dst []float32, src []uint8, scale, offset float32) {
 	}
 }
 
+func setAVX512(bool) {} // the pure-Go build has one path
+
 func nonzeros(idx []int, val, x []float32) int {
 	count := 0
 	for i, v := range x {

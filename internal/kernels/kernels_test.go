@@ -100,7 +100,22 @@ func TestElementwiseKernels(t *testing.T) {
 	closeTo(t, "BytesToFloat", dst, want, 1e-7)
 }
 
-func TestSigmoidTanhAccuracy(t *testing.T) {
+func TestSigmoidTanhAccuracy(t *testing.T) { bothPaths(t, testSigmoidTanhAccuracy) }
+
+func testSigmoidTanhAccuracy(t *testing.T) {
+	nan := make([]float32, 41) // a NaN at every position of vectors of 16, 8 and the tail
+	out := make([]float32, len(nan))
+	for i := range nan {
+		nan[i] = float32(math.NaN())
+	}
+	for name, f := range map[string]func(y, x []float32){"Sigmoid": Sigmoid, "Tanh": Tanh} {
+		f(out, nan)
+		for i, v := range out {
+			if !math.IsNaN(float64(v)) {
+				t.Fatalf("%s(NaN) at position %d = %g, want NaN (backend %s)", name, i, v, Backend)
+			}
+		}
+	}
 	var xs []float32
 	for x := -100.0; x <= 100; x += 0.0137 {
 		xs = append(xs, float32(x))
@@ -121,10 +136,23 @@ func TestSigmoidTanhAccuracy(t *testing.T) {
 	}
 }
 
+// bothPaths runs f with the AVX-512 kernels and then without them (the AVX2 and portable
+// paths they stand in for on this CPU; the pure-Go build has one path and runs it twice).
+func bothPaths(t *testing.T, f func(t *testing.T)) {
+	t.Helper()
+	defer setAVX512(true)
+	for _, on := range []bool{true, false} {
+		setAVX512(on)
+		t.Run(map[bool]string{true: "avx512", false: "others"}[on], f)
+	}
+}
+
 // TestSoftmaxRows checks SoftmaxRows against the float64 definition on rows of several
 // lengths (so the vectorized pass crosses row ends), wide ranges of logits, and the
 // special values: a NaN or +Inf makes its row NaN, -Inf gets probability 0.
-func TestSoftmaxRows(t *testing.T) {
+func TestSoftmaxRows(t *testing.T) { bothPaths(t, testSoftmaxRows) }
+
+func testSoftmaxRows(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 3))
 	for _, k := range []int{1, 3, 10, 17} {
 		rows := 13
@@ -148,7 +176,7 @@ func TestSoftmaxRows(t *testing.T) {
 				want := math.Exp(float64(v)-m) / sum
 				// x-max is rounded to float32 first: an error of half an ulp of it.
 				tol := (1e-6 + 6e-8*math.Abs(float64(v)-m)) * want
-				if d := math.Abs(float64(y[r*k+j]) - want); d > tol+1e-30 {
+				if d := math.Abs(float64(y[r*k+j]) - want); d > tol+2e-45 { // 2e-45: subnormal spacing
 					t.Fatalf("k=%d row %d: softmax[%d] = %g, want %g (backend %s)", k, r, j, y[r*k+j], want, Backend)
 				}
 			}
@@ -166,11 +194,25 @@ func TestSoftmaxRows(t *testing.T) {
 	if y[6] != 0.5 || y[7] != 0 || y[8] != 0.5 {
 		t.Errorf("softmax(3, -Inf, 3) = %v, want [0.5 0 0.5] (backend %s)", y[6:], Backend)
 	}
+	ninf := float32(math.Inf(-1))
+	x = []float32{nan, 1, 2, ninf, ninf, ninf, 0, -100, -200}
+	SoftmaxRows(y, x, 3, 3)
+	for j := 0; j < 6; j++ { // NaN first in its row; a row of -Inf only (e^(-Inf+Inf))
+		if !math.IsNaN(float64(y[j])) {
+			t.Errorf("row with a leading NaN, or all -Inf: softmax[%d] = %g, want NaN (backend %s)", j, y[j], Backend)
+		}
+	}
+	if want := float32(math.Exp(-100)); y[6] != 1 || y[7] != want || y[8] != 0 {
+		t.Errorf("softmax(0, -100, -200) = %v, want [1 %g 0] (backend %s)", y[6:], want, Backend)
+	}
+	SoftmaxRows(y, x, 3, 0) // no columns: nothing to do, on every backend
 }
 
 // TestNonzeros against the definition on lengths around the 16-lane blocks, with -0
 // (zero), NaN (nonzero) and whole blocks of zeros.
-func TestNonzeros(t *testing.T) {
+func TestNonzeros(t *testing.T) { bothPaths(t, testNonzeros) }
+
+func testNonzeros(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 5))
 	var idx []int
 	var val []float32
@@ -202,19 +244,21 @@ func TestNonzeros(t *testing.T) {
 			}
 		}
 	}
-	y := []float32{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 99}
-	x := make([]float32, 17)
-	for i := range x {
-		x[i] = float32(i)
-	}
-	Axpy(-2, x, y)
-	for i := range x {
-		if want := float32(i+1) - 2*float32(i); y[i] != want {
-			t.Fatalf("Axpy: y[%d] = %g, want %g", i, y[i], want)
+	for _, n := range []int{17, 63, 64, 65, 1000} { // below and above the C kernel's cut-off
+		y, x := make([]float32, n+1), make([]float32, n)
+		for i := range x {
+			x[i], y[i] = float32(i), float32(i+1)
 		}
-	}
-	if y[17] != 99 {
-		t.Fatal("Axpy wrote past len(x)")
+		y[n] = 99
+		Axpy(-2, x, y)
+		for i := range x {
+			if want := float32(i+1) - 2*float32(i); y[i] != want {
+				t.Fatalf("Axpy n=%d: y[%d] = %g, want %g", n, i, y[i], want)
+			}
+		}
+		if y[n] != 99 {
+			t.Fatalf("Axpy n=%d wrote past len(x)", n)
+		}
 	}
 }
 
