@@ -152,6 +152,42 @@ func BenchmarkConv(b *testing.B) {
 	}
 }
 
+// BenchmarkConvAlgorithms times a training pass (forward and backward) of layers from
+// the built-in and example networks, on two workers, by oneDNN's direct convolution
+// against what ConvAuto used before it (ConvPortable: Winograd or im2col): the
+// measurements behind Conv2D.directF32's choice. GFLOP/s counts the direct
+// convolution's arithmetic.
+func BenchmarkConvAlgorithms(b *testing.B) {
+	if err := kernels.ConvF32(); err != nil {
+		b.Skip(err)
+	}
+	asTrainRunsCNNs(b, 2)
+	rng := testRNG()
+	for _, tc := range []struct{ N, C, O, H, K, S, P int }{
+		{128, 1, 16, 28, 5, 1, 2}, {128, 16, 32, 14, 5, 1, 0}, // --model cnn
+		{64, 1, 32, 28, 3, 1, 0}, {64, 32, 64, 26, 3, 1, 0}, // examples
+		{128, 3, 16, 28, 5, 1, 2}, {128, 6, 16, 14, 5, 1, 0}, // lenet5's second
+		{128, 32, 32, 26, 3, 1, 0}, {128, 32, 32, 24, 5, 2, 2}, {128, 32, 64, 12, 3, 1, 0}, {128, 64, 64, 10, 3, 1, 0}, {128, 64, 64, 8, 5, 2, 2}, // cnn-6conv-bn
+		{128, 32, 32, 28, 3, 1, 1}, {128, 64, 64, 14, 3, 1, 1}, {128, 16, 16, 28, 3, 1, 1}, // cnn-vgg4-bn and smaller
+	} {
+		c := NewConv2D("c", tc.C, tc.O, tc.K, tc.S, tc.P)
+		c.W.Value.Data = randTensor(rng, 0.1, tc.O, tc.C, tc.K, tc.K).Data
+		OH := (tc.H+2*tc.P-tc.K)/tc.S + 1
+		x, dy := randTensor(rng, 1, tc.N, tc.C, tc.H, tc.H), randTensor(rng, 1, tc.N, tc.O, OH, OH)
+		flops := 3 * 2.0 * float64(tc.N*OH*OH*tc.O*tc.C*tc.K*tc.K)
+		for _, algo := range []ConvAlgorithm{ConvPortable, ConvDirect} {
+			c.Algorithm = algo
+			b.Run(fmt.Sprintf("%dto%d-%dx%d-s%d-p%d-on%d-n%d/%s", tc.C, tc.O, tc.K, tc.K, tc.S, tc.P, tc.H, tc.N, algo), func(b *testing.B) {
+				for b.Loop() {
+					c.Forward(x, true)
+					c.Backward(dy)
+				}
+				b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}
+
 // BenchmarkWinogradTiles times F(4×4,3×3)'s tile transforms for one image of the
 // PyTorch example network's second convolution (32 channels 26×26 in, 64 channels 24×24
 // out): input, output, output gradient and input gradient.
@@ -232,10 +268,29 @@ func BenchmarkExampleCNNStep(b *testing.B) {
 // each layer's forward and backward milliseconds a step, as metrics named after the
 // layer's place, e.g. 2-Conv2D-fwd-ms.
 func BenchmarkExampleCNNLayers(b *testing.B) {
+	benchLayers(b, exampleCNN(b), 64)
+}
+
+// BenchmarkCNNPresetLayers splits a training step of the default CNN preset
+// (`train --model cnn`, batch 128) by layer, as BenchmarkExampleCNNLayers does.
+func BenchmarkCNNPresetLayers(b *testing.B) {
+	spec, err := Builtin("cnn", "softmax", "ce", InitHeNormal)
+	if err != nil {
+		b.Fatal(err)
+	}
+	net, err := spec.BuildFrom(rand.NewPCG(1, 1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchLayers(b, net, 128)
+}
+
+// benchLayers reports each layer's forward and backward milliseconds a training step
+// of batch n on two workers, as metrics named after the layer's place.
+func benchLayers(b *testing.B, net *Network, n int) {
 	asTrainRunsCNNs(b, 2)
-	x := randTensor(testRNG(), 1, 64, 1, 28, 28)
-	labels := make([]int, 64)
-	net := exampleCNN(b)
+	x := randTensor(testRNG(), 1, n, 1, 28, 28)
+	labels := make([]int, n)
 	fwd, bwd := make([]time.Duration, len(net.Layers)), make([]time.Duration, len(net.Layers))
 	for b.Loop() {
 		h := x

@@ -128,8 +128,8 @@ func TestBF16Conv(t *testing.T) {
 	}
 	loss16, g16 := step()
 	for _, l := range net.Layers {
-		if c, ok := l.(*Conv2D); ok && (!c.bf16 || c.bf16Refused != nil) {
-			t.Fatalf("%s: bf16 %v, refused: %v", c, c.bf16, c.bf16Refused)
+		if c, ok := l.(*Conv2D); ok && (!c.direct || !c.directBF16 || c.bf16Refused != nil) {
+			t.Fatalf("%s: direct %v, bf16 %v, refused: %v", c, c.direct, c.directBF16, c.bf16Refused)
 		}
 	}
 	if rel := (loss16 - loss32) / loss32; rel > 5e-3 || rel < -5e-3 {

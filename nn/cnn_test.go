@@ -19,6 +19,11 @@ func TestCNNLayerGradients(t *testing.T) {
 		fillNormal(c.B.Value.Data, 0.5, rng)
 		return c, randTensor(rng, 1, 2, 2, 7, 6)
 	}
+	direct := func(kernel, stride, pad int) (Layer, *tensor.Tensor) {
+		c, x := conv(kernel, stride, pad)
+		c.(*Conv2D).Algorithm = ConvDirect
+		return c, x
+	}
 	winograd := func(m, pad int) (Layer, *tensor.Tensor) {
 		c, x := conv(3, 1, pad)
 		c.(*Conv2D).Algorithm, c.(*Conv2D).winogradM = ConvWinograd, m
@@ -46,6 +51,9 @@ func TestCNNLayerGradients(t *testing.T) {
 			c.(*Conv2D).Algorithm = ConvWinograd
 			return c, x
 		}},
+		{"conv direct (oneDNN) 3x3 padding 1", func() (Layer, *tensor.Tensor) { return direct(3, 1, 1) }},
+		{"conv direct (oneDNN) 5x5 stride 2 padding 2", func() (Layer, *tensor.Tensor) { return direct(5, 2, 2) }},
+		{"conv direct (oneDNN) 1x1", func() (Layer, *tensor.Tensor) { return direct(1, 1, 0) }},
 		{"maxpool", func() (Layer, *tensor.Tensor) {
 			x := tensor.New(2, 3, 4, 6) // distinct values: no ties within a window
 			perm := rng.Perm(len(x.Data))
@@ -64,6 +72,16 @@ func TestCNNLayerGradients(t *testing.T) {
 				defer kernels.SetWorkers(kernels.Workers())
 				kernels.SetWorkers(workers)
 				l, x := c.make()
+				if conv, ok := l.(*Conv2D); ok && conv.Algorithm == ConvDirect {
+					if err := kernels.ConvF32(); err != nil {
+						t.Skip(err)
+					}
+					defer func() {
+						if !conv.direct || conv.f32Refused != nil {
+							t.Errorf("ran direct: %v (refused: %v)", conv.direct, conv.f32Refused)
+						}
+					}()
+				}
 				checkLayer(t, l, x)
 			})
 		}
@@ -269,12 +287,103 @@ func TestWinogradMatchesGEMM(t *testing.T) {
 	}
 }
 
+// TestDirectMatchesGEMM: oneDNN's direct convolution (training passes) gives im2col's
+// output and gradients to float32 accuracy, on layers the size of real ones, with
+// padding and strides, on one and two workers.
+func TestDirectMatchesGEMM(t *testing.T) {
+	if err := kernels.ConvF32(); err != nil {
+		t.Skip(err)
+	}
+	defer kernels.SetWorkers(kernels.Workers())
+	rng := testRNG()
+	for _, tc := range []struct{ C, k, s, p int }{{16, 3, 1, 1}, {16, 5, 1, 0}, {16, 5, 2, 2}, {3, 5, 1, 2}, {8, 1, 1, 0}} {
+		x := randTensor(rng, 1, 5, tc.C, 13, 11)
+		for _, workers := range []int{1, 2} {
+			t.Run(fmt.Sprintf("%d channels k%d s%d p%d workers %d", tc.C, tc.k, tc.s, tc.p, workers), func(t *testing.T) {
+				kernels.SetWorkers(workers)
+				var y, dx, dW, dB [2][]float32
+				var dy *tensor.Tensor
+				for i, algo := range []ConvAlgorithm{ConvGEMM, ConvDirect} {
+					c := NewConv2D("c", tc.C, 24, tc.k, tc.s, tc.p)
+					c.Initialize(InitHeNormal, rand.New(rand.NewPCG(2, 2)))
+					fillNormal(c.B.Value.Data, 1, rand.New(rand.NewPCG(3, 3)))
+					c.Algorithm = algo
+					out := c.Forward(x, true)
+					if algo == ConvDirect && !c.direct {
+						t.Fatalf("ConvDirect ran without oneDNN (refused: %v)", c.f32Refused)
+					}
+					y[i] = append([]float32(nil), out.Data...)
+					if dy == nil {
+						dy = randTensor(rand.New(rand.NewPCG(4, 4)), 1, out.Shape...)
+					}
+					dx[i] = append([]float32(nil), c.Backward(dy).Data...)
+					dW[i], dB[i] = c.W.Grad.Data, c.B.Grad.Data
+				}
+				for _, v := range []struct {
+					name string
+					got  []float32
+					want []float32
+				}{{"output", y[1], y[0]}, {"input gradient", dx[1], dx[0]}, {"weight gradient", dW[1], dW[0]}, {"bias gradient", dB[1], dB[0]}} {
+					var worst, scale float64
+					for i := range v.want {
+						worst = max(worst, math.Abs(float64(v.got[i]-v.want[i])))
+						scale = max(scale, math.Abs(float64(v.want[i])))
+					}
+					if worst > 1e-5*scale {
+						t.Errorf("%s: direct differs from GEMM by up to %.3g (largest value %.3g)", v.name, worst, scale)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestConvAutoTrainsDirect: with oneDNN's fp32 convolutions, ConvAuto trains the
+// default CNN preset's second convolution (16→32 5×5) by them, and its first (one
+// input channel) by im2col; PyTorch's example network keeps Winograd F(6×6) for its
+// 32→64 3×3 layer on 26×26, and any network predicts without them.
+func TestConvAutoTrainsDirect(t *testing.T) {
+	if err := kernels.ConvF32(); err != nil {
+		t.Skip(err)
+	}
+	for _, tc := range []struct {
+		arch   string
+		direct []bool // each convolution's, in order
+	}{{"cnn", []bool{false, true}}, {"examples", []bool{false, false}}, {"lenet5", []bool{false, true}}} {
+		spec, err := Builtin(tc.arch, "softmax", "ce", InitHeNormal)
+		if err != nil {
+			t.Fatal(err)
+		}
+		net, err := spec.BuildFrom(rand.NewPCG(1, 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := randTensor(testRNG(), 1, 4, 1, 28, 28)
+		net.TrainBatch(x, []int{1, 2, 3, 4})
+		var got []bool
+		for _, l := range net.Layers {
+			if c, ok := l.(*Conv2D); ok {
+				got = append(got, c.direct)
+			}
+		}
+		if !slices.Equal(got, tc.direct) {
+			t.Errorf("%s: convolutions trained direct %v, want %v", tc.arch, got, tc.direct)
+		}
+		net.Predict(x)
+		for _, l := range net.Layers {
+			if c, ok := l.(*Conv2D); ok && c.direct {
+				t.Errorf("%s: %s predicted by oneDNN's direct convolution", tc.arch, c)
+			}
+		}
+	}
+}
+
 func TestParseConvAlgorithm(t *testing.T) {
 	for _, tc := range []struct {
 		in   string
 		want ConvAlgorithm
 		ok   bool
-	}{{"", ConvAuto, true}, {"auto", ConvAuto, true}, {"gemm", ConvGEMM, true}, {"winograd", ConvWinograd, true}, {"fft", 0, false}} {
+	}{{"", ConvAuto, true}, {"auto", ConvAuto, true}, {"gemm", ConvGEMM, true}, {"winograd", ConvWinograd, true}, {"direct", ConvDirect, true}, {"portable", ConvPortable, true}, {"fft", 0, false}} {
 		got, err := ParseConvAlgorithm(tc.in)
 		if (err == nil) != tc.ok || got != tc.want {
 			t.Errorf("ParseConvAlgorithm(%q) = %v, %v; want %v, ok %v", tc.in, got, err, tc.want, tc.ok)
@@ -405,7 +514,10 @@ func TestFusedReLUIsExact(t *testing.T) {
 		}}
 		x := randTensor(testRNG(), 1, 5, 3, size, size)
 		labels := []int{1, 2, 3, 4, 5}
-		for _, algo := range []ConvAlgorithm{ConvGEMM, ConvWinograd} {
+		for _, algo := range []ConvAlgorithm{ConvGEMM, ConvWinograd, ConvDirect} {
+			if algo == ConvDirect && kernels.ConvF32() != nil {
+				continue
+			}
 			for _, workers := range []int{1, 2} {
 				kernels.SetWorkers(workers)
 				name := fmt.Sprintf("%d×%d, %v, %d workers", size, size, algo, workers)

@@ -25,12 +25,14 @@ type Conv2D struct {
 	W, B           *Param
 	NoInputGrad    bool
 	Algorithm      ConvAlgorithm
-	// BF16 runs training passes in bfloat16 with float32 sums (conv_bf16.go; set by
+	// BF16 runs training passes in bfloat16 with float32 sums (conv_direct.go; set by
 	// Network.SetBF16); inference stays float32, as does Algorithm's choice for it.
 	BF16        bool
-	bf16        bool           // the last forward pass ran in bf16
-	bf16Token   uint64         // that pass's, for ConvBackwardBF16
-	bf16Refused error          // oneDNN refused this layer's shapes: float32 from then on
+	direct      bool           // the last forward pass ran through oneDNN (conv_direct.go)
+	directBF16  bool           // in bf16
+	directToken uint64         // that pass's, for the backward pass
+	bf16Refused error          // oneDNN refused this layer's shapes in bf16: float32 from then on
+	f32Refused  error          // in float32: Winograd or im2col from then on
 	q           *int8ConvState // int8 inference (Network.Quantize), or nil
 	winogradM   int            // output tile side for Winograd: 2, 4 or 6; 0 chooses by output size
 	x           *tensor.Tensor
@@ -62,8 +64,8 @@ type fusion struct {
 type convScratch struct {
 	cols, dcols, dW, dB    []float32
 	dyMasked, yImg         []float32 // an image's output gradient through the fused ReLU; its output, when pooled
-	dyRange                []float32 // bf16: the worker's images' output gradients through the fused ReLU
-	err                    error     // bf16: what oneDNN said, if it failed
+	dyRange                []float32 // direct: the worker's images' output gradients through the fused ReLU
+	err                    error     // direct: what oneDNN said, if it failed
 	wV, wM, wdV, wTmp, wdU []float32 // Winograd's tiles (see winogradBuffers)
 }
 
@@ -167,10 +169,15 @@ func (c *Conv2D) forward(x *tensor.Tensor, training bool, fused fusion) *tensor.
 		return c.output()
 	}
 	c.prepare(false)
-	if c.bf16 = training && c.BF16 && c.bf16Refused == nil; c.bf16 {
-		if c.bf16 = c.forwardBF16(N); c.bf16 {
-			return c.output()
-		}
+	c.direct = false
+	if training && c.BF16 && c.bf16Refused == nil {
+		c.direct, c.directBF16 = c.forwardDirect(N, true), true
+	}
+	if training && !c.direct && c.directF32() {
+		c.direct, c.directBF16 = c.forwardDirect(N, false), false
+	}
+	if c.direct {
+		return c.output()
 	}
 	if c.wino != nil {
 		c.forwardWinograd(c.wino, training)
@@ -211,8 +218,8 @@ func (c *Conv2D) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	if !c.NoInputGrad {
 		c.dx.Resize(N, c.In, c.inH, c.inW)
 	}
-	if c.bf16 {
-		c.backwardBF16(dy)
+	if c.direct {
+		c.backwardDirect(dy)
 		return c.finishBackward()
 	}
 	if c.wino != nil {

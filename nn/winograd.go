@@ -13,25 +13,33 @@ import (
 type ConvAlgorithm int
 
 const (
-	// ConvAuto uses Winograd for 3×3 and 5×5 stride-1 convolutions with at least
-	// winogradMinChannels input channels, and GEMM for the rest.
+	// ConvAuto trains by oneDNN's direct convolution where it runs and measured faster
+	// (Conv2D.directF32), and otherwise, and for inference, uses Winograd for 3×3 and
+	// 5×5 stride-1 convolutions with at least winogradMinChannels input channels, and
+	// GEMM for the rest.
 	ConvAuto ConvAlgorithm = iota
 	// ConvGEMM unfolds patches (im2col) and multiplies: 9 multiplications an output for 3×3.
 	ConvGEMM
 	// ConvWinograd uses Winograd's minimal filtering for every 3×3 and 5×5 stride-1
 	// convolution (GEMM for the others).
 	ConvWinograd
+	// ConvDirect trains every convolution by oneDNN's direct convolution where it runs
+	// (a CPU with AVX-512 and libdnnl), and infers as ConvAuto does.
+	ConvDirect
+	// ConvPortable is ConvAuto without oneDNN's direct convolution: the same choice on
+	// every CPU, and what ConvAuto trained with before it (runs recorded then reproduce).
+	ConvPortable
 )
 
 // winogradMinChannels: below it the products in the transformed domain are too thin
 // (their inner dimension is the input channel count) to beat one im2col product.
 const winogradMinChannels = 8
 
-var convAlgorithmNames = []string{ConvAuto: "auto", ConvGEMM: "gemm", ConvWinograd: "winograd"}
+var convAlgorithmNames = []string{ConvAuto: "auto", ConvGEMM: "gemm", ConvWinograd: "winograd", ConvDirect: "direct", ConvPortable: "portable"}
 
 func (a ConvAlgorithm) String() string { return convAlgorithmNames[a] }
 
-// ParseConvAlgorithm reads "auto" (or ""), "gemm" or "winograd".
+// ParseConvAlgorithm reads "auto" (or ""), "gemm", "winograd", "direct" or "portable".
 func ParseConvAlgorithm(s string) (ConvAlgorithm, error) {
 	if s == "" {
 		return ConvAuto, nil
@@ -41,7 +49,7 @@ func ParseConvAlgorithm(s string) (ConvAlgorithm, error) {
 			return ConvAlgorithm(a), nil
 		}
 	}
-	return 0, fmt.Errorf("nn: unknown convolution algorithm %q, want auto, gemm or winograd", s)
+	return 0, fmt.Errorf("nn: unknown convolution algorithm %q, want auto, gemm, winograd, direct or portable", s)
 }
 
 // SetConvAlgorithm sets every convolution's algorithm.
@@ -88,7 +96,8 @@ const winogradTiles = 72
 
 // plan returns the Winograd plan this convolution uses, or nil for GEMM.
 func (c *Conv2D) plan() *winogradPlan {
-	if (c.Kernel != 3 && c.Kernel != 5) || c.Stride != 1 || c.Algorithm == ConvGEMM || (c.Algorithm == ConvAuto && c.In < winogradMinChannels) {
+	auto := c.Algorithm == ConvAuto || c.Algorithm == ConvDirect || c.Algorithm == ConvPortable
+	if (c.Kernel != 3 && c.Kernel != 5) || c.Stride != 1 || c.Algorithm == ConvGEMM || (auto && c.In < winogradMinChannels) {
 		return nil
 	}
 	if c.Kernel == 5 {

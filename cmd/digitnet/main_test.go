@@ -279,7 +279,7 @@ func TestTrainRejectsBadFlags(t *testing.T) {
 		{[]string{"--schedule", "exp"}, `--schedule "exp": want one of constant, cosine, step, warmup, onecycle`},
 		{[]string{"--augment", "mixup"}, `--augment "mixup": want none, affine, elastic, flip, shift-flip, affine-flip, pen, pen-elastic or affine-widen`},
 		{[]string{"--model", "resnet"}, `--model "resnet": want mlp, cnn, examples or lenet5`},
-		{[]string{"--conv", "fft"}, `--conv: unknown convolution algorithm "fft", want auto, gemm or winograd`},
+		{[]string{"--conv", "fft"}, `--conv: unknown convolution algorithm "fft", want auto, gemm, winograd, direct or portable`},
 		{[]string{"--arch", "/no/such/net.json"}, "--arch: open /no/such/net.json"},
 		{[]string{"--layers", "784,x,10"}, "not a list of positive integers"},
 		{[]string{"--output", "linear", "--loss", "ce"}, "loss ce needs probabilities"},

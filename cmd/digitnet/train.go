@@ -104,8 +104,8 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	net := run.Net
 	fmt.Fprintf(human, "data: %s, %d train / %d test images, loaded in %.2fs\n", c.Dataset, trainData.Len(), testData.Len(), loadSecs)
 	fmt.Fprintf(human, "network (preset %s): %s\n", c.Preset, net)
-	fmt.Fprintf(human, "training: %s, batch %d, %d epochs, %s schedule, input %s, shuffle %v, seed %d, %d threads, %s products, fp32 math by %s\n",
-		run.Opt, c.Batch, c.Epochs, c.Schedule, c.Input, c.Shuffle, c.Seed, c.Threads, precision, kernels.Products())
+	fmt.Fprintf(human, "training: %s, batch %d, %d epochs, %s schedule, input %s, shuffle %v, seed %d, %d threads, %s products, fp32 math by %s%s\n",
+		run.Opt, c.Batch, c.Epochs, c.Schedule, c.Input, c.Shuffle, c.Seed, c.Threads, precision, kernels.Products(), convNote(spec, algo, precision, stderr))
 	if c.Augment != "none" {
 		fmt.Fprintf(human, "augmentation: %s\n", c.augmentation())
 	}
@@ -257,6 +257,26 @@ func (c *trainConfig) checkOutputs() error {
 }
 
 // startProfile starts a CPU profile written to path; the returned func stops it.
+// convNote is the training line's word on a convolutional network's algorithm, and says
+// on stderr when --conv direct cannot have what it asked for.
+func convNote(spec nn.Spec, algo nn.ConvAlgorithm, precision string, stderr io.Writer) string {
+	if !spec.Convolutional() {
+		return ""
+	}
+	if precision == "bf16" {
+		return ", convolutions by oneDNN in bf16"
+	}
+	err := kernels.ConvF32()
+	switch {
+	case algo == nn.ConvDirect && err != nil:
+		fmt.Fprintf(stderr, "--conv direct: %v; training with Winograd and im2col (--conv auto)\n", err)
+		return ", convolutions: Winograd and im2col"
+	case (algo == nn.ConvAuto || algo == nn.ConvDirect) && err == nil:
+		return fmt.Sprintf(", convolutions: %s (oneDNN's direct convolution in training)", algo)
+	}
+	return fmt.Sprintf(", convolutions: %s", algo)
+}
+
 func startProfile(path string) (func(), error) {
 	f, err := os.Create(path)
 	if err != nil {

@@ -51,26 +51,47 @@ func gatherRowsBF16(dst []uint16, w []float32, ld int, rows []int, n int) {
 	}
 }
 
-func convBF16Forward(slot int, s ConvShape, x, w, b, y []float32, token uint64) error {
-	shape := s.c()
-	if st := C.dn_conv_bf16_forward(C.int(slot), &shape[0], fp(x), fp(w), fp(b), fp(y), C.uint64_t(token)); st != 0 {
-		return fmt.Errorf("kernels: bf16 convolution %v: oneDNN status %d", s, int(st))
+// convF32Once: oneDNN's float32 direct convolutions run where its float32 products do
+// (a CPU with AVX-512; not with DIGITNET_ONEDNN=off) and its convolution API loads (the
+// build had oneDNN's header).
+var convF32Once = sync.OnceValue(func() error {
+	if err := fp32Once(); err != nil {
+		return err
+	}
+	return openOneDNN("oneDNN's fp32 convolutions", cpu.X86.HasAVX512F, "AVX-512", "avx512f", func() *C.char { return C.dn_bf16_open() })
+})
+
+// ConvF32 reports whether ConvForwardF32 can run on this machine: nil, or why not.
+func ConvF32() error { return convF32Once() }
+
+func convForward(slot int, s ConvShape, bf16 bool, x, w, b, y []float32, token uint64) error {
+	shape := s.c(bf16)
+	if st := C.dn_conv_forward(C.int(slot), &shape[0], fp(x), fp(w), fp(b), fp(y), C.uint64_t(token)); st != 0 {
+		return fmt.Errorf("kernels: %s convolution %v: oneDNN status %d", precisionName(bf16), s, int(st))
 	}
 	return nil
 }
 
-func convBF16Backward(slot int, s ConvShape, x, w, dy, dw, db, dx []float32, token uint64) error {
-	shape := s.c()
+func convBackward(slot int, s ConvShape, bf16 bool, x, w, dy, dw, db, dx []float32, token uint64) error {
+	shape := s.c(bf16)
 	var dxp *C.float
 	if dx != nil {
 		dxp = fp(dx)
 	}
-	if st := C.dn_conv_bf16_backward(C.int(slot), &shape[0], fp(x), fp(w), fp(dy), fp(dw), fp(db), dxp, C.uint64_t(token)); st != 0 {
-		return fmt.Errorf("kernels: bf16 convolution %v, backward: oneDNN status %d", s, int(st))
+	if st := C.dn_conv_backward(C.int(slot), &shape[0], fp(x), fp(w), fp(dy), fp(dw), fp(db), dxp, C.uint64_t(token)); st != 0 {
+		return fmt.Errorf("kernels: %s convolution %v, backward: oneDNN status %d", precisionName(bf16), s, int(st))
 	}
 	return nil
 }
 
-func (s ConvShape) c() [8]C.int64_t {
-	return [8]C.int64_t{C.int64_t(s.N), C.int64_t(s.C), C.int64_t(s.H), C.int64_t(s.W), C.int64_t(s.O), C.int64_t(s.K), C.int64_t(s.Stride), C.int64_t(s.Pad)}
+func precisionName(bf16 bool) string {
+	if bf16 {
+		return "bf16"
+	}
+	return "fp32"
+}
+
+func (s ConvShape) c(bf16 bool) [9]C.int64_t {
+	return [9]C.int64_t{C.int64_t(s.N), C.int64_t(s.C), C.int64_t(s.H), C.int64_t(s.W), C.int64_t(s.O), C.int64_t(s.K),
+		C.int64_t(s.Stride), C.int64_t(s.Pad), C.int64_t(cbool(bf16))}
 }

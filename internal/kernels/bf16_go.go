@@ -33,10 +33,15 @@ func gatherRowsBF16(dst []uint16, w []float32, ld int, rows []int, n int) {
 	}
 }
 
-func convBF16Forward(slot int, s ConvShape, x, w, b, y []float32, token uint64) error {
-	return BF16()
+// ConvF32 reports whether ConvForwardF32 can run on this machine: never on the pure-Go build.
+func ConvF32() error {
+	return errors.New("kernels: oneDNN's fp32 convolutions need the cgo build with oneDNN (this is the pure-Go build)")
 }
 
-func convBF16Backward(slot int, s ConvShape, x, w, dy, dw, db, dx []float32, token uint64) error {
-	return BF16()
+func convForward(slot int, s ConvShape, bf16 bool, x, w, b, y []float32, token uint64) error {
+	return convCan(bf16)
+}
+
+func convBackward(slot int, s ConvShape, bf16 bool, x, w, dy, dw, db, dx []float32, token uint64) error {
+	return convCan(bf16)
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -208,34 +209,60 @@ func TestConvBF16(t *testing.T) {
 		}
 		t.Skip(err)
 	}
+	testConvDirect(t, true)
+}
+
+// TestConvF32: the same in float32, x, w and dy as they are.
+func TestConvF32(t *testing.T) {
+	if err := ConvF32(); err != nil {
+		if Products() == "oneDNN" && BF16() == nil {
+			t.Fatalf("oneDNN runs products and bf16 convolutions but not fp32 convolutions: %v", err)
+		}
+		t.Skip(err)
+	}
+	testConvDirect(t, false)
+}
+
+func testConvDirect(t *testing.T, bf16 bool) {
+	forward, backward, round := ConvForwardF32, ConvBackwardF32, slices.Clone[[]float32]
+	if bf16 {
+		forward, backward, round = ConvForwardBF16, ConvBackwardBF16, roundedBF16
+	}
 	rng := rand.New(rand.NewPCG(8, 8))
 	for i, s := range []ConvShape{
 		{N: 3, C: 5, H: 11, W: 9, O: 7, K: 3, Stride: 1, Pad: 0},
 		{N: 2, C: 1, H: 12, W: 12, O: 16, K: 5, Stride: 1, Pad: 2},
 		{N: 4, C: 32, H: 10, W: 10, O: 64, K: 3, Stride: 2, Pad: 1},
+		{N: 3, C: 16, H: 14, W: 13, O: 32, K: 5, Stride: 1, Pad: 0},
+		{N: 2, C: 6, H: 9, W: 9, O: 10, K: 5, Stride: 2, Pad: 2},
 	} {
 		oh, ow := s.Out()
 		x, w := randSlice(rng, s.N*s.C*s.H*s.W), randSlice(rng, s.O*s.C*s.K*s.K)
 		b, dy := randSlice(rng, s.O), randSlice(rng, s.N*s.O*oh*ow)
 		y, dw, db, dx := make([]float32, len(dy)), make([]float32, len(w)), make([]float32, s.O), make([]float32, len(x))
 		slot := i % 2
-		if err := ConvForwardBF16(slot, s, x, w, b, y, uint64(i+1)); err != nil {
+		if err := forward(slot, s, x, w, b, y, uint64(i+1)); err != nil {
 			t.Fatal(err)
 		}
-		if i == 2 { // x changes before backward, which is told so by another token
+		changed := i == 2
+		if changed { // x changes before backward, which is told so by another token
 			x = randSlice(rng, len(x))
 		}
-		if err := ConvBackwardBF16(slot, s, x, w, dy, dw, db, dx, uint64(i+1)+uint64(i/2)); err != nil {
+		token := uint64(i + 1)
+		if changed {
+			token++
+		}
+		if err := backward(slot, s, x, w, dy, dw, db, dx, token); err != nil {
 			t.Fatal(err)
 		}
-		ry, rdw, rdb, rdx := convRef(s, roundedBF16(x), roundedBF16(w), b, roundedBF16(dy))
-		if i != 2 {
+		ry, rdw, rdb, rdx := convRef(s, round(x), round(w), b, round(dy))
+		if !changed {
 			nearScaled(t, "y", y, ry, 1e-5)
 		}
 		nearScaled(t, "dw", dw, rdw, 1e-5)
 		nearScaled(t, "db", db, rdb, 1e-5)
 		nearScaled(t, "dx", dx, rdx, 1e-5)
-		if err := ConvBackwardBF16(slot, s, x, w, dy, dw, db, nil, uint64(i+1)+uint64(i/2)); err != nil {
+		if err := backward(slot, s, x, w, dy, dw, db, nil, token); err != nil {
 			t.Fatal(err) // without the input gradient
 		}
 		nearScaled(t, "dw without dx", dw, rdw, 1e-5)

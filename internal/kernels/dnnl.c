@@ -384,12 +384,13 @@ int dn_gemm_bf16(int ta, int tb, int64_t m, int64_t n, int64_t k, const uint16_t
 	return st;
 }
 
-// bf16 convolutions: oneDNN's direct convolution primitives (forward, backward data,
-// backward weights; jit_bf16:avx512_core_bf16 on these CPUs), with bf16 source, weights
-// and output gradient, float32 sums and float32 results. They run only on oneDNN's
-// blocked layouts (nChw16c and kin: asked for NCHW, oneDNN falls back to a GEMM at a
-// quarter of the speed), so the tensors are reordered at the edges, and the reorders
-// round to bf16 as they go: x and dy into the blocked bf16 layout, y and dx back.
+// Direct convolutions: oneDNN's convolution primitives (forward, backward data, backward
+// weights; jit_bf16:avx512_core_bf16 or jit:avx512_core on these CPUs), in bf16 (bf16
+// source, weights and output gradient, float32 sums and float32 results) or in float32.
+// They run only on oneDNN's blocked layouts (nChw16c and kin: asked for NCHW, oneDNN
+// falls back to a GEMM at a quarter of the speed), so the tensors are reordered at the
+// edges, and in bf16 the reorders round as they go: x and dy into the blocked bf16
+// layout, y and dx back.
 //
 // Each worker (slot) has its own primitives, streams and blocked buffers: a primitive
 // made for one thread runs in the calling thread, so the batch's halves run side by
@@ -404,7 +405,7 @@ typedef struct {
 } dn_prim;
 
 typedef struct {
-	int64_t shape[8]; // n c h w o k stride pad
+	int64_t shape[9]; // n c h w o k stride pad, bf16 (1) or float32 (0)
 	uint64_t used;    // when last used (a count of calls), 0: empty
 	dnnl_stream_t stream;
 	dn_prim fwd, bwd_data, bwd_weights;
@@ -464,17 +465,18 @@ static int dn_reorder(dn_prim *pr, const dnnl_memory_desc_t *from, const dnnl_me
 	return st;
 }
 
-static int dn_conv_make(dn_conv_entry *e, const int64_t s[8]) {
+static int dn_conv_make(dn_conv_entry *e, const int64_t s[9]) {
 	if (!dn_conv_attr) return dnnl_runtime_error;
 	const int64_t n = s[0], c = s[1], h = s[2], w = s[3], o = s[4], k = s[5], stride = s[6], pad = s[7];
+	const dnnl_data_type_t in = s[8] ? dnnl_bf16 : dnnl_f32; // x, w and dy as the convolution reads them
 	const int64_t oh = (h + 2 * pad - k) / stride + 1, ow = (w + 2 * pad - k) / stride + 1;
 	dnnl_dims_t xd = {n, c, h, w}, wd = {o, c, k, k}, bd = {o}, yd = {n, o, oh, ow};
 	dnnl_dims_t strides = {stride, stride}, pads = {pad, pad};
 	dnnl_memory_desc_t x_any, w_any, y_any, dy_any, dx_any, dw_any, x_md, w_md, b_md, y_md;
-	int st = p_dnnl_memory_desc_init_by_tag(&x_any, 4, xd, dnnl_bf16, dnnl_format_tag_any);
-	if (!st) st = p_dnnl_memory_desc_init_by_tag(&w_any, 4, wd, dnnl_bf16, dnnl_format_tag_any);
+	int st = p_dnnl_memory_desc_init_by_tag(&x_any, 4, xd, in, dnnl_format_tag_any);
+	if (!st) st = p_dnnl_memory_desc_init_by_tag(&w_any, 4, wd, in, dnnl_format_tag_any);
 	if (!st) st = p_dnnl_memory_desc_init_by_tag(&y_any, 4, yd, dnnl_f32, dnnl_format_tag_any);
-	if (!st) st = p_dnnl_memory_desc_init_by_tag(&dy_any, 4, yd, dnnl_bf16, dnnl_format_tag_any);
+	if (!st) st = p_dnnl_memory_desc_init_by_tag(&dy_any, 4, yd, in, dnnl_format_tag_any);
 	if (!st) st = p_dnnl_memory_desc_init_by_tag(&dx_any, 4, xd, dnnl_f32, dnnl_format_tag_any);
 	if (!st) st = p_dnnl_memory_desc_init_by_tag(&dw_any, 4, wd, dnnl_f32, dnnl_format_tag_any);
 	if (!st) st = p_dnnl_memory_desc_init_by_tag(&x_md, 4, xd, dnnl_f32, dnnl_nchw);
@@ -551,7 +553,7 @@ static int dn_conv_make(dn_conv_entry *e, const int64_t s[8]) {
 
 // dn_conv_find returns the slot's entry for the shape, made now if need be in place of
 // the least recently used.
-static dn_conv_entry *dn_conv_find(int slot, const int64_t s[8], int *st) {
+static dn_conv_entry *dn_conv_find(int slot, const int64_t s[9], int *st) {
 	dn_conv_entry *row = dn_conv_cache[slot], *victim = &row[0];
 	const uint64_t now = ++dn_conv_clock[slot];
 	for (int i = 0; i < DN_CONV_KEEP; i++) {
@@ -589,7 +591,7 @@ static void dn_conv_release(dn_conv_entry *e) { // no pointer into Go's memory p
 // turn), has this thread's OpenMP regions (the reorders') run on it alone, as the
 // convolutions do, and returns the slot's entry for the shape, or NULL with *st saying
 // why; dn_conv_end undoes the rest.
-static dn_conv_entry *dn_conv_begin(int slot, const int64_t shape[8], int *threads, int *st) {
+static dn_conv_entry *dn_conv_begin(int slot, const int64_t shape[9], int *threads, int *st) {
 	*st = 0;
 	if (slot < 0) {
 		*st = dnnl_invalid_arguments;
@@ -619,7 +621,7 @@ static int dn_conv_x_blocked(dn_conv_entry *e, const float *x, uint64_t token) {
 	return st;
 }
 
-int dn_conv_bf16_forward(int slot, const int64_t shape[8], const float *x, const float *w, const float *b, float *y,
+int dn_conv_forward(int slot, const int64_t shape[9], const float *x, const float *w, const float *b, float *y,
 		uint64_t token) {
 	int threads = 0, st = 0;
 	dn_conv_entry *e = dn_conv_begin(slot, shape, &threads, &st);
@@ -643,7 +645,7 @@ int dn_conv_bf16_forward(int slot, const int64_t shape[8], const float *x, const
 	return st;
 }
 
-int dn_conv_bf16_backward(int slot, const int64_t shape[8], const float *x, const float *w, const float *dy, float *dw,
+int dn_conv_backward(int slot, const int64_t shape[9], const float *x, const float *w, const float *dy, float *dw,
 		float *db, float *dx, uint64_t token) {
 	int threads = 0, st = 0;
 	dn_conv_entry *e = dn_conv_begin(slot, shape, &threads, &st);
@@ -687,12 +689,12 @@ int dn_gemm_bf16(int ta, int tb, int64_t m, int64_t n, int64_t k, const uint16_t
 	return -1;
 }
 
-int dn_conv_bf16_forward(int slot, const int64_t shape[8], const float *x, const float *w, const float *b, float *y,
+int dn_conv_forward(int slot, const int64_t shape[9], const float *x, const float *w, const float *b, float *y,
 		uint64_t token) {
 	return -1;
 }
 
-int dn_conv_bf16_backward(int slot, const int64_t shape[8], const float *x, const float *w, const float *dy, float *dw,
+int dn_conv_backward(int slot, const int64_t shape[9], const float *x, const float *w, const float *dy, float *dw,
 		float *db, float *dx, uint64_t token) {
 	return -1;
 }

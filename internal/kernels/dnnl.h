@@ -35,16 +35,17 @@ const char *dn_bf16_open(void);
 int dn_gemm_bf16(int ta, int tb, int64_t m, int64_t n, int64_t k, const uint16_t *a, int64_t lda,
 		const uint16_t *b, int64_t ldb, int beta, float *c, int64_t ldc);
 
-// dn_conv_bf16_forward sets y = conv(x, w) + b with x and w rounded to bf16 and float32
-// sums; shape is n c h w (x, NCHW), o k (w, OIHW k×k), stride, pad; y is NCHW. slot names
-// the calling worker (its own primitives and buffers; workers from 64 on share them); token, with x, lets the
-// backward pass reuse x's bf16 copy. It returns oneDNN's status (0: success).
-int dn_conv_bf16_forward(int slot, const int64_t shape[8], const float *x, const float *w, const float *b, float *y,
+// dn_conv_forward sets y = conv(x, w) + b by oneDNN's direct convolution, in float32 or
+// with x and w rounded to bf16 and float32 sums; shape is n c h w (x, NCHW), o k (w, OIHW
+// k×k), stride, pad, then 1 for bf16 or 0 for float32; y is NCHW. slot names the calling
+// worker (its own primitives and buffers; workers from 64 on share them); token, with x,
+// lets the backward pass reuse x's blocked copy. It returns oneDNN's status (0: success).
+int dn_conv_forward(int slot, const int64_t shape[9], const float *x, const float *w, const float *b, float *y,
 		uint64_t token);
 
-// dn_conv_bf16_backward sets dw and db (overwriting) and, unless dx is NULL, dx: the
+// dn_conv_backward sets dw and db (overwriting) and, unless dx is NULL, dx: the
 // gradients of the forward pass with the same shape, slot and token, from dy.
-int dn_conv_bf16_backward(int slot, const int64_t shape[8], const float *x, const float *w, const float *dy, float *dw,
+int dn_conv_backward(int slot, const int64_t shape[9], const float *x, const float *w, const float *dy, float *dw,
 		float *db, float *dx, uint64_t token);
 
 // dn_to_bf16 rounds to bf16 (nearest even); avx512bf16 selects vcvtne2ps2bf16.

@@ -461,28 +461,55 @@ func (s ConvShape) check(x, w []float32, y []float32, what string) {
 // token each forward pass is what makes the reuse safe). An error (oneDNN
 // refused the shape, or BF16 cannot run) leaves y unspecified.
 func ConvForwardBF16(slot int, s ConvShape, x, w, b, y []float32, token uint64) error {
-	s.check(x, w, y, "ConvForwardBF16")
-	if len(b) != s.O {
-		panic(fmt.Sprintf("tensor: ConvForwardBF16: %d biases for %d channels", len(b), s.O))
-	}
-	if err := BF16(); err != nil {
-		return err
-	}
-	return convBF16Forward(slot, s, x, w, b, y, token)
+	return convForwardChecked(slot, s, true, x, w, b, y, token)
 }
 
 // ConvBackwardBF16 sets dw and db to the gradients of ConvForwardBF16's pass with the
 // same slot, shape, x and token, from its output gradient dy, and dx too unless it is
 // nil; dy and w are rounded to bf16, the sums are float32.
 func ConvBackwardBF16(slot int, s ConvShape, x, w, dy, dw, db, dx []float32, token uint64) error {
-	s.check(x, w, dy, "ConvBackwardBF16")
-	if len(dw) != len(w) || len(db) != s.O || (dx != nil && len(dx) != len(x)) {
-		panic(fmt.Sprintf("tensor: ConvBackwardBF16: dw %d, db %d, dx %d values for %+v", len(dw), len(db), len(dx), s))
+	return convBackwardChecked(slot, s, true, x, w, dy, dw, db, dx, token)
+}
+
+// ConvForwardF32 is ConvForwardBF16 in float32: oneDNN's direct convolution (its AVX-512
+// kernel, on blocked copies of x and w), the same sums as the definition's in another
+// order. ConvF32 says whether it can run.
+func ConvForwardF32(slot int, s ConvShape, x, w, b, y []float32, token uint64) error {
+	return convForwardChecked(slot, s, false, x, w, b, y, token)
+}
+
+// ConvBackwardF32 is ConvBackwardBF16 in float32, for ConvForwardF32's passes.
+func ConvBackwardF32(slot int, s ConvShape, x, w, dy, dw, db, dx []float32, token uint64) error {
+	return convBackwardChecked(slot, s, false, x, w, dy, dw, db, dx, token)
+}
+
+func convForwardChecked(slot int, s ConvShape, bf16 bool, x, w, b, y []float32, token uint64) error {
+	s.check(x, w, y, "ConvForward")
+	if len(b) != s.O {
+		panic(fmt.Sprintf("tensor: ConvForward: %d biases for %d channels", len(b), s.O))
 	}
-	if err := BF16(); err != nil {
+	if err := convCan(bf16); err != nil {
 		return err
 	}
-	return convBF16Backward(slot, s, x, w, dy, dw, db, dx, token)
+	return convForward(slot, s, bf16, x, w, b, y, token)
+}
+
+func convBackwardChecked(slot int, s ConvShape, bf16 bool, x, w, dy, dw, db, dx []float32, token uint64) error {
+	s.check(x, w, dy, "ConvBackward")
+	if len(dw) != len(w) || len(db) != s.O || (dx != nil && len(dx) != len(x)) {
+		panic(fmt.Sprintf("tensor: ConvBackward: dw %d, db %d, dx %d values for %+v", len(dw), len(db), len(dx), s))
+	}
+	if err := convCan(bf16); err != nil {
+		return err
+	}
+	return convBackward(slot, s, bf16, x, w, dy, dw, db, dx, token)
+}
+
+func convCan(bf16 bool) error {
+	if bf16 {
+		return BF16()
+	}
+	return ConvF32()
 }
 
 // Im2rowU8 sets dst [OH·OW, C·k·k] to the patches of the quantized image x [C H W] as
