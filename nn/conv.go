@@ -317,14 +317,7 @@ func (c *Conv2D) maskedGrad(dst []float32, dy *tensor.Tensor, n int) {
 
 // fillBias sets each output channel of one image's yn [O P] to its bias.
 func (c *Conv2D) fillBias(yn []float32) {
-	P := len(yn) / c.Out
-	for o, b := range c.B.Value.Data {
-		row := yn[o*P : (o+1)*P]
-		row[0] = b
-		for k := 1; k < len(row); k *= 2 { // copy doubles the run: memmove speed
-			copy(row[k:], row[:k])
-		}
-	}
+	kernels.FillRows(yn, c.B.Value.Data)
 }
 
 // addBiasGrad adds to dB [O] the sums of one image's output gradient dyn [O P] per

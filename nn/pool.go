@@ -75,12 +75,7 @@ func (m *MaxPool2D) poolImage(xn []float32, n int) {
 // dxn [C H W]: where the window's maximum was positive, its gradient goes to it.
 func (m *MaxPool2D) imageGrad(dxn []float32, dy *tensor.Tensor, n int) {
 	out := m.shape[1] * m.outH * m.outW
-	y, dyn := m.y.Data[n*out:(n+1)*out], dy.Data[n*out:(n+1)*out]
-	for j, at := range m.argmax[n*out : (n+1)*out] {
-		if y[j] > 0 {
-			dxn[int(at)-n*len(dxn)] += dyn[j]
-		}
-	}
+	kernels.PoolGradMasked(dxn, m.argmax[n*out:(n+1)*out], n*len(dxn), m.y.Data[n*out:(n+1)*out], dy.Data[n*out:(n+1)*out])
 }
 
 // Backward: the gradient goes to the input that was the maximum of its window.
@@ -224,8 +219,9 @@ func (d *Dropout) Backward(dy *tensor.Tensor) *tensor.Tensor {
 		return dy
 	}
 	d.dx.Resize(dy.Shape...)
-	for i, v := range dy.Data {
-		d.dx.Data[i] = v * d.mask[i]
-	}
+	dx, mask := d.dx.Data, d.mask[:len(dy.Data)]
+	kernels.Parallel(len(dx), elementGrain, func(_, lo, hi int) {
+		kernels.Mul(dx[lo:hi], dy.Data[lo:hi], mask[lo:hi])
+	})
 	return d.dx
 }

@@ -218,44 +218,8 @@ func (c *Conv2D) addWeightGrad(p *winogradPlan, dU []float32) {
 }
 
 func (c *Conv2D) addWeightGradRows(p *winogradPlan, dU []float32, lo, hi int) {
-	a, r, O, C := p.alpha, p.r, c.Out, c.In
-	var G [6 * 5]float64
-	copy(G[:], p.G)
-	// t = Gᵀ·dU for every kernel of the rows, reading dU one element ξ at a time (along
-	// the plane, as transformWeightRows writes it), the sums over i in the same order;
-	// a block of kernels at a time, so that their t stays in L1 over the α² planes.
-	const block = 64
-	t, rr := c.wt[lo*C*a*r:hi*C*a*r], r*r
-	clear(t)
-	for k0 := 0; k0 < (hi-lo)*C; k0 += block {
-		k1 := min(k0+block, (hi-lo)*C)
-		for i := 0; i < a; i++ {
-			for l := 0; l < a; l++ {
-				d := dU[((i*a+l)*O+lo)*C+k0 : ((i*a+l)*O+lo)*C+k1]
-				gi := G[i*r : (i+1)*r : (i+1)*r]
-				for j, v := range d {
-					k := k0 + j
-					tk := t[k*a*r : (k+1)*a*r : (k+1)*a*r]
-					for u := 0; u < r; u++ {
-						tk[u*a+l] += gi[u] * float64(v)
-					}
-				}
-			}
-		}
-	}
-	dW := c.W.Grad.Data[lo*C*rr : hi*C*rr]
-	for k := 0; k < (hi-lo)*C; k++ { // (Gᵀ·dU)·G
-		tk := t[k*a*r : (k+1)*a*r : (k+1)*a*r]
-		for u := 0; u < r; u++ {
-			for v := 0; v < r; v++ {
-				var sum float64
-				for l := 0; l < a; l++ {
-					sum += tk[u*a+l] * G[l*r+v]
-				}
-				dW[k*rr+u*r+v] += float32(sum)
-			}
-		}
-	}
+	C, rr := c.In, p.r*p.r
+	kernels.WinogradWeightGrad(c.W.Grad.Data[lo*C*rr:hi*C*rr], dU[lo*C:], c.Out*C, (hi-lo)*C, p.G, p.alpha, p.r)
 }
 
 // groupSize is how many images a worker takes at once.

@@ -793,6 +793,62 @@ KERNEL void dn_relu_backward(float *restrict dx, const float *restrict y,
 	for (int64_t i = 0; i < n; i++) dx[i] = y[i] > 0 ? dy[i] : 0;
 }
 
+KERNEL void dn_mul(float *restrict dst, const float *restrict a, const float *restrict b, int64_t n) {
+	for (int64_t i = 0; i < n; i++) dst[i] = a[i] * b[i];
+}
+
+KERNEL void dn_fill_rows(float *restrict y, const float *restrict v, int64_t rows, int64_t n) {
+	for (int64_t r = 0; r < rows; r++) {
+		float *restrict yr = y + r * n;
+		const float f = v[r];
+		for (int64_t i = 0; i < n; i++) yr[i] = f;
+	}
+}
+
+// Adding 0 where the maximum was not positive instead of branching (half the windows
+// go each way, at random): dx starts at +0 and can never hold -0 (x + -x is +0), so
+// adding +0 changes nothing, bit for bit, and a NaN gradient there is still dropped.
+KERNEL void dn_pool_grad_masked(float *restrict dx, const int32_t *restrict at, int64_t base,
+		const float *restrict y, const float *restrict dy, int64_t n) {
+	for (int64_t j = 0; j < n; j++) dx[at[j] - base] += y[j] > 0 ? dy[j] : 0.0f;
+}
+
+// dW[k][u][v] += Σ_l (Σ_i G[i][u]·dU_(i·α+l)[k])·G[l][v] for the n kernels k, dU's
+// planes stride apart (Winograd's weight gradient, Gᵀ·dU·G). Float64 sums in the order
+// nn's Go loops had them, with no fused multiply-adds (fp-contract off: a fused one
+// rounds once where the Go code rounds twice), so runs reproduce bit for bit; the
+// kernels go in blocks of DN_WG_BLOCK, their partial sums stored plane by plane so that
+// the loops over kernels run along memory.
+enum { DN_WG_BLOCK = 64 };
+KERNEL __attribute__((optimize("fp-contract=off"))) void dn_winograd_weight_grad(float *restrict dw,
+		const float *restrict du, int64_t stride, int64_t n, const double *restrict G, int64_t a, int64_t r) {
+	double t[8 * 8 * DN_WG_BLOCK]; // [u·α+l][kernel], α ≤ 8, r ≤ α
+	double s[DN_WG_BLOCK];
+	for (int64_t k0 = 0; k0 < n; k0 += DN_WG_BLOCK) {
+		const int64_t m = n - k0 < DN_WG_BLOCK ? n - k0 : DN_WG_BLOCK;
+		for (int64_t i = 0; i < r * a * DN_WG_BLOCK; i++) t[i] = 0;
+		for (int64_t i = 0; i < a; i++)
+			for (int64_t l = 0; l < a; l++) {
+				const float *restrict d = du + (i * a + l) * stride + k0;
+				for (int64_t u = 0; u < r; u++) {
+					const double g = G[i * r + u];
+					double *restrict tr = t + (u * a + l) * DN_WG_BLOCK;
+					for (int64_t j = 0; j < m; j++) tr[j] += g * (double)d[j];
+				}
+			}
+		for (int64_t u = 0; u < r; u++)
+			for (int64_t v = 0; v < r; v++) {
+				for (int64_t j = 0; j < m; j++) s[j] = 0;
+				for (int64_t l = 0; l < a; l++) {
+					const double g = G[l * r + v];
+					const double *restrict tr = t + (u * a + l) * DN_WG_BLOCK;
+					for (int64_t j = 0; j < m; j++) s[j] += tr[j] * g;
+				}
+				for (int64_t j = 0; j < m; j++) dw[(k0 + j) * r * r + u * r + v] += (float)s[j];
+			}
+	}
+}
+
 KERNEL void dn_bytes_to_float(float *restrict dst, const uint8_t *restrict src, int64_t n,
 		float scale, float offset) {
 	for (int64_t i = 0; i < n; i++) dst[i] = (float)src[i] * scale + offset;

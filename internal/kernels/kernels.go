@@ -91,6 +91,45 @@ func ReLUBackward(dx, y, dy []float32) {
 	reluBackward(dx, y, dy)
 }
 
+// Mul sets dst[i] = a[i]·b[i] (dropout's backward pass: the gradient times the mask).
+func Mul(dst, a, b []float32) {
+	if len(a) != len(dst) || len(b) != len(dst) {
+		panic(fmt.Sprintf("tensor: Mul: lengths dst %d a %d b %d", len(dst), len(a), len(b)))
+	}
+	if len(dst) > 0 {
+		mul(dst, a, b)
+	}
+}
+
+// FillRows sets row r of y [len(v) rows] to v[r] throughout: a convolution's output
+// planes set to their biases before the product adds onto them.
+func FillRows(y, v []float32) {
+	if len(v) == 0 || len(y)%len(v) != 0 {
+		panic(fmt.Sprintf("tensor: FillRows: %d values do not make %d rows", len(y), len(v)))
+	}
+	if len(y) > 0 {
+		fillRows(y, v, len(y)/len(v))
+	}
+}
+
+// PoolGradMasked adds dy[j] onto dx[at[j]-base] wherever y[j] > 0: max pooling's
+// backward pass through the ReLU before it (at: each output's source, as MaxPool gives
+// it, offset by base). Every at[j]-base must lie in dx; it is checked.
+func PoolGradMasked(dx []float32, at []int32, base int, y, dy []float32) {
+	if len(at) != len(y) || len(dy) != len(y) {
+		panic(fmt.Sprintf("tensor: PoolGradMasked: lengths at %d y %d dy %d", len(at), len(y), len(dy)))
+	}
+	lo, hi := base, base+len(dx)
+	for _, a := range at {
+		if int(a) < lo || int(a) >= hi {
+			panic(fmt.Sprintf("tensor: PoolGradMasked: source %d outside [%d, %d)", a, lo, hi))
+		}
+	}
+	if len(y) > 0 {
+		poolGradMasked(dx, at, base, y, dy)
+	}
+}
+
 // BytesToFloat sets dst[i] = scale·src[i] + offset: pixels to network inputs.
 func BytesToFloat(dst []float32, src []uint8, scale, offset float32) {
 	if len(dst) != len(src) {

@@ -107,6 +107,22 @@ func reluBackward(dx, y, dy []float32) {
 	}
 }
 
+func mul(dst, a, b []float32) {
+	C.dn_mul(fp(dst), fp(a), fp(b), C.int64_t(len(dst)))
+}
+
+func fillRows(y, v []float32, n int) {
+	C.dn_fill_rows(fp(y), fp(v), C.int64_t(len(v)), C.int64_t(n))
+}
+
+func poolGradMasked(dx []float32, at []int32, base int, y, dy []float32) {
+	C.dn_pool_grad_masked(fp(dx), (*C.int32_t)(unsafe.SliceData(at)), C.int64_t(base), fp(y), fp(dy), C.int64_t(len(y)))
+}
+
+func winogradWeightGrad(dw, du []float32, stride, n int, G []float64, a, r int) {
+	C.dn_winograd_weight_grad(fp(dw), fp(du), C.int64_t(stride), C.int64_t(n), (*C.double)(unsafe.SliceData(G)), C.int64_t(a), C.int64_t(r))
+}
+
 func bytesToFloat(dst []float32, src []uint8, scale, offset float32) {
 	if len(src) > 0 {
 		C.dn_bytes_to_float(fp(dst), (*C.uint8_t)(unsafe.SliceData(src)), C.int64_t(len(src)), C.float(scale), C.float(offset))

@@ -41,6 +41,63 @@ func relu(y, x []float32) {
 	}
 }
 
+func mul(dst, a, b []float32) {
+	a, b = a[:len(dst)], b[:len(dst)]
+	for i := range dst {
+		dst[i] = a[i] * b[i]
+	}
+}
+
+func fillRows(y, v []float32, n int) {
+	for r, f := range v {
+		row := y[r*n : (r+1)*n]
+		for i := range row {
+			row[i] = f
+		}
+	}
+}
+
+func poolGradMasked(dx []float32, at []int32, base int, y, dy []float32) {
+	for j, a := range at {
+		if y[j] > 0 {
+			dx[int(a)-base] += dy[j]
+		}
+	}
+}
+
+// winogradWeightGrad: the C kernel's sums, in its order (a block of kernels at a time,
+// t = Gᵀ·dU over the α² planes, then (Gᵀ·dU)·G).
+func winogradWeightGrad(dw, du []float32, stride, n int, G []float64, a, r int) {
+	const block = 64
+	t := make([]float64, a*r*block)
+	for k0 := 0; k0 < n; k0 += block {
+		m := min(block, n-k0)
+		clear(t)
+		for i := 0; i < a; i++ {
+			for l := 0; l < a; l++ {
+				d := du[(i*a+l)*stride+k0 : (i*a+l)*stride+k0+m]
+				for u := 0; u < r; u++ {
+					g, tr := G[i*r+u], t[(u*a+l)*block:]
+					for j, v := range d {
+						tr[j] += g * float64(v)
+					}
+				}
+			}
+		}
+		for u := 0; u < r; u++ {
+			for v := 0; v < r; v++ {
+				for j := 0; j < m; j++ {
+					var sum float64
+					for l := 0; l < a; l++ {
+						sum += t[(u*a+l)*block+j] * G[l*r+v]
+					}
+					dw[(k0+j)*r*r+u*r+v] += float32(sum)
+				}
+			}
+		}
+	}
+}
+
 func reluBackward(dx, y, dy []float32) {
 	dx, dy = dx[:len(y)], dy[:len(y)]
 	for i, v := range y {

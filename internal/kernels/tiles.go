@@ -46,6 +46,20 @@ func TilesOut(x []float32, channels int, g Tiling, src []float32, ld, cs int, L 
 	tilesOut(x, channels, g, src, ld, cs, L, p, tmp)
 }
 
+// WinogradWeightGrad adds Gᵀ·dU_k·G to dw's n kernels (r×r each, one after another):
+// dU_k is the α×α matrix of element k of du's α² planes, stride apart (plane ξ = i·α+l
+// holds element (i, l)), G is α×r. The sums run in float64 in a fixed order, with no
+// fused multiply-adds, so every backend gives the same bits.
+func WinogradWeightGrad(dw, du []float32, stride, n int, G []float64, a, r int) {
+	if a < 1 || a > 8 || r < 1 || r > a || len(G) != a*r || len(dw) < n*r*r || n < 0 || stride < n ||
+		(n > 0 && len(du) < (a*a-1)*stride+n) {
+		panic(fmt.Sprintf("tensor: WinogradWeightGrad: %d kernels %d×%d, α %d, G %d, dw %d, du %d (stride %d)", n, r, r, a, len(G), len(dw), len(du), stride))
+	}
+	if n > 0 {
+		winogradWeightGrad(dw, du, stride, n, G, a, r)
+	}
+}
+
 func tileScratch(q int, g Tiling) int {
 	a := max(q, g.Size)
 	return 2 * a * a * g.Tiles()

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -127,6 +128,50 @@ func TestWinogradMatricesCompiled(t *testing.T) {
 				TilesOut(want, channels, c.g, src, ld, T, any, c.q, tmp)
 			}
 			closeTo(t, w.Name+" "+c.name, got, want, 1e-4)
+		}
+	}
+}
+
+// TestWinogradWeightGrad: Gᵀ·dU·G added onto dw, bit for bit as nn's Go loops summed it
+// before this kernel (per kernel, float64, no fused multiply-adds: the reference below
+// is those loops), for each of the transforms' sizes and kernel counts past a block of
+// 64; dw's other kernels untouched.
+func TestWinogradWeightGrad(t *testing.T) {
+	rng := rand.New(rand.NewPCG(12, 12))
+	for _, w := range []*Winograd{WinogradF2, WinogradF4, WinogradF6, WinogradF2K5} {
+		a, r := w.Alpha, w.R
+		for _, n := range []int{1, 63, 64, 150} {
+			stride := n + 7
+			du := randSlice(rng, (a*a-1)*stride+n)
+			before := randSlice(rng, (n+2)*r*r)
+			got := slices.Clone(before)
+			WinogradWeightGrad(got[r*r:], du, stride, n, w.G, a, r)
+			want := slices.Clone(before)
+			for k := 0; k < n; k++ {
+				tk := make([]float64, a*r)
+				for i := 0; i < a; i++ {
+					for l := 0; l < a; l++ {
+						v := du[(i*a+l)*stride+k]
+						for u := 0; u < r; u++ {
+							tk[u*a+l] += w.G[i*r+u] * float64(v)
+						}
+					}
+				}
+				for u := 0; u < r; u++ {
+					for v := 0; v < r; v++ {
+						var sum float64
+						for l := 0; l < a; l++ {
+							sum += tk[u*a+l] * w.G[l*r+v]
+						}
+						want[(k+1)*r*r+u*r+v] += float32(sum)
+					}
+				}
+			}
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%s, %d kernels: dw[%d] = %g, want %g", w.Name, n, i, got[i], want[i])
+				}
+			}
 		}
 	}
 }
