@@ -75,7 +75,12 @@ func (m *MaxPool2D) poolImage(xn []float32, n int) {
 // dxn [C H W]: where the window's maximum was positive, its gradient goes to it.
 func (m *MaxPool2D) imageGrad(dxn []float32, dy *tensor.Tensor, n int) {
 	out := m.shape[1] * m.outH * m.outW
-	kernels.PoolGradMasked(dxn, m.argmax[n*out:(n+1)*out], n*len(dxn), m.y.Data[n*out:(n+1)*out], dy.Data[n*out:(n+1)*out])
+	y, dyn := m.y.Data[n*out:(n+1)*out], dy.Data[n*out:(n+1)*out]
+	for j, at := range m.argmax[n*out : (n+1)*out] {
+		if y[j] > 0 {
+			dxn[int(at)-n*len(dxn)] += dyn[j]
+		}
+	}
 }
 
 // Backward: the gradient goes to the input that was the maximum of its window.

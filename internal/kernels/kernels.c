@@ -805,14 +805,6 @@ KERNEL void dn_fill_rows(float *restrict y, const float *restrict v, int64_t row
 	}
 }
 
-// Adding 0 where the maximum was not positive instead of branching (half the windows
-// go each way, at random): dx starts at +0 and can never hold -0 (x + -x is +0), so
-// adding +0 changes nothing, bit for bit, and a NaN gradient there is still dropped.
-KERNEL void dn_pool_grad_masked(float *restrict dx, const int32_t *restrict at, int64_t base,
-		const float *restrict y, const float *restrict dy, int64_t n) {
-	for (int64_t j = 0; j < n; j++) dx[at[j] - base] += y[j] > 0 ? dy[j] : 0.0f;
-}
-
 // dW[k][u][v] += Σ_l (Σ_i G[i][u]·dU_(i·α+l)[k])·G[l][v] for the n kernels k, dU's
 // planes stride apart (Winograd's weight gradient, Gᵀ·dU·G). Float64 sums in the order
 // nn's Go loops had them, with no fused multiply-adds (fp-contract off: a fused one

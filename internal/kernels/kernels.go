@@ -112,24 +112,6 @@ func FillRows(y, v []float32) {
 	}
 }
 
-// PoolGradMasked adds dy[j] onto dx[at[j]-base] wherever y[j] > 0: max pooling's
-// backward pass through the ReLU before it (at: each output's source, as MaxPool gives
-// it, offset by base). Every at[j]-base must lie in dx; it is checked.
-func PoolGradMasked(dx []float32, at []int32, base int, y, dy []float32) {
-	if len(at) != len(y) || len(dy) != len(y) {
-		panic(fmt.Sprintf("tensor: PoolGradMasked: lengths at %d y %d dy %d", len(at), len(y), len(dy)))
-	}
-	lo, hi := base, base+len(dx)
-	for _, a := range at {
-		if int(a) < lo || int(a) >= hi {
-			panic(fmt.Sprintf("tensor: PoolGradMasked: source %d outside [%d, %d)", a, lo, hi))
-		}
-	}
-	if len(y) > 0 {
-		poolGradMasked(dx, at, base, y, dy)
-	}
-}
-
 // BytesToFloat sets dst[i] = scale·src[i] + offset: pixels to network inputs.
 func BytesToFloat(dst []float32, src []uint8, scale, offset float32) {
 	if len(dst) != len(src) {

@@ -38,8 +38,6 @@ void dn_mul(float *restrict dst, const float *restrict a, const float *restrict 
 void dn_winograd_weight_grad(float *restrict dw, const float *restrict du, int64_t stride, int64_t n,
 		const double *restrict G, int64_t a, int64_t r);
 void dn_fill_rows(float *restrict y, const float *restrict v, int64_t rows, int64_t n);
-void dn_pool_grad_masked(float *restrict dx, const int32_t *restrict at, int64_t base, const float *restrict y,
-		const float *restrict dy, int64_t n);
 void dn_sigmoid(float *y, const float *x, int64_t n);
 void dn_softmax_rows(float *y, const float *x, int64_t rows, int64_t k);
 void dn_tanh(float *y, const float *x, int64_t n);

@@ -115,10 +115,6 @@ func fillRows(y, v []float32, n int) {
 	C.dn_fill_rows(fp(y), fp(v), C.int64_t(len(v)), C.int64_t(n))
 }
 
-func poolGradMasked(dx []float32, at []int32, base int, y, dy []float32) {
-	C.dn_pool_grad_masked(fp(dx), (*C.int32_t)(unsafe.SliceData(at)), C.int64_t(base), fp(y), fp(dy), C.int64_t(len(y)))
-}
-
 func winogradWeightGrad(dw, du []float32, stride, n int, G []float64, a, r int) {
 	C.dn_winograd_weight_grad(fp(dw), fp(du), C.int64_t(stride), C.int64_t(n), (*C.double)(unsafe.SliceData(G)), C.int64_t(a), C.int64_t(r))
 }

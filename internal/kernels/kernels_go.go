@@ -57,14 +57,6 @@ func fillRows(y, v []float32, n int) {
 	}
 }
 
-func poolGradMasked(dx []float32, at []int32, base int, y, dy []float32) {
-	for j, a := range at {
-		if y[j] > 0 {
-			dx[int(a)-base] += dy[j]
-		}
-	}
-}
-
 // winogradWeightGrad: the C kernel's sums, in its order (a block of kernels at a time,
 // t = Gᵀ·dU over the α² planes, then (Gᵀ·dU)·G).
 func winogradWeightGrad(dw, du []float32, stride, n int, G []float64, a, r int) {

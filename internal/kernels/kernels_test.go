@@ -343,45 +343,6 @@ func TestFillRows(t *testing.T) {
 	FillRows(make([]float32, 7), []float32{1, 2})
 }
 
-// TestPoolGradMasked: dy goes to its window's maximum where that was positive, summed
-// where two outputs share a source, bit for bit as the branching loop gives it (+0
-// added elsewhere changes no bit: dx holds no -0), a NaN gradient of a masked output is
-// dropped, and a source outside dx panics.
-func TestPoolGradMasked(t *testing.T) {
-	rng := rand.New(rand.NewPCG(10, 10))
-	for _, n := range []int{1, 9, 64, 1000} {
-		const base = 3000
-		dxLen := 2*n + 5
-		at, y, dy := make([]int32, n), make([]float32, n), make([]float32, n)
-		for j := range at {
-			at[j] = int32(base + rng.IntN(dxLen))
-			y[j] = float32(rng.NormFloat64())
-			dy[j] = float32(rng.NormFloat64())
-			if j%7 == 3 {
-				y[j], dy[j] = 0, float32(math.NaN())
-			}
-		}
-		got, want := make([]float32, dxLen), make([]float32, dxLen)
-		PoolGradMasked(got, at, base, y, dy)
-		for j := range at {
-			if y[j] > 0 {
-				want[int(at[j])-base] += dy[j]
-			}
-		}
-		for i := range want {
-			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-				t.Fatalf("n %d: dx[%d] = %g, want %g", n, i, got[i], want[i])
-			}
-		}
-	}
-	defer func() {
-		if recover() == nil {
-			t.Error("PoolGradMasked with a source past dx did not panic")
-		}
-	}()
-	PoolGradMasked(make([]float32, 4), []int32{10 + 4}, 10, []float32{1}, []float32{1})
-}
-
 // TestAdamUpdateSplitsExactly: on two workers AdamUpdate gives the values one worker
 // does, bit for bit (a split off a multiple of 8 would round some values differently).
 func TestAdamUpdateSplitsExactly(t *testing.T) {
