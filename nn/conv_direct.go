@@ -13,8 +13,8 @@ import (
 //   - float32 (ConvDirect, and ConvAuto where it measured faster than Winograd and
 //     im2col: see directF32): the same sums as the definition's, in oneDNN's order. On
 //     the default CNN preset's 16→32 5×5 layer, forward and backward of a batch of 128
-//     take 4.4 ms against Winograd F(2×2,5×5)'s 10.6 ms (2 workers,
-//     BenchmarkConvAlgorithms).
+//     take 4.0-4.5 ms against Winograd F(2×2,5×5)'s 9.4-10.6 ms (2 workers,
+//     BenchmarkConvAlgorithms; /BENCHMARKS.md).
 //   - bf16 (train --precision bf16): x, W and dy rounded to bf16 as each pass starts,
 //     float32 sums, float32 results, as in the dense layers' recipe (bf16.go): on the
 //     example network's 32→64 layer, forward and backward of a batch of 64 take 8.6 ms
@@ -32,17 +32,17 @@ import (
 var directTokens atomic.Uint64
 
 // directMinChannels: below it oneDNN's direct convolution loses to im2col + GEMM
-// (BenchmarkConvAlgorithms, forward and backward, batch 128, two runs: 1→16 5×5 on
-// 28×28, 5.7-6.3 ms against 2.9-3.4; 3→16, 7.2-8.4 against 8.1-11.6; 6→16 on 14×14,
-// 1.9-2.5 against 2.7-3.3).
+// (BenchmarkConvAlgorithms, forward and backward, batch 128: 1→16 5×5 on 28×28, 5.7-6.4
+// ms against 2.9-3.4; 3→16, 7.2-8.9 against 8.1-11.9; 6→16 on 14×14, 1.9-2.5 against
+// 2.7-3.5).
 const directMinChannels = 3
 
 // directF32 reports whether this layer's float32 training passes run through oneDNN's
 // direct convolution: where it runs (kernels.ConvF32) and took this layer's shapes, for
 // ConvDirect, and for ConvAuto on layers of at least directMinChannels input channels
-// but those that Winograd F(6×6, 3×3) takes (32→64 3×3 on 26×26, batch 64: 12.4-13.3
-// ms against oneDNN's 16.3-17.0; 32→32: 15.6 against 18.9). The other layers measured
-// ran as fast (64→64 3×3 on 14×14) or 1.1-2.6× faster direct.
+// but those that Winograd F(6×6, 3×3) takes (32→64 3×3 on 26×26, batch 64: 10.5-14.4
+// ms against oneDNN's 16.0-17.6; 32→32: 14.9-22.7 against 17.7-23.7). The other layers
+// measured ran as fast (64→64 3×3 on 14×14) or 1.1-2.9× faster direct.
 func (c *Conv2D) directF32() bool {
 	if c.f32Refused != nil || kernels.ConvF32() != nil {
 		return false
