@@ -188,7 +188,8 @@ func runVersion(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	for _, p := range []struct {
 		name string
 		err  error
-	}{{"bf16 (train --precision bf16)", kernels.BF16()}, {"int8 (--precision int8)", kernels.Int8()}} {
+	}{{"bf16 (train --precision bf16)", kernels.BF16()}, {"int8 (--precision int8)", kernels.Int8()},
+		{"fp32 direct convolutions (train --conv auto, direct)", kernels.ConvF32()}} {
 		if p.err != nil {
 			fmt.Fprintf(stdout, "%s: not on this machine: %v\n", p.name, p.err)
 		} else {

@@ -143,9 +143,20 @@ func TestPrecisionFallback(t *testing.T) {
 	if a, b := accuracy(off), accuracy(fp32); a != b || a == "none" {
 		t.Errorf("bf16 without oneDNN reached test accuracy %s, the fp32 run %s: want the same", a, b)
 	}
+	// --conv direct without oneDNN: a note, and the run --conv portable gives.
+	cnn := []string{"train", "--model", "cnn", "--augment", "none", "--threads", "1", "--train-limit", "600", "--test-limit", "300", "--epochs", "1", "--progress", "none"}
+	direct, errOut := runBin(true, append(cnn, "--conv", "direct")...)
+	portable, _ := runBin(true, append(cnn, "--conv", "portable")...)
+	if !strings.Contains(errOut, "--conv direct: kernels: oneDNN turned off (DIGITNET_ONEDNN=off); training with Winograd and im2col") {
+		t.Errorf("train --conv direct without oneDNN: stderr %q, want a note", errOut)
+	}
+	if a, b := accuracy(direct), accuracy(portable); a != b || a == "none" {
+		t.Errorf("--conv direct without oneDNN reached test accuracy %s, --conv portable %s: want the same", a, b)
+	}
 	if ver, _ := runBin(true, "version"); !strings.Contains(ver, "bf16 (train --precision bf16): not on this machine: kernels: oneDNN turned off") ||
-		!strings.Contains(ver, "int8 (--precision int8): not on this machine") {
-		t.Errorf("version without oneDNN:\n%s\nwant bf16 and int8 said to be unavailable", ver)
+		!strings.Contains(ver, "int8 (--precision int8): not on this machine") ||
+		!strings.Contains(ver, "fp32 direct convolutions (train --conv auto, direct): not on this machine") {
+		t.Errorf("version without oneDNN:\n%s\nwant bf16, int8 and the direct convolutions said to be unavailable", ver)
 	}
 	out, errOut := runBin(true, "eval", "--model", path, "--precision", "int8", "--json")
 	var rep evalReport
