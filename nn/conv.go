@@ -164,12 +164,12 @@ func (c *Conv2D) forward(x *tensor.Tensor, training bool, fused fusion) *tensor.
 	if fused.pool != nil {
 		fused.pool.prepare(c.y.Shape)
 	}
+	c.direct = false
 	if c.q != nil && !training {
 		c.forwardInt8(x, N)
 		return c.output()
 	}
 	c.prepare(false)
-	c.direct = false
 	if training && c.BF16 && c.bf16Refused == nil {
 		c.direct, c.directBF16 = c.forwardDirect(N, true), true
 	}

@@ -32,7 +32,7 @@ type trainConfig struct {
 	History    string
 	Progress   string // auto, bar, plain, none
 	CPUProfile string
-	Conv       string // convolution algorithm: auto, gemm, winograd (rounding only)
+	Conv       string // convolution algorithm: auto, portable, direct, gemm, winograd (rounding and speed only)
 	Precision  string // of the dense layers' training products: fp32 or bf16
 	Out        string // model file to write
 	Checkpoint string // directory for per-epoch checkpoints

@@ -256,7 +256,6 @@ func (c *trainConfig) checkOutputs() error {
 	return nil
 }
 
-// startProfile starts a CPU profile written to path; the returned func stops it.
 // convNote is the training line's word on a convolutional network's algorithm, and says
 // on stderr when --conv direct cannot have what it asked for.
 func convNote(spec nn.Spec, algo nn.ConvAlgorithm, precision string, stderr io.Writer) string {
@@ -271,12 +270,15 @@ func convNote(spec nn.Spec, algo nn.ConvAlgorithm, precision string, stderr io.W
 	case algo == nn.ConvDirect && err != nil:
 		fmt.Fprintf(stderr, "--conv direct: %v; training with Winograd and im2col (--conv auto)\n", err)
 		return ", convolutions: Winograd and im2col"
-	case (algo == nn.ConvAuto || algo == nn.ConvDirect) && err == nil:
-		return fmt.Sprintf(", convolutions: %s (oneDNN's direct convolution in training)", algo)
+	case algo == nn.ConvAuto && err == nil:
+		return ", convolutions: auto (in training, oneDNN's direct convolution for the layers where it is faster)"
+	case algo == nn.ConvDirect && err == nil:
+		return ", convolutions: direct (oneDNN's, in training)"
 	}
 	return fmt.Sprintf(", convolutions: %s", algo)
 }
 
+// startProfile starts a CPU profile written to path; the returned func stops it.
 func startProfile(path string) (func(), error) {
 	f, err := os.Create(path)
 	if err != nil {

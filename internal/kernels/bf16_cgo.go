@@ -16,8 +16,13 @@ import (
 )
 
 var bf16Once = sync.OnceValue(func() error {
-	return openOneDNN("bf16", cpu.X86.HasAVX512BF16, "AVX-512 BF16", "avx512_bf16", func() *C.char { return C.dn_bf16_open() })
+	return openOneDNN("bf16", cpu.X86.HasAVX512BF16, "AVX-512 BF16", "avx512_bf16", dnnlAPIOpen)
 })
+
+// dnnlAPIOpen runs dn_bf16_open (oneDNN's primitive API: engine, stream, functions) once
+// for BF16 and ConvF32 both: it sets its globals without a lock, so two first calls at
+// once would race.
+var dnnlAPIOpen = sync.OnceValue(func() *C.char { return C.dn_bf16_open() })
 
 // BF16 reports whether GemmBF16 can run on this machine: nil, or why not.
 func BF16() error { return bf16Once() }
@@ -58,7 +63,7 @@ var convF32Once = sync.OnceValue(func() error {
 	if err := fp32Once(); err != nil {
 		return err
 	}
-	return openOneDNN("oneDNN's fp32 convolutions", cpu.X86.HasAVX512F, "AVX-512", "avx512f", func() *C.char { return C.dn_bf16_open() })
+	return openOneDNN("oneDNN's fp32 convolutions", cpu.X86.HasAVX512F, "AVX-512", "avx512f", dnnlAPIOpen)
 })
 
 // ConvF32 reports whether ConvForwardF32 can run on this machine: nil, or why not.

@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -245,8 +246,8 @@ func testConvDirect(t *testing.T, bf16 bool) {
 			t.Fatal(err)
 		}
 		changed := i == 2
-		if changed { // x changes before backward, which is told so by another token
-			x = randSlice(rng, len(x))
+		if changed { // x changes in place before backward, which is told so by another token
+			copy(x, randSlice(rng, len(x)))
 		}
 		token := uint64(i + 1)
 		if changed {
@@ -300,5 +301,68 @@ func TestConvBF16Interleaved(t *testing.T) {
 			_, rdw, _, _ := convRef(s, roundedBF16(p.x), roundedBF16(p.w), p.b, roundedBF16(p.dy))
 			nearScaled(t, fmt.Sprintf("round %d, pass %s: dw", round, name), p.dw, rdw, 1e-5)
 		}
+	}
+}
+
+// TestConvMixedPrecision: float32 and bf16 passes of one shape on one slot (the cache
+// keeps an entry for each precision) never read each other's blocked copy of x, in
+// any order, with x changed in place between them (a review's test).
+func TestConvMixedPrecision(t *testing.T) {
+	if err := errors.Join(ConvF32(), BF16()); err != nil {
+		t.Skip(err)
+	}
+	rng := rand.New(rand.NewPCG(3, 3))
+	s := ConvShape{N: 3, C: 16, H: 14, W: 13, O: 32, K: 5, Stride: 1, Pad: 0}
+	oh, ow := s.Out()
+	x, w := randSlice(rng, s.N*s.C*s.H*s.W), randSlice(rng, s.O*s.C*s.K*s.K)
+	b, dy := randSlice(rng, s.O), randSlice(rng, s.N*s.O*oh*ow)
+	y := make([]float32, len(dy))
+	dw, db, dx := make([]float32, len(w)), make([]float32, s.O), make([]float32, len(x))
+	check := func(bf16 bool) {
+		round := slices.Clone[[]float32]
+		if bf16 {
+			round = roundedBF16
+		}
+		_, rdw, rdb, rdx := convRef(s, round(x), round(w), b, round(dy))
+		nearScaled(t, "dw", dw, rdw, 1e-5)
+		nearScaled(t, "db", db, rdb, 1e-5)
+		nearScaled(t, "dx", dx, rdx, 1e-5)
+	}
+	// a float32 forward pass, a bf16 backward pass with its token, then the reverse: each
+	// precision keeps its own blocked copy of x
+	if err := ConvForwardF32(0, s, x, w, b, y, 100); err != nil {
+		t.Fatal(err)
+	}
+	if err := ConvBackwardBF16(0, s, x, w, dy, dw, db, dx, 100); err != nil {
+		t.Fatal(err)
+	}
+	check(true)
+	if err := ConvForwardBF16(0, s, x, w, b, y, 101); err != nil {
+		t.Fatal(err)
+	}
+	if err := ConvBackwardF32(0, s, x, w, dy, dw, db, dx, 101); err != nil {
+		t.Fatal(err)
+	}
+	check(false)
+	// interleaved: a float32 forward pass, a bf16 one on the same x, then both backward
+	must(t, ConvForwardF32(0, s, x, w, b, y, 102))
+	must(t, ConvForwardBF16(0, s, x, w, b, y, 103))
+	must(t, ConvBackwardF32(0, s, x, w, dy, dw, db, dx, 102))
+	check(false)
+	must(t, ConvBackwardBF16(0, s, x, w, dy, dw, db, dx, 103))
+	check(true)
+	// x changed in place after a float32 forward pass, a bf16 one on the new x, then a
+	// float32 backward pass with the bf16 pass's token: it must not reuse the first copy
+	must(t, ConvForwardF32(1, s, x, w, b, y, 104))
+	copy(x, randSlice(rng, len(x)))
+	must(t, ConvForwardBF16(1, s, x, w, b, y, 105))
+	must(t, ConvBackwardF32(1, s, x, w, dy, dw, db, dx, 105))
+	check(false)
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }
