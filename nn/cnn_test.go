@@ -268,21 +268,29 @@ func TestWinogradMatchesGEMM(t *testing.T) {
 					dx[i] = append([]float32(nil), c.Backward(dy).Data...)
 					dW[i], dB[i] = c.W.Grad.Data, c.B.Grad.Data
 				}
-				for _, v := range []struct {
-					name string
-					got  []float32
-					want []float32
-				}{{"output", y[1], y[0]}, {"input gradient", dx[1], dx[0]}, {"weight gradient", dW[1], dW[0]}, {"bias gradient", dB[1], dB[0]}} {
-					var worst, scale float64
-					for i := range v.want {
-						worst = max(worst, math.Abs(float64(v.got[i]-v.want[i])))
-						scale = max(scale, math.Abs(float64(v.want[i])))
-					}
-					if worst > 1e-5*scale {
-						t.Errorf("%s: Winograd differs from GEMM by up to %.3g (largest value %.3g)", v.name, worst, scale)
-					}
-				}
+				sameConvResults(t, "Winograd", y, dx, dW, dB)
 			})
+		}
+	}
+}
+
+// sameConvResults fails where the second of two runs of a convolution (index 1, by
+// algo) differs from the first (GEMM's) by more than float32 rounding: 1e-5 of the
+// largest value of its output, input gradient, weight or bias gradient.
+func sameConvResults(t *testing.T, algo string, y, dx, dW, dB [2][]float32) {
+	t.Helper()
+	for _, v := range []struct {
+		name string
+		got  []float32
+		want []float32
+	}{{"output", y[1], y[0]}, {"input gradient", dx[1], dx[0]}, {"weight gradient", dW[1], dW[0]}, {"bias gradient", dB[1], dB[0]}} {
+		var worst, scale float64
+		for i := range v.want {
+			worst = max(worst, math.Abs(float64(v.got[i]-v.want[i])))
+			scale = max(scale, math.Abs(float64(v.want[i])))
+		}
+		if worst > 1e-5*scale {
+			t.Errorf("%s: %s differs from GEMM by up to %.3g (largest value %.3g)", v.name, algo, worst, scale)
 		}
 	}
 }
@@ -319,20 +327,7 @@ func TestDirectMatchesGEMM(t *testing.T) {
 					dx[i] = append([]float32(nil), c.Backward(dy).Data...)
 					dW[i], dB[i] = c.W.Grad.Data, c.B.Grad.Data
 				}
-				for _, v := range []struct {
-					name string
-					got  []float32
-					want []float32
-				}{{"output", y[1], y[0]}, {"input gradient", dx[1], dx[0]}, {"weight gradient", dW[1], dW[0]}, {"bias gradient", dB[1], dB[0]}} {
-					var worst, scale float64
-					for i := range v.want {
-						worst = max(worst, math.Abs(float64(v.got[i]-v.want[i])))
-						scale = max(scale, math.Abs(float64(v.want[i])))
-					}
-					if worst > 1e-5*scale {
-						t.Errorf("%s: direct differs from GEMM by up to %.3g (largest value %.3g)", v.name, worst, scale)
-					}
-				}
+				sameConvResults(t, "direct", y, dx, dW, dB)
 			})
 		}
 	}
