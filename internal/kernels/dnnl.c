@@ -396,7 +396,10 @@ int dn_gemm_bf16(int ta, int tb, int64_t m, int64_t n, int64_t k, const uint16_t
 // made for one thread runs in the calling thread, so the batch's halves run side by
 // side on the two cores (measured: two one-thread convolutions side by side take as
 // long as one, where one two-thread convolution loses to a busy core). A slot keeps
-// DN_CONV_KEEP shapes, reusing the least recently used. Every primitive gets its own
+// DN_CONV_KEEP shapes, reusing the least recently used: a training run uses two a layer
+// and precision (its batch's share and the last, smaller batch's), so 48 keep 24 layers'
+// primitives (made in tens of milliseconds: a network with more would remake some at
+// every step), each entry's buffers only as large as its layer's. Every primitive gets its own
 // scratchpad (user mode): oneDNN's default keeps it per thread, sized on the thread
 // that made the primitive, and Go runs a worker on whichever thread is free.
 typedef struct {
@@ -417,7 +420,7 @@ typedef struct {
 	uint64_t x_token;
 } dn_conv_entry;
 
-enum { DN_CONV_SLOTS = 64, DN_CONV_KEEP = 16 };
+enum { DN_CONV_SLOTS = 64, DN_CONV_KEEP = 48 };
 static dn_conv_entry dn_conv_cache[DN_CONV_SLOTS][DN_CONV_KEEP];
 static uint64_t dn_conv_clock[DN_CONV_SLOTS];
 static pthread_mutex_t dn_conv_mu[DN_CONV_SLOTS];
