@@ -50,19 +50,26 @@ KERNEL void dn_add_outer_rows(float *restrict w, int64_t ld, const int64_t *rows
 	}
 }
 
+// exp's constants, shared by its scalar, 8- and 16-lane forms (Cephes' expf):
+// the clamp, log2(e), ln 2 split in two for the reduction r = x - n·ln 2, and the
+// polynomial e^r ≈ 1 + r + r²·P(r), P's coefficients highest first.
+#define DN_EXP_HI 88.0f
+#define DN_EXP_LO -87.0f
+#define DN_LOG2E 1.44269504088896341f
+#define DN_LN2_HI 0.693359375f
+#define DN_LN2_LO 2.12194440e-4f
+static const float dn_exp_poly[6] = {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f, 4.1665795894e-2f,
+	1.6666665459e-1f, 5.0000001201e-1f};
+
 // expf without a libm call: 2^n·p(r) with x = n·ln2 + r, |r| ≤ ln2/2, p a degree-6
 // polynomial (Cephes' coefficients); relative error ~2e-7. Inputs are clamped to
 // [-87, 88], where expf stays finite and normal.
 static inline float dn_expf(float x) {
-	x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
-	const float fn = __builtin_floorf(x * 1.44269504088896341f + 0.5f);
-	const float r = (x - fn * 0.693359375f) + fn * 2.12194440e-4f;
-	float p = 1.9875691500e-4f;
-	p = p * r + 1.3981999507e-3f;
-	p = p * r + 8.3334519073e-3f;
-	p = p * r + 4.1665795894e-2f;
-	p = p * r + 1.6666665459e-1f;
-	p = p * r + 5.0000001201e-1f;
+	x = x < DN_EXP_LO ? DN_EXP_LO : (x > DN_EXP_HI ? DN_EXP_HI : x);
+	const float fn = __builtin_floorf(x * DN_LOG2E + 0.5f);
+	const float r = (x - fn * DN_LN2_HI) + fn * DN_LN2_LO;
+	float p = dn_exp_poly[0];
+	for (int j = 1; j < 6; j++) p = p * r + dn_exp_poly[j];
 	p = p * r * r + r + 1.0f;
 	union { float f; int32_t i; } scale = { .i = ((int32_t)fn + 127) << 23 };
 	return p * scale.f;
@@ -80,15 +87,11 @@ static int dn_avx512(void) { return !dn_avx512_off && __builtin_cpu_supports("av
 __attribute__((target("avx2,fma"))) static inline __m256 dn_exp8(__m256 x) {
 	// The constant first: max/min return their second operand when one is NaN, so a NaN
 	// input stays NaN (the scalar form's comparisons leave it through too).
-	x = _mm256_min_ps(_mm256_set1_ps(88.0f), _mm256_max_ps(_mm256_set1_ps(-87.0f), x));
-	const __m256 fn = _mm256_floor_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f)));
-	const __m256 r = _mm256_fmadd_ps(fn, _mm256_set1_ps(2.12194440e-4f), _mm256_fnmadd_ps(fn, _mm256_set1_ps(0.693359375f), x));
-	__m256 p = _mm256_set1_ps(1.9875691500e-4f);
-	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+	x = _mm256_min_ps(_mm256_set1_ps(DN_EXP_HI), _mm256_max_ps(_mm256_set1_ps(DN_EXP_LO), x));
+	const __m256 fn = _mm256_floor_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(DN_LOG2E), _mm256_set1_ps(0.5f)));
+	const __m256 r = _mm256_fmadd_ps(fn, _mm256_set1_ps(DN_LN2_LO), _mm256_fnmadd_ps(fn, _mm256_set1_ps(DN_LN2_HI), x));
+	__m256 p = _mm256_set1_ps(dn_exp_poly[0]);
+	for (int j = 1; j < 6; j++) p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(dn_exp_poly[j]));
 	p = _mm256_add_ps(_mm256_fmadd_ps(_mm256_mul_ps(p, r), r, r), _mm256_set1_ps(1.0f));
 	const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(fn), _mm256_set1_epi32(127)), 23);
 	return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
@@ -109,15 +112,11 @@ __attribute__((target("avx2,fma"))) static int64_t dn_logistic_avx2(float *y, co
 
 // dn_exp8 on 16 lanes (the same steps; AVX-512 scales by 2^n itself).
 __attribute__((target("avx512f"))) static inline __m512 dn_exp16(__m512 x) {
-	x = _mm512_min_ps(_mm512_set1_ps(88.0f), _mm512_max_ps(_mm512_set1_ps(-87.0f), x)); // NaN stays NaN
-	const __m512 fn = _mm512_roundscale_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), _mm512_set1_ps(0.5f)), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
-	const __m512 r = _mm512_fmadd_ps(fn, _mm512_set1_ps(2.12194440e-4f), _mm512_fnmadd_ps(fn, _mm512_set1_ps(0.693359375f), x));
-	__m512 p = _mm512_set1_ps(1.9875691500e-4f);
-	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+	x = _mm512_min_ps(_mm512_set1_ps(DN_EXP_HI), _mm512_max_ps(_mm512_set1_ps(DN_EXP_LO), x)); // NaN stays NaN
+	const __m512 fn = _mm512_roundscale_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(DN_LOG2E), _mm512_set1_ps(0.5f)), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+	const __m512 r = _mm512_fmadd_ps(fn, _mm512_set1_ps(DN_LN2_LO), _mm512_fnmadd_ps(fn, _mm512_set1_ps(DN_LN2_HI), x));
+	__m512 p = _mm512_set1_ps(dn_exp_poly[0]);
+	for (int j = 1; j < 6; j++) p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(dn_exp_poly[j]));
 	p = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r), _mm512_set1_ps(1.0f));
 	return _mm512_scalef_ps(p, fn); // p·2^fn
 }
