@@ -91,6 +91,14 @@ func ReLUBackward(dx, y, dy []float32) {
 	reluBackward(dx, y, dy)
 }
 
+// axpyGo is Axpy's loop in Go: the pure-Go build's, and the cgo build's for short x.
+func axpyGo(a float32, x, y []float32) {
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] += a * v
+	}
+}
+
 // Mul sets dst[i] = a[i]·b[i] (dropout's backward pass: the gradient times the mask).
 func Mul(dst, a, b []float32) {
 	if len(a) != len(dst) || len(b) != len(dst) {

@@ -52,10 +52,7 @@ func nonzeros(idx []int, val, x []float32) int {
 
 func axpy(a float32, x, y []float32) {
 	if len(x) < 64 { // a call into C costs more than a few dozen in Go
-		y = y[:len(x)]
-		for i, v := range x {
-			y[i] += a * v
-		}
+		axpyGo(a, x, y)
 		return
 	}
 	C.dn_axpy(fp(y), C.float(a), fp(x), C.int64_t(len(x)))

@@ -61,7 +61,8 @@ func fillRows(y, v []float32, n int) {
 // t = Gᵀ·dU over the α² planes, then (Gᵀ·dU)·G).
 func winogradWeightGrad(dw, du []float32, stride, n int, G []float64, a, r int) {
 	const block = 64
-	t := make([]float64, a*r*block)
+	var buf [8 * 8 * block]float64 // on the stack (α ≤ 8, r ≤ α), as in C
+	t := buf[:a*r*block]
 	for k0 := 0; k0 < n; k0 += block {
 		m := min(block, n-k0)
 		clear(t)
@@ -121,12 +122,7 @@ func nonzeros(idx []int, val, x []float32) int {
 	return count
 }
 
-func axpy(a float32, x, y []float32) {
-	y = y[:len(x)]
-	for i, v := range x {
-		y[i] += a * v
-	}
-}
+func axpy(a float32, x, y []float32) { axpyGo(a, x, y) }
 
 func sigmoid(y, x []float32) {
 	y = y[:len(x)]
