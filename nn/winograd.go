@@ -212,14 +212,10 @@ func (c *Conv2D) transformWeightRows(p *winogradPlan, lo, hi int) {
 
 // addWeightGrad adds Gᵀ·dU[o,c]·G to W's gradient.
 func (c *Conv2D) addWeightGrad(p *winogradPlan, dU []float32) {
-	kernels.Parallel(c.Out, 8, func(_, lo, hi int) {
-		c.addWeightGradRows(p, dU, lo, hi)
-	})
-}
-
-func (c *Conv2D) addWeightGradRows(p *winogradPlan, dU []float32, lo, hi int) {
 	C, rr := c.In, p.r*p.r
-	kernels.WinogradWeightGrad(c.W.Grad.Data[lo*C*rr:hi*C*rr], dU[lo*C:], c.Out*C, (hi-lo)*C, p.G, p.alpha, p.r)
+	kernels.Parallel(c.Out, 8, func(_, lo, hi int) {
+		kernels.WinogradWeightGrad(c.W.Grad.Data[lo*C*rr:hi*C*rr], dU[lo*C:], c.Out*C, (hi-lo)*C, p.G, p.alpha, p.r)
+	})
 }
 
 // groupSize is how many images a worker takes at once.
