@@ -3,6 +3,7 @@ package nn
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/digitnet/digitnet/internal/kernels"
 	"github.com/digitnet/digitnet/tensor"
@@ -35,21 +36,22 @@ const (
 // (their inner dimension is the input channel count) to beat one im2col product.
 const winogradMinChannels = 8
 
-var convAlgorithmNames = []string{ConvAuto: "auto", ConvGEMM: "gemm", ConvWinograd: "winograd", ConvDirect: "direct", ConvPortable: "portable"}
+// ConvAlgorithms are the algorithms' names, indexed by ConvAlgorithm.
+var ConvAlgorithms = []string{ConvAuto: "auto", ConvGEMM: "gemm", ConvWinograd: "winograd", ConvDirect: "direct", ConvPortable: "portable"}
 
-func (a ConvAlgorithm) String() string { return convAlgorithmNames[a] }
+func (a ConvAlgorithm) String() string { return ConvAlgorithms[a] }
 
 // ParseConvAlgorithm reads "auto" (or ""), "gemm", "winograd", "direct" or "portable".
 func ParseConvAlgorithm(s string) (ConvAlgorithm, error) {
 	if s == "" {
 		return ConvAuto, nil
 	}
-	for a, name := range convAlgorithmNames {
+	for a, name := range ConvAlgorithms {
 		if s == name {
 			return ConvAlgorithm(a), nil
 		}
 	}
-	return 0, fmt.Errorf("nn: unknown convolution algorithm %q, want auto, gemm, winograd, direct or portable", s)
+	return 0, fmt.Errorf("nn: unknown convolution algorithm %q, want %s or %s", s, strings.Join(ConvAlgorithms[:len(ConvAlgorithms)-1], ", "), ConvAlgorithms[len(ConvAlgorithms)-1])
 }
 
 // SetConvAlgorithm sets every convolution's algorithm.

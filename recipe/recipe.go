@@ -99,6 +99,17 @@ type Recipe struct {
 	Balance string `json:"balance,omitempty"`
 	// InvertTest inverts the test images (255 - v): ink and paper swapped between sets.
 	InvertTest bool `json:"invert_test,omitempty"`
+
+	// How the products run. They change a run's rounding and speed, not what it learns,
+	// but the same run with another of them is not the same bit for bit, so a checkpoint
+	// keeps them and a resumed run goes on with them.
+	// Conv is the convolutions' algorithm (nn.ParseConvAlgorithm; "": auto).
+	// Checkpoints written before the key existed are read as "portable", the algorithm
+	// they were trained with.
+	Conv string `json:"conv,omitempty"`
+	// Precision is the training products' precision: fp32, or bf16 (mixed precision,
+	// where the CPU has the instructions; Run.Precision says whether it does); "": fp32.
+	Precision string `json:"precision,omitempty"`
 }
 
 // Presets names the presets Preset makes.
@@ -144,6 +155,7 @@ func Preset(name string) (Recipe, error) {
 	p.Preset = name
 	p.Layers = slices.Clone(p.Layers)
 	p.Seed, p.Dataset, p.TrainEval, p.Augment, p.Model, p.Warmup = 1, "mnist", "full", "none", "mlp", 2
+	p.Conv, p.Precision = "auto", "fp32"
 	return p, nil
 }
 
@@ -273,6 +285,10 @@ func (r *Recipe) Validate() error {
 		return bad("balance", strconv.Quote(r.Balance), "none or oversample")
 	case r.Classes == 1 || r.Classes < 0:
 		return bad("classes", r.Classes, "at least 2")
+	case !slices.Contains(nn.ConvAlgorithms, r.Conv) && r.Conv != "":
+		return bad("conv", strconv.Quote(r.Conv), strings.Join(nn.ConvAlgorithms[:len(nn.ConvAlgorithms)-1], ", ")+" or "+nn.ConvAlgorithms[len(nn.ConvAlgorithms)-1])
+	case r.Precision != "" && r.Precision != "fp32" && r.Precision != "bf16":
+		return bad("precision", strconv.Quote(r.Precision), "fp32 or bf16")
 	case r.OutlierWeight < 0:
 		return bad("outlier_weight", r.OutlierWeight, "0 or positive")
 	case r.Outliers != "" && (r.Spec().Output != "softmax" || r.Spec().Loss != "ce"):

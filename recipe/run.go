@@ -39,6 +39,7 @@ type Run struct {
 	prepared struct{ in, out [2]*dataset.Set } // the last Prepare's sets, kept for Train
 
 	calibration *train.Calibration // fitted on the validation split after training
+	bf16Refused error              // why Precision bf16 could not run, if it could not
 }
 
 // CalibrationAbstain is the share of validation examples whose answer a calibrated
@@ -66,7 +67,31 @@ func New(r Recipe) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Run{Recipe: r, Net: net, Opt: opt, source: src}, nil
+	run := &Run{Recipe: r, Net: net, Opt: opt, source: src}
+	run.setProducts()
+	return run, nil
+}
+
+// setProducts gives the network the recipe's convolution algorithm and precision.
+func (run *Run) setProducts() {
+	algo, _ := nn.ParseConvAlgorithm(run.Recipe.Conv) // validated
+	run.Net.SetConvAlgorithm(algo)
+	if run.Recipe.Precision == "bf16" {
+		run.bf16Refused = run.Net.SetBF16(true)
+	}
+}
+
+// Precision is the precision the run's products train in: "bf16" when the recipe asks
+// for it and the CPU runs it (kernels.BF16), else "fp32", with the reason bf16 could
+// not be had when it was asked for.
+func (run *Run) Precision() (string, error) {
+	switch {
+	case run.Recipe.Precision != "bf16":
+		return "fp32", nil
+	case run.bf16Refused != nil:
+		return "fp32", run.bf16Refused
+	}
+	return "bf16", nil
 }
 
 // History is the epochs a resumed run had done.

@@ -10,11 +10,13 @@ import (
 	"github.com/digitnet/digitnet/train"
 )
 
-// StateVersion is the version of State this package writes: 3 keeps the best
-// validation epoch (and the file its weights); 2 added the partial epoch; 1 wrote no
-// "version" key. All three are read. A newer version is refused with a message naming
+// StateVersion is the version of State this package writes: 4 records the
+// convolution algorithm and precision in the recipe (older states are read as
+// "portable" and fp32, what they were trained with); 3 keeps the best validation epoch
+// (and the file its weights); 2 added the partial epoch; 1 wrote no "version" key. All
+// four are read. A newer version is refused with a message naming
 // it, since its fields may mean what this digitnet cannot know.
-const StateVersion = 3
+const StateVersion = 4
 
 // State is what a checkpoint holds of a run besides the weights and the optimizer's
 // buffers, as JSON under the file's metadata key "digitnet.checkpoint". Its keys are a
@@ -41,7 +43,7 @@ func (st *State) check() error {
 		if st.Partial != nil {
 			return fmt.Errorf("state without a version holds a partial epoch; the file is corrupt")
 		}
-	case 2, StateVersion:
+	case 2, 3, StateVersion:
 	default:
 		return fmt.Errorf("state version %d, this digitnet reads versions 1 to %d (was it written by a newer digitnet?)", st.Version, StateVersion)
 	}
@@ -73,6 +75,9 @@ func Resume(path string) (*Run, error) {
 		return nil, err
 	}
 	r := st.Recipe
+	if st.Version < 4 && r.Conv == "" {
+		r.Conv = "portable" // what auto was before oneDNN's convolutions, which these runs trained by
+	}
 	if err := r.Validate(); err != nil {
 		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
 	}
@@ -84,6 +89,7 @@ func Resume(path string) (*Run, error) {
 		return nil, fmt.Errorf("checkpoint %s: random state: %w", path, err)
 	}
 	run.Net.SetRandomSource(run.source) // dropout goes on from the saved state, as the run would have
+	run.setProducts()
 	if st.BestEpoch > 0 {
 		run.best = &train.Best{Epoch: st.BestEpoch, ValAccuracy: st.BestValAccuracy}
 		if len(ck.Best) > 0 {

@@ -32,8 +32,6 @@ type trainConfig struct {
 	History    string
 	Progress   string // auto, bar, plain, none
 	CPUProfile string
-	Conv       string // convolution algorithm: auto, portable, direct, gemm, winograd (rounding and speed only)
-	Precision  string // of the dense layers' training products: fp32 or bf16
 	Out        string // model file to write
 	Checkpoint string // directory for per-epoch checkpoints
 	Resume     string // directory of a checkpoint to continue from
@@ -113,8 +111,8 @@ func trainFlags(fs *flag.FlagSet, c *trainConfig) {
 	fs.StringVar(&c.ArchFile, "arch", "", "read the architecture from a JSON spec FILE (see README); overrides --model and --layers")
 	fs.StringVar(&c.TrainEval, "train-eval", d.TrainEval, "train accuracy per epoch: full (a pass over the training set after the epoch) or running (as trained, free; Keras' way)")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of the training loop to FILE (go tool pprof)")
-	fs.StringVar(&c.Conv, "conv", "auto", "convolution algorithm: auto (training by oneDNN's direct convolution where the CPU has AVX-512, for layers of ≥ 3 input channels but the 3×3 ones Winograd F(6×6) takes; otherwise, and for inference, Winograd for stride-1 convolutions with ≥ 8 input channels: F(4×4,3×3) or F(6×6,3×3) for 3×3, F(2×2,5×5) for 5×5; im2col+GEMM for the rest), portable (auto without oneDNN: the same on every CPU; reproduces runs made before the direct convolution), direct (oneDNN's direct convolution for every layer's training), gemm (im2col+GEMM everywhere: reproduces runs made before Winograd), winograd (for every 3×3 and 5×5 stride-1 convolution)")
-	fs.StringVar(&c.Precision, "precision", "fp32", "the training products of dense layers and convolutions: fp32, or bf16 (bfloat16 operands, float32 sums, float32 weights and everything else: mixed precision; needs a CPU with AVX-512 BF16 and oneDNN, otherwise a note and fp32)")
+	fs.StringVar(&c.Conv, "conv", d.Conv, "convolution algorithm: auto (training by oneDNN's direct convolution where the CPU has AVX-512, for layers of ≥ 3 input channels but the 3×3 ones Winograd F(6×6) takes; otherwise, and for inference, Winograd for stride-1 convolutions with ≥ 8 input channels: F(4×4,3×3) or F(6×6,3×3) for 3×3, F(2×2,5×5) for 5×5; im2col+GEMM for the rest), portable (auto without oneDNN: the same on every CPU; reproduces runs made before the direct convolution), direct (oneDNN's direct convolution for every layer's training), gemm (im2col+GEMM everywhere: reproduces runs made before Winograd), winograd (for every 3×3 and 5×5 stride-1 convolution)")
+	fs.StringVar(&c.Precision, "precision", d.Precision, "the training products of dense layers and convolutions: fp32, or bf16 (bfloat16 operands, float32 sums, float32 weights and everything else: mixed precision; needs a CPU with AVX-512 BF16 and oneDNN, otherwise a note and fp32)")
 	fs.StringVar(&c.Progress, "progress", "auto", "progress within an epoch: auto (a bar on a terminal, else plain lines), bar, plain, none")
 }
 
@@ -154,12 +152,6 @@ func resolve(fs *flag.FlagSet, c *trainConfig) error {
 
 // validate checks the settings only the command has.
 func (c *trainConfig) validate() error {
-	if _, err := nn.ParseConvAlgorithm(c.Conv); err != nil {
-		return usageErr("--conv: %s", strings.TrimPrefix(err.Error(), "nn: "))
-	}
-	if c.Precision != "fp32" && c.Precision != "bf16" {
-		return usageErr("--precision %q: want fp32 or bf16", c.Precision)
-	}
 	switch {
 	case c.Threads < 1:
 		return usageErr("--threads %d: want at least 1", c.Threads)

@@ -264,7 +264,7 @@ func TestCheckpointVersions(t *testing.T) {
 	}
 	rewrite(func(st map[string]any) { st["version"] = 9 })
 	code, _, errOut = digitnet("train", "--resume", dir, "--progress", "none")
-	if code != 1 || !strings.Contains(errOut, "state version 9, this digitnet reads versions 1 to 3") || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+	if code != 1 || !strings.Contains(errOut, "state version 9, this digitnet reads versions 1 to 4") || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
 		t.Errorf("resume of a version-9 checkpoint: exit %d, %q; want one line naming version 9", code, errOut)
 	}
 }

@@ -279,7 +279,7 @@ func TestTrainRejectsBadFlags(t *testing.T) {
 		{[]string{"--schedule", "exp"}, `--schedule "exp": want one of constant, cosine, step, warmup, onecycle`},
 		{[]string{"--augment", "mixup"}, `--augment "mixup": want none, affine, elastic, flip, shift-flip, affine-flip, pen, pen-elastic or affine-widen`},
 		{[]string{"--model", "resnet"}, `--model "resnet": want mlp, cnn, examples or lenet5`},
-		{[]string{"--conv", "fft"}, `--conv: unknown convolution algorithm "fft", want auto, gemm, winograd, direct or portable`},
+		{[]string{"--conv", "fft"}, `--conv "fft": want auto, gemm, winograd, direct or portable`},
 		{[]string{"--arch", "/no/such/net.json"}, "--arch: open /no/such/net.json"},
 		{[]string{"--layers", "784,x,10"}, "not a list of positive integers"},
 		{[]string{"--output", "linear", "--loss", "ce"}, "loss ce needs probabilities"},
@@ -621,6 +621,15 @@ func TestResumeRejectsConflictingFlags(t *testing.T) {
 	code, _, errOut = digitnet("train", "--resume", dir, "--lr", "0.1", "--progress", "none")
 	if code != 2 || !strings.Contains(errOut, "--lr 0.1 differs from the checkpoint's 0.004") {
 		t.Errorf("resume with another --lr: exit %d, %q", code, errOut)
+	}
+	// How the products run is part of the run (its rounding): kept, not overridden.
+	code, _, errOut = digitnet("train", "--resume", dir, "--conv", "portable", "--progress", "none")
+	if code != 2 || !strings.Contains(errOut, "--conv portable differs from the checkpoint's auto") {
+		t.Errorf("resume with another --conv: exit %d, %q", code, errOut)
+	}
+	code, _, errOut = digitnet("train", "--resume", dir, "--precision", "bf16", "--progress", "none")
+	if code != 2 || !strings.Contains(errOut, "--precision bf16 differs from the checkpoint's fp32") {
+		t.Errorf("resume with another --precision: exit %d, %q", code, errOut)
 	}
 	code, _, errOut = digitnet("train", "--resume", t.TempDir(), "--progress", "none")
 	if code != 1 || !strings.Contains(errOut, checkpointFile) {

@@ -89,15 +89,10 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	spec := c.Spec()
 	nn.SetCores(spec, c.Threads)
-	algo, _ := nn.ParseConvAlgorithm(c.Conv) // validated
-	run.Net.SetConvAlgorithm(algo)
-	precision := "fp32"
-	if c.Precision == "bf16" {
-		if err := run.Net.SetBF16(true); err != nil {
-			fmt.Fprintf(stderr, "--precision bf16: %v; training in fp32\n", err)
-		} else {
-			precision = "bf16"
-		}
+	algo, _ := nn.ParseConvAlgorithm(c.Conv) // validated; the run has set it
+	precision, err := run.Precision()
+	if err != nil {
+		fmt.Fprintf(stderr, "--precision bf16: %v; training in fp32\n", err)
 	}
 	trainData, testData := run.Data(trainSet, testSet)
 

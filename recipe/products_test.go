@@ -1,0 +1,107 @@
+package recipe
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"testing"
+
+	"github.com/digitnet/digitnet/internal/model"
+	"github.com/digitnet/digitnet/nn"
+)
+
+// convAlgorithms are the algorithms of a network's convolutions.
+func convAlgorithms(net *nn.Network) []nn.ConvAlgorithm {
+	var out []nn.ConvAlgorithm
+	for _, l := range net.Layers {
+		if c, ok := l.(*nn.Conv2D); ok {
+			out = append(out, c.Algorithm)
+		}
+	}
+	return out
+}
+
+// TestCheckpointKeepsProducts: a run's convolution algorithm and precision are in its
+// checkpoint and a resumed run trains with them; a checkpoint written before they were
+// recorded (state version 3, no "conv" key) resumes with "portable", the algorithm such
+// runs trained by.
+func TestCheckpointKeepsProducts(t *testing.T) {
+	r := Default()
+	r.Model, r.Epochs, r.Conv = "lenet5", 1, "winograd"
+	run, err := New(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := convAlgorithms(run.Net); len(got) == 0 || got[0] != nn.ConvWinograd {
+		t.Fatalf("New: convolutions %v, want winograd", got)
+	}
+	if p, err := run.Precision(); p != "fp32" || err != nil {
+		t.Errorf("Precision() = %q, %v; want fp32", p, err)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "ck.safetensors")
+	if _, err := run.Train(context.Background(), blobSet(64, 1), blobSet(32, 2), Options{Checkpoint: path}); err != nil {
+		t.Fatal(err)
+	}
+	back, err := Resume(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Recipe.Conv != "winograd" || back.Recipe.Precision != "fp32" {
+		t.Errorf("resumed recipe: conv %q, precision %q; want winograd, fp32", back.Recipe.Conv, back.Recipe.Precision)
+	}
+	for _, a := range convAlgorithms(back.Net) {
+		if a != nn.ConvWinograd {
+			t.Errorf("resumed network's convolutions %v, want winograd", convAlgorithms(back.Net))
+			break
+		}
+	}
+
+	// The same checkpoint as an older digitnet wrote it.
+	ck, err := model.LoadCheckpoint(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st map[string]any
+	if err := json.Unmarshal(ck.State, &st); err != nil {
+		t.Fatal(err)
+	}
+	st["version"] = 3
+	cfg := st["config"].(map[string]any)
+	delete(cfg, "conv")
+	delete(cfg, "precision")
+	if ck.State, err = json.Marshal(st); err != nil {
+		t.Fatal(err)
+	}
+	old := filepath.Join(dir, "old.safetensors")
+	if err := model.SaveCheckpoint(old, ck); err != nil {
+		t.Fatal(err)
+	}
+	back, err = Resume(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := back.Precision(); back.Recipe.Conv != "portable" || p != "fp32" {
+		t.Errorf("version-3 checkpoint resumed with conv %q, precision %q; want portable, fp32", back.Recipe.Conv, p)
+	}
+	for _, a := range convAlgorithms(back.Net) {
+		if a != nn.ConvPortable {
+			t.Errorf("version-3 checkpoint's convolutions %v, want portable", convAlgorithms(back.Net))
+			break
+		}
+	}
+}
+
+// TestProductsValidated: an unknown algorithm or precision is a FieldError naming its
+// key.
+func TestProductsValidated(t *testing.T) {
+	for _, tc := range []struct{ key, conv, precision string }{{"conv", "fft", ""}, {"precision", "", "int8"}} {
+		r := Default()
+		r.Conv, r.Precision = tc.conv, tc.precision
+		_, err := New(r)
+		fe, ok := err.(*FieldError)
+		if !ok || fe.Key != tc.key {
+			t.Errorf("conv %q, precision %q: %v, want a FieldError for %s", tc.conv, tc.precision, err, tc.key)
+		}
+	}
+}
