@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
+	"slices"
 	"testing"
 
+	"github.com/digitnet/digitnet/internal/kernels"
 	"github.com/digitnet/digitnet/internal/model"
 	"github.com/digitnet/digitnet/nn"
+	"github.com/digitnet/digitnet/train"
 )
 
 // convAlgorithms are the algorithms of a network's convolutions.
@@ -102,6 +105,53 @@ func TestProductsValidated(t *testing.T) {
 		fe, ok := err.(*FieldError)
 		if !ok || fe.Key != tc.key {
 			t.Errorf("conv %q, precision %q: %v, want a FieldError for %s", tc.conv, tc.precision, err, tc.key)
+		}
+	}
+}
+
+// TestConvRunResumesBitIdentical: a CNN run stopped after its first epoch and resumed
+// ends with the uninterrupted run's weights, bit for bit, with each algorithm the
+// checkpoint can hold (auto trains by oneDNN's direct convolution where it runs).
+func TestConvRunResumesBitIdentical(t *testing.T) {
+	kernels.SetThreads(1)
+	kernels.SetWorkers(2) // as train runs CNNs: the batch split over two workers
+	defer kernels.SetWorkers(1)
+	for _, conv := range []string{"auto", "portable"} {
+		r := Default()
+		r.Model, r.Epochs, r.Conv, r.Batch = "lenet5", 2, conv, 32
+		trainSet, testSet := blobSet(256, 1), blobSet(32, 2)
+		whole, err := New(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := whole.Train(context.Background(), trainSet, testSet, Options{}); err != nil {
+			t.Fatal(err)
+		}
+		first, err := New(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(t.TempDir(), "ck.safetensors")
+		ctx, cancel := context.WithCancel(context.Background())
+		if _, err := first.Train(ctx, trainSet, testSet, Options{Checkpoint: path, Saved: func(string, int, *train.Partial) { cancel() }}); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		back, err := Resume(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(back.History()) != 1 {
+			t.Fatalf("%s: the checkpoint holds %d epochs, want 1", conv, len(back.History()))
+		}
+		if _, err := back.Train(context.Background(), trainSet, testSet, Options{}); err != nil {
+			t.Fatal(err)
+		}
+		want, got := whole.Net.Params(), back.Net.Params()
+		for i := range want {
+			if !slices.Equal(want[i].Value.Data, got[i].Value.Data) {
+				t.Errorf("--conv %s: %s differs between the uninterrupted and the resumed run", conv, want[i].Name)
+			}
 		}
 	}
 }
