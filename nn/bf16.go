@@ -63,17 +63,17 @@ func (d *Dense) forwardBF16(x *tensor.Tensor, N int) {
 func (d *Dense) backwardBF16(dy *tensor.Tensor, N int) *tensor.Tensor {
 	d.dyb = resize(d.dyb, N*d.Out)
 	kernels.ToBF16(d.dyb, dy.Data[:N*d.Out])
-	d.W.Materialize()
 	if d.packed {
 		if k := len(d.cols); k > 0 {
 			d.dwc = resize(d.dwc, k*d.Out)
 			kernels.GemmBF16(true, false, k, d.Out, N, d.xb, k, d.dyb, d.Out, false, d.dwc, d.Out)
-			kernels.AddRows(d.W.Grad.Data, d.Out, d.cols, d.dwc)
+			d.addRows()
 		}
 	} else {
+		d.W.Materialize()
 		kernels.GemmBF16(true, false, d.In, d.Out, N, d.xb, d.In, d.dyb, d.Out, true, d.W.Grad.Data, d.Out)
+		d.W.accumulatedDense()
 	}
-	d.W.accumulatedDense()
 	if d.NoInputGrad {
 		return nil
 	}

@@ -19,6 +19,10 @@ type Dense struct {
 	// on a first layer: image pixels are often background in every image of a batch
 	// (a third of MNIST's at batch 128), hidden units seldom are.
 	SparseColumns bool
+	// DeferRows keeps a packed batch's weight gradient as its rows (Param.DeferredRows)
+	// instead of adding them into Grad: Adam updates from the rows, saving a pass over a
+	// mostly-zero gradient. For optimizers that know of it (Network.SetDeferRows).
+	DeferRows bool
 	// BF16 runs a training batch's products in bfloat16 with float32 sums (mixed
 	// precision: the weights, their gradients and everything else stay float32; see
 	// Network.SetBF16). Inference and batches of one are float32.
@@ -30,6 +34,7 @@ type Dense struct {
 	nzVal  []float32 // their values
 	sparse bool
 	outer  Outer // storage for W's deferred gradient on the sparse path
+	rows   Rows  // W's deferred gradient on the packed path (cols, dwc)
 
 	// The sparse-column path of the last Forward (packed): cols are the input columns
 	// with a nonzero value, xc the input restricted to them [N len(cols)], wc the rows
@@ -44,6 +49,18 @@ type Dense struct {
 	// The bf16 path of the last Forward: its input, W and dy rounded to bf16.
 	bf16        bool
 	xb, wb, dyb []uint16
+}
+
+// addRows adds the packed columns' weight gradient (dwc) to W's rows of those columns,
+// or keeps it as they are when DeferRows.
+func (d *Dense) addRows() {
+	if d.DeferRows {
+		d.W.deferRows(d.cols, d.dwc, &d.rows)
+		return
+	}
+	d.W.Materialize()
+	kernels.AddRows(d.W.Grad.Data, d.Out, d.cols, d.dwc)
+	d.W.accumulatedDense()
 }
 
 // sparseDensity is the largest fraction of nonzero inputs for which the batch-1 path
@@ -90,6 +107,9 @@ func (d *Dense) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 	N := x.Rows()
 	if x.Cols() != d.In {
 		panic(fmt.Sprintf("nn: %s: input %s, want [N %d]", d, tensor.ShapeString(x.Shape), d.In))
+	}
+	if d.W.rows != nil {
+		d.W.Materialize() // it refers to cols and dwc, which this pass may overwrite
 	}
 	d.x = x
 	d.y.Resize(N, d.Out)
@@ -182,13 +202,11 @@ func (d *Dense) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	case d.sparse:
 		d.W.deferOuter(d.nz, d.nzVal, dy.Data, &d.outer) // dW += x·dyᵀ, nonzero rows of x only
 	case d.packed: // dW[cols] += xcᵀ·dy; the other rows of xᵀ·dy are zero
-		d.W.Materialize()
 		if k := len(d.cols); k > 0 {
 			d.dwc = resize(d.dwc, k*d.Out)
 			kernels.Gemm(true, false, k, d.Out, N, 1, d.xc, k, dy.Data, d.Out, 0, d.dwc, d.Out)
-			kernels.AddRows(dW, d.Out, d.cols, d.dwc)
+			d.addRows()
 		}
-		d.W.accumulatedDense()
 	default:
 		d.W.Materialize()
 		kernels.Gemm(true, false, d.In, d.Out, N, 1, d.x.Data, d.In, dy.Data, d.Out, 1, dW, d.Out)

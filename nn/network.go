@@ -165,6 +165,23 @@ func (net *Network) Restore(snap [][]float32) {
 	}
 }
 
+// SetDeferRows sets every dense layer's DeferRows and reports whether the first had it:
+// a packed batch's weight gradient is kept as its rows (Param.DeferredRows) for the
+// optimizer. train.Run turns it on for the optimizers of package optim, which take the
+// rows (Adam) or Materialize them; code that reads Grad itself must Materialize first.
+func (net *Network) SetDeferRows(on bool) (was bool) {
+	first := true
+	for _, l := range net.Layers {
+		if d, ok := l.(*Dense); ok {
+			if first {
+				was, first = d.DeferRows, false
+			}
+			d.DeferRows = on
+		}
+	}
+	return was
+}
+
 // ZeroGrad clears every parameter gradient.
 func (net *Network) ZeroGrad() {
 	for _, p := range net.Params() {

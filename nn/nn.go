@@ -39,7 +39,10 @@ type Layer interface {
 // is ~81 % zeros) produces dW = x·dyᵀ, which is nonzero only in the rows of nonzero
 // inputs. Instead of writing those rows into Grad it records the outer product (rows,
 // their x values, dy), so plain SGD can apply it to the weights in one pass and the next
-// ZeroGrad has nothing to clear. Anything that reads Grad calls Materialize first.
+// ZeroGrad has nothing to clear. Likewise the packed first layer's batch gradient is
+// nonzero only in the rows of the input columns with ink: it is kept as those rows
+// (Rows), and Adam updates from them without a dense matrix of zeros in between.
+// Anything that reads Grad calls Materialize first.
 type Param struct {
 	Name  string // e.g. "dense0.weight"
 	Value *tensor.Tensor
@@ -47,6 +50,15 @@ type Param struct {
 
 	clean bool // Grad is all zeros
 	outer *Outer
+	rows  *Rows
+}
+
+// Rows is a deferred gradient term: row Rows[i] of the gradient gets row i of Vals
+// added (Vals is [len(Rows) cols]). It refers to its layer's buffers, which the layer's
+// next Forward materializes before reusing.
+type Rows struct {
+	Rows []int
+	Vals []float32
 }
 
 // Outer is a deferred gradient term Σ_k Coef[k]·e(Rows[k]) ⊗ Vec: row Rows[k] of the
@@ -67,13 +79,22 @@ func (p *Param) DeferredOuter() (o *Outer, ok bool) {
 	return p.outer, p.outer != nil && p.clean
 }
 
+// DeferredRows returns the deferred rows term when it is the whole gradient (Grad
+// itself is zero); ok is false otherwise.
+func (p *Param) DeferredRows() (r *Rows, ok bool) {
+	return p.rows, p.rows != nil && p.clean
+}
+
 // Materialize adds any deferred gradient term into Grad, so Grad is the whole gradient.
 func (p *Param) Materialize() {
-	if p.outer == nil {
-		return
+	if p.outer != nil {
+		kernels.AddOuterRows(p.Grad.Data, p.Grad.Cols(), p.outer.Rows, p.outer.Coef, p.outer.Vec)
+		p.outer, p.clean = nil, false
 	}
-	kernels.AddOuterRows(p.Grad.Data, p.Grad.Cols(), p.outer.Rows, p.outer.Coef, p.outer.Vec)
-	p.outer, p.clean = nil, false
+	if p.rows != nil {
+		kernels.AddRows(p.Grad.Data, p.Grad.Cols(), p.rows.Rows, p.rows.Vals)
+		p.rows, p.clean = nil, false
+	}
 }
 
 // ZeroGrad clears the gradient. A gradient that was only a deferred term costs nothing.
@@ -81,12 +102,12 @@ func (p *Param) ZeroGrad() {
 	if !p.clean {
 		p.Grad.Zero()
 	}
-	p.outer, p.clean = nil, true
+	p.outer, p.rows, p.clean = nil, nil, true
 }
 
 // ClearedBy records that the caller has set every element of Grad to zero itself (an
 // optimizer kernel that clears as it applies) and consumed any deferred term.
-func (p *Param) ClearedBy() { p.outer, p.clean = nil, true }
+func (p *Param) ClearedBy() { p.outer, p.rows, p.clean = nil, nil, true }
 
 // accumulatedDense records an accumulation into Grad itself.
 func (p *Param) accumulatedDense() { p.clean = false }
@@ -94,7 +115,7 @@ func (p *Param) accumulatedDense() { p.clean = false }
 // deferOuter adds the term Σ_k coef[k]·e(rows[k]) ⊗ vec to the gradient, keeping it
 // deferred when it is the only term so far; buf is reused storage for it.
 func (p *Param) deferOuter(rows []int, coef, vec []float32, buf *Outer) {
-	if p.outer != nil || !p.clean {
+	if p.outer != nil || p.rows != nil || !p.clean {
 		p.Materialize()
 		kernels.AddOuterRows(p.Grad.Data, p.Grad.Cols(), rows, coef, vec)
 		p.clean = false
@@ -104,6 +125,19 @@ func (p *Param) deferOuter(rows []int, coef, vec []float32, buf *Outer) {
 	buf.Coef = append(buf.Coef[:0], coef...)
 	buf.Vec = append(buf.Vec[:0], vec...)
 	p.outer = buf
+}
+
+// deferRows adds the term "row rows[i] += row i of vals" to the gradient, keeping it
+// deferred (in buf, referring to rows and vals) when it is the only term so far.
+func (p *Param) deferRows(rows []int, vals []float32, buf *Rows) {
+	if p.outer != nil || p.rows != nil || !p.clean {
+		p.Materialize()
+		kernels.AddRows(p.Grad.Data, p.Grad.Cols(), rows, vals)
+		p.clean = false
+		return
+	}
+	buf.Rows, buf.Vals = rows, vals
+	p.rows = buf
 }
 
 // checkInput panics with the layer's name when a batch does not have the expected

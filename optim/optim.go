@@ -26,6 +26,17 @@ type Optimizer interface {
 	SetState(params []*nn.Param, s State) error
 }
 
+// TakesDeferred reports whether o is one of this package's optimizers, which read a
+// parameter's gradient through Materialize or its deferred rows (nn.Param): a network
+// may then keep a packed layer's gradient as rows (nn.Network.SetDeferRows).
+func TakesDeferred(o Optimizer) bool {
+	switch o.(type) {
+	case *SGD, *Adam:
+		return true
+	}
+	return false
+}
+
 // State is an optimizer's memory: a step count and named per-parameter buffers
 // ("m/<param>", "v/<param>" for Adam, "velocity/<param>" for momentum).
 type State struct {
@@ -200,6 +211,7 @@ type Adam struct {
 	Decoupled               bool
 	t                       int
 	m, v                    map[*nn.Param][]float32
+	idx                     []int32 // scratch: the packed position of each row (rowIndex)
 }
 
 // NewAdam returns Adam with the usual defaults.
@@ -230,27 +242,61 @@ func (a *Adam) Step(params []*nn.Param) {
 	k := kernels.AdamParams{Beta1: float32(a.Beta1), Beta2: float32(a.Beta2), Step: float32(a.Rate / bc1),
 		InvSqrtBC2: float32(1 / math.Sqrt(bc2)), Eps: float32(a.Eps)}
 	for _, p := range params {
-		p.Materialize()
-		w, g := p.Value.Data, p.Grad.Data
-		if a.WeightDecay != 0 && decays(p) {
-			if a.Decoupled {
-				shrink := float32(1 - a.Rate*a.WeightDecay)
-				for i := range w {
-					w[i] *= shrink
-				}
-			} else {
-				kernels.Axpy(float32(a.WeightDecay), w, g)
-			}
-		}
+		w := p.Value.Data
 		m, ok := a.m[p]
 		if !ok {
 			m = make([]float32, len(w))
 			a.m[p] = m
 			a.v[p] = make([]float32, len(w))
 		}
+		decay := a.WeightDecay != 0 && decays(p)
+		// The packed first layer's gradient, its rows with ink only, goes to the update
+		// as it is (the same values as through a dense gradient, bit for bit), unless L2
+		// decay must first add to every row of it.
+		if r, ok := p.DeferredRows(); ok && (!decay || a.Decoupled) {
+			if decay {
+				a.shrink(w)
+			}
+			a.idx = rowIndex(a.idx, p.Value.Rows(), r.Rows)
+			kernels.AdamRows(w, m, a.v[p], p.Value.Cols(), a.idx, r.Vals, k)
+			p.ClearedBy() // Grad was zero all along; the rows are spent
+			continue
+		}
+		p.Materialize()
+		g := p.Grad.Data
+		if decay {
+			if a.Decoupled {
+				a.shrink(w)
+			} else {
+				kernels.Axpy(float32(a.WeightDecay), w, g)
+			}
+		}
 		kernels.AdamUpdate(w, g, m, a.v[p], k) // clears g as it goes
 		p.ClearedBy()
 	}
+}
+
+// shrink is AdamW's decoupled decay: w *= 1 - lr·decay.
+func (a *Adam) shrink(w []float32) {
+	shrink := float32(1 - a.Rate*a.WeightDecay)
+	for i := range w {
+		w[i] *= shrink
+	}
+}
+
+// rowIndex is idx (reused) with idx[r] the position of row r in packed, or -1.
+func rowIndex(idx []int32, rows int, packed []int) []int32 {
+	if cap(idx) < rows {
+		idx = make([]int32, rows)
+	}
+	idx = idx[:rows]
+	for i := range idx {
+		idx[i] = -1
+	}
+	for i, r := range packed {
+		idx[r] = int32(i)
+	}
+	return idx
 }
 
 // State implements Optimizer.

@@ -2,6 +2,7 @@ package optim
 
 import (
 	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -207,5 +208,79 @@ func TestNesterovAndWeightDecay(t *testing.T) {
 	}
 	if _, err := NewDecay("adam", 0.1, -1); err == nil {
 		t.Error("negative weight decay accepted")
+	}
+}
+
+// TestAdamPackedRowsEqualDense: the packed first layer's gradient, kept as its rows
+// (nn.Param.DeferredRows) and handed to Adam and AdamW as they are, gives the weights
+// the gradient written out gives, bit for bit, over steps whose batches ink different
+// columns; a second batch's backward before the step (accumulation) adds to the first.
+func TestAdamPackedRowsEqualDense(t *testing.T) {
+	const in, out, n = 40, 9, 24
+	rng := rand.New(rand.NewPCG(3, 3))
+	batch := func() (*tensor.Tensor, *tensor.Tensor) {
+		x, dy := tensor.New(n, in), tensor.New(n, out)
+		for c := range in {
+			if rng.IntN(3) == 0 {
+				continue // a column without ink in this batch
+			}
+			for r := range n {
+				if rng.IntN(2) == 0 {
+					x.Data[r*in+c] = rng.Float32()
+				}
+			}
+		}
+		for i := range dy.Data {
+			dy.Data[i] = rng.Float32() - 0.5
+		}
+		return x, dy
+	}
+	type step struct{ x, dy []*tensor.Tensor }
+	var steps []step
+	for s := range 6 {
+		st := step{}
+		for range 1 + s%2 { // odd steps accumulate two batches
+			x, dy := batch()
+			st.x, st.dy = append(st.x, x), append(st.dy, dy)
+		}
+		steps = append(steps, st)
+	}
+	for _, c := range []struct {
+		name  string
+		decay float64
+	}{{"adam", 0}, {"adamw", 0.1}, {"adam", 0.01}} { // the last: L2 decay adds to every row, so the rows are written out
+		name := c.name
+		run := func(dense bool) []float32 {
+			d := nn.NewDense("d", in, out)
+			d.SparseColumns, d.NoInputGrad, d.DeferRows = true, true, true
+			for i := range d.W.Value.Data {
+				d.W.Value.Data[i] = float32(i%17)/17 - 0.5
+			}
+			opt, _ := NewDecay(name, 0.01, c.decay)
+			deferred := false
+			for _, st := range steps {
+				for i := range st.x {
+					d.Forward(st.x[i], true)
+					d.Backward(st.dy[i])
+					if dense { // written out at once: no deferred term outlives its batch
+						d.W.Materialize()
+					}
+				}
+				if _, ok := d.W.DeferredRows(); ok {
+					deferred = true
+				}
+				opt.Step(d.Params())
+			}
+			if !dense && !deferred {
+				t.Fatalf("%s: the packed layer's gradient was never kept as rows", name)
+			}
+			return d.W.Value.Data
+		}
+		rows, dense := run(false), run(true)
+		for i := range rows {
+			if math.Float32bits(rows[i]) != math.Float32bits(dense[i]) {
+				t.Fatalf("%s: W[%d] = %g from the rows, %g from the dense gradient", name, i, rows[i], dense[i])
+			}
+		}
 	}
 }

@@ -3,6 +3,7 @@ package train
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -349,5 +350,54 @@ func TestBytesOutliersFollowTheLabelled(t *testing.T) {
 	}
 	if s := Subset(b, len(b.Labels)); s.Len() != 2 {
 		t.Errorf("Subset of the labelled examples has %d, want 2", s.Len())
+	}
+}
+
+// foreignOpt is an Optimizer from outside package optim: it reads Grad as the
+// interface lets it, without Materialize.
+type foreignOpt struct {
+	optim.Optimizer
+	sawFirstLayer bool
+}
+
+func (f *foreignOpt) Step(params []*nn.Param) {
+	for _, v := range params[0].Grad.Data {
+		f.sawFirstLayer = f.sawFirstLayer || v != 0
+	}
+	f.Optimizer.Step(params)
+}
+
+// TestForeignOptimizerSeesGradient: the first layer's packed gradient, kept as rows for
+// optim's Adam, is written out into Grad for an optimizer Run does not know, and both
+// train the same weights, bit for bit; Run leaves the network as it found it.
+func TestForeignOptimizerSeesGradient(t *testing.T) {
+	data := blobs(300, 1)
+	padded := &floats{dim: 8, labels: data.labels} // four columns without ink: the packed path
+	for i := range data.labels {
+		padded.x = append(append(padded.x, data.x[i*4:(i+1)*4]...), 0, 0, 0, 0)
+	}
+	train := func(opt optim.Optimizer) []float32 {
+		src := rand.NewPCG(1, 0)
+		net, err := nn.MLP{Sizes: []int{8, 8, 3}, Activation: "relu", Output: "softmax", Loss: "ce", Init: nn.InitHeNormal}.Build(rand.New(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Run(context.Background(), net, opt, padded, padded, Config{Epochs: 2, BatchSize: 16, Shuffle: true}, src, nil); err != nil {
+			t.Fatal(err)
+		}
+		if net.SetDeferRows(false) {
+			t.Error("Run left the network keeping gradients as rows")
+		}
+		return net.Params()[0].Value.Data
+	}
+	foreign := &foreignOpt{Optimizer: optim.NewAdam(0.01)}
+	got, want := train(foreign), train(optim.NewAdam(0.01))
+	if !foreign.sawFirstLayer {
+		t.Error("an optimizer from outside package optim saw a zero gradient for the first layer")
+	}
+	for i := range want {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("W[%d]: %g through the foreign optimizer, %g through Adam", i, got[i], want[i])
+		}
 	}
 }

@@ -897,6 +897,70 @@ void dn_adam(float *w, float *g, float *m, float *v, int64_t n,
 	dn_adam_scalar(w, g, m, v, i, n, b1, b2, step, ibc2, eps);
 }
 
+// dn_adam of a matrix [rows cols] whose gradient is zero but in some rows: row r's is
+// row idx[r] of vals, or zero where idx[r] < 0 (the packed first layer's weight
+// gradient, never written into a dense one). Every value comes out as dn_adam gives it
+// for the whole matrix with that gradient written out, bit for bit: dn_adam takes
+// vectors of 8 from the matrix's start, whose lanes are independent, so a row's values
+// may go through vectors of 8 from the row's start and its last few through the same
+// arithmetic one lane at a time (dn_adam_lane); only the matrix's last n mod 8 values
+// take the plain scalar code, as there. The gradient is not written (it is zero).
+#ifdef DN_X86
+__attribute__((target("avx2,fma"), optimize("fp-contract=off"))) static inline void dn_adam_lane(float *w, float g,
+		float *m, float *v, float b1, float b2, float step, float ibc2, float eps) {
+	const float mi = __builtin_fmaf(b1, *m, (1 - b1) * g);
+	const float vi = __builtin_fmaf(b2, *v, (1 - b2) * (g * g));
+	*m = mi;
+	*v = vi;
+	*w = *w - (step * mi) / __builtin_fmaf(__builtin_sqrtf(vi), ibc2, eps);
+}
+
+__attribute__((target("avx2,fma"))) static void dn_adam_row_avx2(float *w, const float *g, float *m, float *v,
+		int64_t n, float b1, float b2, float step, float ibc2, float eps) {
+	const __m256 B1 = _mm256_set1_ps(b1), C1 = _mm256_set1_ps(1 - b1);
+	const __m256 B2 = _mm256_set1_ps(b2), C2 = _mm256_set1_ps(1 - b2);
+	const __m256 S = _mm256_set1_ps(step), I = _mm256_set1_ps(ibc2), E = _mm256_set1_ps(eps);
+	int64_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		const __m256 gi = g ? _mm256_loadu_ps(g + i) : _mm256_setzero_ps();
+		__m256 mi = _mm256_fmadd_ps(B1, _mm256_loadu_ps(m + i), _mm256_mul_ps(C1, gi));
+		__m256 vi = _mm256_fmadd_ps(B2, _mm256_loadu_ps(v + i), _mm256_mul_ps(C2, _mm256_mul_ps(gi, gi)));
+		_mm256_storeu_ps(m + i, mi);
+		_mm256_storeu_ps(v + i, vi);
+		__m256 den = _mm256_fmadd_ps(_mm256_sqrt_ps(vi), I, E);
+		_mm256_storeu_ps(w + i, _mm256_sub_ps(_mm256_loadu_ps(w + i), _mm256_div_ps(_mm256_mul_ps(S, mi), den)));
+	}
+	for (; i < n; i++) dn_adam_lane(w + i, g ? g[i] : 0.0f, m + i, v + i, b1, b2, step, ibc2, eps);
+}
+#endif
+
+void dn_adam_rows(float *w, float *m, float *v, int64_t rows, int64_t cols, const int32_t *idx,
+		const float *vals, float b1, float b2, float step, float ibc2, float eps) {
+	const int64_t n = rows * cols;
+	int64_t vec = 0; // values below vec go the vector way (dn_adam: n rounded down to 8)
+#ifdef DN_X86
+	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) vec = n / 8 * 8;
+#endif
+	for (int64_t r = 0; r < rows; r++) {
+		const int64_t lo = r * cols, hi = lo + cols;
+		const float *g = idx[r] >= 0 ? vals + (int64_t)idx[r] * cols : NULL;
+#ifdef DN_X86
+		if (lo < vec) {
+			const int64_t k = (hi < vec ? hi : vec) - lo;
+			dn_adam_row_avx2(w + lo, g, m + lo, v + lo, k, b1, b2, step, ibc2, eps);
+		}
+#endif
+		for (int64_t i = lo > vec ? lo : vec; i < hi; i++) {
+			const float gi = g ? g[i - lo] : 0.0f;
+			const float mi = b1 * m[i] + (1 - b1) * gi;
+			const float vi = b2 * v[i] + (1 - b2) * gi * gi;
+			m[i] = mi;
+			v[i] = vi;
+			w[i] -= step * mi / (sqrtf(vi) * ibc2 + eps);
+		}
+	}
+}
+
 // The bits of every row's value in each column, sign dropped, ORed into mask[0:n]: a
 // column is zero in every row exactly when its mask stays 0 (+0 and -0 both count as
 // zero). Integer ORs vectorize cleanly and never trap on NaN.

@@ -204,6 +204,26 @@ func AdamUpdate(w, g, m, v []float32, p AdamParams) {
 	}
 }
 
+// AdamRows is AdamUpdate for a matrix w [len(idx) cols] whose gradient is zero but in
+// some rows, given packed: row r's gradient is row idx[r] of vals, or zero where idx[r]
+// is negative. Its results are AdamUpdate's on the gradient written out, bit for bit
+// (tested), without writing it: the packed first layer's weight gradient goes from its
+// product to the update, skipping a dense matrix of zeros and its clearing.
+func AdamRows(w, m, v []float32, cols int, idx []int32, vals []float32, p AdamParams) {
+	rows := len(idx)
+	if len(w) != rows*cols || len(m) != len(w) || len(v) != len(w) {
+		panic(fmt.Sprintf("tensor: AdamRows: lengths w %d m %d v %d for %d rows of %d", len(w), len(m), len(v), rows, cols))
+	}
+	for r, i := range idx {
+		if i >= 0 && (int(i)+1)*cols > len(vals) {
+			panic(fmt.Sprintf("tensor: AdamRows: row %d takes packed row %d of %d", r, i, len(vals)/max(cols, 1)))
+		}
+	}
+	if rows > 0 && cols > 0 {
+		adamRows(w, m, v, cols, idx, vals, p)
+	}
+}
+
 // PrefetchRows asks the cache for the rows idx of src (rows of d bytes) and returns
 // without waiting; the C build only. It reads nothing a caller can see.
 func PrefetchRows(src []uint8, d int, idx []int) {

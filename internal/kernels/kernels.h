@@ -11,6 +11,7 @@
 typedef struct { int64_t H, W, S, step, off, TH, TW; } dn_tiling;
 
 void dn_adam(float *w, float *g, float *m, float *v, int64_t n, float b1, float b2, float step, float ibc2, float eps);
+void dn_adam_rows(float *w, float *m, float *v, int64_t rows, int64_t cols, const int32_t *idx, const float *vals, float b1, float b2, float step, float ibc2, float eps);
 void dn_add_outer_rows(float *restrict w, int64_t ld, const int64_t *rows, const float *coef, int64_t nrows, const float *restrict v, int64_t n);
 void dn_add_row_sums8(float *restrict dst, const float *restrict x, int64_t rows, int64_t n);
 void dn_add_rows(float *restrict w, int64_t ld, const int64_t *rows, int64_t nrows, const float *restrict src, int64_t n);

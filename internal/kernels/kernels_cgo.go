@@ -136,6 +136,15 @@ func adamUpdate(w, g, m, v []float32, p AdamParams) {
 		C.float(p.Step), C.float(p.InvSqrtBC2), C.float(p.Eps))
 }
 
+func adamRows(w, m, v []float32, cols int, idx []int32, vals []float32, p AdamParams) {
+	var vp *C.float
+	if len(vals) > 0 {
+		vp = fp(vals)
+	}
+	C.dn_adam_rows(fp(w), fp(m), fp(v), C.int64_t(len(idx)), C.int64_t(cols), (*C.int32_t)(unsafe.Pointer(unsafe.SliceData(idx))), vp,
+		C.float(p.Beta1), C.float(p.Beta2), C.float(p.Step), C.float(p.InvSqrtBC2), C.float(p.Eps))
+}
+
 func bnMoments(x []float32, n, stride, s int) (mean, variance float64) {
 	var m, v C.double
 	C.dn_bn_moments(fp(x), C.int64_t(n), C.int64_t(stride), C.int64_t(s), &m, &v)

@@ -34,6 +34,22 @@ func adamUpdate(w, g, m, v []float32, p AdamParams) {
 	}
 }
 
+func adamRows(w, m, v []float32, cols int, idx []int32, vals []float32, p AdamParams) {
+	for r, k := range idx {
+		lo := r * cols
+		for j := range cols {
+			var gi float32
+			if k >= 0 {
+				gi = vals[int(k)*cols+j]
+			}
+			i := lo + j
+			m[i] = p.Beta1*m[i] + (1-p.Beta1)*gi
+			v[i] = p.Beta2*v[i] + (1-p.Beta2)*gi*gi
+			w[i] -= p.Step * m[i] / (float32(math.Sqrt(float64(v[i])))*p.InvSqrtBC2 + p.Eps)
+		}
+	}
+}
+
 func relu(y, x []float32) {
 	y = y[:len(x)]
 	for i, v := range x {
