@@ -40,8 +40,9 @@ type Layer interface {
 // inputs. Instead of writing those rows into Grad it records the outer product (rows,
 // their x values, dy), so plain SGD can apply it to the weights in one pass and the next
 // ZeroGrad has nothing to clear. Likewise the packed first layer's batch gradient is
-// nonzero only in the rows of the input columns with ink: it is kept as those rows
-// (Rows), and Adam updates from them without a dense matrix of zeros in between.
+// nonzero only in the rows of the input columns with ink: with Dense.DeferRows it is
+// kept as those rows (Rows), and Adam updates from them without a dense matrix of
+// zeros in between.
 // Anything that reads Grad calls Materialize first.
 type Param struct {
 	Name  string // e.g. "dense0.weight"
