@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/digitnet/digitnet/internal/kernels"
@@ -60,21 +61,18 @@ func TestCheckpointKeepsProducts(t *testing.T) {
 		}
 	}
 
-	// The same checkpoint as an older digitnet wrote it.
-	ck, err := model.LoadCheckpoint(path)
+	// The same checkpoint as an older digitnet wrote it: version 3, no conv or
+	// precision key (both are omitted when empty).
+	ck, st, err := readCheckpoint(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var st map[string]any
-	if err := json.Unmarshal(ck.State, &st); err != nil {
-		t.Fatal(err)
-	}
-	st["version"] = 3
-	cfg := st["config"].(map[string]any)
-	delete(cfg, "conv")
-	delete(cfg, "precision")
+	st.Version, st.Recipe.Conv, st.Recipe.Precision = 3, "", ""
 	if ck.State, err = json.Marshal(st); err != nil {
 		t.Fatal(err)
+	}
+	if strings.Contains(string(ck.State), `"conv"`) {
+		t.Fatalf("the rewritten state still has a conv key: %s", ck.State)
 	}
 	old := filepath.Join(dir, "old.safetensors")
 	if err := model.SaveCheckpoint(old, ck); err != nil {

@@ -864,26 +864,33 @@ static void dn_adam_scalar(float *w, float *g, float *m, float *v, int64_t i, in
 }
 
 #ifdef DN_X86
-// Written with intrinsics: the compiler will not vectorize sqrtf while it may set errno,
-// and cgo does not allow -fno-math-errno.
-__attribute__((target("avx2,fma"))) static int64_t dn_adam_avx2(float *w, float *g, float *m,
-		float *v, int64_t n, float b1, float b2, float step, float ibc2, float eps) {
+// dn_adam_vec runs Adam on vectors of 8 from the start of n values and returns how
+// many it did; g NULL is a zero gradient, and clear (g itself, or NULL) is zeroed as it
+// goes; inlined into dn_adam and dn_adam_rows. Written with intrinsics: the compiler
+// will not vectorize sqrtf while it may set errno, and cgo does not allow
+// -fno-math-errno.
+__attribute__((target("avx2,fma"), always_inline)) static inline int64_t dn_adam_vec(float *w, const float *g,
+		float *m, float *v, int64_t n, float *clear, float b1, float b2, float step, float ibc2, float eps) {
 	const __m256 B1 = _mm256_set1_ps(b1), C1 = _mm256_set1_ps(1 - b1);
 	const __m256 B2 = _mm256_set1_ps(b2), C2 = _mm256_set1_ps(1 - b2);
 	const __m256 S = _mm256_set1_ps(step), I = _mm256_set1_ps(ibc2), E = _mm256_set1_ps(eps);
-	const __m256 Z = _mm256_setzero_ps();
 	int64_t i = 0;
 	for (; i + 8 <= n; i += 8) {
-		__m256 gi = _mm256_loadu_ps(g + i);
+		const __m256 gi = g ? _mm256_loadu_ps(g + i) : _mm256_setzero_ps();
 		__m256 mi = _mm256_fmadd_ps(B1, _mm256_loadu_ps(m + i), _mm256_mul_ps(C1, gi));
 		__m256 vi = _mm256_fmadd_ps(B2, _mm256_loadu_ps(v + i), _mm256_mul_ps(C2, _mm256_mul_ps(gi, gi)));
 		_mm256_storeu_ps(m + i, mi);
 		_mm256_storeu_ps(v + i, vi);
 		__m256 den = _mm256_fmadd_ps(_mm256_sqrt_ps(vi), I, E);
 		_mm256_storeu_ps(w + i, _mm256_sub_ps(_mm256_loadu_ps(w + i), _mm256_div_ps(_mm256_mul_ps(S, mi), den)));
-		_mm256_storeu_ps(g + i, Z);
+		if (clear) _mm256_storeu_ps(clear + i, _mm256_setzero_ps());
 	}
 	return i;
+}
+
+__attribute__((target("avx2,fma"))) static int64_t dn_adam_avx2(float *w, float *g, float *m,
+		float *v, int64_t n, float b1, float b2, float step, float ibc2, float eps) {
+	return dn_adam_vec(w, g, m, v, n, g, b1, b2, step, ibc2, eps);
 }
 #endif
 
@@ -917,19 +924,7 @@ __attribute__((target("avx2,fma"), optimize("fp-contract=off"))) static inline v
 
 __attribute__((target("avx2,fma"))) static void dn_adam_row_avx2(float *w, const float *g, float *m, float *v,
 		int64_t n, float b1, float b2, float step, float ibc2, float eps) {
-	const __m256 B1 = _mm256_set1_ps(b1), C1 = _mm256_set1_ps(1 - b1);
-	const __m256 B2 = _mm256_set1_ps(b2), C2 = _mm256_set1_ps(1 - b2);
-	const __m256 S = _mm256_set1_ps(step), I = _mm256_set1_ps(ibc2), E = _mm256_set1_ps(eps);
-	int64_t i = 0;
-	for (; i + 8 <= n; i += 8) {
-		const __m256 gi = g ? _mm256_loadu_ps(g + i) : _mm256_setzero_ps();
-		__m256 mi = _mm256_fmadd_ps(B1, _mm256_loadu_ps(m + i), _mm256_mul_ps(C1, gi));
-		__m256 vi = _mm256_fmadd_ps(B2, _mm256_loadu_ps(v + i), _mm256_mul_ps(C2, _mm256_mul_ps(gi, gi)));
-		_mm256_storeu_ps(m + i, mi);
-		_mm256_storeu_ps(v + i, vi);
-		__m256 den = _mm256_fmadd_ps(_mm256_sqrt_ps(vi), I, E);
-		_mm256_storeu_ps(w + i, _mm256_sub_ps(_mm256_loadu_ps(w + i), _mm256_div_ps(_mm256_mul_ps(S, mi), den)));
-	}
+	int64_t i = dn_adam_vec(w, g, m, v, n, NULL, b1, b2, step, ibc2, eps);
 	for (; i < n; i++) dn_adam_lane(w + i, g ? g[i] : 0.0f, m + i, v + i, b1, b2, step, ibc2, eps);
 }
 #endif
