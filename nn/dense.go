@@ -19,10 +19,12 @@ type Dense struct {
 	// on a first layer: image pixels are often background in every image of a batch
 	// (a third of MNIST's at batch 128), hidden units seldom are.
 	SparseColumns bool
-	// DeferRows keeps a packed batch's weight gradient as its rows (Param.DeferredRows)
-	// instead of adding them into Grad: Adam updates from the rows, saving a pass over a
-	// mostly-zero gradient. For optimizers that know of it (Network.SetDeferRows).
-	DeferRows bool
+	// DeferGrad keeps W's gradient deferred where it is nonzero in a few rows only: a
+	// batch of one with sparse inputs as an outer product (Param.DeferredOuter, which
+	// plain SGD applies in one pass), a packed batch as its rows (Param.DeferredRows,
+	// which Adam updates from), instead of adding them into Grad. For optimizers that
+	// know of it (Network.SetDeferGrad); off, Grad holds the whole gradient.
+	DeferGrad bool
 	// BF16 runs a training batch's products in bfloat16 with float32 sums (mixed
 	// precision: the weights, their gradients and everything else stay float32; see
 	// Network.SetBF16). Inference and batches of one are float32.
@@ -52,9 +54,9 @@ type Dense struct {
 }
 
 // addRows adds the packed columns' weight gradient (dwc) to W's rows of those columns,
-// or keeps it as they are when DeferRows.
+// or keeps it as they are when DeferGrad.
 func (d *Dense) addRows() {
-	if d.DeferRows {
+	if d.DeferGrad {
 		d.W.deferRows(d.cols, d.dwc, &d.rows)
 		return
 	}
@@ -199,8 +201,14 @@ func (d *Dense) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	switch {
 	case d.bf16:
 		return d.backwardBF16(dy, N)
-	case d.sparse:
-		d.W.deferOuter(d.nz, d.nzVal, dy.Data, &d.outer) // dW += x·dyᵀ, nonzero rows of x only
+	case d.sparse: // dW += x·dyᵀ, nonzero rows of x only
+		if d.DeferGrad {
+			d.W.deferOuter(d.nz, d.nzVal, dy.Data, &d.outer)
+			break
+		}
+		d.W.Materialize()
+		kernels.AddOuterRows(dW, d.Out, d.nz, d.nzVal, dy.Data)
+		d.W.accumulatedDense()
 	case d.packed: // dW[cols] += xcᵀ·dy; the other rows of xᵀ·dy are zero
 		if k := len(d.cols); k > 0 {
 			d.dwc = resize(d.dwc, k*d.Out)

@@ -165,18 +165,19 @@ func (net *Network) Restore(snap [][]float32) {
 	}
 }
 
-// SetDeferRows sets every dense layer's DeferRows and reports whether the first had it:
-// a packed batch's weight gradient is kept as its rows (Param.DeferredRows) for the
-// optimizer. train.Run turns it on for the optimizers of package optim, which take the
-// rows (Adam) or Materialize them; code that reads Grad itself must Materialize first.
-func (net *Network) SetDeferRows(on bool) (was bool) {
+// SetDeferGrad sets every dense layer's DeferGrad and reports whether the first had it:
+// a gradient nonzero in a few rows only is kept deferred (Param.DeferredOuter,
+// DeferredRows) for the optimizer. train.Run turns it on for the optimizers of package
+// optim, which apply the deferred terms or Materialize them; code that reads Grad
+// itself while it is on must Materialize first.
+func (net *Network) SetDeferGrad(on bool) (was bool) {
 	first := true
 	for _, l := range net.Layers {
 		if d, ok := l.(*Dense); ok {
 			if first {
-				was, first = d.DeferRows, false
+				was, first = d.DeferGrad, false
 			}
-			d.DeferRows = on
+			d.DeferGrad = on
 		}
 	}
 	return was

@@ -35,14 +35,14 @@ type Layer interface {
 
 // Param is a trainable tensor with its gradient.
 //
-// The gradient can carry a deferred part: Dense's batch-1 path on a sparse input (MNIST
-// is ~81 % zeros) produces dW = x·dyᵀ, which is nonzero only in the rows of nonzero
-// inputs. Instead of writing those rows into Grad it records the outer product (rows,
-// their x values, dy), so plain SGD can apply it to the weights in one pass and the next
+// The gradient can carry a deferred part (with Dense.DeferGrad, which train.Run sets for
+// package optim's optimizers): Dense's batch-1 path on a sparse input (MNIST is ~81 %
+// zeros) produces dW = x·dyᵀ, which is nonzero only in the rows of nonzero inputs.
+// Instead of writing those rows into Grad it records the outer product (rows, their x
+// values, dy), so plain SGD can apply it to the weights in one pass and the next
 // ZeroGrad has nothing to clear. Likewise the packed first layer's batch gradient is
-// nonzero only in the rows of the input columns with ink: with Dense.DeferRows it is
-// kept as those rows (Rows), and Adam updates from them without a dense matrix of
-// zeros in between.
+// nonzero only in the rows of the input columns with ink: it is kept as those rows
+// (Rows), and Adam updates from them without a dense matrix of zeros in between.
 // Anything that reads Grad calls Materialize first.
 type Param struct {
 	Name  string // e.g. "dense0.weight"

@@ -112,6 +112,7 @@ func TestDenseSparsePathMatchesDense(t *testing.T) {
 	rng := testRNG()
 	d := NewDense("d", 8, 5)
 	d.Initialize(InitGlorotUniform, rng)
+	d.DeferGrad = true
 	x := tensor.New(1, 8)
 	x.Data[1], x.Data[6] = 0.7, -1.3 // 2 of 8 nonzero: the sparse path
 	dy := randTensor(rng, 1, 1, 5)

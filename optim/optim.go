@@ -27,8 +27,8 @@ type Optimizer interface {
 }
 
 // TakesDeferred reports whether o is one of this package's optimizers, which read a
-// parameter's gradient through Materialize or its deferred rows (nn.Param): a network
-// may then keep a packed layer's gradient as rows (nn.Network.SetDeferRows).
+// parameter's gradient through Materialize or its deferred terms (nn.Param): a network
+// may then keep such terms (nn.Network.SetDeferGrad).
 func TakesDeferred(o Optimizer) bool {
 	switch o.(type) {
 	case *SGD, *Adam:

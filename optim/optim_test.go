@@ -91,6 +91,7 @@ func TestSGDRowSparseEqualsDense(t *testing.T) {
 	dy := tensor.FromSlice([]float32{0.5, -1, 0.25}, 1, 3)
 	weights := func(sparse bool) []float32 {
 		d := nn.NewDense("d", 6, 3)
+		d.DeferGrad = true
 		for i := range d.W.Value.Data {
 			d.W.Value.Data[i] = float32(i) / 10
 		}
@@ -252,7 +253,7 @@ func TestAdamPackedRowsEqualDense(t *testing.T) {
 		name := c.name
 		run := func(dense bool) []float32 {
 			d := nn.NewDense("d", in, out)
-			d.SparseColumns, d.NoInputGrad, d.DeferRows = true, true, true
+			d.SparseColumns, d.NoInputGrad, d.DeferGrad = true, true, true
 			for i := range d.W.Value.Data {
 				d.W.Value.Data[i] = float32(i%17)/17 - 0.5
 			}

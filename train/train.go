@@ -158,9 +158,9 @@ func Run(ctx context.Context, net *nn.Network, opt optim.Optimizer, trainSet, te
 	order := make([]int, n)
 	params := net.Params()
 	net.ZeroGrad()
-	// The first layer's packed gradient goes to optim's optimizers as its rows; another
-	// Optimizer gets it written out, as it would read Grad.
-	defer net.SetDeferRows(net.SetDeferRows(optim.TakesDeferred(opt)))
+	// The first layer's sparse gradients go to optim's optimizers deferred (as an outer
+	// product or as rows); another Optimizer gets them written out, as it reads Grad.
+	defer net.SetDeferGrad(net.SetDeferGrad(optim.TakesDeferred(opt)))
 	x := tensor.New(append([]int{min(cfg.BatchSize, n)}, shape...)...)
 	labels := make([]int, cfg.BatchSize)
 
