@@ -191,6 +191,9 @@ func (d *Dense) packColumns(x []float32, N, multiple int, withW bool) bool {
 
 // Backward: dW += xᵀ·dy, db += Σ_n dy[n], dx = dy·Wᵀ.
 func (d *Dense) Backward(dy *tensor.Tensor) *tensor.Tensor {
+	if d.W.rows != nil {
+		d.W.Materialize() // a pending term refers to dwc, which this pass overwrites
+	}
 	N := d.x.Rows()
 	sameShape(d, "output gradient", dy.Shape, d.y.Shape)
 	dW, db, W := d.W.Grad.Data, d.B.Grad.Data, d.W.Value.Data

@@ -56,7 +56,7 @@ type Param struct {
 
 // Rows is a deferred gradient term: row Rows[i] of the gradient gets row i of Vals
 // added (Vals is [len(Rows) cols]). It refers to its layer's buffers, which the layer's
-// next Forward materializes before reusing.
+// next Forward or Backward materializes before reusing.
 type Rows struct {
 	Rows []int
 	Vals []float32

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/digitnet/digitnet/internal/kernels"
 	"github.com/digitnet/digitnet/tensor"
 )
 
@@ -553,6 +554,53 @@ func TestSingleOutputGradients(t *testing.T) {
 		for _, r := range CheckNetwork(net, randTensor(rng, 1, 4, 3), []int{0, 1, 1, 0}, gradEps) {
 			if r.RelError > gradTol {
 				t.Errorf("%s: %s RelError %.2g", loss, r.Name, r.RelError)
+			}
+		}
+	}
+}
+
+// TestDeferredRowsAccumulate: with DeferGrad, the packed path's gradient kept as rows
+// still accumulates as Backward promises: two backward passes of one forward (two
+// losses added), or a forward in between, give the gradient written out at once, in
+// fp32 and in bf16.
+func TestDeferredRowsAccumulate(t *testing.T) {
+	const N, In, Out = 16, 12, 5
+	rng := testRNG()
+	x := tensor.New(N, In)
+	for n := range N {
+		for c := range In {
+			if c%3 != 0 { // a third of the columns without ink
+				x.Data[n*In+c] = float32(rng.NormFloat64())
+			}
+		}
+	}
+	dy1, dy2 := randTensor(rng, 1, N, Out), randTensor(rng, 1, N, Out)
+	for _, bf16 := range []bool{false, true} {
+		if bf16 && kernels.BF16() != nil {
+			continue
+		}
+		for _, between := range []bool{false, true} {
+			grad := func(deferred bool) []float32 {
+				d := NewDense("d", In, Out)
+				d.Initialize(InitGlorotUniform, testRNG())
+				d.SparseColumns, d.NoInputGrad, d.DeferGrad, d.BF16 = true, true, deferred, bf16
+				d.Forward(x, true)
+				if !d.packed {
+					t.Fatal("the batch did not take the packed path")
+				}
+				d.Backward(dy1)
+				if between {
+					d.Forward(x, true)
+				}
+				d.Backward(dy2)
+				d.W.Materialize()
+				return slices.Clone(d.W.Grad.Data)
+			}
+			got, want := grad(true), grad(false)
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("bf16 %v, forward between %v: dW[%d] = %g deferred, %g written out", bf16, between, i, got[i], want[i])
+				}
 			}
 		}
 	}

@@ -26,9 +26,9 @@ func convAlgorithms(net *nn.Network) []nn.ConvAlgorithm {
 }
 
 // TestCheckpointKeepsProducts: a run's convolution algorithm and precision are in its
-// checkpoint and a resumed run trains with them; a checkpoint written before they were
-// recorded (state version 3, no "conv" key) resumes with "portable", the algorithm such
-// runs trained by.
+// checkpoint and a resumed run trains with them (FillProducts leaves them); a checkpoint
+// written before they were recorded (state version 3, no "conv" key) leaves them to
+// FillProducts, as `train --resume` left them to its flags.
 func TestCheckpointKeepsProducts(t *testing.T) {
 	r := Default()
 	r.Model, r.Epochs, r.Conv = "lenet5", 1, "winograd"
@@ -54,9 +54,12 @@ func TestCheckpointKeepsProducts(t *testing.T) {
 	if back.Recipe.Conv != "winograd" || back.Recipe.Precision != "fp32" {
 		t.Errorf("resumed recipe: conv %q, precision %q; want winograd, fp32", back.Recipe.Conv, back.Recipe.Precision)
 	}
+	if err := back.FillProducts("gemm", "bf16"); err != nil {
+		t.Fatal(err)
+	}
 	for _, a := range convAlgorithms(back.Net) {
-		if a != nn.ConvWinograd {
-			t.Errorf("resumed network's convolutions %v, want winograd", convAlgorithms(back.Net))
+		if a != nn.ConvWinograd || back.Recipe.Conv != "winograd" || back.Recipe.Precision != "fp32" {
+			t.Errorf("resumed network's convolutions %v (recipe %q, %q), want winograd and fp32 kept", convAlgorithms(back.Net), back.Recipe.Conv, back.Recipe.Precision)
 			break
 		}
 	}
@@ -82,14 +85,27 @@ func TestCheckpointKeepsProducts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p, _ := back.Precision(); back.Recipe.Conv != "portable" || p != "fp32" {
-		t.Errorf("version-3 checkpoint resumed with conv %q, precision %q; want portable, fp32", back.Recipe.Conv, p)
+	if back.Recipe.Conv != "" || back.Recipe.Precision != "" {
+		t.Errorf("version-3 checkpoint resumed with conv %q, precision %q; want both unrecorded", back.Recipe.Conv, back.Recipe.Precision)
 	}
+	if err := back.FillProducts("portable", "fp32"); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := back.Precision(); back.Recipe.Conv != "portable" || p != "fp32" {
+		t.Errorf("version-3 checkpoint filled to conv %q, precision %q; want portable, fp32", back.Recipe.Conv, p)
+	}
+
 	for _, a := range convAlgorithms(back.Net) {
 		if a != nn.ConvPortable {
 			t.Errorf("version-3 checkpoint's convolutions %v, want portable", convAlgorithms(back.Net))
 			break
 		}
+	}
+	if back, err = Resume(old); err != nil {
+		t.Fatal(err)
+	}
+	if err := back.FillProducts("fft", "fp32"); err == nil {
+		t.Error("FillProducts took an unknown algorithm")
 	}
 }
 

@@ -103,9 +103,10 @@ type Recipe struct {
 	// How the products run. They change a run's rounding and speed, not what it learns,
 	// but the same run with another of them is not the same bit for bit, so a checkpoint
 	// keeps them and a resumed run goes on with them.
+	// Checkpoints written before these keys existed (state version 3 and older) have
+	// them empty, as a Recipe written without Default may: Run.FillProducts sets them
+	// (`digitnet train --resume` from its flags, as it did before).
 	// Conv is the convolutions' algorithm (nn.ParseConvAlgorithm; "": auto).
-	// Checkpoints written before the key existed are read as "portable", the algorithm
-	// they were trained with.
 	Conv string `json:"conv,omitempty"`
 	// Precision is the training products' precision: fp32, or bf16 (mixed precision,
 	// where the CPU has the instructions; Run.Precision says whether it does); "": fp32.

@@ -81,6 +81,25 @@ func (run *Run) setProducts() {
 	}
 }
 
+// FillProducts sets the recipe's convolution algorithm and precision where it has none
+// (a checkpoint of state version 3 or older did not record them) to conv and
+// precision, and gives the network what the recipe then says. Those it has stay.
+func (run *Run) FillProducts(conv, precision string) error {
+	r := run.Recipe
+	if r.Conv == "" {
+		r.Conv = conv
+	}
+	if r.Precision == "" {
+		r.Precision = precision
+	}
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	run.Recipe = r
+	run.setProducts()
+	return nil
+}
+
 // Precision is the precision the run's products train in: "bf16" when the recipe asks
 // for it and the CPU runs it (kernels.BF16), else "fp32", with the reason bf16 could
 // not be had when it was asked for.

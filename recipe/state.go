@@ -11,8 +11,8 @@ import (
 )
 
 // StateVersion is the version of State this package writes: 4 records the
-// convolution algorithm and precision in the recipe (older states are read as
-// "portable" and fp32, what they were trained with); 3 keeps the best validation epoch
+// convolution algorithm and precision in the recipe (older states leave them empty:
+// Run.FillProducts); 3 keeps the best validation epoch
 // (and the file its weights); 2 added the partial epoch; 1 wrote no "version" key. All
 // four are read. A newer version is refused with a message naming
 // it, since its fields may mean what this digitnet cannot know.
@@ -75,9 +75,6 @@ func Resume(path string) (*Run, error) {
 		return nil, err
 	}
 	r := st.Recipe
-	if st.Version < 4 && r.Conv == "" {
-		r.Conv = "portable" // what auto was before oneDNN's convolutions, which these runs trained by
-	}
 	if err := r.Validate(); err != nil {
 		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
 	}

@@ -38,6 +38,11 @@ func resumeRun(fs *flag.FlagSet, c *trainConfig) (*recipe.Run, error) {
 	if conflict != nil {
 		return nil, conflict
 	}
+	// A checkpoint from before the recipe kept the products' settings takes them from
+	// the flags, as it did then.
+	if err := run.FillProducts(c.Conv, c.Precision); err != nil {
+		return nil, flagError(err)
+	}
 	c.Recipe = run.Recipe
 	if c.Checkpoint == "" {
 		c.Checkpoint = c.Resume // keep checkpointing where we resumed from
