@@ -165,22 +165,27 @@ func (net *Network) Restore(snap [][]float32) {
 	}
 }
 
-// SetDeferGrad sets every dense layer's DeferGrad and reports whether the first had it:
-// a gradient nonzero in a few rows only is kept deferred (Param.DeferredOuter,
-// DeferredRows) for the optimizer. train.Run turns it on for the optimizers of package
-// optim, which apply the deferred terms or Materialize them; code that reads Grad
-// itself while it is on must Materialize first.
-func (net *Network) SetDeferGrad(on bool) (was bool) {
-	first := true
+// SetDeferGrad sets every dense layer's DeferGrad and returns a func that puts back
+// what each had: a gradient nonzero in a few rows only is kept deferred
+// (Param.DeferredOuter, DeferredRows) for the optimizer. train.Run turns it on for the
+// optimizers of package optim, which apply the deferred terms or Materialize them;
+// code that reads Grad itself while it is on must Materialize first.
+func (net *Network) SetDeferGrad(on bool) (restore func()) {
+	var was []bool
 	for _, l := range net.Layers {
 		if d, ok := l.(*Dense); ok {
-			if first {
-				was, first = d.DeferGrad, false
-			}
+			was = append(was, d.DeferGrad)
 			d.DeferGrad = on
 		}
 	}
-	return was
+	return func() {
+		i := 0
+		for _, l := range net.Layers {
+			if d, ok := l.(*Dense); ok && i < len(was) {
+				d.DeferGrad, i = was[i], i+1
+			}
+		}
+	}
 }
 
 // ZeroGrad clears every parameter gradient.

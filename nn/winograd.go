@@ -36,22 +36,24 @@ const (
 // (their inner dimension is the input channel count) to beat one im2col product.
 const winogradMinChannels = 8
 
-// ConvAlgorithms are the algorithms' names, indexed by ConvAlgorithm.
-var ConvAlgorithms = []string{ConvAuto: "auto", ConvGEMM: "gemm", ConvWinograd: "winograd", ConvDirect: "direct", ConvPortable: "portable"}
+var convAlgorithms = []string{ConvAuto: "auto", ConvGEMM: "gemm", ConvWinograd: "winograd", ConvDirect: "direct", ConvPortable: "portable"}
 
-func (a ConvAlgorithm) String() string { return ConvAlgorithms[a] }
+// ConvAlgorithms are the algorithms' names, in ConvAlgorithm's order.
+func ConvAlgorithms() []string { return slices.Clone(convAlgorithms) }
+
+func (a ConvAlgorithm) String() string { return convAlgorithms[a] }
 
 // ParseConvAlgorithm reads "auto" (or ""), "gemm", "winograd", "direct" or "portable".
 func ParseConvAlgorithm(s string) (ConvAlgorithm, error) {
 	if s == "" {
 		return ConvAuto, nil
 	}
-	for a, name := range ConvAlgorithms {
+	for a, name := range convAlgorithms {
 		if s == name {
 			return ConvAlgorithm(a), nil
 		}
 	}
-	return 0, fmt.Errorf("nn: unknown convolution algorithm %q, want %s or %s", s, strings.Join(ConvAlgorithms[:len(ConvAlgorithms)-1], ", "), ConvAlgorithms[len(ConvAlgorithms)-1])
+	return 0, fmt.Errorf("nn: unknown convolution algorithm %q, want %s or %s", s, strings.Join(convAlgorithms[:len(convAlgorithms)-1], ", "), convAlgorithms[len(convAlgorithms)-1])
 }
 
 // SetConvAlgorithm sets every convolution's algorithm.

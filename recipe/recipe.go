@@ -286,8 +286,9 @@ func (r *Recipe) Validate() error {
 		return bad("balance", strconv.Quote(r.Balance), "none or oversample")
 	case r.Classes == 1 || r.Classes < 0:
 		return bad("classes", r.Classes, "at least 2")
-	case !slices.Contains(nn.ConvAlgorithms, r.Conv) && r.Conv != "":
-		return bad("conv", strconv.Quote(r.Conv), strings.Join(nn.ConvAlgorithms[:len(nn.ConvAlgorithms)-1], ", ")+" or "+nn.ConvAlgorithms[len(nn.ConvAlgorithms)-1])
+	case !slices.Contains(nn.ConvAlgorithms(), r.Conv) && r.Conv != "":
+		algos := nn.ConvAlgorithms()
+		return bad("conv", strconv.Quote(r.Conv), strings.Join(algos[:len(algos)-1], ", ")+" or "+algos[len(algos)-1])
 	case r.Precision != "" && r.Precision != "fp32" && r.Precision != "bf16":
 		return bad("precision", strconv.Quote(r.Precision), "fp32 or bf16")
 	case r.OutlierWeight < 0:

@@ -160,7 +160,7 @@ func Run(ctx context.Context, net *nn.Network, opt optim.Optimizer, trainSet, te
 	net.ZeroGrad()
 	// The first layer's sparse gradients go to optim's optimizers deferred (as an outer
 	// product or as rows); another Optimizer gets them written out, as it reads Grad.
-	defer net.SetDeferGrad(net.SetDeferGrad(optim.TakesDeferred(opt)))
+	defer net.SetDeferGrad(optim.TakesDeferred(opt))()
 	x := tensor.New(append([]int{min(cfg.BatchSize, n)}, shape...)...)
 	labels := make([]int, cfg.BatchSize)
 

@@ -105,7 +105,7 @@ func (pr *probeResult) train(ctx context.Context, net *nn.Network, opt optim.Opt
 	prev := append([]float32(nil), first.Value.Data...)
 	var ratioSum float64
 	net.ZeroGrad()
-	defer net.SetDeferGrad(net.SetDeferGrad(optim.TakesDeferred(opt))) // as train.Run trains
+	defer net.SetDeferGrad(optim.TakesDeferred(opt))() // as train.Run trains
 	for step, pos := 1, 0; step <= steps && ctx.Err() == nil; step++ {
 		if pos+b > n {
 			pos = 0
@@ -276,7 +276,7 @@ func rangeTest(ctx context.Context, base *probeResult) (lrRange, float64) {
 	labels := make([]int, b)
 	params := net.Params()
 	net.ZeroGrad()
-	defer net.SetDeferGrad(net.SetDeferGrad(optim.TakesDeferred(opt)))
+	defer net.SetDeferGrad(optim.TakesDeferred(opt))()
 	var smooth, best float64 = 0, math.Inf(1)
 	r := lrRange{}
 	for step, pos := 0, 0; step < steps && ctx.Err() == nil; step++ {
