@@ -67,7 +67,7 @@ func (d *Dense) backwardBF16(dy *tensor.Tensor, N int) *tensor.Tensor {
 		if k := len(d.cols); k > 0 {
 			d.dwc = resize(d.dwc, k*d.Out)
 			kernels.GemmBF16(true, false, k, d.Out, N, d.xb, k, d.dyb, d.Out, false, d.dwc, d.Out)
-			d.addRows()
+			d.W.addRows(d.cols, d.dwc, &d.rows, d.DeferGrad)
 		}
 	} else {
 		d.W.Materialize()

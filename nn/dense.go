@@ -53,18 +53,6 @@ type Dense struct {
 	xb, wb, dyb []uint16
 }
 
-// addRows adds the packed columns' weight gradient (dwc) to W's rows of those columns,
-// or keeps it as they are when DeferGrad.
-func (d *Dense) addRows() {
-	if d.DeferGrad {
-		d.W.deferRows(d.cols, d.dwc, &d.rows)
-		return
-	}
-	d.W.Materialize()
-	kernels.AddRows(d.W.Grad.Data, d.Out, d.cols, d.dwc)
-	d.W.accumulatedDense()
-}
-
 // sparseDensity is the largest fraction of nonzero inputs for which the batch-1 path
 // walks the nonzero inputs instead of calling GEMM.
 const sparseDensity = 0.5
@@ -205,18 +193,12 @@ func (d *Dense) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	case d.bf16:
 		return d.backwardBF16(dy, N)
 	case d.sparse: // dW += x·dyᵀ, nonzero rows of x only
-		if d.DeferGrad {
-			d.W.deferOuter(d.nz, d.nzVal, dy.Data, &d.outer)
-			break
-		}
-		d.W.Materialize()
-		kernels.AddOuterRows(dW, d.Out, d.nz, d.nzVal, dy.Data)
-		d.W.accumulatedDense()
+		d.W.addOuter(d.nz, d.nzVal, dy.Data, &d.outer, d.DeferGrad)
 	case d.packed: // dW[cols] += xcᵀ·dy; the other rows of xᵀ·dy are zero
 		if k := len(d.cols); k > 0 {
 			d.dwc = resize(d.dwc, k*d.Out)
 			kernels.Gemm(true, false, k, d.Out, N, 1, d.xc, k, dy.Data, d.Out, 0, d.dwc, d.Out)
-			d.addRows()
+			d.W.addRows(d.cols, d.dwc, &d.rows, d.DeferGrad)
 		}
 	default:
 		d.W.Materialize()

@@ -113,10 +113,10 @@ func (p *Param) ClearedBy() { p.outer, p.rows, p.clean = nil, nil, true }
 // accumulatedDense records an accumulation into Grad itself.
 func (p *Param) accumulatedDense() { p.clean = false }
 
-// deferOuter adds the term Σ_k coef[k]·e(rows[k]) ⊗ vec to the gradient, keeping it
-// deferred when it is the only term so far; buf is reused storage for it.
-func (p *Param) deferOuter(rows []int, coef, vec []float32, buf *Outer) {
-	if p.outer != nil || p.rows != nil || !p.clean {
+// addOuter adds the term Σ_k coef[k]·e(rows[k]) ⊗ vec to the gradient; with deferOK
+// it stays deferred when it is the only term so far, in buf (reused storage for it).
+func (p *Param) addOuter(rows []int, coef, vec []float32, buf *Outer, deferOK bool) {
+	if !deferOK || p.outer != nil || p.rows != nil || !p.clean {
 		p.Materialize()
 		kernels.AddOuterRows(p.Grad.Data, p.Grad.Cols(), rows, coef, vec)
 		p.clean = false
@@ -128,10 +128,10 @@ func (p *Param) deferOuter(rows []int, coef, vec []float32, buf *Outer) {
 	p.outer = buf
 }
 
-// deferRows adds the term "row rows[i] += row i of vals" to the gradient, keeping it
-// deferred (in buf, referring to rows and vals) when it is the only term so far.
-func (p *Param) deferRows(rows []int, vals []float32, buf *Rows) {
-	if p.outer != nil || p.rows != nil || !p.clean {
+// addRows adds the term "row rows[i] += row i of vals" to the gradient; with deferOK
+// it stays deferred when it is the only term so far, in buf, referring to rows and vals.
+func (p *Param) addRows(rows []int, vals []float32, buf *Rows, deferOK bool) {
+	if !deferOK || p.outer != nil || p.rows != nil || !p.clean {
 		p.Materialize()
 		kernels.AddRows(p.Grad.Data, p.Grad.Cols(), rows, vals)
 		p.clean = false

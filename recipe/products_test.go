@@ -47,22 +47,27 @@ func TestCheckpointKeepsProducts(t *testing.T) {
 	if _, err := run.Train(context.Background(), blobSet(64, 1), blobSet(32, 2), Options{Checkpoint: path}); err != nil {
 		t.Fatal(err)
 	}
-	back, err := Resume(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if back.Recipe.Conv != "winograd" || back.Recipe.Precision != "fp32" {
-		t.Errorf("resumed recipe: conv %q, precision %q; want winograd, fp32", back.Recipe.Conv, back.Recipe.Precision)
-	}
-	if err := back.FillProducts("gemm", "bf16"); err != nil {
-		t.Fatal(err)
-	}
-	for _, a := range convAlgorithms(back.Net) {
-		if a != nn.ConvWinograd || back.Recipe.Conv != "winograd" || back.Recipe.Precision != "fp32" {
-			t.Errorf("resumed network's convolutions %v (recipe %q, %q), want winograd and fp32 kept", convAlgorithms(back.Net), back.Recipe.Conv, back.Recipe.Precision)
-			break
+	// resumeFilled resumes path, fills what it did not record with conv and
+	// precision, and checks the run and its network have want and wantPrecision.
+	resumeFilled := func(path, conv, precision, want, wantPrecision string) {
+		t.Helper()
+		back, err := Resume(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := back.FillProducts(conv, precision); err != nil {
+			t.Fatal(err)
+		}
+		p, _ := back.Precision()
+		algo, _ := nn.ParseConvAlgorithm(want)
+		for _, a := range convAlgorithms(back.Net) {
+			if a != algo || back.Recipe.Conv != want || p != wantPrecision {
+				t.Errorf("%s filled with %s, %s: convolutions %v, recipe %q, precision %s; want %s, %s", path, conv, precision, convAlgorithms(back.Net), back.Recipe.Conv, p, want, wantPrecision)
+				break
+			}
 		}
 	}
+	resumeFilled(path, "gemm", "bf16", "winograd", "fp32") // recorded: kept
 
 	// The same checkpoint as an older digitnet wrote it: version 3, no conv or
 	// precision key (both are omitted when empty).
@@ -81,29 +86,14 @@ func TestCheckpointKeepsProducts(t *testing.T) {
 	if err := model.SaveCheckpoint(old, ck); err != nil {
 		t.Fatal(err)
 	}
-	back, err = Resume(old)
+	back, err := Resume(old)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if back.Recipe.Conv != "" || back.Recipe.Precision != "" {
 		t.Errorf("version-3 checkpoint resumed with conv %q, precision %q; want both unrecorded", back.Recipe.Conv, back.Recipe.Precision)
 	}
-	if err := back.FillProducts("portable", "fp32"); err != nil {
-		t.Fatal(err)
-	}
-	if p, _ := back.Precision(); back.Recipe.Conv != "portable" || p != "fp32" {
-		t.Errorf("version-3 checkpoint filled to conv %q, precision %q; want portable, fp32", back.Recipe.Conv, p)
-	}
-
-	for _, a := range convAlgorithms(back.Net) {
-		if a != nn.ConvPortable {
-			t.Errorf("version-3 checkpoint's convolutions %v, want portable", convAlgorithms(back.Net))
-			break
-		}
-	}
-	if back, err = Resume(old); err != nil {
-		t.Fatal(err)
-	}
+	resumeFilled(old, "portable", "fp32", "portable", "fp32") // unrecorded: filled
 	if err := back.FillProducts("fft", "fp32"); err == nil {
 		t.Error("FillProducts took an unknown algorithm")
 	}
