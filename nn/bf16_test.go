@@ -222,3 +222,24 @@ func gradStep(net *Network, x *tensor.Tensor, labels []int) (float64, [][]float3
 	}
 	return loss, g
 }
+
+// TestDenseBF16FieldSetDirectly: a library user's Dense with BF16 set by hand, without
+// Network.SetBF16, trains in bf16 where the CPU has it and in float32 where it does
+// not, and never crashes (it once jumped to an unopened oneDNN: SIGSEGV).
+func TestDenseBF16FieldSetDirectly(t *testing.T) {
+	rng := testRNG()
+	d := NewDense("d", 40, 12)
+	for i := range d.W.Value.Data {
+		d.W.Value.Data[i] = float32(rng.NormFloat64()) * 0.3
+	}
+	x := randTensor(rng, 1, 4, 40)
+	want := append([]float32(nil), d.Forward(x, true).Data...)
+	d.BF16 = true
+	got := d.Forward(x, true).Data
+	for i, w := range want {
+		if diff := float64(got[i] - w); diff > 0.05 || diff < -0.05 {
+			t.Fatalf("output %d: %g with BF16 set, %g in float32", i, got[i], w)
+		}
+	}
+	d.Backward(randTensor(rng, 1, 4, 12))
+}

@@ -27,7 +27,8 @@ type Dense struct {
 	DeferGrad bool
 	// BF16 runs a training batch's products in bfloat16 with float32 sums (mixed
 	// precision: the weights, their gradients and everything else stay float32; see
-	// Network.SetBF16). Inference and batches of one are float32.
+	// Network.SetBF16, which says when the CPU or build cannot: then, set directly, the
+	// products stay float32). Inference and batches of one are float32.
 	BF16 bool
 
 	x      *tensor.Tensor // input of the last Forward (not owned)
@@ -121,7 +122,7 @@ func (d *Dense) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 	for n := 0; n < N; n++ {
 		copy(y[n*d.Out:(n+1)*d.Out], b)
 	}
-	if d.bf16 = training && d.BF16 && N > 1; d.bf16 {
+	if d.bf16 = training && d.BF16 && N > 1 && kernels.BF16() == nil; d.bf16 {
 		d.forwardBF16(x, N)
 		return d.y
 	}

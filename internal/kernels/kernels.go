@@ -450,6 +450,9 @@ func GemmBF16(transA, transB bool, m, n, k int, a []uint16, lda int, b []uint16,
 		return
 	}
 	checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+	if err := BF16(); err != nil {
+		panic(fmt.Sprintf("tensor: GemmBF16: %v", err))
+	}
 	gemmBF16(transA, transB, m, n, k, a, lda, b, ldb, accumulate, c, ldc)
 }
 
