@@ -214,6 +214,8 @@ func (c *trainConfig) loadData(ctx context.Context, log io.Writer) (trainSet, te
 				fmt.Fprintf(log, "data: %s\n", n)
 			}
 		}
+	case c.Resume != "" && !slices.Contains(dataset.Names(), c.Dataset):
+		return nil, nil, usageErr("--resume %s: the run trained on data of its own (dataset %q), which a checkpoint does not hold; pass --data DIR with it", c.Resume, c.Dataset)
 	default:
 		trainSet, testSet, err = dataset.Load(ctx, dataset.Options{Dataset: c.Dataset, Log: log})
 	}
@@ -293,4 +295,14 @@ func flagSet(fs *flag.FlagSet) func(key string) bool {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	return func(key string) bool { return set[flagName(key)] }
+}
+
+// noteUnused says on w, for each of names given on the command line, that command
+// takes the flag from train's set but does not use it, and why.
+func noteUnused(fs *flag.FlagSet, w io.Writer, command, why string, names ...string) {
+	fs.Visit(func(f *flag.Flag) {
+		if slices.Contains(names, f.Name) {
+			fmt.Fprintf(w, "digitnet %s: --%s is not used here: %s\n", command, f.Name, why)
+		}
+	})
 }

@@ -37,6 +37,7 @@ func runDiagnose(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *steps < 10 {
 		return usageErr("--steps %d: want at least 10", *steps)
 	}
+	noteUnused(fs, stderr, "diagnose", "its probes train in fp32 with the default convolutions", "precision", "conv")
 	start := time.Now()
 	trainRaw, testRaw, err := c.loadData(ctx, stderr)
 	if err == nil {

@@ -36,6 +36,7 @@ func runGradcheck(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err := resolve(fs, &c); err != nil {
 		return err
 	}
+	noteUnused(fs, stderr, "gradcheck", "the check runs in fp32 with the default convolutions", "precision", "conv")
 	rng := rand.New(rand.NewPCG(c.Seed, 0x9e3779b97f4a7c15))
 	spec := c.Spec()
 	net, err := spec.Build(rng)

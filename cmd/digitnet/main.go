@@ -76,22 +76,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if c.name != args[0] {
 			continue
 		}
-		err := c.run(ctx, args[1:], stdout, stderr)
-		var ee exitError
-		switch {
-		case err == nil:
-			return 0
-		case errors.Is(err, flag.ErrHelp):
-			return 0
-		case errors.As(err, &ee):
-			return ee.code
-		case errors.Is(err, errUsage):
-			fmt.Fprintf(stderr, "digitnet %s: %v\n", c.name, err)
-			return 2
-		default:
-			fmt.Fprintf(stderr, "digitnet %s: %v\n", c.name, err)
-			return 1
-		}
+		return exitCode(ctx, c.name, c.run(ctx, args[1:], stdout, stderr), stderr)
 	}
 	fmt.Fprintf(stderr, "digitnet: unknown command %q\n", args[0])
 	usage(stderr)
@@ -122,6 +107,30 @@ func interruptible(parent context.Context) (context.Context, func()) {
 		signal.Stop(sigs)
 		cancel(context.Canceled)
 	}
+}
+
+// exitCode reports command name's error on stderr and returns the exit status for it.
+func exitCode(ctx context.Context, name string, err error, stderr io.Writer) int {
+	var ee exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(stderr, "digitnet %s: %v\n", name, err)
+		return 2
+	}
+	// A signal that stopped the work before it could finish for it (loading the data,
+	// say) makes its error, but the signal is what the user sees.
+	if i, ok := context.Cause(ctx).(interrupted); ok {
+		fmt.Fprintf(stderr, "digitnet %s: interrupted (%v) before it finished\n", name, i)
+		return interruptedExit(ctx).code
+	}
+	fmt.Fprintf(stderr, "digitnet %s: %v\n", name, err)
+	return 1
 }
 
 // interruptedExit is the exit status of a command that a signal stopped early and that

@@ -631,9 +631,28 @@ func TestResumeRejectsConflictingFlags(t *testing.T) {
 	if code != 2 || !strings.Contains(errOut, "--precision bf16 differs from the checkpoint's fp32") {
 		t.Errorf("resume with another --precision: exit %d, %q", code, errOut)
 	}
+	// Settings the checkpoint left out of its file (at their zero value) are unset, and a
+	// flag setting one is a change like any other, not silently dropped.
+	for _, flags := range [][]string{{"--weight-decay", "0.5"}, {"--val", "100"}, {"--label-smoothing", "0.1"}} {
+		code, _, errOut = digitnet(append([]string{"train", "--resume", dir, "--progress", "none"}, flags...)...)
+		if want := flags[0] + " " + flags[1] + " differs from the checkpoint's unset"; code != 2 || !strings.Contains(errOut, want) {
+			t.Errorf("resume with %v: exit %d, %q; want %q", flags, code, errOut, want)
+		}
+	}
+	code, _, errOut = digitnet("train", "--resume", dir, "--weight-decay", "0", "--progress", "none", "--json")
+	if code != 0 {
+		t.Errorf("resume with --weight-decay 0, the checkpoint's own: exit %d, %q", code, errOut)
+	}
 	code, _, errOut = digitnet("train", "--resume", t.TempDir(), "--progress", "none")
 	if code != 1 || !strings.Contains(errOut, checkpointFile) {
 		t.Errorf("resume from an empty directory: exit %d, %q", code, errOut)
+	}
+	// --resume takes the checkpoint file too, and names itself when the path is wrong.
+	if code, _, errOut := digitnet("train", "--resume", filepath.Join(dir, checkpointFile), "--progress", "none", "--json"); code != 0 {
+		t.Errorf("resume from the checkpoint file: exit %d, %q", code, errOut)
+	}
+	if code, _, errOut := digitnet("train", "--resume", filepath.Join(dir, "missing"), "--progress", "none"); code != 1 || !strings.HasPrefix(errOut, "digitnet train: --resume") {
+		t.Errorf("resume from a missing directory: exit %d, %q", code, errOut)
 	}
 	// A finished run resumes to its final report without training more.
 	code, out, errOut := digitnet("train", "--resume", dir, "--progress", "none", "--json")
@@ -1008,5 +1027,40 @@ func (o *onLine) Write(p []byte) (int, error) {
 			o.do()
 		}
 		o.buf = o.buf[i+1:]
+	}
+}
+
+// TestSignalWhileLoadingExits: a command whose work a signal cut short (its error is
+// the cancelled read) exits as interrupted, 128 + the signal, saying so in one line;
+// the same error without a signal is an ordinary failure.
+func TestSignalWhileLoadingExits(t *testing.T) {
+	cut := fmt.Errorf("idx: train-images-idx3-ubyte: read payload: %w", context.Canceled)
+	for _, c := range []struct {
+		sig  syscall.Signal
+		want int
+	}{{syscall.SIGINT, 130}, {syscall.SIGTERM, 143}} {
+		ctx, cancel := context.WithCancelCause(context.Background())
+		cancel(interrupted{c.sig})
+		var errOut strings.Builder
+		if got := exitCode(ctx, "train", cut, &errOut); got != c.want || !strings.Contains(errOut.String(), "interrupted") || strings.Contains(errOut.String(), "idx:") {
+			t.Errorf("%v: exit %d, %q; want %d and one line saying interrupted", c.sig, got, errOut.String(), c.want)
+		}
+	}
+	var errOut strings.Builder
+	if got := exitCode(context.Background(), "train", cut, &errOut); got != 1 || !strings.Contains(errOut.String(), "idx:") {
+		t.Errorf("without a signal: exit %d, %q; want 1 and the error", got, errOut.String())
+	}
+}
+
+// TestUnusedTrainFlagsNoted: gradcheck and diagnose take train's flags, but not all of
+// them apply; the ones that do not say so instead of passing for used.
+func TestUnusedTrainFlagsNoted(t *testing.T) {
+	code, _, errOut := digitnet("gradcheck", "--precision", "bf16", "--samples", "2", "--json")
+	if code != 0 || !strings.Contains(errOut, "--precision is not used here") {
+		t.Errorf("gradcheck --precision bf16: exit %d, %q", code, errOut)
+	}
+	code, _, errOut = digitnet("gradcheck", "--samples", "2", "--json")
+	if code != 0 || strings.Contains(errOut, "not used") {
+		t.Errorf("gradcheck without those flags: exit %d, %q", code, errOut)
 	}
 }

@@ -237,6 +237,18 @@ func TestTrainOnClassFolders(t *testing.T) {
 		t.Errorf("eval on the folders: exit %d, %+v (want accuracy %v)\n%s", code, rep, acc, errOut)
 	}
 
+	// A checkpoint does not hold the data: resuming a folder run asks for --data.
+	ck := filepath.Join(dir, "ck")
+	if code, _, errOut := digitnet("train", "--data", dir, "--epochs", "1", "--progress", "none", "--checkpoint", ck); code != 0 {
+		t.Fatalf("train --checkpoint on folders: exit %d\n%s", code, errOut)
+	}
+	if code, _, errOut := digitnet("train", "--resume", ck, "--progress", "none"); code != 2 || !strings.Contains(errOut, "pass --data DIR") {
+		t.Errorf("resume of a folder run without --data: exit %d, %q; want 2 and a word on --data", code, errOut)
+	}
+	if code, _, errOut := digitnet("train", "--resume", ck, "--data", dir, "--progress", "none"); code != 0 {
+		t.Errorf("resume of a folder run with --data: exit %d\n%s", code, errOut)
+	}
+
 	// --outliers: the train/<kind>/ pictures of other folders join the run, towards a
 	// uniform answer, and the model records where they came from.
 	outliers := filepath.Join(dir, "outliers")

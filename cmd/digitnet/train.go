@@ -93,6 +93,8 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	precision, err := run.Precision()
 	if err != nil {
 		fmt.Fprintf(stderr, "--precision bf16: %v; training in fp32\n", err)
+	} else if precision == "bf16" && c.Batch == 1 {
+		fmt.Fprintln(stderr, "--precision bf16 with --batch 1: dense layers run a batch of one in fp32 (bf16 pays on batches); convolutions run bf16")
 	}
 	trainData, testData := run.Data(trainSet, testSet)
 
