@@ -13,8 +13,8 @@ import (
 // A quantized dense layer keeps W as int8 with one scale per output column (symmetric:
 // s_o = max_i |W[i,o]| / 127) and quantizes its input per batch to uint8 with one scale
 // and zero point fitted on calibration inputs (the range they reach, widened to take in
-// 0; a first layer fed pixels/255 gets step 1/255 and zero point 0, so the pixels go in
-// exactly). The product runs in integers, y = s_x·s_o·Σ_i (q_x − z)·q_W + b (oneDNN's
+// 0; the layer the inputs reach, given their range (QuantizeInputs: pixels/255 in [0,
+// 1]), gets step 1/255 and zero point 0, so the pixels go in exactly). The product runs in integers, y = s_x·s_o·Σ_i (q_x − z)·q_W + b (oneDNN's
 // u8·s8 GEMM, kernels.GemmU8S8), and everything else in float32. This is the
 // per-channel QDQ scheme of ONNX (QuantizeLinear / DequantizeLinear) and PyTorch's
 // fbgemm/onednn backends. A convolution is quantized the same way, one scale per
@@ -45,13 +45,33 @@ type int8State struct {
 // products run through oneDNN where kernels.Int8 allows, and otherwise one row at a
 // time in C or Go: the same integers, slowly (callers that want speed check
 // kernels.Int8 first, as the commands do).
-func (net *Network) Quantize(x *tensor.Tensor) error {
+func (net *Network) Quantize(x *tensor.Tensor) error { return net.quantize(x, nil) }
+
+// QuantizeInputs is Quantize for a network whose inputs are known to lie in [lo, hi]
+// (pixels scaled to [0, 1], say): the layer the inputs reach unchanged gets that range,
+// not the calibration batch's, which images without full ink would fit too narrow —
+// stronger ink would then be clipped. Pixels p/255 go in exactly (step 1/255, zero 0).
+func (net *Network) QuantizeInputs(x *tensor.Tensor, lo, hi float32) error {
+	if !(lo <= hi) || math.IsInf(float64(lo), 0) || math.IsInf(float64(hi), 0) {
+		return fmt.Errorf("nn: QuantizeInputs: input range [%g, %g]", lo, hi)
+	}
+	return net.quantize(x, &[2]float32{lo, hi})
+}
+
+func (net *Network) quantize(x *tensor.Tensor, inputs *[2]float32) error {
 	checkInput(net.Layers[0], x, net.InShape)
 	if x.Rows() == 0 {
 		return fmt.Errorf("nn: Quantize: no calibration examples")
 	}
 	for _, l := range net.Layers {
 		if q, ok := l.(quantizable); ok {
+			for _, p := range q.Params() {
+				for _, v := range p.Value.Data {
+					if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+						return fmt.Errorf("nn: Quantize: %s holds %g; int8 needs finite weights", p.Name, v)
+					}
+				}
+			}
 			q.shareInt8(nil)
 		}
 	}
@@ -61,6 +81,14 @@ func (net *Network) Quantize(x *tensor.Tensor) error {
 	for _, l := range net.Layers {
 		if q, ok := l.(quantizable); ok {
 			q.quantize(h.Data)
+			if inputs != nil { // the inputs reach this layer as they are
+				q.setInputRange(inputs[0], inputs[1])
+			}
+		}
+		switch l.(type) {
+		case *Flatten, *Dropout: // the same values in inference
+		default:
+			inputs = nil
 		}
 		h = l.Forward(h, false)
 	}
@@ -70,13 +98,17 @@ func (net *Network) Quantize(x *tensor.Tensor) error {
 // quantizable is a layer with an int8 form: Dense and Conv2D.
 type quantizable interface {
 	Layer
-	quantize(in []float32) // fit the int8 form, the input range on in
+	quantize(in []float32)        // fit the int8 form, the input range on in
+	setInputRange(lo, hi float32) // the input range known instead (after quantize)
 	hasInt8() bool
 	shareInt8(from Layer) // take from's int8 form (working buffers apart), or none
 }
 
 func (d *Dense) quantize(in []float32) { d.q = &int8State{Int8Dense: quantizeDense(d, in)} }
 func (d *Dense) hasInt8() bool         { return d.q != nil }
+func (d *Dense) setInputRange(lo, hi float32) {
+	d.q.InScale, d.q.InZero = inputRange([]float32{lo, hi})
+}
 func (d *Dense) shareInt8(from Layer) {
 	d.q = nil
 	if s, ok := from.(*Dense); ok && s.q != nil {
@@ -86,6 +118,9 @@ func (d *Dense) shareInt8(from Layer) {
 
 func (c *Conv2D) quantize(in []float32) { c.q = &int8ConvState{Int8Conv: quantizeConv(c, in)} }
 func (c *Conv2D) hasInt8() bool         { return c.q != nil }
+func (c *Conv2D) setInputRange(lo, hi float32) {
+	c.q.InScale, c.q.InZero = inputRange([]float32{lo, hi})
+}
 func (c *Conv2D) shareInt8(from Layer) {
 	c.q = nil
 	if s, ok := from.(*Conv2D); ok && s.q != nil {

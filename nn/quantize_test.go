@@ -3,6 +3,7 @@ package nn
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/digitnet/digitnet/tensor"
@@ -197,4 +198,59 @@ func quantizedReplica(t *testing.T, net *Network) *Network {
 	}
 	r.ShareQuantization(net)
 	return r
+}
+
+// TestQuantizeInputsKnownRange: calibrated on faint images (ink up to a quarter), the
+// first layer fitted on them clips full ink; given the inputs' range it takes pixels
+// p/255 exactly (step 1/255, zero point 0) and its outputs on full ink are float32's
+// to within the weights' rounding.
+// Non-finite weights are refused rather than quantized into nonsense.
+func TestQuantizeInputsKnownRange(t *testing.T) {
+	build := func() *Network {
+		net, err := MLP{Sizes: []int{30, 12, 4}, Activation: "relu", Output: "softmax", Loss: "ce", Init: InitGlorotNormal}.Build(testRNG())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return net
+	}
+	rng := testRNG()
+	full := tensor.New(40, 30)
+	for i := range full.Data {
+		full.Data[i] = float32(rng.IntN(256)) / 255
+	}
+	faint := full.Clone()
+	for i := range faint.Data {
+		faint.Data[i] *= 0.25
+	}
+	// The first layer's outputs (the later layers' ranges are the calibration's anyway).
+	want := build().Layers[0].Forward(full, false).Clone()
+	worst := func(net *Network) float64 {
+		got, w := net.Layers[0].Forward(full, false), 0.0
+		for i, v := range want.Data {
+			w = max(w, math.Abs(float64(got.Data[i]-v)))
+		}
+		return w
+	}
+	fitted, known := build(), build()
+	if err := fitted.Quantize(faint); err != nil {
+		t.Fatal(err)
+	}
+	if err := known.QuantizeInputs(faint, 0, 1); err != nil {
+		t.Fatal(err)
+	}
+	q := known.Layers[0].(*Dense).Int8()
+	if q.InScale != float32(1.0/255) || q.InZero != 0 {
+		t.Errorf("known range [0, 1]: step %g zero %d, want 1/255 and 0", q.InScale, q.InZero)
+	}
+	if e := worst(known); e > 0.02 {
+		t.Errorf("known range: outputs off by up to %.3f from float32", e)
+	}
+	if e := worst(fitted); e < 0.05 {
+		t.Errorf("fitted on faint images: outputs off by only %.3f; the test no longer shows the clipping", e)
+	}
+	bad := build()
+	bad.Layers[0].(*Dense).W.Value.Data[3] = float32(math.Inf(1))
+	if err := bad.Quantize(full); err == nil || !strings.Contains(err.Error(), "finite") {
+		t.Errorf("Quantize with an infinite weight: %v, want an error about finite weights", err)
+	}
 }

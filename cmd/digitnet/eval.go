@@ -79,17 +79,10 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	nn.SetCores(m.Arch, runtime.GOMAXPROCS(0))
-	used := "fp32"
-	if *precision == "int8" && int8Ready(stderr) {
-		if m, err = quantizeModel(ctx, m, stderr); err != nil {
-			return err
-		}
-		used = "int8"
-	}
 	if *name == "" {
 		*name = m.Dataset
 	}
-	test, err := loadTest(ctx, *name, *dir, *prefix, *path, stderr)
+	trainSet, test, err := loadEvalData(ctx, *name, *dir, *prefix, *path, stderr)
 	if err != nil {
 		return err
 	}
@@ -97,6 +90,16 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if test.Rows*test.Cols != m.Arch.InputSize() || len(test.Classes) != len(m.Classes) {
 		return fmt.Errorf("model %s takes %d inputs and %d classes; %s has %d pixels and %d classes",
 			*path, m.Arch.InputSize(), len(m.Classes), *name, test.Rows*test.Cols, len(test.Classes))
+	}
+	used := "fp32"
+	if *precision == "int8" && int8Ready(stderr) {
+		// Calibrated on the training images of the data evaluated on (--data's, or the
+		// model's own data set): the ones the model was trained on, when they are those.
+		pixels := calibrationFrom(trainSet)
+		if m, err = m.Quantized(pixels, len(pixels)/m.Arch.InputSize()); err != nil {
+			return err
+		}
+		used = "int8"
 	}
 	data := &train.Bytes{Pixels: test.Images, Labels: test.Labels, ExampleShape: m.Arch.Input, Scale: m.Input.Scale, Offset: m.Input.Offset}
 	met := train.Evaluate(m.Net, data, m.Arch.EvalBatch())
@@ -151,7 +154,7 @@ func evalEnsemble(ctx context.Context, ens *model.Ensemble, label, name, dir, pr
 	if name == "" {
 		name = ens.Models[0].Dataset
 	}
-	test, err := loadTest(ctx, name, dir, prefix, label, stderr)
+	trainSet, test, err := loadEvalData(ctx, name, dir, prefix, label, stderr)
 	if err != nil {
 		return err
 	}
@@ -162,7 +165,8 @@ func evalEnsemble(ctx context.Context, ens *model.Ensemble, label, name, dir, pr
 	}
 	used := "fp32"
 	if precision == "int8" && int8Ready(stderr) {
-		if ens, err = quantizeEnsemble(ctx, ens, stderr); err != nil {
+		pixels := calibrationFrom(trainSet) // as for one model
+		if ens, err = ens.Quantized(pixels, len(pixels)/ens.Models[0].Arch.InputSize()); err != nil {
 			return err
 		}
 		used = "int8"
@@ -227,14 +231,14 @@ func ensembleMistakes(ens *model.Ensemble, set *dataset.Set, n int) []report.Dig
 	return digitsOf(train.Worst(wrong, n), set)
 }
 
-// loadTest reads the test set to evaluate model on: the data --data names (as train
-// reads it), or the data set the model was trained on.
-func loadTest(ctx context.Context, name, dir, prefix, model string, log io.Writer) (*dataset.Set, error) {
+// loadEvalData reads the data to evaluate model on, its training split (int8's
+// calibration images) and its test split: the data --data names (as train reads it),
+// or the data set the model was trained on.
+func loadEvalData(ctx context.Context, name, dir, prefix, model string, log io.Writer) (trainSet, test *dataset.Set, err error) {
 	if dir == "" && (name == dataset.FolderName || !slices.Contains(dataset.Names(), name)) {
-		return nil, usageErr("model %s was trained on %s data: name it with --data DIR", model, name)
+		return nil, nil, usageErr("model %s was trained on %s data: name it with --data DIR", model, name)
 	}
 	c := trainConfig{DataDir: dir, Prefix: prefix}
 	c.Dataset = name
-	_, test, err := c.loadData(ctx, log)
-	return test, err
+	return c.loadData(ctx, log)
 }

@@ -48,13 +48,18 @@ func calibration(ctx context.Context, name string, log io.Writer) ([]uint8, erro
 	if err != nil {
 		return nil, fmt.Errorf("--precision int8: calibration images: %w", err)
 	}
+	return calibrationFrom(train), nil
+}
+
+// calibrationFrom returns calibrationImages images spread evenly over train.
+func calibrationFrom(train *dataset.Set) []uint8 {
 	n, d := min(calibrationImages, train.N), train.Rows*train.Cols
 	out := make([]uint8, 0, n*d)
 	for i := range n {
 		j := i * train.N / n
 		out = append(out, train.Images[j*d:(j+1)*d]...)
 	}
-	return out, nil
+	return out
 }
 
 // quantizeModel returns m's int8 form, calibrated on its training data set's images.
@@ -64,14 +69,4 @@ func quantizeModel(ctx context.Context, m *model.Model, log io.Writer) (*model.M
 		return nil, err
 	}
 	return m.Quantized(pixels, len(pixels)/m.Arch.InputSize())
-}
-
-// quantizeEnsemble is quantizeModel for every member of ens, on the first member's
-// data set's images.
-func quantizeEnsemble(ctx context.Context, ens *model.Ensemble, log io.Writer) (*model.Ensemble, error) {
-	pixels, err := calibration(ctx, ens.Models[0].Dataset, log)
-	if err != nil {
-		return nil, err
-	}
-	return ens.Quantized(pixels, len(pixels)/ens.Models[0].Arch.InputSize())
 }

@@ -237,6 +237,13 @@ func TestTrainOnClassFolders(t *testing.T) {
 		t.Errorf("eval on the folders: exit %d, %+v (want accuracy %v)\n%s", code, rep, acc, errOut)
 	}
 
+	// int8 calibrates on the training images of the data --data names: the model's own.
+	code, out, errOut = digitnet("eval", "--model", trained, "--data", dir, "--json", "--precision", "int8")
+	var rep8 evalReport
+	if code != 0 || json.Unmarshal([]byte(out), &rep8) != nil || math.Abs(rep8.Accuracy-acc) > 0.02 {
+		t.Errorf("eval --precision int8 on the folders: exit %d, %+v (fp32 accuracy %v)\n%s", code, rep8, acc, errOut)
+	}
+
 	// A checkpoint does not hold the data: resuming a folder run asks for --data.
 	ck := filepath.Join(dir, "ck")
 	if code, _, errOut := digitnet("train", "--data", dir, "--epochs", "1", "--progress", "none", "--checkpoint", ck); code != 0 {

@@ -516,7 +516,9 @@ func (m *Model) Quantized(pixels []uint8, n int) (*Model, error) {
 	}
 	x := tensor.New(append([]int{n}, m.Arch.Input...)...)
 	m.Batch(x.Data, pixels[:n*m.Arch.InputSize()])
-	if err := net.Quantize(x); err != nil {
+	// The pixels' whole range, not only the calibration images': [0, 255] as scaled.
+	lo, hi := m.Input.Offset, 255*m.Input.Scale+m.Input.Offset
+	if err := net.QuantizeInputs(x, min(lo, hi), max(lo, hi)); err != nil {
 		return nil, err
 	}
 	q := *m
