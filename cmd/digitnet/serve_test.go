@@ -232,6 +232,14 @@ func TestServeInt8(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(b), `"digit":7,`) {
 		t.Errorf("POST /v1/predict with --precision int8: %s %s, want digit 7", resp.Status, b)
 	}
+	if resp, err = http.Get(url + "v1/model"); err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), `"precision":"int8"`) {
+		t.Errorf("GET /v1/model with --precision int8 does not say so: %s", b)
+	}
 	cancel()
 	<-done
 }

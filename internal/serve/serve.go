@@ -321,9 +321,10 @@ func modelInfo(st *loaded) any {
 		Input        input         `json:"input"`
 		Training     model.Summary `json:"training"`
 		LoadedAt     string        `json:"loaded_at"`
+		Precision    string        `json:"precision"`         // the products' arithmetic: fp32, or int8 (serve --precision int8)
 		Members      []member      `json:"members,omitempty"` // an ensemble's models, whose probabilities are averaged
 	}{
-		File: st.name, Architecture: m.Arch, Summary: m.Arch.Summary(), Layers: m.Net.String(), Parameters: st.ens.Parameters(),
+		File: st.name, Precision: precisionOf(m.Net), Architecture: m.Arch, Summary: m.Arch.Summary(), Layers: m.Net.String(), Parameters: st.ens.Parameters(),
 		Members: members,
 		Classes: m.Classes, Dataset: m.Dataset, Training: m.Training,
 		LoadedAt: st.loadedAt.Format(time.RFC3339),
@@ -530,4 +531,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header()["Content-Type"] = jsonType
 	w.WriteHeader(status)
 	w.Write(append(b, '\n'))
+}
+
+// precisionOf names the arithmetic of net's products: int8 once quantized, else fp32.
+func precisionOf(net *nn.Network) string {
+	if net.Quantized() {
+		return "int8"
+	}
+	return "fp32"
 }

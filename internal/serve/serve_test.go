@@ -160,7 +160,7 @@ func TestRoutes(t *testing.T) {
 	}{
 		{"GET", "/healthz", 200, "application/json", []string{`"status":"ok"`, `"model":"mnist-mlp.safetensors"`}},
 		{"GET", "/v1/model", 200, "application/json", []string{`"file":"mnist-mlp.safetensors"`, `"summary":"784-300-10 relu, softmax"`,
-			`"classes":["0","1","2","3","4","5","6","7","8","9"]`, `"scale":0.003921569`, `"test_accuracy":0.9`, `"parameters":238510`}},
+			`"classes":["0","1","2","3","4","5","6","7","8","9"]`, `"scale":0.003921569`, `"test_accuracy":0.9`, `"parameters":238510`, `"precision":"fp32"`}},
 		{"GET", "/", 200, "text/html; charset=utf-8", []string{`<canvas id="pad"`, `/static/app.js`, `id="seen"`}},
 		{"GET", "/static/app.js", 200, "text/javascript; charset=utf-8", []string{`"/v1/predict"`, "return_input"}},
 		{"GET", "/static/style.css", 200, "text/css; charset=utf-8", []string{"#pad"}},
