@@ -141,6 +141,15 @@ func resolve(fs *flag.FlagSet, c *trainConfig) error {
 	if err := c.ApplyPreset(func(key string) bool { return set[flagName(key)] }); err != nil {
 		return flagError(err)
 	}
+	// --layers and --activation shape the MLP; another architecture has its own layers,
+	// and the flags would pass unseen.
+	if arch, own := c.archName(); arch != "" {
+		for _, f := range []string{"layers", "activation"} {
+			if set[f] {
+				return usageErr("--%s applies to --model mlp; %s", f, own)
+			}
+		}
+	}
 	if c.Outliers == "" {
 		if set["outlier-weight"] {
 			return usageErr("--outlier-weight needs --outliers")
@@ -148,6 +157,18 @@ func resolve(fs *flag.FlagSet, c *trainConfig) error {
 		c.OutlierWeight = 0 // not recorded: a run without outliers is the same run as before the flag
 	}
 	return c.validate()
+}
+
+// archName names the architecture when it is not the MLP --layers describes ("--arch
+// FILE" or "--model NAME"; "" for the MLP), and says where its layers come from.
+func (c *trainConfig) archName() (name, own string) {
+	switch {
+	case c.ArchFile != "":
+		return "--arch " + c.ArchFile, "the layers are the ones --arch " + c.ArchFile + " describes"
+	case c.Model != "" && c.Model != "mlp":
+		return "--model " + c.Model, "--model " + c.Model + " has its own layers (write yours in a file for --arch)"
+	}
+	return "", ""
 }
 
 // validate checks the settings only the command has.

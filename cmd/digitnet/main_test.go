@@ -1064,3 +1064,18 @@ func TestUnusedTrainFlagsNoted(t *testing.T) {
 		t.Errorf("gradcheck without those flags: exit %d, %q", code, errOut)
 	}
 }
+
+// TestMLPFlagsNeedTheMLP: --layers and --activation shape the MLP; with another
+// architecture they are a usage error naming it, not silently ignored.
+func TestMLPFlagsNeedTheMLP(t *testing.T) {
+	for _, args := range [][]string{
+		{"train", "--model", "lenet5", "--activation", "sigmoid"},
+		{"train", "--model", "cnn", "--layers", "784,100,10"},
+		{"train", "--arch", filepath.Join("..", "..", "examples", "mlp-1200x2.json"), "--layers", "784,10"},
+		{"gradcheck", "--model", "cnn", "--activation", "tanh"},
+	} {
+		if code, _, errOut := digitnet(args...); code != 2 || !strings.Contains(errOut, "applies to --model mlp") {
+			t.Errorf("%v: exit %d, %q; want 2 and a usage error", args, code, errOut)
+		}
+	}
+}
