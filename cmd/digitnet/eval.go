@@ -93,9 +93,10 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	used := "fp32"
 	if *precision == "int8" && int8Ready(stderr) {
-		// Calibrated on the training images of the data evaluated on (--data's, or the
-		// model's own data set): the ones the model was trained on, when they are those.
-		pixels := calibrationFrom(trainSet)
+		pixels, err := calibrationFor(ctx, m.Dataset, *name, trainSet, stderr)
+		if err != nil {
+			return err
+		}
 		if m, err = m.Quantized(pixels, len(pixels)/m.Arch.InputSize()); err != nil {
 			return err
 		}
@@ -165,7 +166,10 @@ func evalEnsemble(ctx context.Context, ens *model.Ensemble, label, name, dir, pr
 	}
 	used := "fp32"
 	if precision == "int8" && int8Ready(stderr) {
-		pixels := calibrationFrom(trainSet) // as for one model
+		pixels, err := calibrationFor(ctx, ens.Models[0].Dataset, name, trainSet, stderr)
+		if err != nil {
+			return err
+		}
 		if ens, err = ens.Quantized(pixels, len(pixels)/ens.Models[0].Arch.InputSize()); err != nil {
 			return err
 		}

@@ -51,6 +51,17 @@ func calibration(ctx context.Context, name string, log io.Writer) ([]uint8, erro
 	return calibrationFrom(train), nil
 }
 
+// calibrationFor returns the calibration images of a model trained on the data set
+// trainedOn, evaluated on data evalOn whose training split is evalTrain: that split's
+// when the two are the same data (a model of the user's own data included, read from
+// --data), else the model's own data set's.
+func calibrationFor(ctx context.Context, trainedOn, evalOn string, evalTrain *dataset.Set, log io.Writer) ([]uint8, error) {
+	if evalOn == trainedOn || !slices.Contains(dataset.Names(), trainedOn) {
+		return calibrationFrom(evalTrain), nil
+	}
+	return calibration(ctx, trainedOn, log)
+}
+
 // calibrationFrom returns calibrationImages images spread evenly over train.
 func calibrationFrom(train *dataset.Set) []uint8 {
 	n, d := min(calibrationImages, train.N), train.Rows*train.Cols
