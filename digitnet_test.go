@@ -21,6 +21,7 @@ import (
 	"github.com/digitnet/digitnet/dataset"
 	"github.com/digitnet/digitnet/internal/kernels"
 	"github.com/digitnet/digitnet/internal/synth"
+	"github.com/digitnet/digitnet/nn"
 	"github.com/digitnet/digitnet/recipe"
 	"golang.org/x/image/font/gofont/gobold"
 	"golang.org/x/image/font/gofont/goitalic"
@@ -386,5 +387,55 @@ func TestWithWeights(t *testing.T) {
 	}
 	if _, err := m.WithWeights(1, 1); err == nil {
 		t.Error("two weights for four members accepted")
+	}
+}
+
+// TestBinaryModelPredicts: a binary model's single sigmoid output is class 1's
+// probability; at 0.047 the answer is class 0 at 0.953, through Predict, PredictImage
+// and ReadNumber, with the loss fused (bce) or not (mse). It answered class 1 (0.047)
+// with bce: the probability was thresholded as a logit.
+func TestBinaryModelPredicts(t *testing.T) {
+	for _, loss := range []string{"bce", "mse"} {
+		spec := nn.Spec{Input: []int{784}, Layers: []nn.LayerSpec{{Type: "dense", Out: 1}}, Output: "sigmoid", Loss: loss, Init: "he-normal"}
+		net, err := spec.Build(rand.New(rand.NewPCG(1, 2)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range net.Params() { // weights 0, bias -3: σ(-3) = 0.047 for any input
+			for i := range p.Value.Data {
+				p.Value.Data[i] = 0
+			}
+			if len(p.Value.Data) == 1 {
+				p.Value.Data[0] = -3
+			}
+		}
+		m, err := digitnet.New(net, digitnet.Meta{Scale: 1.0 / 255, Classes: []string{"cat", "dog"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		px := make([]float32, 784)
+		for i := 300; i < 500; i++ {
+			px[i] = 1
+		}
+		want := 1 / (1 + math.Exp(3)) // class 1's probability
+		p, err := m.Predict(px)
+		if err != nil || p.Guess != 0 || p.Label != "cat" || math.Abs(p.Confidence-(1-want)) > 1e-6 {
+			t.Errorf("%s: Predict: guess %d %q confidence %.3f (%v), want 0 \"cat\" %.3f", loss, p.Guess, p.Label, p.Confidence, err, 1-want)
+		}
+		img := image.NewGray(image.Rect(0, 0, 60, 60))
+		for i := range img.Pix {
+			img.Pix[i] = 255
+		}
+		for y := 10; y < 50; y++ {
+			for x := 27; x < 33; x++ {
+				img.Pix[y*60+x] = 0
+			}
+		}
+		if p, err := m.PredictImage(img); err != nil || p.Guess != 0 {
+			t.Errorf("%s: PredictImage: guess %d (%v), want 0", loss, p.Guess, err)
+		}
+		if r, err := m.ReadNumber(img); err != nil || r.Text != "cat" || math.Abs(r.Confidence-(1-want)) > 1e-6 {
+			t.Errorf("%s: ReadNumber: %q confidence %.3f (%v), want \"cat\" at %.3f", loss, r.Text, r.Confidence, err, 1-want)
+		}
 	}
 }

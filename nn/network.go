@@ -79,7 +79,8 @@ func (net *Network) TrainBatch(x *tensor.Tensor, labels []int) (loss float64, co
 
 // Class is the class the network predicts from one example's row of Forward's output:
 // the largest output, or for a single output (a binary classifier) 1 when it is above
-// the midpoint between the targets 0 and 1 (for a fused loss, the logit 0).
+// the midpoint between the targets 0 and 1 (for a fused loss, the logit 0). Predict's
+// probabilities (after the Head) take ProbClass instead.
 func (net *Network) Class(out []float32) int {
 	if len(out) == 1 {
 		mid := float32(0.5) // outputs trained towards targets 0 and 1
@@ -92,6 +93,31 @@ func (net *Network) Class(out []float32) int {
 		return 0
 	}
 	return Argmax(out)
+}
+
+// ProbClass is the class one example's row of Predict's probabilities picks: the most
+// probable, or for a binary classifier's single output (the probability of class 1) 1
+// when it is above ½.
+func ProbClass(probs []float32) int {
+	if len(probs) == 1 {
+		if probs[0] > 0.5 {
+			return 1
+		}
+		return 0
+	}
+	return Argmax(probs)
+}
+
+// ClassProb is class k's probability in one example's row of Predict's probabilities:
+// for a binary classifier's single output p, p for class 1 and 1-p for class 0.
+func ClassProb(probs []float32, k int) float32 {
+	if len(probs) == 1 {
+		if k == 1 {
+			return probs[0]
+		}
+		return 1 - probs[0]
+	}
+	return probs[k]
 }
 
 // Argmax is the index of the largest value. The output functions (softmax, sigmoid) are

@@ -108,12 +108,8 @@ func Mistakes(net *nn.Network, d Data, batchSize, n int) []Mistake {
 		K := probs.Cols()
 		for i := range b {
 			row := probs.Data[i*K : (i+1)*K]
-			p := nn.Argmax(row)
-			if K == 1 {
-				p = net.Class(row)
-			}
-			if p != labels[i] {
-				wrong = append(wrong, Mistake{Index: lo + i, True: labels[i], Predicted: p, Probability: float64(row[min(p, K-1)])})
+			if p := nn.ProbClass(row); p != labels[i] {
+				wrong = append(wrong, Mistake{Index: lo + i, True: labels[i], Predicted: p, Probability: float64(nn.ClassProb(row, p))})
 			}
 		}
 	}

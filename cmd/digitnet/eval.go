@@ -228,7 +228,7 @@ func ensembleMistakes(ens *model.Ensemble, set *dataset.Set, n int) []report.Dig
 		for i := range b {
 			row := p.Data[i*K : (i+1)*K]
 			if c, t := ens.Class(row), int(set.Labels[lo+i]); c != t {
-				wrong = append(wrong, train.Mistake{Index: lo + i, True: t, Predicted: c, Probability: float64(row[min(c, K-1)])})
+				wrong = append(wrong, train.Mistake{Index: lo + i, True: t, Predicted: c, Probability: float64(nn.ClassProb(row, c))})
 			}
 		}
 	}

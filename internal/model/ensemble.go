@@ -117,8 +117,9 @@ func (e *Ensemble) Quantized(pixels []uint8, n int) (*Ensemble, error) {
 	return r, nil
 }
 
-// Class is the class the averaged probabilities of one image pick (see nn.Network.Class).
-func (e *Ensemble) Class(probs []float32) int { return e.Models[0].Net.Class(probs) }
+// Class is the class the averaged probabilities of one image pick (nn.ProbClass: a
+// binary model's single output is class 1's probability).
+func (e *Ensemble) Class(probs []float32) int { return nn.ProbClass(probs) }
 
 // Parameters is the members' parameter count, summed.
 func (e *Ensemble) Parameters() int {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/digitnet/digitnet/internal/digit"
+	"github.com/digitnet/digitnet/nn"
 )
 
 // sureWay: when the digits of the cut a group's width suggests are all recognised
@@ -66,7 +67,7 @@ func (r *Ensemble) ReadNumber(img image.Image, floor float64) (Reading, error) {
 	for i := range n {
 		row := probs.Data[i*K : (i+1)*K]
 		k := r.Class(row)
-		guesses[i] = DigitReading{Digit: k, Confidence: float64(row[min(k, K-1)])}
+		guesses[i] = DigitReading{Digit: k, Confidence: float64(nn.ClassProb(row, k))}
 	}
 	// Each group read the way whose digits the model recognises best: the width's
 	// own guess, unless its digits' joint probability is under sureWay, then the way

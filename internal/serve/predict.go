@@ -17,6 +17,7 @@ import (
 
 	"github.com/digitnet/digitnet/internal/digit"
 	"github.com/digitnet/digitnet/internal/model"
+	"github.com/digitnet/digitnet/nn"
 )
 
 // keepBuffer is the largest buffer a pooled job keeps between requests.
@@ -280,7 +281,7 @@ func (s *Server) run(st *loaded, wk *worker, j *job) *apiError {
 			continue
 		}
 		k := wk.ens.Class(probs)
-		conf := float64(probs[k])
+		conf := float64(nn.ClassProb(probs, k))
 		if reason := model.Withhold(conf, in.parts, st.floor); reason != "" {
 			b = append(b, `{"digit":null,"reason":"`...)
 			b = append(b, reason...)
