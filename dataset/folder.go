@@ -113,6 +113,27 @@ type job struct {
 	label int
 }
 
+// interleave orders jobs (listed class by class) round-robin over the classes: the
+// first image of each class, then the second of each, and so on. Read class by class,
+// every prefix of the set held the first classes only, and whatever takes a prefix or
+// a window of a set (--train-limit, --val, diagnose's probes) saw a few classes and was
+// tested on others.
+func interleave(jobs []job, classes int) []job {
+	byClass := make([][]job, classes)
+	for _, j := range jobs {
+		byClass[j.label] = append(byClass[j.label], j)
+	}
+	out := make([]job, 0, len(jobs))
+	for i := 0; len(out) < len(jobs); i++ {
+		for _, js := range byClass {
+			if i < len(js) {
+				out = append(out, js[i])
+			}
+		}
+	}
+	return out
+}
+
 func loadSplit(ctx context.Context, dir, split string, classes []string, log io.Writer) (*Set, []Skipped, error) {
 	var jobs []job
 	for k, c := range classes {
@@ -131,6 +152,7 @@ func loadSplit(ctx context.Context, dir, split string, classes []string, log io.
 	if len(jobs) == 0 {
 		return nil, nil, fmt.Errorf("folder: %s: no %s images in its class folders", filepath.Join(dir, split), strings.Join(imageExts, "/"))
 	}
+	jobs = interleave(jobs, len(classes))
 	pixels := make([][]uint8, len(jobs))
 	errs := make([]error, len(jobs))
 	var wg sync.WaitGroup

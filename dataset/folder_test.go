@@ -64,6 +64,19 @@ func TestLoadFolder(t *testing.T) {
 	if len(skipped) != 1 || skipped[0].File != bad || !strings.Contains(log.String(), "skipping "+bad) || !strings.Contains(log.String(), "skipped 1 of 201") {
 		t.Errorf("skipped %+v, log:\n%s", skipped, log.String())
 	}
+	// The classes take turns, so any prefix or window of the set holds all of them (in
+	// folder order diagnose's probes trained on some classes and were tested on others).
+	for _, s := range []*Set{tr, te} {
+		for lo := 0; lo+10 <= s.N; lo += 10 {
+			seen := map[uint8]bool{}
+			for _, l := range s.Labels[lo : lo+10] {
+				seen[l] = true
+			}
+			if len(seen) != 10 {
+				t.Fatalf("%s images %d-%d hold classes %v, want all ten", s.Split, lo, lo+9, seen)
+			}
+		}
+	}
 }
 
 func TestLoadErrors(t *testing.T) {

@@ -58,9 +58,9 @@ func runDiagnose(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	fixArgs := fixFlagList(rep.Fix)
-	// The suggested command is a train run: diagnose's own --report and --apply-fixes go
-	// (train has no --apply-fixes).
-	args = withoutFlag(withoutFlag(args, "report", false), "apply-fixes", true)
+	// The suggested command is a train run: diagnose's own --report, --apply-fixes and
+	// --steps go (train has no --apply-fixes or --steps).
+	args = withoutFlag(withoutFlag(withoutFlag(args, "report", false), "apply-fixes", true), "steps", false)
 	if c.Report != "" {
 		summary := [][2]string{
 			{"verdict", map[bool]string{true: "no problems found", false: fmt.Sprintf("%d findings", len(rep.Findings))}[rep.Healthy()]},

@@ -794,7 +794,8 @@ func TestDiagnoseRules(t *testing.T) {
 	}
 }
 
-// seedRun is `digitnet diagnose --preset seed --json --report DIR`, run once per test
+// seedRun is `digitnet diagnose --preset seed --json --report DIR --steps 300` (the
+// default steps, given so the suggested command is seen to drop it), run once per test
 // binary for the tests that read it: TestDiagnoseExplainsSeed and TestDiagnoseReport.
 // Without -short it is the same command with --apply-fixes --epochs 8 --train-eval
 // running, which diagnoses exactly as without them (the probes run a fixed number of
@@ -819,7 +820,7 @@ var seedDiagnosis = sync.OnceValue(func() (r seedRun) {
 		return seedRun{failed: err.Error()}
 	}
 	r.report = filepath.Join(seedDir, "report")
-	args := []string{"diagnose", "--preset", "seed", "--json", "--progress", "none", "--report", r.report}
+	args := []string{"diagnose", "--preset", "seed", "--json", "--progress", "none", "--report", r.report, "--steps", "300"}
 	if !testing.Short() {
 		args = append(args, "--epochs", "8", "--train-eval", "running", "--apply-fixes")
 	}
@@ -863,6 +864,9 @@ func TestDiagnoseExplainsSeed(t *testing.T) {
 	}
 	if !strings.Contains(rep.Command, "--input unit") || !strings.Contains(rep.Command, "--init glorot-uniform") {
 		t.Errorf("suggested command %q lacks the fixes", rep.Command)
+	}
+	if strings.Contains(rep.Command, "--steps") || strings.Contains(rep.Command, "--report") { // diagnose's own: train has no --steps
+		t.Errorf("suggested command %q keeps diagnose's own flags", rep.Command)
 	}
 	if testing.Short() {
 		return
