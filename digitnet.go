@@ -3,8 +3,8 @@
 //
 //	m, err := digitnet.Open("model.safetensors")
 //	f, _ := os.Open("photo.jpg")
-//	img, _, _ := image.Decode(f)
-//	p, err := m.PredictImage(img) // p.Digit, p.Confidence, p.Probs
+//	img, err := digitnet.DecodeImage(f) // upright by its EXIF orientation, size-checked
+//	p, err := m.PredictImage(img)      // p.Digit, p.Confidence, p.Probs
 //
 // A Model is safe for concurrent use: each prediction borrows a copy of the network that
 // shares its weights. Errors wrap sentinels a caller can test with errors.Is:
@@ -305,7 +305,7 @@ func (p Prediction) Top(k int, classes []string) []Guess {
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(p.Probs[b], p.Probs[a]) })
 	var out []Guess
-	for _, c := range order[:min(k, len(order))] {
+	for _, c := range order[:max(0, min(k, len(order)))] {
 		g := Guess{Class: c, Probability: p.Probs[c]}
 		if c < len(classes) {
 			g.Label = classes[c]
@@ -335,7 +335,9 @@ type Info struct {
 func (m *Model) Info() Info {
 	first := m.ens.Models[0]
 	t := first.Training
-	return Info{Files: slices.Clone(m.ens.Names), Weights: slices.Clone(m.ens.Weights), Architecture: first.Arch, Parameters: m.ens.Parameters(),
+	arch := first.Arch // a copy the caller may change: the model's own stays as it is
+	arch.Input, arch.Layers = slices.Clone(arch.Input), slices.Clone(arch.Layers)
+	return Info{Files: slices.Clone(m.ens.Names), Weights: slices.Clone(m.ens.Weights), Architecture: arch, Parameters: m.ens.Parameters(),
 		Dataset: first.Dataset, Classes: m.Classes(), Epochs: t.Epochs, Seed: t.Seed,
 		TrainAccuracy: t.TrainAccuracy, TestAccuracy: t.TestAccuracy, Trained: t.Date, Optimizer: t.Optimizer}
 }

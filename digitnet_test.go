@@ -439,3 +439,33 @@ func TestBinaryModelPredicts(t *testing.T) {
 		}
 	}
 }
+
+// TestInfoIsACopyAndTopTakesAnyK: changing the architecture Info returns leaves the
+// model as it was (it changed the model's input size), and Top takes any k (a negative
+// one panicked).
+func TestInfoIsACopyAndTopTakesAnyK(t *testing.T) {
+	m, err := digitnet.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := m.Info()
+	info.Architecture.Input[len(info.Architecture.Input)-1] = 99
+	info.Architecture.Layers[0].Out = 1
+	if m.InputSize() != 784 || m.Info().Architecture.Layers[0].Out == 1 {
+		t.Errorf("changing Info's architecture changed the model: input %d, %+v", m.InputSize(), m.Info().Architecture.Layers[0])
+	}
+	px := make([]float32, 784)
+	for i := 300; i < 500; i += 3 {
+		px[i] = 1
+	}
+	p, err := m.Predict(px)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Top(-1, m.Classes()); len(got) != 0 {
+		t.Errorf("Top(-1) = %v, want none", got)
+	}
+	if got := p.Top(100, m.Classes()); len(got) != len(m.Classes()) {
+		t.Errorf("Top(100) gave %d classes, want all %d", len(got), len(m.Classes()))
+	}
+}

@@ -136,8 +136,8 @@ func decodeError(format string, err error, eof bool) error {
 	// enough pixel data", image/jpeg "short Huffman data", image/gif formats
 	// io.ErrUnexpectedEOF with %v), but each one asks for more data than
 	// there is.
-	if eof || errors.Is(err, io.ErrUnexpectedEOF) {
-		return fmt.Errorf("digit: truncated %s image: %w", format, io.ErrUnexpectedEOF)
+	if eof || errors.Is(err, io.ErrUnexpectedEOF) { // corrupt too: callers test for ErrCorrupt
+		return fmt.Errorf("%w: truncated %s image: %w", ErrCorrupt, format, io.ErrUnexpectedEOF)
 	}
 	// The decoders' messages name the format ("png: invalid format: ...").
 	return fmt.Errorf("%w: %w", ErrCorrupt, err)

@@ -141,6 +141,9 @@ func TestDecodeBad(t *testing.T) {
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("Decode(%s): got %v, want %v", tc.name, err, tc.want)
 			}
+			if tc.want == io.ErrUnexpectedEOF && !errors.Is(err, ErrCorrupt) { // a truncated image is corrupt too
+				t.Errorf("Decode(%s): %v is not ErrCorrupt", tc.name, err)
+			}
 			if img != nil {
 				t.Errorf("Decode(%s): got an image with the error", tc.name)
 			}

@@ -383,7 +383,7 @@ func decode(buf []byte, checkpoint bool) (*Checkpoint, error) {
 			return nil, fmt.Errorf("digitnet.calibration: temperature %g, min confidence %g: want a temperature > 0 and a confidence in [0, 1]", c.Temperature, c.MinConfidence)
 		}
 	}
-	if err := checkSizes(m.Arch); err != nil {
+	if err := checkSizes(m.Arch, int64(len(buf))-8-int64(n)); err != nil {
 		return nil, err
 	}
 	if err := m.Arch.Validate(); err != nil {
@@ -448,8 +448,75 @@ func decode(buf []byte, checkpoint bool) (*Checkpoint, error) {
 	return c, nil
 }
 
-// checkSizes bounds an architecture read from a file before anything is built from it.
-func checkSizes(s nn.Spec) error {
+// checkSizes bounds an architecture read from a file before anything is built from it:
+// each size, and its weights against the tensor bytes the file holds (data), since
+// building it allocates them (a 480-byte file asking for a 4096×4096 input and a
+// dense layer of 65536 units ran the process out of memory).
+func checkSizes(s nn.Spec, data int64) error {
+	if err := checkDims(s); err != nil {
+		return err
+	}
+	if w, ok := weightCount(s); !ok || w > data/4 {
+		return fmt.Errorf("digitnet.arch: its weights need more than the %d bytes of tensors the file holds", data)
+	}
+	return nil
+}
+
+// weightCount is how many weights the dense layers and convolutions of s hold (biases
+// and batch-norm state apart: a lower bound of what a file stores), worked out from
+// the shapes alone; false when it overflows or the shapes do not work out (Validate
+// then says why).
+func weightCount(s nn.Spec) (int64, bool) {
+	const limit = int64(1) << 40
+	dims := make([]int64, len(s.Input))
+	for i, d := range s.Input {
+		dims[i] = int64(d)
+	}
+	size := func() int64 {
+		p := int64(1)
+		for _, d := range dims {
+			if d <= 0 || p > limit/d {
+				return limit
+			}
+			p *= d
+		}
+		return p
+	}
+	var w int64
+	for _, l := range s.Layers {
+		switch l.Type {
+		case "dense":
+			in, out := size(), int64(l.Out)
+			if in >= limit || out > limit/max(in, 1) {
+				return 0, false
+			}
+			w += in * out
+			dims = []int64{out}
+		case "conv2d":
+			if len(dims) != 3 || l.Kernel < 1 {
+				return w, true
+			}
+			st := int64(max(l.Stride, 1))
+			k, p := int64(l.Kernel), int64(l.Padding)
+			w += dims[0] * int64(l.Out) * k * k
+			dims = []int64{int64(l.Out), (dims[1]+2*p-k)/st + 1, (dims[2]+2*p-k)/st + 1}
+		case "maxpool":
+			if len(dims) != 3 || l.Kernel < 1 {
+				return w, true
+			}
+			dims = []int64{dims[0], dims[1] / int64(l.Kernel), dims[2] / int64(l.Kernel)}
+		case "flatten":
+			dims = []int64{size()}
+		}
+		if w >= limit {
+			return 0, false
+		}
+	}
+	return w, true
+}
+
+// checkDims bounds each size of an architecture read from a file.
+func checkDims(s nn.Spec) error {
 	if len(s.Input) > 4 || len(s.Layers) > 256 {
 		return fmt.Errorf("digitnet.arch: %d input dimensions and %d layers is beyond what digitnet builds", len(s.Input), len(s.Layers))
 	}

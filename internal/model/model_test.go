@@ -126,6 +126,9 @@ func TestLoadRejectsBadFiles(t *testing.T) {
 		{"future version", editMeta(`"digitnet.format":"2"`, `"digitnet.format":"9"`), `format version "9"`},
 		{"unknown layer type", editMeta(`\"type\":\"relu\"`, `\"type\":\"gelu\"`), `unknown layer type "gelu"`},
 		{"classes for other outputs", editMeta(`\"0\",\"1\",`, `\"01\"     ,`), "9 class names for 10 outputs"},
+		// An architecture whose weights the file cannot hold is refused before it is
+		// built (a tiny file asking for billions of weights ran the process out of memory).
+		{"weights beyond the file", editMeta(`\"out\":30}`, `\"out\":99}`), "weights need more than"},
 	}
 	_ = n
 	dir := t.TempDir()
