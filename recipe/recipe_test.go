@@ -184,3 +184,29 @@ func TestKeepLast(t *testing.T) {
 		t.Errorf("KeepLast without Val: %v, want a FieldError for keep_last", err)
 	}
 }
+
+// TestTrainChecksTheSets: a library caller's own data sets that do not agree with
+// themselves or each other are an ErrInvalid error naming what is wrong, not a panic in
+// training or a test accuracy measured on other images.
+func TestTrainChecksTheSets(t *testing.T) {
+	r := Default()
+	r.Epochs, r.Layers = 1, []int{784, 16, 10}
+	bad := map[string]func(tr, te *dataset.Set) (*dataset.Set, *dataset.Set){
+		"no test set":           func(tr, te *dataset.Set) (*dataset.Set, *dataset.Set) { return tr, nil },
+		"label beyond classes":  func(tr, te *dataset.Set) (*dataset.Set, *dataset.Set) { tr.Labels[5] = 10; return tr, te },
+		"test label beyond":     func(tr, te *dataset.Set) (*dataset.Set, *dataset.Set) { te.Labels[0] = 12; return tr, te },
+		"images short":          func(tr, te *dataset.Set) (*dataset.Set, *dataset.Set) { tr.Images = tr.Images[:100]; return tr, te },
+		"labels short":          func(tr, te *dataset.Set) (*dataset.Set, *dataset.Set) { tr.Labels = tr.Labels[:50]; return tr, te },
+		"test images of a size": func(tr, te *dataset.Set) (*dataset.Set, *dataset.Set) { te.Rows, te.Cols = 14, 56; return tr, te },
+	}
+	for name, spoil := range bad {
+		run, err := New(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr, te := spoil(blobSet(200, 1), blobSet(50, 2))
+		if _, err := run.Train(context.Background(), tr, te, Options{}); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: Train = %v, want ErrInvalid", name, err)
+		}
+	}
+}

@@ -143,6 +143,9 @@ type Options struct {
 // with Options.Checkpoint the stopped epoch is saved to the batch.
 func (run *Run) Train(ctx context.Context, trainSet, testSet *dataset.Set, o Options) (train.Result, error) {
 	r := &run.Recipe
+	if err := checkSets(trainSet, testSet); err != nil {
+		return train.Result{}, err
+	}
 	trainSet, testSet, _, err := run.Prepare(trainSet, testSet)
 	if err != nil {
 		return train.Result{}, err
@@ -310,4 +313,32 @@ func buildDate() time.Time {
 		return time.Unix(s, 0).UTC()
 	}
 	return time.Now().UTC()
+}
+
+// checkSets refuses data sets a run cannot train or measure on: a missing one, one
+// whose images, labels and classes do not agree, or a test set of other images than
+// the training set's (its accuracy would mean nothing). A library caller's own sets
+// get an error here rather than a panic deep in training.
+func checkSets(trainSet, testSet *dataset.Set) error {
+	for _, c := range []struct {
+		name string
+		s    *dataset.Set
+	}{{"training", trainSet}, {"test", testSet}} {
+		s := c.s
+		if s == nil {
+			return fmt.Errorf("%w: no %s set", ErrInvalid, c.name)
+		}
+		if s.N < 1 || s.Rows < 1 || s.Cols < 1 || len(s.Labels) != s.N || len(s.Images) != s.N*s.Rows*s.Cols {
+			return fmt.Errorf("%w: the %s set has %d labels and %d pixel bytes for %d images of %d×%d", ErrInvalid, c.name, len(s.Labels), len(s.Images), s.N, s.Rows, s.Cols)
+		}
+		for i, l := range s.Labels {
+			if int(l) >= len(trainSet.Classes) {
+				return fmt.Errorf("%w: %s image %d has label %d, but the training set has %d classes", ErrInvalid, c.name, i, l, len(trainSet.Classes))
+			}
+		}
+	}
+	if testSet.Rows != trainSet.Rows || testSet.Cols != trainSet.Cols {
+		return fmt.Errorf("%w: the test images are %d×%d, the training images %d×%d", ErrInvalid, testSet.Rows, testSet.Cols, trainSet.Rows, trainSet.Cols)
+	}
+	return nil
 }
