@@ -167,7 +167,7 @@ func Diagnose(ctx context.Context, s Setup) (Report, error) {
 	if !hasID(rep.Findings, "saturated-units") && !hasID(rep.Findings, "dead-relu") {
 		add(CheckActivity(Activities(base.trained, base.probeX), fmt.Sprintf("after %d training steps", s.Steps), lrFix)...)
 	}
-	add(d.checkLabels(base)...)
+	add(d.checkLabels(base, hasID(rep.Findings, "train-test-shift"))...)
 	d.judge(&rep, base)
 	return rep, nil
 }

@@ -18,8 +18,10 @@ import (
 // images: if pairing each image with a label a few places off fits, that shift is the
 // fix. Labels that mean different things in the two sets give a high held-out score and
 // a low test score: if the test predictions are a permutation of the test labels, the
-// map is the fix.
-func (d *doctor) checkLabels(base *probeResult) []Finding {
+// map is the fix. When the test images are unlike the training images (shifted: the
+// data check said so), that explains a low test score too, and only a permutation found
+// in the test predictions still points at the labels.
+func (d *doctor) checkLabels(base *probeResult, imagesShifted bool) []Finding {
 	fit, held, test := base.fit, base.val, base.test
 	if fit.Len() < 2000 || held.Len() < 500 || test.Len() < 500 || base.trainStats.Std == 0 {
 		return nil
@@ -53,10 +55,14 @@ func (d *doctor) checkLabels(base *probeResult) []Finding {
 		}
 		return []Finding{f}
 	case h > 0.6 && t < h/2:
+		m, permuted := permutation(conf)
+		if imagesShifted && !permuted {
+			return nil // the images differ, not (as far as the predictions show) the labels
+		}
 		f := finding("labels-train-test-mismatch", Error, fmt.Sprintf(
 			"a reference network scores %.0f%% on held-out training images but %.0f%% on the test images: training and test labels mean different things", 100*h, 100*t), ev)
 		f.certain = true
-		if m, ok := permutation(conf); ok {
+		if permuted {
 			var pairs []string
 			for from, to := range m {
 				if from != to {
