@@ -195,3 +195,22 @@ func TestCheckInputsAndBalance(t *testing.T) {
 		t.Errorf("imbalanced counts: %+v", fs)
 	}
 }
+
+// TestRangeTestOnFewImages: with a few hundred training images the range test cycles
+// through the same batches and memorizes them; read on its training loss it suggested
+// Adam at lr 1 (the run then does worse than at the default). Read on held-out images
+// it stays near Adam's usual rates.
+func TestRangeTestOnFewImages(t *testing.T) {
+	tr, te := mnist(t)
+	for _, limit := range []int{100, 300} {
+		r := recipe.Default()
+		r.Layers, r.TrainLimit = []int{784, 100, 10}, limit
+		rep, err := Diagnose(context.Background(), Setup{Recipe: r, Train: tr, Test: te, Steps: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !(rep.Suggested > 0 && rep.Suggested < 0.05) {
+			t.Errorf("%d images: the range test suggests Adam at lr %g", limit, rep.Suggested)
+		}
+	}
+}
