@@ -214,3 +214,24 @@ func TestRangeTestOnFewImages(t *testing.T) {
 		}
 	}
 }
+
+// TestLRTooLowOnFashion: at lr 1e-6 on Fashion-MNIST the loss falls a few per cent in
+// the probe (more than "barely moved"), yet the network stays at chance; only
+// accuracy-at-chance was reported, with no cause or fix. Now lr-too-low, with the
+// range test's rate as the fix, tried.
+func TestLRTooLowOnFashion(t *testing.T) {
+	a, b, err := dataset.Load(context.Background(), dataset.Options{Dataset: "fashion"})
+	if err != nil {
+		t.Skipf("Fashion-MNIST: %v", err) // scripts/setup installs it; MNIST-only machines skip
+	}
+	r := recipe.Default()
+	r.Layers, r.LR, r.Dataset = []int{784, 100, 10}, 1e-6, "fashion"
+	rep, err := Diagnose(context.Background(), Setup{Recipe: r, Train: first(a, 12000), Test: first(b, 2000), Steps: 300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, ok := ids(rep)["lr-too-low"]
+	if !ok || f.Severity == Info || !slices.ContainsFunc(f.Fix, func(s Setting) bool { return s.Key == "lr" }) {
+		t.Errorf("Fashion at lr 1e-6: findings %+v, want lr-too-low with an lr fix", rep.Findings)
+	}
+}

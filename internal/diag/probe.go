@@ -211,6 +211,11 @@ func (pr *probeResult) findings(s Setup, suggested float64, lrf lrRange) []Findi
 	case end > 0.97*start && suggested > 0 && s.Recipe.LR < suggested/10:
 		out = append(out, finding("lr-too-low", Warning, fmt.Sprintf(
 			"the loss barely moved (%.3g to %.3g in %d steps) and each step changes the weights by %.2g of their size: learning rate %g is far below the %.2g the range test suggests", start, end, len(pr.losses), pr.updateRatio, s.Recipe.LR, suggested), ev, lrFlag()...))
+	case suggested > 0 && s.Recipe.LR < suggested/100 && pr.trainAcc <= pr.chance+0.05:
+		// The loss may fall a few per cent at a tiny rate (Fashion-MNIST at 1e-6), but
+		// a network still at chance, two orders below the range test's rate, is too slow.
+		out = append(out, finding("lr-too-low", Warning, fmt.Sprintf(
+			"after %d steps the network is still at chance (the loss %.3g to %.3g): learning rate %g is over a hundred times below the %.2g the range test suggests", len(pr.losses), start, end, s.Recipe.LR, suggested), ev, lrFlag()...))
 	case end > 0.97*start:
 		out = append(out, finding("no-progress", Warning, fmt.Sprintf(
 			"the loss barely moved in %d steps (%.3g to %.3g)", len(pr.losses), start, end), ev))
