@@ -472,10 +472,13 @@ func weightCount(s nn.Spec) (int64, bool) {
 	for i, d := range s.Input {
 		dims[i] = int64(d)
 	}
-	size := func() int64 {
+	size := func() int64 { // -1: a size that does not work out (Validate says why)
 		p := int64(1)
 		for _, d := range dims {
-			if d <= 0 || p > limit/d {
+			if d <= 0 {
+				return -1
+			}
+			if p > limit/d {
 				return limit
 			}
 			p *= d
@@ -487,6 +490,9 @@ func weightCount(s nn.Spec) (int64, bool) {
 		switch l.Type {
 		case "dense":
 			in, out := size(), int64(l.Out)
+			if in < 0 {
+				return w, true
+			}
 			if in >= limit || out > limit/max(in, 1) {
 				return 0, false
 			}
