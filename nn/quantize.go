@@ -13,9 +13,9 @@ import (
 // A quantized dense layer keeps W as int8 with one scale per output column (symmetric:
 // s_o = max_i |W[i,o]| / 127) and quantizes its input per batch to uint8 with one scale
 // and zero point fitted on calibration inputs (the range they reach, widened to take in
-// 0; the layer the inputs reach, given their range (QuantizeInputs: pixels/255 in [0,
-// 1]), gets step 1/255 and zero point 0, so the pixels go in exactly). The product runs in integers, y = s_x·s_o·Σ_i (q_x − z)·q_W + b (oneDNN's
-// u8·s8 GEMM, kernels.GemmU8S8), and everything else in float32. This is the
+// 0; the layer the inputs reach, given their range (QuantizeInputs: pixels/255 in
+// [0, 1]), gets step 1/255 and zero point 0, so the pixels go in exactly). The product
+// runs in integers, y = s_x·s_o·Σ_i (q_x − z)·q_W + b (oneDNN's u8·s8 GEMM, kernels.GemmU8S8), and everything else in float32. This is the
 // per-channel QDQ scheme of ONNX (QuantizeLinear / DequantizeLinear) and PyTorch's
 // fbgemm/onednn backends. A convolution is quantized the same way, one scale per
 // output channel, and multiplies its quantized patches as rows (Im2rowU8) by W's
@@ -80,9 +80,10 @@ func (net *Network) quantize(x *tensor.Tensor, inputs *[2]float32) error {
 	h := x
 	for _, l := range net.Layers {
 		if q, ok := l.(quantizable); ok {
-			q.quantize(h.Data)
-			if inputs != nil { // the inputs reach this layer as they are
-				q.setInputRange(inputs[0], inputs[1])
+			if inputs != nil { // the inputs reach this layer as they are: their known range
+				q.quantize(inputRange(inputs[:]))
+			} else {
+				q.quantize(inputRange(h.Data))
 			}
 		}
 		switch l.(type) {
@@ -98,17 +99,15 @@ func (net *Network) quantize(x *tensor.Tensor, inputs *[2]float32) error {
 // quantizable is a layer with an int8 form: Dense and Conv2D.
 type quantizable interface {
 	Layer
-	quantize(in []float32)        // fit the int8 form, the input range on in
-	setInputRange(lo, hi float32) // the input range known instead (after quantize)
+	quantize(inScale float32, inZero uint8) // the int8 form, with the input's step and zero point
 	hasInt8() bool
 	shareInt8(from Layer) // take from's int8 form (working buffers apart), or none
 }
 
-func (d *Dense) quantize(in []float32) { d.q = &int8State{Int8Dense: quantizeDense(d, in)} }
-func (d *Dense) hasInt8() bool         { return d.q != nil }
-func (d *Dense) setInputRange(lo, hi float32) {
-	d.q.InScale, d.q.InZero = inputRange([]float32{lo, hi})
+func (d *Dense) quantize(inScale float32, inZero uint8) {
+	d.q = &int8State{Int8Dense: quantizeDense(d, inScale, inZero)}
 }
+func (d *Dense) hasInt8() bool { return d.q != nil }
 func (d *Dense) shareInt8(from Layer) {
 	d.q = nil
 	if s, ok := from.(*Dense); ok && s.q != nil {
@@ -116,11 +115,10 @@ func (d *Dense) shareInt8(from Layer) {
 	}
 }
 
-func (c *Conv2D) quantize(in []float32) { c.q = &int8ConvState{Int8Conv: quantizeConv(c, in)} }
-func (c *Conv2D) hasInt8() bool         { return c.q != nil }
-func (c *Conv2D) setInputRange(lo, hi float32) {
-	c.q.InScale, c.q.InZero = inputRange([]float32{lo, hi})
+func (c *Conv2D) quantize(inScale float32, inZero uint8) {
+	c.q = &int8ConvState{Int8Conv: quantizeConv(c, inScale, inZero)}
 }
+func (c *Conv2D) hasInt8() bool { return c.q != nil }
 func (c *Conv2D) shareInt8(from Layer) {
 	c.q = nil
 	if s, ok := from.(*Conv2D); ok && s.q != nil {
@@ -128,9 +126,9 @@ func (c *Conv2D) shareInt8(from Layer) {
 	}
 }
 
-// quantizeDense quantizes d's weights per output column and fits its input's range on
-// the values in.
-func quantizeDense(d *Dense, in []float32) *Int8Dense {
+// quantizeDense quantizes d's weights per output column; its input takes step inScale
+// and zero point inZero.
+func quantizeDense(d *Dense, inScale float32, inZero uint8) *Int8Dense {
 	q := &Int8Dense{W: make([]int8, d.In*d.Out), ColScale: make([]float32, d.Out)}
 	W := d.W.Value.Data
 	for o := 0; o < d.Out; o++ {
@@ -144,7 +142,7 @@ func quantizeDense(d *Dense, in []float32) *Int8Dense {
 			q.W[i*d.Out+o] = quantizeWeight(W[i*d.Out+o], s)
 		}
 	}
-	q.InScale, q.InZero = inputRange(in)
+	q.InScale, q.InZero = inScale, inZero
 	return q
 }
 
@@ -246,9 +244,9 @@ type int8ConvState struct {
 	acc         []int32
 }
 
-// quantizeConv quantizes c's weights per output channel and fits its input's range on
-// the values in.
-func quantizeConv(c *Conv2D, in []float32) *Int8Conv {
+// quantizeConv quantizes c's weights per output channel; its input takes step inScale
+// and zero point inZero.
+func quantizeConv(c *Conv2D, inScale float32, inZero uint8) *Int8Conv {
 	K, O, W := c.In*c.Kernel*c.Kernel, c.Out, c.W.Value.Data
 	q := &Int8Conv{W: make([]int8, K*O), ColScale: make([]float32, O)}
 	for o := 0; o < O; o++ {
@@ -262,7 +260,7 @@ func quantizeConv(c *Conv2D, in []float32) *Int8Conv {
 			q.W[k*O+o] = quantizeWeight(w, s)
 		}
 	}
-	q.InScale, q.InZero = inputRange(in)
+	q.InScale, q.InZero = inScale, inZero
 	return q
 }
 
